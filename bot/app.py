@@ -1,0 +1,275 @@
+"""The app factory: wires configuration, database, bot, dispatcher, outbox and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+from dataclasses import dataclass, field
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.types import BotCommand
+from aiogram.webhook.aiohttp_server import SimpleRequestHandler
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot import crypto
+from bot.clock import Clock, SystemClock
+from bot.config import Config
+from bot.domain import duties, network
+from bot.domain.context import Domain
+from bot.fsm import DatabaseStorage
+from bot.middlewares import DatabaseMiddleware, FloodGuard, RoleMiddleware
+from bot.outbox import OutboxSender
+from models.db import make_engine, make_sessionmaker
+from models.migrate import pending_revisions, upgrade
+
+log = logging.getLogger(__name__)
+
+# Every update type a handler exists for; anything else Telegram never sends us.
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
+
+
+class StartupError(Exception):
+    """Start-up cannot continue; the message is meant for the operator."""
+
+
+def make_bot(config: Config) -> Bot:
+    api = TelegramAPIServer.from_base(config.telegram.api_base_url.rstrip("/"))
+    return Bot(config.telegram.token, session=AiohttpSession(api=api))
+
+
+def make_keyring(config: Config) -> crypto.KeyRing:
+    keys = crypto.keys_from(config.security.encryption_keys, config.security.key_file)
+    if not keys:
+        raise StartupError(
+            "no encryption key: set CORRIDOR_ENCRYPTION_KEYS or [security] key_file "
+            "(make one with `corridor keys generate`)"
+        )
+    ring = crypto.KeyRing(keys, config.security.hash_key)
+    crypto.install(ring)
+    return ring
+
+
+def make_storage(config: Config, domain: Domain) -> BaseStorage:
+    if config.fsm.storage == "redis":
+        from aiogram.fsm.storage.redis import RedisStorage
+
+        return RedisStorage.from_url(config.fsm.redis_url)
+    return DatabaseStorage(domain)
+
+
+def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) -> Dispatcher:
+    from handlers import routers
+
+    dp = Dispatcher(storage=storage)
+    dp.update.outer_middleware(FloodGuard())
+    dp.update.outer_middleware(inflight)
+    dp.update.outer_middleware(DatabaseMiddleware(domain))
+    role = RoleMiddleware(domain.config.bot.default_language)
+    dp.message.middleware(role)
+    dp.edited_message.middleware(role)
+    dp.callback_query.middleware(role)
+    dp.my_chat_member.middleware(role)
+    for router in routers():
+        dp.include_router(router)
+    return dp
+
+
+class InFlight:
+    """Counts updates being handled, so shutdown can wait for them to finish."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.idle = asyncio.Event()
+        self.idle.set()
+
+    async def __call__(self, handler, event, data):  # type: ignore[no-untyped-def]
+        self.count += 1
+        self.idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self.idle.set()
+
+
+@dataclass
+class CorridorApp:
+    config: Config
+    engine: AsyncEngine
+    domain: Domain
+    bot: Bot
+    dispatcher: Dispatcher
+    sender: OutboxSender
+    inflight: InFlight
+    scheduler: AsyncIOScheduler | None = None
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    async def tick(self) -> int:
+        """One turn of the clock: due timers fire, then the outbox is flushed."""
+        fired = await duties.run_due(self.domain)
+        await duties.sweep_drafts(self.domain)
+        await self.sender.flush()
+        return fired
+
+    async def start_background(self) -> None:
+        self._tasks.append(asyncio.create_task(self.sender.run_forever(), name="outbox"))
+        self.scheduler = AsyncIOScheduler(timezone="UTC")
+        self.scheduler.add_job(
+            self._scheduled_tick, "interval", seconds=self.config.bot.tick_seconds,
+            max_instances=1, coalesce=True, id="tick",
+        )
+        self.scheduler.start()
+
+    async def _scheduled_tick(self) -> None:
+        try:
+            await duties.run_due(self.domain)
+            await duties.sweep_drafts(self.domain)
+        except Exception:
+            log.exception("scheduled tick failed")
+
+    async def stop_background(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
+            self.scheduler = None
+        # Finish what handlers started before stopping the sender that delivers it.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
+        self.sender.stop()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+
+    async def close(self) -> None:
+        await self.stop_background()
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+    async def wait_for_api(self, attempts: int | None = None) -> None:
+        """getMe with backoff: an unreachable Bot API is logged and retried, not a crash loop."""
+        delay = 1.0
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                me = await self.bot.get_me()
+                self.domain.bot_username = me.username or self.domain.bot_username
+                return
+            except TelegramUnauthorizedError as exc:
+                raise StartupError("the Bot API refused the token ([telegram] token)") from exc
+            except (TelegramNetworkError, TelegramServerError, OSError) as exc:
+                if attempts is not None and attempt >= attempts:
+                    raise StartupError(f"Bot API at {self.config.telegram.api_base_url} unreachable: {exc}") from exc
+                log.error("Bot API at %s unreachable (%s); retrying in %.0fs", self.config.telegram.api_base_url, exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(60.0, delay * 2)
+
+    async def set_commands(self) -> None:
+        from handlers.common import command_list
+
+        for language in self.config.bot.languages:
+            await self.bot.set_my_commands(
+                [BotCommand(command=c, description=d) for c, d in command_list(language)],
+                language_code=None if language == self.config.bot.default_language else language,
+            )
+
+    async def run_polling(self) -> None:
+        await self.wait_for_api()
+        await self.bot.delete_webhook(drop_pending_updates=False)
+        await self.set_commands()
+        await self.start_background()
+        try:
+            await self.dispatcher.start_polling(
+                self.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False
+            )
+        finally:
+            await self.close()
+
+    async def run_webhook(self) -> None:
+        hook = self.config.telegram.webhook
+        await self.wait_for_api()
+        await self.set_commands()
+        web_app = webhook_app(self)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        host, _, port = hook.listen.rpartition(":")
+        site = web.TCPSite(runner, host, int(port))
+        await site.start()
+        await self.bot.set_webhook(
+            hook.url.rstrip("/") + hook.path, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
+        )
+        await self.start_background()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        log.info("webhook listening on %s%s", hook.listen, hook.path)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+            await self.close()
+
+
+def webhook_app(app: CorridorApp) -> web.Application:
+    """aiohttp app for webhook mode: the secret header is checked (403 otherwise)."""
+    hook = app.config.telegram.webhook
+    web_app = web.Application()
+    handler = SimpleRequestHandler(app.dispatcher, app.bot, secret_token=hook.secret, handle_in_background=True)
+    handler.register(web_app, path=hook.path)
+
+    async def health(_: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.router.add_get("/healthz", health)
+    return web_app
+
+
+async def build_app(config: Config, clock: Clock | None = None, *, migrate: bool = True) -> CorridorApp:
+    keys = make_keyring(config)
+    engine = make_engine(config.database.url)
+    try:
+        if migrate:
+            await upgrade(engine)
+        elif await pending_revisions(engine):
+            raise StartupError("the database schema is out of date: run `corridor db upgrade`")
+    except StartupError:
+        await engine.dispose()
+        raise
+    except Exception as exc:
+        await engine.dispose()
+        raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
+    domain = Domain(config=config, clock=clock or SystemClock(), sessions=make_sessionmaker(engine), keys=keys)
+    async with domain.sessions() as session, session.begin():
+        report = await network.sync_network(session, config)
+    if report.changed:
+        log.info("network loaded: %d changes", len(report.changes))
+    await duties.ensure_digest_timers(domain)
+    bot = make_bot(config)
+    sender = OutboxSender(bot, domain)
+    domain.on_outbox = sender.notify
+    inflight = InFlight()
+    dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight)
+    return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight)
+
+
+def safe_url(url: str) -> str:
+    """The database URL without its password, for log lines."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+def new_webhook_secret() -> str:
+    return secrets.token_urlsafe(32)

@@ -1,0 +1,220 @@
+"""The `corridor` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+log = logging.getLogger("corridor")
+DEFAULT_CONFIG = "config.toml"
+
+
+def _config_path(args: argparse.Namespace) -> str:
+    return args.config or os.environ.get("CORRIDOR_CONFIG") or DEFAULT_CONFIG
+
+
+def _load(args: argparse.Namespace) -> Config:
+    return load_config(_config_path(args))
+
+
+async def _with_engine(config: Config, work: Callable[..., Awaitable[int]]) -> int:
+    from bot.app import make_keyring
+    from models.db import make_engine, make_sessionmaker
+
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from bot.app import StartupError, safe_url
+
+    make_keyring(config)
+    engine = make_engine(config.database.url)
+    try:
+        return await work(engine, make_sessionmaker(engine))
+    except (OSError, OperationalError, DBAPIError) as exc:
+        raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
+    finally:
+        await engine.dispose()
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    config = load_config(args.file)
+    print(
+        f"{args.file}: OK ({len(config.corridors)} corridors, {len(config.organisations)} organisations, "
+        f"{len(config.groups)} groups, {len(config.people)} people)"
+    )
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.app import build_app
+
+    config = _load(args)
+    if not config.telegram.token:
+        raise ConfigError(f"{_config_path(args)}: [telegram] token: missing (or set CORRIDOR_TELEGRAM_TOKEN)")
+
+    async def main() -> None:
+        app = await build_app(config, migrate=not args.no_migrate)
+        if config.telegram.mode == "webhook":
+            await app.run_webhook()
+        else:
+            await app.run_polling()
+
+    asyncio.run(main())
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from models.migrate import upgrade
+
+    async def work(engine, _sessions) -> int:  # type: ignore[no-untyped-def]
+        await upgrade(engine)
+        print("database is at the latest schema")
+        return 0
+
+    return asyncio.run(_with_engine(_load(args), work))
+
+
+def cmd_network_sync(args: argparse.Namespace) -> int:
+    from bot.domain.network import sync_network
+    from models.migrate import upgrade
+
+    config = load_config(args.file)
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        await upgrade(engine)
+        async with sessions() as session:
+            report = await sync_network(session, config)
+            if args.dry_run:
+                await session.rollback()
+            else:
+                await session.commit()
+        for line in report.changes:
+            print(line)
+        verb = "would change" if args.dry_run else "changed"
+        print(f"{len(report.changes)} {verb}" if report.changes else "network already up to date")
+        return 0
+
+    return asyncio.run(_with_engine(_load(args) if args.config else config, work))
+
+
+def cmd_keys_generate(args: argparse.Namespace) -> int:
+    from bot.crypto import generate_key
+
+    print(generate_key())
+    return 0
+
+
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from bot.keys import rotate_all
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        count = await rotate_all(sessions)
+        print(f"re-encrypted {count} values with the newest key")
+        return 0
+
+    return asyncio.run(_with_engine(_load(args), work))
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from bot.domain.events import verify_chain
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        async with sessions() as session:
+            count, broken = await verify_chain(session)
+        if broken:
+            print(f"audit trail BROKEN at events {broken[:20]} ({count} checked)")
+            return 1
+        print(f"audit trail intact ({count} events)")
+        return 0
+
+    return asyncio.run(_with_engine(_load(args), work))
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.digest_cli import print_or_send
+
+    config = _load(args)
+    return asyncio.run(print_or_send(config, send=args.send, person_id=args.person))
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return asyncio.run(run_demo(keep=Path(args.keep) if args.keep else None, quiet=args.quiet))
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="corridor", description="Rapid-response bot for migrant workers in distress.")
+    root.add_argument("--config", help=f"configuration file (default: $CORRIDOR_CONFIG or {DEFAULT_CONFIG})")
+    root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    commands = root.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="run the bot (polling or webhook, as configured)")
+    run.add_argument("--no-migrate", action="store_true", help="refuse to start on an outdated schema instead of upgrading")
+    run.set_defaults(func=cmd_run)
+
+    check = commands.add_parser("check-config", help="validate a configuration file and exit")
+    check.add_argument("file")
+    check.set_defaults(func=cmd_check_config)
+
+    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+
+    network = commands.add_parser("network", help="responder network").add_subparsers(dest="network_command", required=True)
+    sync = network.add_parser("sync", help="load the network from a TOML file (idempotent)")
+    sync.add_argument("file")
+    sync.add_argument("--dry-run", action="store_true", help="only show what would change")
+    sync.set_defaults(func=cmd_network_sync)
+
+    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
+    keys.add_parser("generate", help="print a new key").set_defaults(func=cmd_keys_generate)
+    keys.add_parser("rotate", help="re-encrypt everything with the first configured key").set_defaults(func=cmd_keys_rotate)
+
+    audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
+    audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
+
+    digest = commands.add_parser("digest", help="build a coordinator digest now")
+    digest.add_argument("--now", action="store_true", help="build it now (the default)")
+    digest.add_argument("--send", action="store_true", help="queue it to the coordinators instead of printing")
+    digest.add_argument("--person", help="only this coordinator id")
+    digest.set_defaults(func=cmd_digest)
+
+    demo = commands.add_parser("demo", help="offline demo against the built-in Bot API emulator")
+    demo.add_argument("--keep", metavar="DIR", help="leave the database, transcripts and files in DIR")
+    demo.add_argument("--quiet", action="store_true", help="print only the summary")
+    demo.set_defaults(func=cmd_demo)
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not getattr(args, "func", None):
+        parser().print_help()
+        return 2
+    from bot.app import StartupError
+    from bot.crypto import KeyError_
+
+    try:
+        return args.func(args)
+    except ConfigError as error:
+        print(f"configuration error: {error}", file=sys.stderr)
+        return 2
+    except (StartupError, KeyError_) as error:
+        print(f"cannot start: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,222 @@
+"""Reporters and the creation of cases from a finished report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events, routing
+from bot.domain.context import Domain
+from bot.domain.triage import triage
+from bot.i18n import tr
+from bot.taxonomy import CONSENT_TEXTS, CONSENT_VERSION, OPEN_STATUSES, CaseStatus, ConsentPurpose
+from models import Attachment, Case, Consent, Corridor, Reporter
+
+CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
+
+
+class IntakeError(Exception):
+    """A report that cannot become a case; ``reason`` is a stable code for the handler."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass
+class Report:
+    reporter_role: str
+    destination_country: str
+    origin_country: str
+    categories: list[str]
+    language: str
+    consents: dict[str, bool]
+    relationship: str | None = None
+    area: str | None = None
+    worker_location: str = "destination"
+    since: str | None = None
+    in_danger: bool = False
+    workers_affected: int = 1
+    employer: str | None = None
+    agency: str | None = None
+    wage_owed_minor: int | None = None
+    wage_currency: str | None = None
+    description: str | None = None
+    worker_name: str | None = None
+    contact_method: str = "chat"
+    contact_phone: str | None = None
+    precise_location: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    attachments: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    sos: bool = False
+
+
+async def reporter_for(
+    session: AsyncSession, domain: Domain, user_id: int, chat_id: int, language: str
+) -> Reporter:
+    key = domain.keys.pseudonym("user", user_id)
+    reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
+    if reporter is None:
+        reporter = Reporter(
+            user_key=key, chat_id=str(chat_id), language=language, created_at=domain.now()
+        )
+        session.add(reporter)
+        await session.flush()
+    return reporter
+
+
+async def find_reporter(session: AsyncSession, domain: Domain, user_id: int) -> Reporter | None:
+    key = domain.keys.pseudonym("user", user_id)
+    return await session.scalar(select(Reporter).where(Reporter.user_key == key))
+
+
+async def corridor_for(session: AsyncSession, origin: str, destination: str) -> Corridor | None:
+    return await session.get(Corridor, f"{origin}-{destination}")
+
+
+async def new_code(session: AsyncSession, destination: str) -> str:
+    while True:
+        code = destination + "-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
+        if await session.scalar(select(Case.id).where(Case.code == code)) is None:
+            return code
+
+
+async def record_consents(
+    session: AsyncSession,
+    domain: Domain,
+    reporter: Reporter,
+    case: Case | None,
+    answers: dict[str, bool],
+    language: str,
+) -> None:
+    for purpose in ConsentPurpose:
+        if purpose.value not in answers:
+            continue
+        session.add(
+            Consent(
+                reporter_id=reporter.id,
+                case_id=case.id if case else None,
+                purpose=purpose.value,
+                granted=answers[purpose.value],
+                version=CONSENT_VERSION,
+                text_shown=tr(language, CONSENT_TEXTS[purpose]),
+                language=language,
+                given_at=domain.now(),
+            )
+        )
+
+
+async def consents_of(session: AsyncSession, case: Case) -> dict[str, bool]:
+    """The latest answer per purpose for this case; withdrawn means not granted."""
+    rows = await session.scalars(
+        select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
+    )
+    current: dict[str, bool] = {}
+    for row in rows:
+        current[row.purpose] = row.granted and row.withdrawn_at is None
+    return current
+
+
+async def submit_report(
+    session: AsyncSession, domain: Domain, reporter: Reporter, report: Report
+) -> Case:
+    """One transaction: the case, its consents, its first events, its cards in the outbox."""
+    corridor = await corridor_for(session, report.origin_country, report.destination_country)
+    if corridor is None or not corridor.active:
+        raise IntakeError("unknown_corridor")
+    if not (
+        report.consents.get(ConsentPurpose.DESTINATION_HELP)
+        or report.consents.get(ConsentPurpose.ORIGIN_HELP)
+    ):
+        raise IntakeError("no_consent")
+    verdict = triage(
+        categories=report.categories,
+        in_danger=report.in_danger,
+        description=report.description,
+        sos=report.sos,
+    )
+    now = domain.now()
+    case = Case(
+        code=await new_code(session, report.destination_country),
+        corridor_code=corridor.code,
+        reporter_id=reporter.id,
+        reporter_role=report.reporter_role,
+        relationship=report.relationship,
+        categories=sorted(set(report.categories)) or ["OTHR"],
+        urgency=verdict.urgency.value,
+        urgency_reason=verdict.reason,
+        status=CaseStatus.NEW.value,
+        side="destination",
+        language=report.language,
+        destination_country=report.destination_country,
+        origin_country=report.origin_country,
+        area=report.area,
+        worker_location=report.worker_location,
+        in_danger=report.in_danger,
+        workers_affected=max(1, report.workers_affected),
+        since=report.since,
+        employer=report.employer,
+        agency=report.agency,
+        wage_owed_minor=report.wage_owed_minor,
+        wage_currency=report.wage_currency,
+        description=report.description,
+        worker_name=report.worker_name,
+        details=json.dumps(report.details, ensure_ascii=False) if report.details else None,
+        contact_method=report.contact_method,
+        contact_phone=report.contact_phone,
+        precise_location=report.precise_location,
+        created_at=now,
+        last_activity_at=now,
+        reporter_seen_at=now,
+    )
+    session.add(case)
+    await session.flush()
+    await record_consents(session, domain, reporter, case, report.consents, report.language)
+    for kind, file_id, text in report.attachments:
+        session.add(
+            Attachment(case_id=case.id, kind=kind, file_id=file_id, text=text, created_at=now)
+        )
+    await events.record(
+        session,
+        domain,
+        "created",
+        case_id=case.id,
+        actor=f"reporter:{reporter.id}",
+        data={"urgency": case.urgency, "reason": verdict.reason, "categories": case.categories},
+    )
+    await session.flush()
+    await routing.route(session, domain, case)
+    return case
+
+
+async def open_cases_of(session: AsyncSession, reporter: Reporter) -> list[Case]:
+    return list(
+        await session.scalars(
+            select(Case)
+            .where(
+                Case.reporter_id == reporter.id, Case.status.in_([s.value for s in OPEN_STATUSES])
+            )
+            .order_by(Case.created_at)
+        )
+    )
+
+
+async def cases_of(session: AsyncSession, reporter: Reporter) -> list[Case]:
+    return list(
+        await session.scalars(
+            select(Case).where(Case.reporter_id == reporter.id).order_by(Case.created_at)
+        )
+    )
+
+
+async def case_by_code(session: AsyncSession, code: str) -> Case | None:
+    return await session.scalar(select(Case).where(Case.code == code.strip().upper()))
+
+
+def touch(case: Case, now: dt.datetime) -> None:
+    case.last_activity_at = now

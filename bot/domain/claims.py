@@ -1,0 +1,298 @@
+"""Claiming: exactly one responder wins, by a conditional update."""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events, followups, routing, timers
+from bot.domain.cards import country_name
+from bot.domain.context import Domain
+from bot.domain.outbox import queue
+from bot.i18n import tr
+from bot.taxonomy import CATEGORIES, UNCLAIMED_STATUSES, CaseStatus
+from models import Attachment, Case, CaseCard, Organisation, Person
+
+
+@dataclass(frozen=True)
+class ClaimResult:
+    outcome: str  # won | taken | not_member | not_open | unknown
+    case: Case | None = None
+    owner_name: str | None = None
+
+
+async def claim(
+    session: AsyncSession, domain: Domain, case_id: int, person: Person | None, chat_id: int
+) -> ClaimResult:
+    case = await session.get(Case, case_id)
+    if case is None:
+        return ClaimResult("unknown")
+    card = await session.scalar(
+        select(CaseCard).where(
+            CaseCard.case_id == case_id, CaseCard.chat_id == chat_id, CaseCard.active.is_(True)
+        )
+    )
+    if person is None or card is None or person.organisation_id != card.organisation_id:
+        return ClaimResult("not_member", case)
+    now = domain.now()
+    result = await session.execute(
+        update(Case)
+        .where(
+            Case.id == case_id,
+            Case.status.in_([s.value for s in UNCLAIMED_STATUSES]),
+            Case.owner_person_id.is_(None),
+        )
+        .values(
+            status=CaseStatus.CLAIMED.value,
+            owner_person_id=person.id,
+            owner_organisation_id=person.organisation_id,
+            claimed_at=now,
+            last_activity_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        await session.refresh(case)
+        if case.status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
+            return ClaimResult("not_open", case)
+        owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
+        return ClaimResult("taken", case, owner.name if owner else None)
+    await session.refresh(case)
+    await events.record(
+        session, domain, "claimed", case_id=case.id, actor=f"person:{person.id}", chat_id=chat_id
+    )
+    await timers.cancel(session, case.id, ("escalate",))
+    await routing.rerender_cards(session, domain, case)
+    await send_details(session, domain, case, person)
+    org = await session.get(Organisation, person.organisation_id)
+    if case.reporter_id is not None:
+        queue(
+            session,
+            domain,
+            purpose="reporter_update",
+            reporter_id=case.reporter_id,
+            case_id=case.id,
+            text=tr(
+                case.language,
+                "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them.",
+                org=org.name if org else "",
+                code=case.code,
+            ),
+            extra={"protect_content": True},
+        )
+    if case.referred_by_organisation_id:
+        await notify_referrer(session, domain, case, org)
+    followups.schedule_after_claim(session, domain, case)
+    return ClaimResult("won", case, person.name)
+
+
+async def notify_referrer(
+    session: AsyncSession, domain: Domain, case: Case, org: Organisation | None
+) -> None:
+    referrers = await session.scalars(
+        select(Person).where(
+            Person.organisation_id == case.referred_by_organisation_id, Person.active.is_(True)
+        )
+    )
+    for person in referrers:
+        queue(
+            session,
+            domain,
+            purpose="referral_update",
+            chat_id=person.telegram_user_id,
+            case_id=case.id,
+            text=tr(
+                person.language,
+                "Case {code} you referred was claimed by {org}.",
+                code=case.code,
+                org=org.name if org else "",
+            ),
+        )
+
+
+def details_text(case: Case, language: str, attachments: list[Attachment]) -> str:
+    """Everything the owner needs, for a private chat only."""
+    e = html.escape
+    lines = [
+        tr(
+            language,
+            "📁 <b>Case {code}</b> — full details (private, do not forward)",
+            code=e(case.code),
+        ),
+        tr(
+            language,
+            "Reported by: {role}",
+            role=e(case.reporter_role + (f" ({case.relationship})" if case.relationship else "")),
+        ),
+        tr(language, "Worker: {name}", name=e(case.worker_name or "—")),
+        tr(
+            language,
+            "From {origin} to {destination}, area: {area}",
+            origin=country_name(case.origin_country),
+            destination=country_name(case.destination_country),
+            area=e(case.area or "—"),
+        ),
+        tr(
+            language,
+            "What happened: {categories}",
+            categories=", ".join(f"{c} · {tr(language, CATEGORIES[c])}" for c in case.categories),
+        ),
+        tr(
+            language,
+            "Urgency: {urgency} ({reason})",
+            urgency=case.urgency,
+            reason=e(case.urgency_reason),
+        ),
+        tr(language, "Since: {since}", since=e(case.since or "—")),
+        tr(
+            language,
+            "In danger now: {answer}",
+            answer=tr(language, "yes") if case.in_danger else tr(language, "no"),
+        ),
+        tr(language, "Workers affected: {n}", n=case.workers_affected),
+        tr(language, "Employer: {employer}", employer=e(case.employer or "—")),
+        tr(language, "Agency: {agency}", agency=e(case.agency or "—")),
+    ]
+    if case.wage_owed_minor is not None:
+        lines.append(
+            tr(
+                language,
+                "Wages owed: {amount} {currency}",
+                amount=f"{case.wage_owed_minor / 100:,.2f}",
+                currency=case.wage_currency or "",
+            )
+        )
+    if case.details:
+        for key, value in json.loads(case.details).items():
+            lines.append(f"{e(key)}: {e(str(value))}")
+    lines.append(
+        tr(
+            language,
+            "Contact: {method} {phone}",
+            method=case.contact_method,
+            phone=e(case.contact_phone or ""),
+        )
+    )
+    if case.precise_location:
+        lines.append(tr(language, "Location: {location}", location=e(case.precise_location)))
+    lines.append(tr(language, "Description: {text}", text=e(case.description or "—")))
+    if attachments:
+        lines.append(tr(language, "Attachments: {n}", n=len(attachments)))
+    lines.append(
+        tr(
+            language,
+            "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
+            code=e(case.code),
+        )
+    )
+    return "\n".join(lines)
+
+
+async def send_details(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
+    attachments = list(
+        await session.scalars(select(Attachment).where(Attachment.case_id == case.id))
+    )
+    text = details_text(case, person.language, attachments)
+    if len(text) > 4000:
+        text = text[:3990] + "…"
+    queue(
+        session,
+        domain,
+        purpose="details",
+        chat_id=person.telegram_user_id,
+        case_id=case.id,
+        text=text,
+        extra={"parse_mode": "HTML", "protect_content": True},
+    )
+    for item in attachments:
+        if item.kind in ("photo", "voice", "document", "video") and item.file_id:
+            method = {
+                "photo": "sendPhoto",
+                "voice": "sendVoice",
+                "document": "sendDocument",
+                "video": "sendVideo",
+            }[item.kind]
+            queue(
+                session,
+                domain,
+                purpose="details",
+                chat_id=person.telegram_user_id,
+                case_id=case.id,
+                method=method,
+                extra={
+                    item.kind: item.file_id,
+                    "caption": f"[{case.code}]",
+                    "protect_content": True,
+                },
+            )
+    await events.record(
+        session, domain, "details_read", case_id=case.id, actor=f"person:{person.id}"
+    )
+
+
+async def pass_case(
+    session: AsyncSession,
+    domain: Domain,
+    case_id: int,
+    person: Person | None,
+    chat_id: int,
+    reason: str,
+) -> str:
+    case = await session.get(Case, case_id)
+    if case is None:
+        return "unknown"
+    card = await session.scalar(
+        select(CaseCard).where(CaseCard.case_id == case_id, CaseCard.chat_id == chat_id)
+    )
+    if person is None or card is None or person.organisation_id != card.organisation_id:
+        return "not_member"
+    if case.status not in [s.value for s in UNCLAIMED_STATUSES]:
+        return "not_open"
+    await events.record(
+        session,
+        domain,
+        "passed",
+        case_id=case.id,
+        actor=f"person:{person.id}",
+        chat_id=chat_id,
+        data={"reason": reason},
+    )
+    return "passed"
+
+
+async def release(session: AsyncSession, domain: Domain, case: Case, reason: str) -> None:
+    """The owner can no longer work the case (left, blocked the bot): back to the queue."""
+    previous = case.owner_person_id
+    case.owner_person_id = None
+    case.owner_organisation_id = None
+    case.status = CaseStatus.ROUTED.value
+    case.escalation_level = 0
+    await timers.cancel(session, case.id, ("checkin", "owner_reminder", "sos_silence"))
+    await events.record(
+        session,
+        domain,
+        "released",
+        case_id=case.id,
+        data={"reason": reason, "previous_owner": previous},
+    )
+    await routing.rerender_cards(
+        session, domain, case, note=tr("en", "Back in the queue: the owner is no longer available.")
+    )
+    await routing.alert_coordinators(
+        session,
+        domain,
+        case,
+        "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue.",
+    )
+    timers.schedule(
+        session,
+        domain,
+        "escalate",
+        domain.now() + routing.escalation_delay(domain, case.urgency),
+        case_id=case.id,
+        payload={"level": 1},
+    )

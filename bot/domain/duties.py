@@ -1,0 +1,184 @@
+"""Runs due timers. Each timer is leased in one transaction and handled in its own, so a
+failure in one never blocks the others and a crash mid-way only delays (never loses) it."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+
+from bot.domain import digest, events, followups, routing, timers
+from bot.domain.context import Domain
+from bot.domain.outbox import queue
+from bot.domain.people import coordinator_corridors
+from models import Case, Person, Timer
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 5
+WEEKDAY_INDEX = {
+    name: i
+    for i, name in enumerate(
+        ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    )
+}
+
+
+async def run_due(domain: Domain, limit: int = 100) -> int:
+    async with domain.sessions() as session, session.begin():
+        leased = await timers.claim_due(session, domain.now(), limit)
+        ids = [t.id for t in leased]
+    for timer_id in ids:
+        try:
+            async with domain.sessions() as session, session.begin():
+                timer = await session.get(Timer, timer_id)
+                if timer is None or timer.status != "running":
+                    continue
+                await _fire(session, domain, timer)
+                timer.status = "done"
+                timer.fired_at = domain.now()
+        except Exception:
+            log.exception("timer %s failed", timer_id)
+            async with domain.sessions() as session, session.begin():
+                timer = await session.get(Timer, timer_id)
+                if timer is not None:
+                    timer.status = "failed" if timer.attempts >= MAX_ATTEMPTS else "pending"
+                    timer.due_at = domain.now() + dt.timedelta(minutes=2**timer.attempts)
+    domain.on_outbox()
+    return len(ids)
+
+
+async def _fire(session, domain: Domain, timer: Timer) -> None:  # type: ignore[no-untyped-def]
+    if timer.kind == "digest":
+        await fire_digest(session, domain, timer)
+        return
+    case = await session.get(Case, timer.case_id) if timer.case_id else None
+    if case is None:
+        return
+    if timer.kind == "escalate":
+        await routing.escalate(session, domain, case, int(timer.payload.get("level", 1)))
+    elif timer.kind == "checkin":
+        await followups.fire_checkin(session, domain, case)
+    elif timer.kind == "owner_reminder":
+        await followups.fire_owner_reminder(session, domain, case)
+    elif timer.kind == "sos_silence":
+        await followups.fire_sos_silence(
+            session, domain, case, dt.datetime.fromisoformat(timer.payload["since"])
+        )
+    else:
+        log.warning("unknown timer kind %s", timer.kind)
+
+
+async def ensure_digest_timers(domain: Domain) -> int:
+    """One pending daily and one weekly digest timer per coordinator; idempotent."""
+    created = 0
+    async with domain.sessions() as session, session.begin():
+        people = list(
+            await session.scalars(
+                select(Person).where(
+                    Person.role.in_(("coordinator", "admin")), Person.active.is_(True)
+                )
+            )
+        )
+        pending = {
+            (t.payload.get("person"), t.payload.get("weekly", False))
+            for t in await session.scalars(
+                select(Timer).where(
+                    Timer.kind == "digest", Timer.status.in_(("pending", "running"))
+                )
+            )
+        }
+        for person in people:
+            for weekly in (False, True):
+                if (person.id, weekly) in pending:
+                    continue
+                schedule_digest(session, domain, person, weekly)
+                created += 1
+    return created
+
+
+def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> None:  # type: ignore[no-untyped-def]
+    weekday = WEEKDAY_INDEX[domain.config.digest.weekly_weekday] if weekly else None
+    due = digest.next_digest_at(
+        domain.now(),
+        person.timezone,
+        person.digest_time or domain.config.digest.default_time,
+        weekday,
+    )
+    timers.schedule(session, domain, "digest", due, payload={"person": person.id, "weekly": weekly})
+
+
+async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
+    corridors = await coordinator_corridors(session, person)
+    text, chart = await digest.build(session, domain, corridors, person.language, weekly)
+    queue(
+        session,
+        domain,
+        purpose="digest",
+        chat_id=person.telegram_user_id,
+        text=text,
+        extra={"parse_mode": "HTML"},
+    )
+    queue(
+        session,
+        domain,
+        purpose="digest",
+        chat_id=person.telegram_user_id,
+        method="sendPhoto",
+        extra={
+            "file_b64": base64.b64encode(chart).decode(),
+            "filename": "digest.png",
+            "caption": "📈 " + ", ".join(corridors),
+        },
+    )
+    await events.record(
+        session, domain, "digest_sent", actor="system", data={"person": person.id, "weekly": weekly}
+    )
+
+
+async def fire_digest(session, domain: Domain, timer: Timer) -> None:  # type: ignore[no-untyped-def]
+    person = await session.get(Person, timer.payload.get("person"))
+    if person is None or not person.active:
+        return
+    weekly = bool(timer.payload.get("weekly"))
+    await queue_digest(session, domain, person, weekly)
+    schedule_digest(session, domain, person, weekly)
+
+
+async def sweep_drafts(domain: Domain) -> int:
+    """Unfinished reports: one gentle reminder, then they expire. Returns rows touched."""
+    from bot.domain.cases import reporter_for
+    from bot.i18n import tr
+    from models import ConversationState
+
+    now = domain.now()
+    remind_before = now - dt.timedelta(minutes=domain.config.bot.draft_reminder_minutes)
+    expire_before = now - dt.timedelta(hours=domain.config.bot.draft_expiry_hours)
+    touched = 0
+    async with domain.sessions() as session, session.begin():
+        rows = await session.scalars(
+            select(ConversationState).where(
+                ConversationState.state.like("Report%"), ConversationState.updated_at < remind_before
+            ).limit(200)
+        )
+        for row in rows:
+            data = dict(row.data or {})
+            chat_id = data.get("_chat_id")
+            if row.updated_at < expire_before:
+                await session.delete(row)
+                touched += 1
+                continue
+            if data.get("_reminded") or not chat_id or chat_id < 0:
+                continue
+            language = data.get("language", "en")
+            reporter = await reporter_for(session, domain, chat_id, chat_id, language)
+            queue(session, domain, purpose="draft_reminder", reporter_id=reporter.id,
+                  text=tr(language, "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it."),
+                  extra={"protect_content": True})
+            data["_reminded"] = True
+            row.data = data
+            touched += 1
+    if touched:
+        domain.on_outbox()
+    return touched

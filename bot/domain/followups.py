@@ -1,0 +1,263 @@
+"""Check-ins with the reporter and reminders to the owner, until the case is resolved."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events, routing, timers
+from bot.domain.context import Domain
+from bot.domain.outbox import queue
+from bot.i18n import tr
+from bot.taxonomy import OPEN_STATUSES, URGENCY_RANK, CaseStatus, Urgency
+from models import Case, Person, Reporter
+
+FOLLOWUP_KINDS = ("checkin", "owner_reminder", "sos_silence")
+
+
+def checkin_interval(domain: Domain, urgency: str) -> dt.timedelta:
+    section = domain.config.followups
+    hours = {
+        Urgency.SOS: section.checkin_hours_sos,
+        Urgency.HIGH: section.checkin_hours_high,
+        Urgency.NORMAL: section.checkin_hours_normal,
+    }[Urgency(urgency)]
+    return dt.timedelta(hours=hours)
+
+
+def schedule_after_claim(session: AsyncSession, domain: Domain, case: Case) -> None:
+    now = domain.now()
+    timers.schedule(
+        session, domain, "checkin", now + checkin_interval(domain, case.urgency), case_id=case.id
+    )
+    timers.schedule(
+        session,
+        domain,
+        "owner_reminder",
+        now + dt.timedelta(hours=domain.config.followups.owner_quiet_hours),
+        case_id=case.id,
+    )
+
+
+def next_safe_moment(reporter: Reporter, moment: dt.datetime) -> dt.datetime:
+    """The first moment at or after ``moment`` inside the reporter's safe hours."""
+    if reporter.safe_hours_start is None or reporter.safe_hours_end is None:
+        return moment
+    zone = ZoneInfo(reporter.timezone)
+    local = moment.astimezone(zone)
+    start, end = reporter.safe_hours_start, reporter.safe_hours_end
+    hour = local.hour
+    inside = start <= hour < end if start < end else (hour >= start or hour < end)
+    if inside:
+        return moment
+    candidate = local.replace(hour=start, minute=0, second=0, microsecond=0)
+    if candidate <= local:
+        candidate += dt.timedelta(days=1)
+    return candidate.astimezone(dt.UTC)
+
+
+def checkin_keyboard(case: Case, language: str) -> dict:
+    return {
+        "inline_keyboard": [
+            [
+                {"text": tr(language, "🙂 I am safe"), "callback_data": f"chk:{case.id}:safe"},
+                {"text": tr(language, "⚠️ Not safe"), "callback_data": f"chk:{case.id}:unsafe"},
+            ],
+            [
+                {
+                    "text": tr(language, "Something changed"),
+                    "callback_data": f"chk:{case.id}:changed",
+                }
+            ],
+        ]
+    }
+
+
+async def fire_checkin(session: AsyncSession, domain: Domain, case: Case) -> None:
+    if (
+        case.status not in [s.value for s in OPEN_STATUSES]
+        or case.reporter_id is None
+        or case.erased
+    ):
+        return
+    reporter = await session.get(Reporter, case.reporter_id)
+    if reporter is None or reporter.blocked_bot:
+        return
+    now = domain.now()
+    safe = next_safe_moment(reporter, now)
+    if safe > now:
+        timers.schedule(session, domain, "checkin", safe, case_id=case.id)
+        await events.record(
+            session, domain, "checkin_deferred", case_id=case.id, data={"until": safe.isoformat()}
+        )
+        return
+    queue(
+        session,
+        domain,
+        purpose="checkin",
+        reporter_id=reporter.id,
+        case_id=case.id,
+        text=tr(
+            case.language,
+            "Checking in about your case {code}. Are you safe? Has anything changed?",
+            code=case.code,
+        ),
+        keyboard=checkin_keyboard(case, case.language),
+        extra={"protect_content": True},
+    )
+    await events.record(session, domain, "checkin_sent", case_id=case.id)
+    timers.schedule(
+        session, domain, "checkin", now + checkin_interval(domain, case.urgency), case_id=case.id
+    )
+    if case.urgency == Urgency.SOS:
+        timers.schedule(
+            session,
+            domain,
+            "sos_silence",
+            now + dt.timedelta(hours=domain.config.followups.sos_silence_hours),
+            case_id=case.id,
+            payload={"since": now.isoformat()},
+        )
+
+
+async def fire_sos_silence(
+    session: AsyncSession, domain: Domain, case: Case, since: dt.datetime
+) -> None:
+    if case.status not in [s.value for s in OPEN_STATUSES]:
+        return
+    if case.reporter_seen_at is not None and case.reporter_seen_at >= since:
+        return
+    await events.record(session, domain, "sos_silence", case_id=case.id)
+    await notify_owner(
+        session,
+        domain,
+        case,
+        "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them.",
+    )
+    await routing.alert_coordinators(
+        session,
+        domain,
+        case,
+        "🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent.",
+    )
+
+
+async def fire_owner_reminder(session: AsyncSession, domain: Domain, case: Case) -> None:
+    if case.status != CaseStatus.CLAIMED.value:
+        return
+    quiet = dt.timedelta(hours=domain.config.followups.owner_quiet_hours)
+    now = domain.now()
+    if now - case.last_activity_at >= quiet:
+        await notify_owner(
+            session,
+            domain,
+            case,
+            "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}",
+            keyboard_for_owner=True,
+        )
+        await events.record(session, domain, "owner_reminded", case_id=case.id)
+        timers.schedule(session, domain, "owner_reminder", now + quiet, case_id=case.id)
+    else:
+        timers.schedule(
+            session, domain, "owner_reminder", case.last_activity_at + quiet, case_id=case.id
+        )
+
+
+async def notify_owner(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    message: str,
+    keyboard_for_owner: bool = False,
+) -> bool:
+    if not case.owner_person_id:
+        return False
+    owner = await session.get(Person, case.owner_person_id)
+    if owner is None or owner.unreachable:
+        return False
+    keyboard = None
+    if keyboard_for_owner:
+        keyboard = {
+            "inline_keyboard": [
+                [
+                    {
+                        "text": tr(owner.language, "Snooze 1 day"),
+                        "callback_data": f"snz:{case.id}:24",
+                    },
+                    {
+                        "text": tr(owner.language, "Snooze 3 days"),
+                        "callback_data": f"snz:{case.id}:72",
+                    },
+                ]
+            ]
+        }
+    queue(
+        session,
+        domain,
+        purpose="owner",
+        chat_id=owner.telegram_user_id,
+        case_id=case.id,
+        text=tr(owner.language, message, code=case.code),
+        keyboard=keyboard,
+    )
+    return True
+
+
+async def answer_checkin(session: AsyncSession, domain: Domain, case: Case, answer: str) -> str:
+    """Returns the reply key for the reporter."""
+    now = domain.now()
+    case.reporter_seen_at = now
+    case.last_activity_at = now
+    await events.record(
+        session,
+        domain,
+        "checkin_answer",
+        case_id=case.id,
+        actor=f"reporter:{case.reporter_id}",
+        data={"answer": answer},
+    )
+    if answer == "unsafe":
+        if URGENCY_RANK[Urgency(case.urgency)] < URGENCY_RANK[Urgency.SOS]:
+            old = case.urgency
+            case.urgency = Urgency.SOS.value if case.urgency == Urgency.HIGH else Urgency.HIGH.value
+            await events.record(
+                session,
+                domain,
+                "urgency_raised",
+                case_id=case.id,
+                data={"from": old, "to": case.urgency, "reason": "reporter_unsafe"},
+            )
+        await notify_owner(
+            session,
+            domain,
+            case,
+            "🚨 The reporter of case {code} says they are NOT safe. Please act now.",
+        )
+        await routing.alert_coordinators(
+            session,
+            domain,
+            case,
+            "🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe.",
+        )
+        await routing.rerender_cards(session, domain, case)
+        return "unsafe"
+    if answer == "changed":
+        await notify_owner(
+            session,
+            domain,
+            case,
+            "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you.",
+        )
+        return "changed"
+    return "safe"
+
+
+async def snooze(session: AsyncSession, domain: Domain, case: Case, until: dt.datetime) -> None:
+    await timers.cancel(session, case.id, ("owner_reminder", "checkin"))
+    timers.schedule(session, domain, "owner_reminder", until, case_id=case.id)
+    timers.schedule(session, domain, "checkin", until, case_id=case.id)
+    await events.record(
+        session, domain, "snoozed", case_id=case.id, data={"until": until.isoformat()}
+    )

@@ -1,0 +1,261 @@
+"""Referral across the corridor (or to an embassy desk, NHRI …), guarded by consent."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events, routing, timers
+from bot.domain.context import Domain
+from bot.domain.followups import FOLLOWUP_KINDS
+from bot.domain.outbox import queue
+from bot.i18n import tr
+from bot.taxonomy import CONSENT_TEXTS, CaseStatus, ConsentPurpose
+from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Timer
+
+
+async def referral_targets(session: AsyncSession, case: Case) -> list[Organisation]:
+    return list(
+        await session.scalars(
+            select(Organisation)
+            .join(OrganisationCorridor, OrganisationCorridor.organisation_id == Organisation.id)
+            .where(
+                OrganisationCorridor.corridor_code == case.corridor_code,
+                Organisation.active.is_(True),
+                Organisation.id != (case.owner_organisation_id or ""),
+            )
+            .order_by(Organisation.side, Organisation.id)
+        )
+    )
+
+
+async def refer(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    person: Person,
+    target: Organisation,
+    note: str,
+    *,
+    override_reason: str | None = None,
+    coordinator: bool = False,
+) -> str:
+    """Returns "referred", "consent_asked", "refused" or "not_owner"."""
+    if case.owner_person_id != person.id and not coordinator:
+        return "not_owner"
+    if case.status != CaseStatus.CLAIMED.value:
+        return "refused"
+    purpose = routing.SIDE_CONSENT[target.side]
+    consent = await routing.granted(session, case)
+    if not consent.get(purpose):
+        if override_reason and coordinator:
+            await events.record(
+                session,
+                domain,
+                "consent_override",
+                case_id=case.id,
+                actor=f"person:{person.id}",
+                data={"purpose": purpose, "reason": override_reason},
+            )
+        elif case.reporter_id is not None and not case.erased and purpose not in consent:
+            await ask_consent(session, domain, case, purpose, target.id, note, person.id)
+            return "consent_asked"
+        else:
+            await events.record(
+                session,
+                domain,
+                "referral_refused",
+                case_id=case.id,
+                actor=f"person:{person.id}",
+                data={"to": target.id, "reason": "no_consent"},
+            )
+            return "refused"
+    await _hand_over(session, domain, case, person, target, note)
+    return "referred"
+
+
+async def _hand_over(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    person: Person,
+    target: Organisation,
+    note: str,
+) -> None:
+    await timers.cancel(session, case.id, FOLLOWUP_KINDS)
+    await routing.rerender_cards(
+        session, domain, case, note=tr("en", "Referred to {org}.", org=target.name)
+    )
+    await routing.deactivate_cards(session, case.id)
+    case.referred_by_organisation_id = case.owner_organisation_id
+    case.owner_person_id = None
+    case.owner_organisation_id = None
+    case.status = CaseStatus.REFERRED.value
+    case.side = target.side
+    case.escalation_level = 0
+    case.last_activity_at = domain.now()
+    # The note travels with the case timeline, not on the card: it may hold personal detail.
+    await events.record(
+        session,
+        domain,
+        "referred",
+        case_id=case.id,
+        actor=f"person:{person.id}",
+        data={"to": target.id, "from": case.referred_by_organisation_id, "note": bool(note)},
+    )
+    if note:
+        session.add(
+            Attachment(case_id=case.id, kind="referral_note", text=note, created_at=domain.now())
+        )
+    await routing.post_cards(
+        session,
+        domain,
+        case,
+        [target],
+        note=tr(routing.group_language(target), "Referral from the other side of the corridor."),
+    )
+    timers.schedule(
+        session,
+        domain,
+        "escalate",
+        domain.now() + routing.escalation_delay(domain, case.urgency),
+        case_id=case.id,
+        payload={"level": 1},
+    )
+    if case.reporter_id is not None and not case.erased:
+        queue(
+            session,
+            domain,
+            purpose="reporter_update",
+            reporter_id=case.reporter_id,
+            case_id=case.id,
+            text=tr(
+                case.language,
+                "Your case {code} has been passed to {org}, who can help you further.",
+                code=case.code,
+                org=target.name,
+            ),
+            extra={"protect_content": True},
+        )
+
+
+async def ask_consent(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    purpose: str,
+    target_id: str,
+    note: str,
+    person_id: str,
+) -> None:
+    # Parked as a timer row that never fires by itself: it waits for the reporter's answer.
+    parked = timers.schedule(
+        session,
+        domain,
+        "pending_referral",
+        domain.now(),
+        case_id=case.id,
+        payload={"purpose": purpose, "to": target_id, "note": note, "by": person_id},
+    )
+    parked.status = "waiting"
+    queue(
+        session,
+        domain,
+        purpose="consent_request",
+        reporter_id=case.reporter_id,
+        case_id=case.id,
+        text=tr(
+            case.language,
+            "Your helper wants to pass case {code} to another organisation. May we?",
+            code=case.code,
+        )
+        + "\n\n"
+        + tr(case.language, CONSENT_TEXTS[ConsentPurpose(purpose)]),
+        keyboard={
+            "inline_keyboard": [
+                [
+                    {
+                        "text": tr(case.language, "Yes"),
+                        "callback_data": f"cns:{case.id}:{purpose}:1",
+                    },
+                    {
+                        "text": tr(case.language, "No"),
+                        "callback_data": f"cns:{case.id}:{purpose}:0",
+                    },
+                ]
+            ]
+        },
+        extra={"protect_content": True},
+    )
+    await events.record(
+        session,
+        domain,
+        "consent_requested",
+        case_id=case.id,
+        data={"purpose": purpose, "to": target_id},
+    )
+
+
+async def answer_consent(
+    session: AsyncSession, domain: Domain, case: Case, purpose: str, granted: bool
+) -> str:
+    """The reporter's answer to a consent request; completes or refuses parked referrals."""
+    from bot.domain.cases import record_consents
+    from models import Reporter
+
+    reporter = await session.get(Reporter, case.reporter_id) if case.reporter_id else None
+    if reporter is None:
+        return "unknown"
+    await record_consents(session, domain, reporter, case, {purpose: granted}, case.language)
+    await events.record(
+        session,
+        domain,
+        "consent_given" if granted else "consent_refused",
+        case_id=case.id,
+        actor=f"reporter:{reporter.id}",
+        data={"purpose": purpose},
+    )
+    parked = list(
+        await session.scalars(
+            select(Timer).where(
+                Timer.case_id == case.id,
+                Timer.kind == "pending_referral",
+                Timer.status == "waiting",
+            )
+        )
+    )
+    for row in parked:
+        if row.payload.get("purpose") != purpose:
+            continue
+        row.status = "done"
+        person = await session.get(Person, row.payload["by"])
+        target = await session.get(Organisation, row.payload["to"])
+        if person is None or target is None or case.status != CaseStatus.CLAIMED.value:
+            continue
+        if granted:
+            await _hand_over(session, domain, case, person, target, row.payload.get("note", ""))
+        else:
+            await events.record(
+                session,
+                domain,
+                "referral_refused",
+                case_id=case.id,
+                data={"to": target.id, "reason": "reporter_declined"},
+            )
+        queue(
+            session,
+            domain,
+            purpose="owner",
+            chat_id=person.telegram_user_id,
+            case_id=case.id,
+            text=tr(
+                person.language,
+                "Referral of case {code} to {org}: {result}",
+                code=case.code,
+                org=target.name,
+                result=tr(person.language, "done, the reporter agreed")
+                if granted
+                else tr(person.language, "refused: the reporter said no"),
+            ),
+        )
+    return "granted" if granted else "refused"

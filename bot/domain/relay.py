@@ -1,0 +1,126 @@
+"""Relay between reporter and owner, hiding each one's account from the other."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events
+from bot.domain.context import Domain
+from bot.domain.outbox import queue
+from bot.i18n import tr
+from bot.taxonomy import CaseStatus
+from models import Attachment, Case, Organisation, Person, RelayLink
+
+MEDIA_KINDS = ("photo", "voice", "document", "video", "audio", "location")
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """What a reporter sent, reduced to what the relay needs."""
+
+    kind: str  # text | photo | voice | document | video | audio | location
+    text: str | None = None
+    file_id: str | None = None
+    from_chat_id: int | None = None
+    message_id: int | None = None
+
+
+async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item: Incoming) -> str:
+    """Adds it to the case; relays it to the owner when there is one. Returns "relayed" or "attached"."""
+    now = domain.now()
+    case.reporter_seen_at = now
+    case.last_activity_at = now
+    session.add(
+        Attachment(
+            case_id=case.id, kind=item.kind, file_id=item.file_id, text=item.text, created_at=now
+        )
+    )
+    owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
+    await events.record(
+        session,
+        domain,
+        "reporter_message",
+        case_id=case.id,
+        actor=f"reporter:{case.reporter_id}",
+        data={"kind": item.kind},
+    )
+    if owner is None or owner.unreachable or case.status != CaseStatus.CLAIMED.value:
+        return "attached"
+    if item.kind == "text":
+        message = queue(
+            session,
+            domain,
+            purpose="relay",
+            chat_id=owner.telegram_user_id,
+            case_id=case.id,
+            text=tr(owner.language, "💬 [{code}] Reporter:", code=case.code)
+            + "\n"
+            + (item.text or ""),
+            extra={"protect_content": True},
+        )
+    else:
+        message = queue(
+            session,
+            domain,
+            purpose="relay",
+            chat_id=owner.telegram_user_id,
+            case_id=case.id,
+            method="copyMessage",
+            extra={
+                "from_chat_id": item.from_chat_id,
+                "message_id": item.message_id,
+                "caption": tr(owner.language, "[{code}] from the reporter", code=case.code)
+                + (("\n" + item.text) if item.text else ""),
+                "protect_content": True,
+                "kind": item.kind,
+            },
+        )
+    await session.flush()
+    session.add(RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id))
+    return "relayed"
+
+
+async def case_for_reply(session: AsyncSession, chat_id: int, message_id: int) -> Case | None:
+    link = await session.scalar(
+        select(RelayLink).where(RelayLink.chat_id == chat_id, RelayLink.message_id == message_id)
+    )
+    return await session.get(Case, link.case_id) if link else None
+
+
+async def from_owner(
+    session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
+) -> str:
+    """Returns "sent", "not_owner", "closed" or "no_reporter"."""
+    if case.owner_person_id != person.id:
+        return "not_owner"
+    if case.status != CaseStatus.CLAIMED.value:
+        return "closed"
+    if case.reporter_id is None or case.erased:
+        return "no_reporter"
+    org = (
+        await session.get(Organisation, person.organisation_id) if person.organisation_id else None
+    )
+    case.last_activity_at = domain.now()
+    queue(
+        session,
+        domain,
+        purpose="relay",
+        reporter_id=case.reporter_id,
+        case_id=case.id,
+        text=tr(
+            case.language,
+            "💬 A responder of {org} about your case {code}:",
+            org=org.name if org else "Corridor",
+            code=case.code,
+        )
+        + "\n"
+        + text,
+        extra={"protect_content": True},
+    )
+    await events.record(
+        session, domain, "owner_message", case_id=case.id, actor=f"person:{person.id}"
+    )
+    return "sent"

@@ -1,0 +1,340 @@
+"""Which responder groups see a case, the cards they get, and the escalation ladder."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import events, timers
+from bot.domain.cards import card_keyboard, render_card
+from bot.domain.context import Domain
+from bot.domain.outbox import queue
+from bot.domain.people import coordinators_of, on_call
+from bot.i18n import tr
+from bot.taxonomy import CaseStatus, ConsentPurpose, Urgency
+from models import (
+    Case,
+    CaseCard,
+    Consent,
+    Corridor,
+    Organisation,
+    OrganisationCorridor,
+    Person,
+    ResponderGroup,
+)
+
+SIDE_CONSENT = {
+    "destination": ConsentPurpose.DESTINATION_HELP.value,
+    "origin": ConsentPurpose.ORIGIN_HELP.value,
+}
+OTHER_SIDE = {"destination": "origin", "origin": "destination"}
+
+
+def escalation_delay(domain: Domain, urgency: str) -> dt.timedelta:
+    minutes = {
+        Urgency.SOS: domain.config.escalation.sos_minutes,
+        Urgency.HIGH: domain.config.escalation.high_minutes,
+        Urgency.NORMAL: domain.config.escalation.normal_minutes,
+    }[Urgency(urgency)]
+    return dt.timedelta(minutes=minutes)
+
+
+def preferred_sides(case: Case) -> list[str]:
+    """The README's routing rules, in order."""
+    if case.in_danger and case.worker_location == "destination":
+        return ["destination"]
+    if case.worker_location == "origin":
+        return ["origin"]
+    if case.reporter_role == "family" and "MISS" not in case.categories:
+        return ["origin"]
+    return ["destination"]
+
+
+async def granted(session: AsyncSession, case: Case) -> dict[str, bool]:
+    rows = await session.scalars(
+        select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
+    )
+    current: dict[str, bool] = {}
+    for row in rows:
+        current[row.purpose] = row.granted and row.withdrawn_at is None
+    return current
+
+
+async def organisations_for(session: AsyncSession, case: Case, side: str) -> list[Organisation]:
+    orgs = list(
+        await session.scalars(
+            select(Organisation)
+            .join(OrganisationCorridor, OrganisationCorridor.organisation_id == Organisation.id)
+            .where(
+                OrganisationCorridor.corridor_code == case.corridor_code,
+                Organisation.side == side,
+                Organisation.active.is_(True),
+            )
+            .order_by(Organisation.id)
+        )
+    )
+    handles = [o for o in orgs if not o.categories or set(o.categories) & set(case.categories)]
+    speaks = [o for o in handles if case.language in o.languages]
+    # Language is a preference, not a filter: a case nobody speaks still needs an owner.
+    return speaks or handles
+
+
+def group_language(org: Organisation) -> str:
+    from bot.i18n import LANGUAGE_NAMES
+
+    return next((lang for lang in org.languages if lang in LANGUAGE_NAMES), "en")
+
+
+async def post_cards(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    orgs: list[Organisation],
+    note: str | None = None,
+) -> int:
+    posted = 0
+    for org in orgs:
+        groups = await session.scalars(
+            select(ResponderGroup).where(
+                ResponderGroup.organisation_id == org.id, ResponderGroup.active.is_(True)
+            )
+        )
+        language = group_language(org)
+        for group in groups:
+            message = queue(
+                session,
+                domain,
+                purpose="card",
+                chat_id=group.chat_id,
+                case_id=case.id,
+                text=render_card(case, language, domain.now(), note=note),
+                keyboard=card_keyboard(case, language),
+                extra={"parse_mode": "HTML"},
+            )
+            await session.flush()
+            session.add(
+                CaseCard(
+                    case_id=case.id,
+                    chat_id=group.chat_id,
+                    organisation_id=org.id,
+                    outbox_id=message.id,
+                )
+            )
+            posted += 1
+    return posted
+
+
+async def ping_people(
+    session: AsyncSession, domain: Domain, case: Case, people: list[Person], message: str
+) -> None:
+    for person in people:
+        if person.unreachable:
+            continue
+        queue(
+            session,
+            domain,
+            purpose="ping",
+            chat_id=person.telegram_user_id,
+            case_id=case.id,
+            text=tr(
+                person.language,
+                message,
+                code=case.code,
+                urgency=case.urgency,
+                corridor=case.corridor_code,
+            ),
+        )
+
+
+async def alert_coordinators(
+    session: AsyncSession, domain: Domain, case: Case, message: str, **values: object
+) -> int:
+    people = await coordinators_of(session, case.corridor_code)
+    for person in people:
+        queue(
+            session,
+            domain,
+            purpose="alert",
+            chat_id=person.telegram_user_id,
+            case_id=case.id,
+            text=tr(
+                person.language, message, code=case.code, corridor=case.corridor_code, **values
+            ),
+            extra={"parse_mode": "HTML"},
+        )
+    return len(people)
+
+
+async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
+    corridor = await session.get(Corridor, case.corridor_code)
+    consent = await granted(session, case)
+    sides = preferred_sides(case)
+    if corridor is not None and corridor.notify_both_sides:
+        sides = (
+            ["destination", "origin"] if sides[0] == "destination" else ["origin", "destination"]
+        )
+    # Never share with a side the reporter has not agreed to; fall back to the other one.
+    sides = [s for s in sides if consent.get(SIDE_CONSENT[s])] or [
+        s for s in ("destination", "origin") if consent.get(SIDE_CONSENT[s])
+    ][:1]
+    orgs: list[Organisation] = []
+    for side in sides:
+        orgs += await organisations_for(session, case, side)
+    case.side = sides[0] if sides else "destination"
+    case.status = CaseStatus.ROUTED.value
+    case.routed_at = domain.now()
+    posted = await post_cards(session, domain, case, orgs)
+    if posted:
+        on_duty = await on_call(session, [o.id for o in orgs], domain.now())
+        await ping_people(
+            session,
+            domain,
+            case,
+            on_duty,
+            "🔔 New case {code} ({corridor}, {urgency}) is waiting in your group.",
+        )
+    else:
+        await alert_coordinators(
+            session,
+            domain,
+            case,
+            "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
+        )
+    await events.record(
+        session,
+        domain,
+        "routed",
+        case_id=case.id,
+        data={"sides": sides, "organisations": [o.id for o in orgs], "cards": posted},
+    )
+    timers.schedule(
+        session,
+        domain,
+        "escalate",
+        domain.now() + escalation_delay(domain, case.urgency),
+        case_id=case.id,
+        payload={"level": 1},
+    )
+
+
+async def rerender_cards(
+    session: AsyncSession, domain: Domain, case: Case, note: str | None = None
+) -> None:
+    """Edits every card of the case to match its state; the outbox does the editing."""
+    owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
+    owner_org = (
+        await session.get(Organisation, case.owner_organisation_id)
+        if case.owner_organisation_id
+        else None
+    )
+    cards = await session.scalars(
+        select(CaseCard).where(CaseCard.case_id == case.id, CaseCard.active.is_(True))
+    )
+    for card in cards:
+        org = await session.get(Organisation, card.organisation_id)
+        language = group_language(org) if org else "en"
+        queue(
+            session,
+            domain,
+            purpose="card_edit",
+            chat_id=card.chat_id,
+            case_id=case.id,
+            method="editMessageText",
+            text=render_card(
+                case,
+                language,
+                domain.now(),
+                owner_name=owner.name if owner else None,
+                owner_org=owner_org.name if owner_org else None,
+                note=note,
+            ),
+            keyboard=card_keyboard(case, language),
+            extra={"parse_mode": "HTML", "edit_outbox_id": card.outbox_id},
+        )
+
+
+async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int) -> None:
+    """One rung of the ladder: backups → the other side → the coordinator."""
+    if (
+        case.status not in (CaseStatus.ROUTED.value, CaseStatus.REFERRED.value)
+        or case.owner_person_id
+    ):
+        return
+    consent = await granted(session, case)
+    step = "none"
+    while level <= 3 and step == "none":
+        if level == 1:
+            orgs = [
+                c.organisation_id
+                for c in await session.scalars(
+                    select(CaseCard).where(CaseCard.case_id == case.id, CaseCard.active.is_(True))
+                )
+            ]
+            backups = list(
+                await session.scalars(
+                    select(Person).where(
+                        Person.organisation_id.in_(orgs),
+                        Person.backup.is_(True),
+                        Person.active.is_(True),
+                    )
+                )
+            )
+            if backups:
+                await ping_people(
+                    session,
+                    domain,
+                    case,
+                    backups,
+                    "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group.",
+                )
+                step = "backup"
+        elif level == 2:
+            other = OTHER_SIDE[case.side]
+            if consent.get(SIDE_CONSENT[other]):
+                already = {
+                    c.organisation_id
+                    for c in await session.scalars(
+                        select(CaseCard).where(CaseCard.case_id == case.id)
+                    )
+                }
+                orgs = [
+                    o for o in await organisations_for(session, case, other) if o.id not in already
+                ]
+                if await post_cards(
+                    session,
+                    domain,
+                    case,
+                    orgs,
+                    note=tr("en", "Escalated: unclaimed on the other side."),
+                ):
+                    step = "other_side"
+        else:
+            await alert_coordinators(
+                session,
+                domain,
+                case,
+                "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}",
+            )
+            step = "coordinator"
+        if step == "none":
+            level += 1
+    case.escalation_level = level
+    await events.record(
+        session, domain, "escalated", case_id=case.id, data={"level": level, "step": step}
+    )
+    await rerender_cards(session, domain, case)
+    if level < 3:
+        timers.schedule(
+            session,
+            domain,
+            "escalate",
+            domain.now() + escalation_delay(domain, case.urgency),
+            case_id=case.id,
+            payload={"level": level + 1},
+        )
+
+
+async def deactivate_cards(session: AsyncSession, case_id: int) -> None:
+    await session.execute(update(CaseCard).where(CaseCard.case_id == case_id).values(active=False))

@@ -1,0 +1,76 @@
+"""Timers are rows: a restart loses none, and two instances never fire one twice."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.context import Domain
+from models import Timer
+
+LEASE = dt.timedelta(minutes=5)
+
+
+def schedule(
+    session: AsyncSession,
+    domain: Domain,
+    kind: str,
+    due_at: dt.datetime,
+    *,
+    case_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Timer:
+    timer = Timer(
+        kind=kind,
+        case_id=case_id,
+        due_at=due_at,
+        status="pending",
+        attempts=0,
+        payload=payload or {},
+        created_at=domain.now(),
+    )
+    session.add(timer)
+    return timer
+
+
+async def cancel(session: AsyncSession, case_id: int, kinds: tuple[str, ...]) -> None:
+    await session.execute(
+        update(Timer)
+        .where(Timer.case_id == case_id, Timer.kind.in_(kinds), Timer.status == "pending")
+        .values(status="cancelled")
+    )
+
+
+async def claim_due(session: AsyncSession, now: dt.datetime, limit: int = 100) -> list[Timer]:
+    """Leases due timers to this worker. A lease that expires (the worker died mid-way)
+    makes the timer due again, so nothing is lost."""
+    due = and_(
+        Timer.due_at <= now,
+        or_(
+            Timer.status == "pending",
+            and_(Timer.status == "running", Timer.locked_until < now),
+        ),
+    )
+    query = select(Timer.id).where(due).order_by(Timer.due_at).limit(limit)
+    if session.bind.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = list(await session.scalars(query))
+    if not ids:
+        return []
+    # The status condition is repeated so that, on SQLite, a row leased by someone else
+    # between the select and the update is not taken twice.
+    result = await session.execute(
+        update(Timer)
+        .where(Timer.id.in_(ids), due)
+        .values(status="running", locked_until=now + LEASE, attempts=Timer.attempts + 1)
+        .returning(Timer.id)
+    )
+    leased = [row[0] for row in result]
+    if not leased:
+        return []
+    return list(
+        await session.scalars(select(Timer).where(Timer.id.in_(leased)).order_by(Timer.due_at))
+    )

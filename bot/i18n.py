@@ -1,0 +1,73 @@
+"""Translation layer: gettext catalogues (.po) read with Babel, no compile step.
+
+``_`` translates into the language of the update being handled (set by the i18n
+middleware); ``tr`` translates into an explicit language, for messages the bot sends on
+its own (follow-ups, cards, digests) to someone who is not the current user.
+"""
+
+from __future__ import annotations
+
+import contextvars
+from functools import cache
+from pathlib import Path
+
+from babel.messages.pofile import read_po
+
+LOCALES_DIR = Path(__file__).with_name("locales")
+DEFAULT_LANGUAGE = "en"
+
+# Language names in their own script, shown on the language picker.
+LANGUAGE_NAMES = {
+    "en": "English",
+    "ne": "नेपाली",
+    "bn": "বাংলা",
+    "id": "Bahasa Indonesia",
+    "fil": "Filipino",
+    "hi": "हिन्दी",
+}
+# Telegram sends IETF tags such as "ne-NP" or "tl"; map them to the catalogue we ship.
+LANGUAGE_ALIASES = {"tl": "fil", "in": "id", "ms": "id"}
+
+current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "current_language", default=DEFAULT_LANGUAGE
+)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
+
+
+@cache
+def _catalogue(language: str) -> dict[str, str]:
+    path = LOCALES_DIR / f"{language}.po"
+    if not path.exists():
+        return {}
+    with path.open("rb") as handle:
+        catalog = read_po(handle)
+    return {
+        str(message.id): str(message.string)
+        for message in catalog
+        if message.id and message.string and not message.fuzzy
+    }
+
+
+def available_languages() -> list[str]:
+    return list(LANGUAGE_NAMES)
+
+
+def normalise_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str:
+    if not code:
+        return default
+    base = code.lower().replace("_", "-").split("-")[0]
+    base = LANGUAGE_ALIASES.get(base, base)
+    return base if base in LANGUAGE_NAMES else default
+
+
+def tr(language: str, message: str, /, **values: object) -> str:
+    text = _catalogue(language).get(message, message) if language != DEFAULT_LANGUAGE else message
+    return text.format(**values) if values else text
+
+
+def _(message: str, /, **values: object) -> str:
+    return tr(current_language.get(), message, **values)

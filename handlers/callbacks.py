@@ -1,0 +1,82 @@
+"""Callback data. aiogram parses and validates it: forged or stale data does not match and
+falls through to the fallback router, which answers politely."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class Lang(CallbackData, prefix="lang"):
+    code: str
+
+
+class Menu(CallbackData, prefix="menu"):
+    action: str  # sos | report | missing | status | help | language
+
+
+class Claim(CallbackData, prefix="claim"):
+    case_id: int
+
+
+class Pass(CallbackData, prefix="pass"):
+    case_id: int
+
+
+class PassReason(CallbackData, prefix="passr"):
+    case_id: int
+    reason: str
+
+
+class CheckIn(CallbackData, prefix="chk"):
+    case_id: int
+    answer: str  # safe | unsafe | changed
+
+
+class Snooze(CallbackData, prefix="snz"):
+    case_id: int
+    hours: int
+
+
+class Feedback(CallbackData, prefix="fb"):
+    case_id: int
+    score: int
+
+
+class ConsentAnswer(CallbackData, prefix="cns"):
+    case_id: int
+    purpose: str
+    granted: int
+
+
+class Outcome(CallbackData, prefix="out"):
+    case_id: int
+    code: str
+
+
+class Refer(CallbackData, prefix="ref"):
+    case_id: int
+    org: str
+
+
+class Step(CallbackData, prefix="r"):
+    """One answer in the guided report: ``field`` names the step, ``value`` the choice."""
+
+    field: str
+    value: str
+
+
+class Nav(CallbackData, prefix="nav"):
+    action: str  # back | cancel | skip | done | submit
+
+
+class SosSend(CallbackData, prefix="sos"):
+    country: str
+
+
+class PickCase(CallbackData, prefix="pick"):
+    case_id: int
+
+
+class Withdraw(CallbackData, prefix="wd"):
+    case_id: int
+    confirm: int

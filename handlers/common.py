@@ -1,0 +1,50 @@
+"""Shared rendering helpers for handlers."""
+
+from __future__ import annotations
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import LANGUAGE_NAMES, tr
+from handlers.callbacks import Lang, Menu
+
+
+def command_list(language: str) -> list[tuple[str, str]]:
+    return [
+        ("start", tr(language, "Main menu")),
+        ("sos", tr(language, "Urgent help now")),
+        ("status", tr(language, "My cases")),
+        ("help", tr(language, "Help contacts")),
+        ("language", tr(language, "Change language")),
+        ("cancel", tr(language, "Stop what I am doing")),
+    ]
+
+
+def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    def button(text: str, action: str) -> InlineKeyboardButton:
+        return InlineKeyboardButton(text=tr(language, text), callback_data=Menu(action=action).pack())
+
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [button("🆘 SOS — I need help now", "sos")],
+            [button("📝 Report a problem", "report")],
+            [button("🔎 Someone is missing", "missing")],
+            [button("📋 My cases", "status"), button("☎️ Help contacts", "help")],
+            [button("🌐 Language", "language")],
+        ]
+    )
+
+
+def language_keyboard(languages: list[str], current: str | None = None) -> InlineKeyboardMarkup:
+    rows = []
+    for code in languages:
+        mark = "✓ " if code == current else ""
+        rows.append([InlineKeyboardButton(text=mark + LANGUAGE_NAMES[code], callback_data=Lang(code=code).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def menu_text(language: str) -> str:
+    return tr(
+        language,
+        "Corridor helps migrant workers and their families get help from trusted organisations.\n"
+        "What you tell us is shared only with the helpers you agree to. What would you like to do?",
+    )

@@ -1,0 +1,45 @@
+"""Group chats: intake never runs here. The bot answers only its own buttons and a few
+commands; everything else people say in a group is none of its business."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import ChatMemberUpdated, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.context import Domain
+from bot.i18n import _
+from bot.outbox import group_lost, migrate_group
+
+log = logging.getLogger(__name__)
+router = Router(name="groups")
+router.message.filter(F.chat.type.in_({"group", "supergroup"}))
+
+PRIVATE_ONLY = ("start", "sos", "status", "language", "cancel", "forget", "clear")
+
+
+@router.message(F.migrate_to_chat_id)
+async def migrated(message: Message, session: AsyncSession, domain: Domain) -> None:
+    await migrate_group(session, domain, message.chat.id, message.migrate_to_chat_id)
+
+
+@router.message(CommandStart())
+@router.message(Command(*PRIVATE_ONLY[1:]))
+async def private_only(message: Message, domain: Domain) -> None:
+    await message.reply(
+        _("For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}", bot=domain.bot_username)
+    )
+
+
+@router.message()
+async def ignore(message: Message) -> None:
+    log.debug("ignoring group message in %s", message.chat.id)
+
+
+@router.my_chat_member(F.chat.type.in_({"group", "supergroup"}))
+async def membership(update: ChatMemberUpdated, session: AsyncSession, domain: Domain) -> None:
+    if update.new_chat_member.status in ("left", "kicked"):
+        await group_lost(session, domain, update.chat.id)

@@ -1,0 +1,133 @@
+"""Start, language, help directory, cancel: the reporter's front door (private chats only)."""
+
+from __future__ import annotations
+
+import html
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandStart
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import cases as case_domain
+from bot.domain.context import Domain
+from bot.domain.people import Role
+from bot.i18n import _, current_language, tr
+from handlers.callbacks import Lang, Menu
+from handlers.common import language_keyboard, menu_keyboard, menu_text
+from models import Case, HelpContact
+
+router = Router(name="menu")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+
+async def remember_language(session: AsyncSession, domain: Domain, role: Role, user_id: int, chat_id: int, language: str) -> None:
+    if role.person is not None:
+        role.person.language = language
+        return
+    reporter = role.reporter or await case_domain.reporter_for(session, domain, user_id, chat_id, language)
+    reporter.language = language
+
+
+@router.message(CommandStart())
+async def start(message: Message, state: FSMContext, role: Role, language: str, domain: Domain) -> None:
+    current = await state.get_state()
+    if current and current.startswith("Report"):
+        await message.answer(
+            _("You have an unfinished report. Continue where you stopped, or start again?"),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                InlineKeyboardButton(text=_("Continue"), callback_data="nav:resume"),
+                InlineKeyboardButton(text=_("Start again"), callback_data="nav:restart"),
+            ]]),
+        )
+        return
+    if role.name == "stranger":
+        # First contact: language first, pre-selected from Telegram's language_code.
+        await message.answer(
+            tr(language, "Welcome to Corridor. Choose your language:"),
+            reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+        )
+        return
+    await message.answer(menu_text(language), reply_markup=menu_keyboard(language))
+
+
+@router.message(Command("language"))
+async def choose_language(message: Message, language: str, domain: Domain) -> None:
+    await message.answer(_("Choose your language:"), reply_markup=language_keyboard(domain.config.bot.languages, current=language))
+
+
+@router.callback_query(Lang.filter())
+async def set_language(query: CallbackQuery, callback_data: Lang, role: Role, session: AsyncSession, domain: Domain) -> None:
+    if callback_data.code not in domain.config.bot.languages:
+        await query.answer(_("This language is not available."), show_alert=True)
+        return
+    language = callback_data.code
+    await remember_language(session, domain, role, query.from_user.id, query.message.chat.id, language)
+    current_language.set(language)
+    await query.answer()
+    await query.message.edit_text(tr(language, "Language set."))
+    if role.person is None:
+        await query.message.answer(menu_text(language), reply_markup=menu_keyboard(language))
+
+
+@router.callback_query(Menu.filter(F.action == "language"))
+async def menu_language(query: CallbackQuery, language: str, domain: Domain) -> None:
+    await query.answer()
+    await query.message.answer(_("Choose your language:"), reply_markup=language_keyboard(domain.config.bot.languages, current=language))
+
+
+async def corridors_of_user(session: AsyncSession, role: Role) -> list[str]:
+    if role.reporter is None:
+        return []
+    rows = await session.scalars(select(Case.corridor_code).where(Case.reporter_id == role.reporter.id).distinct())
+    return list(rows)
+
+
+async def help_text(session: AsyncSession, corridors: list[str], language: str) -> str:
+    query = select(HelpContact).order_by(HelpContact.corridor_code, HelpContact.kind, HelpContact.name)
+    if corridors:
+        query = query.where(HelpContact.corridor_code.in_(corridors))
+    contacts = list(await session.scalars(query))
+    if not contacts:
+        return tr(language, "No verified contacts are listed yet. You can still report your problem here.")
+    kinds = {
+        "hotline": tr(language, "Hotline"), "embassy": tr(language, "Embassy"),
+        "labour_attache": tr(language, "Labour attaché"), "shelter": tr(language, "Shelter"),
+        "nhri": tr(language, "Human rights commission"), "legal": tr(language, "Legal aid"), "other": tr(language, "Other"),
+    }
+    lines = [tr(language, "☎️ <b>Verified help contacts</b>")]
+    corridor = None
+    for contact in contacts:
+        if contact.corridor_code != corridor:
+            corridor = contact.corridor_code
+            lines.append(f"\n<b>{html.escape(corridor)}</b>")
+        entry = f"• {kinds.get(contact.kind, contact.kind)}: {html.escape(contact.name)}"
+        if contact.phone:
+            entry += f" — {html.escape(contact.phone)}"
+        if contact.url:
+            entry += f" — {html.escape(contact.url)}"
+        entry += "\n  " + tr(language, "Source: {source}, checked {date}", source=html.escape(contact.source), date=contact.verified_on.isoformat())
+        lines.append(entry)
+    return "\n".join(lines)
+
+
+@router.message(Command("help"))
+async def help_command(message: Message, session: AsyncSession, role: Role, language: str) -> None:
+    await message.answer(await help_text(session, await corridors_of_user(session, role), language), parse_mode="HTML")
+
+
+@router.callback_query(Menu.filter(F.action == "help"))
+async def help_button(query: CallbackQuery, session: AsyncSession, role: Role, language: str) -> None:
+    await query.answer()
+    await query.message.answer(await help_text(session, await corridors_of_user(session, role), language), parse_mode="HTML")
+
+
+@router.message(Command("cancel"))
+async def cancel(message: Message, state: FSMContext, language: str) -> None:
+    had = await state.get_state()
+    await state.clear()
+    text = _("Stopped. Nothing was sent.") if had else _("There is nothing to stop.")
+    await message.answer(text, reply_markup=menu_keyboard(language))

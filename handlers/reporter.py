@@ -1,0 +1,187 @@
+"""What a reporter does after submitting: status, more messages, check-ins, feedback."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import cases as case_domain
+from bot.domain import events, followups, referral, relay, resolution
+from bot.domain.context import Domain
+from bot.domain.people import Role
+from bot.i18n import _
+from bot.taxonomy import STATUS_LABELS, CaseStatus
+from handlers.callbacks import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
+from handlers.common import menu_keyboard
+from models import Case
+
+router = Router(name="reporter")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+
+class Picking(StatesGroup):
+    case = State()
+
+
+async def _own_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
+    """A reporter may only touch their own cases; anything else looks like it does not exist."""
+    if role.reporter is None:
+        return None
+    case = await session.get(Case, case_id)
+    return case if case is not None and case.reporter_id == role.reporter.id else None
+
+
+async def status_text(session: AsyncSession, role: Role) -> tuple[str, InlineKeyboardMarkup | None]:
+    if role.reporter is None:
+        return _("You have no cases yet."), None
+    cases = await case_domain.cases_of(session, role.reporter)
+    if not cases:
+        return _("You have no cases yet."), None
+    lines = [_("Your cases:")]
+    rows = []
+    for case in cases[-10:]:
+        lines.append(f"• {case.code}: {_(STATUS_LABELS[CaseStatus(case.status)])}")
+        if case.status in (CaseStatus.ROUTED, CaseStatus.CLAIMED, CaseStatus.REFERRED):
+            rows.append([InlineKeyboardButton(text=_("Withdraw {code}", code=case.code), callback_data=Withdraw(case_id=case.id, confirm=0).pack())])
+    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+@router.message(Command("status"))
+async def status(message: Message, session: AsyncSession, role: Role) -> None:
+    text, keyboard = await status_text(session, role)
+    await message.answer(text, reply_markup=keyboard, protect_content=True)
+
+
+@router.callback_query(Menu.filter(F.action == "status"))
+async def status_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
+    await query.answer()
+    text, keyboard = await status_text(session, role)
+    await query.message.answer(text, reply_markup=keyboard, protect_content=True)
+
+
+@router.callback_query(Withdraw.filter())
+async def withdraw(query: CallbackQuery, callback_data: Withdraw, session: AsyncSession, domain: Domain, role: Role) -> None:
+    case = await _own_case(session, role, callback_data.case_id)
+    if case is None or case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    if not callback_data.confirm:
+        await query.message.answer(
+            _("Withdraw case {code}? Helpers will stop working on it.", code=case.code),
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
+                InlineKeyboardButton(text=_("Yes, withdraw"), callback_data=Withdraw(case_id=case.id, confirm=1).pack()),
+            ]]),
+        )
+        return
+    await resolution.withdraw(session, domain, case)
+    await query.message.edit_text(_("Case {code} was withdrawn. You can report again at any time.", code=case.code))
+
+
+def _incoming(message: Message) -> relay.Incoming | None:
+    base = {"from_chat_id": message.chat.id, "message_id": message.message_id}
+    if message.text:
+        return relay.Incoming(kind="text", text=message.text, **base)
+    if message.photo:
+        return relay.Incoming(kind="photo", file_id=message.photo[-1].file_id, text=message.caption, **base)
+    if message.voice:
+        return relay.Incoming(kind="voice", file_id=message.voice.file_id, text=message.caption, **base)
+    if message.document:
+        return relay.Incoming(kind="document", file_id=message.document.file_id, text=message.caption, **base)
+    if message.video:
+        return relay.Incoming(kind="video", file_id=message.video.file_id, text=message.caption, **base)
+    if message.audio:
+        return relay.Incoming(kind="audio", file_id=message.audio.file_id, text=message.caption, **base)
+    if message.location:
+        return relay.Incoming(kind="location", text=f"{message.location.latitude:.5f},{message.location.longitude:.5f}", **base)
+    return None
+
+
+async def _deliver(message: Message, session: AsyncSession, domain: Domain, case: Case, item: relay.Incoming) -> None:
+    if item.kind == "location" and not case.precise_location:
+        case.precise_location = item.text
+    result = await relay.from_reporter(session, domain, case, item)
+    if result == "relayed":
+        text = _("Sent to your helper (case {code}).", code=case.code)
+    else:
+        text = _("Added to your case {code}. A helper will see it.", code=case.code)
+    await message.answer(text, reply_markup=ReplyKeyboardRemove() if item.kind == "location" else None, protect_content=True)
+
+
+@router.message(StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.voice | F.document | F.video | F.audio | F.location)
+async def reporter_message(message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext, language: str) -> None:
+    if role.is_staff:
+        await message.answer(_("To answer a reporter, reply to their relayed message or use /reply CODE text."))
+        return
+    if message.forward_origin is not None and message.text is None and message.caption is None and not (message.photo or message.document):
+        await message.answer(_("I can't use forwarded messages of this kind. Please write it in your own words."))
+        return
+    open_cases = await case_domain.open_cases_of(session, role.reporter) if role.reporter else []
+    item = _incoming(message)
+    if not open_cases or item is None:
+        await message.answer(_("You have no open case. What would you like to do?"), reply_markup=menu_keyboard(language))
+        return
+    if len(open_cases) == 1:
+        await _deliver(message, session, domain, open_cases[0], item)
+        return
+    await state.set_state(Picking.case)
+    await state.set_data({"item": item.__dict__})
+    rows = [[InlineKeyboardButton(text=case.code, callback_data=PickCase(case_id=case.id).pack())] for case in open_cases]
+    await message.answer(_("Which case is this about?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+
+
+@router.callback_query(StateFilter(Picking.case), PickCase.filter())
+async def picked(query: CallbackQuery, callback_data: PickCase, session: AsyncSession, domain: Domain, role: Role, state: FSMContext) -> None:
+    case = await _own_case(session, role, callback_data.case_id)
+    data = await state.get_data()
+    if case is None or "item" not in data:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await _deliver(query.message, session, domain, case, relay.Incoming(**data["item"]))
+
+
+@router.callback_query(CheckIn.filter())
+async def checkin_answer(query: CallbackQuery, callback_data: CheckIn, session: AsyncSession, domain: Domain, role: Role) -> None:
+    case = await _own_case(session, role, callback_data.case_id)
+    if case is None or callback_data.answer not in ("safe", "unsafe", "changed"):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    result = await followups.answer_checkin(session, domain, case, callback_data.answer)
+    replies = {
+        "safe": _("Thank you. We are glad you are safe. Write here any time."),
+        "unsafe": _("Your helper and the coordinator have been alerted now. If you can, share your location or write what is happening. If you can call, /help lists emergency contacts."),
+        "changed": _("Please tell us what changed. Your next messages go to your helper."),
+    }
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(replies[result], protect_content=True)
+
+
+@router.callback_query(Feedback.filter())
+async def feedback(query: CallbackQuery, callback_data: Feedback, session: AsyncSession, domain: Domain, role: Role) -> None:
+    case = await _own_case(session, role, callback_data.case_id)
+    if case is None or not await resolution.feedback(session, domain, case, callback_data.score):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer(_("Thank you for your feedback."))
+    await query.message.edit_reply_markup(reply_markup=None)
+
+
+@router.callback_query(ConsentAnswer.filter())
+async def consent_answer(query: CallbackQuery, callback_data: ConsentAnswer, session: AsyncSession, domain: Domain, role: Role) -> None:
+    case = await _own_case(session, role, callback_data.case_id)
+    if case is None or callback_data.purpose not in ("destination_help", "origin_help", "statistics"):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    await referral.answer_consent(session, domain, case, callback_data.purpose, bool(callback_data.granted))
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(_("Thank you. Your answer was recorded."), protect_content=True)

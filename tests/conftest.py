@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from bot.clock import FakeClock
+from bot.domain import network
+from bot.domain.context import Domain
+from models.db import make_engine, make_sessionmaker
+from tests.support import database, install_test_keys, make_config
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    async with database(tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def domain(database_url: str) -> AsyncIterator[Domain]:
+    """A domain on a migrated database holding the example network, on a fake clock."""
+    config = make_config(database_url)
+    keys = install_test_keys()
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    built = Domain(config=config, clock=FakeClock(), sessions=sessions, keys=keys)
+    async with sessions() as session, session.begin():
+        await network.sync_network(session, config)
+    yield built
+    await engine.dispose()

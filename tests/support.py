@@ -1,0 +1,92 @@
+"""Shared helpers for tests: configuration, databases (SQLite or PostgreSQL), a domain."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Config, parse_config
+from bot.crypto import KeyRing, generate_key, install
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+TEST_KEY = generate_key()
+PG_URL = os.environ.get("CORRIDOR_TEST_DATABASE_URL", "")
+
+
+def example_data() -> dict[str, Any]:
+    with EXAMPLE.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+def make_config(database_url: str, **overrides: Any) -> Config:
+    data = example_data()
+    data["security"] = {"encryption_keys": [TEST_KEY], "hash_key": "test-hash-key"}
+    data["database"] = {"url": database_url}
+    data["outbox"] = {"per_chat_per_second": 1000.0, "per_group_per_minute": 100000, "global_per_second": 100000}
+    for section, values in overrides.items():
+        if isinstance(values, dict) and isinstance(data.get(section), dict):
+            data[section] = {**data[section], **values}
+        else:
+            data[section] = values
+    return parse_config(data, "test.toml", environ={})
+
+
+def install_test_keys() -> KeyRing:
+    ring = KeyRing([TEST_KEY], "test-hash-key")
+    install(ring)
+    return ring
+
+
+_template_ready = False
+
+
+def _with_database(url: str, name: str) -> str:
+    base, _, _query = url.partition("?")
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+@asynccontextmanager
+async def database(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh, migrated database URL: a SQLite file, or a PostgreSQL database copied from
+    a template that was migrated once (copying is much faster than migrating)."""
+    global _template_ready
+    from models.db import make_engine
+    from models.migrate import upgrade
+
+    if not PG_URL:
+        url = f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
+        engine = make_engine(url)
+        await upgrade(engine)
+        await engine.dispose()
+        yield url
+        return
+    admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    template = "corridor_test_template"
+    try:
+        if not _template_ready:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+                await connection.execute(text(f'CREATE DATABASE "{template}"'))
+            engine = make_engine(_with_database(PG_URL, template))
+            await upgrade(engine)
+            await engine.dispose()
+            _template_ready = True
+        name = "corridor_t_" + secrets.token_hex(5)
+        async with admin.connect() as connection:
+            await connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        try:
+            yield _with_database(PG_URL, name)
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
