@@ -70,14 +70,13 @@ def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) ->
     from handlers import routers
 
     dp = Dispatcher(storage=storage)
-    dp.update.outer_middleware(FloodGuard())
+    dp.update.outer_middleware(FloodGuard(domain.config.limits.updates_per_minute))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DatabaseMiddleware(domain))
     role = RoleMiddleware(domain.config.bot.default_language)
-    dp.message.middleware(role)
-    dp.edited_message.middleware(role)
-    dp.callback_query.middleware(role)
-    dp.my_chat_member.middleware(role)
+    # Outer, so that filters (IsStaff, IsCoordinator) already see the role.
+    for observer in (dp.message, dp.edited_message, dp.callback_query, dp.my_chat_member):
+        observer.outer_middleware(role)
     for router in routers():
         dp.include_router(router)
     return dp

@@ -179,6 +179,13 @@ class OutboxSection(_Strict):
     max_attempts: int = Field(8, ge=1)
 
 
+class LimitsSection(_Strict):
+    # Updates one account may send per minute before the rest are dropped unread.
+    updates_per_minute: int = Field(40, ge=1)
+    # New cases one reporter may open per day (SOS included).
+    cases_per_day: int = Field(5, ge=1)
+
+
 class DigestSection(_Strict):
     default_time: str = "08:00"
     weekly_weekday: Literal[
@@ -296,6 +303,7 @@ class Config(_Strict):
     followups: FollowUpSection = FollowUpSection()
     outbox: OutboxSection = OutboxSection()
     digest: DigestSection = DigestSection()
+    limits: LimitsSection = LimitsSection()
     corridors: list[CorridorEntry] = Field(default_factory=list)
     organisations: list[OrganisationEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)

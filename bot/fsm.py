@@ -44,7 +44,12 @@ class DatabaseStorage(BaseStorage):
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         async with self._session() as session:
-            row = await self._row(session, key)
+            row = await session.get(ConversationState, self._key(key))
+            if value is None and (row is None or not set(row.data or {}) - {"_chat_id", "_reminded"}):
+                if row is not None:
+                    await session.delete(row)
+                return
+            row = row or await self._row(session, key)
             row.state = value
             row.updated_at = self.domain.now()
             data = dict(row.data or {})
@@ -52,8 +57,6 @@ class DatabaseStorage(BaseStorage):
             data["_chat_id"] = key.chat_id
             data.pop("_reminded", None)
             row.data = data
-            if value is None and set(data) <= {"_chat_id"}:
-                await session.delete(row)
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session() as session:
@@ -62,10 +65,12 @@ class DatabaseStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         async with self._session() as session:
-            row = await self._row(session, key)
-            if not data and row.state is None:
-                await session.delete(row)
+            row = await session.get(ConversationState, self._key(key))
+            if not data and (row is None or row.state is None):
+                if row is not None:
+                    await session.delete(row)
                 return
+            row = row or await self._row(session, key)
             row.data = {**dict(data), "_chat_id": key.chat_id}
             row.updated_at = self.domain.now()
 

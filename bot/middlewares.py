@@ -83,7 +83,7 @@ class FloodGuard(BaseMiddleware):
     """Per-user sliding window: a flood from one account is dropped before it costs a
     database transaction, so it cannot delay anyone else."""
 
-    def __init__(self, limit: int = 20, window: float = 10.0) -> None:
+    def __init__(self, limit: int = 40, window: float = 60.0) -> None:
         self.limit = limit
         self.window = window
         self.hits: dict[int, deque[float]] = defaultdict(deque)
@@ -101,7 +101,7 @@ class FloodGuard(BaseMiddleware):
         if len(hits) > self.limit:
             if user.id not in self.warned:
                 self.warned.add(user.id)
-                log.warning("flood from user %s: dropping updates", "…")
+                log.warning("flood from one account: dropping its updates for a while")
             return None
         self.warned.discard(user.id)
         return await handler(event, data)

@@ -117,3 +117,15 @@ REPORTER_ROLES = {
     "family": N_("Family member"),
     "advocate": N_("Advocate or organisation"),
 }
+
+SINCE_LABELS = {
+    "days": N_("A few days"),
+    "weeks": N_("A few weeks"),
+    "months": N_("Months"),
+    "year": N_("More than a year"),
+}
+CONTACT_LABELS = {
+    "chat": N_("Here in this chat"),
+    "phone": N_("By phone"),
+    "family": N_("Through my family"),
+}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import LANGUAGE_NAMES, tr
+from bot.i18n import LANGUAGE_NAMES, N_, tr
 from handlers.callbacks import Lang, Menu
 
 
@@ -25,11 +25,11 @@ def menu_keyboard(language: str) -> InlineKeyboardMarkup:
 
     return InlineKeyboardMarkup(
         inline_keyboard=[
-            [button("🆘 SOS — I need help now", "sos")],
-            [button("📝 Report a problem", "report")],
-            [button("🔎 Someone is missing", "missing")],
-            [button("📋 My cases", "status"), button("☎️ Help contacts", "help")],
-            [button("🌐 Language", "language")],
+            [button(N_("🆘 SOS — I need help now"), "sos")],
+            [button(N_("📝 Report a problem"), "report")],
+            [button(N_("🔎 Someone is missing"), "missing")],
+            [button(N_("📋 My cases"), "status"), button(N_("☎️ Help contacts"), "help")],
+            [button(N_("🌐 Language"), "language")],
         ]
     )
 

@@ -22,7 +22,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.places import AREAS, country_name, currency_of, parse_money, parse_phone, timezone_of, MoneyError
 from bot.i18n import N_, _, tr
-from bot.taxonomy import CATEGORIES, CONSENT_TEXTS, REPORTER_ROLES, ConsentPurpose
+from bot.taxonomy import CATEGORIES, CONSENT_TEXTS, CONTACT_LABELS, REPORTER_ROLES, SINCE_LABELS, ConsentPurpose
 from handlers.callbacks import Menu, Nav, Step
 from handlers.common import menu_keyboard
 from models import Corridor
@@ -78,9 +78,9 @@ def _last_place(answers: dict[str, Any], corridors: list[Corridor]) -> list[tupl
 YES_NO = [("yes", N_("Yes")), ("no", N_("No"))]
 RELATIONSHIPS = [("spouse", N_("Husband or wife")), ("parent", N_("Parent")), ("child", N_("Son or daughter")),
                  ("sibling", N_("Brother or sister")), ("other", N_("Other relative or friend"))]
-SINCE = [("days", N_("A few days")), ("weeks", N_("A few weeks")), ("months", N_("Months")), ("year", N_("More than a year"))]
+SINCE = list(SINCE_LABELS.items())
 WORKERS = [("1", N_("Only one")), ("2-5", "2–5"), ("6-20", "6–20"), ("21+", N_("More than 20"))]
-CONTACT = [("chat", N_("Here in this chat")), ("phone", N_("By phone")), ("family", N_("Through my family"))]
+CONTACT = list(CONTACT_LABELS.items())
 SAFE_HOURS = [("any", N_("Any time")), ("6-12", N_("Morning (6–12)")), ("12-18", N_("Afternoon (12–18)")),
               ("18-22", N_("Evening (18–22)")), ("22-6", N_("Night (22–6)"))]
 LAST_CONTACT = [("week", N_("In the last week")), ("month", N_("1–4 weeks ago")), ("half", N_("1–6 months ago")),

@@ -18,7 +18,7 @@ from bot.domain import claims, events, followups, referral, relay, resolution
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors, group_by_chat, on_call
 from bot.domain.places import currency_of, parse_money, MoneyError
-from bot.i18n import _
+from bot.i18n import N_, _
 from bot.taxonomy import OUTCOMES
 from handlers.filters import IsStaff
 from handlers.callbacks import Claim, Outcome, Pass, PassReason, Refer, Snooze
@@ -26,7 +26,12 @@ from models import Case, CaseEvent, Organisation, Person
 
 router = Router(name="responder")
 
-PASS_REASONS = {"busy": "Too busy", "language": "Language", "scope": "Not our kind of case", "conflict": "Conflict of interest"}
+PASS_REASONS = {
+    "busy": N_("Too busy"),
+    "language": N_("Language"),
+    "scope": N_("Not our kind of case"),
+    "conflict": N_("Conflict of interest"),
+}
 
 
 @router.callback_query(Claim.filter(), F.message.chat.type.in_({"group", "supergroup"}))

@@ -20,12 +20,18 @@ from bot.domain import cases as case_domain
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.places import LANGUAGE_ORIGINS, country_name, timezone_of
-from bot.i18n import _
-from bot.taxonomy import CONSENT_TEXTS, ConsentPurpose
+from bot.i18n import N_, _
+from bot.taxonomy import ConsentPurpose
 from handlers.callbacks import Menu, SosSend
 from models import Case, Corridor
 
 router = Router(name="sos")
+
+# An SOS cannot wait for three consent questions: one sentence covers both sides, so an
+# unclaimed alert may climb to the home-country side of the corridor.
+SOS_CONSENT = N_(
+    "By tapping, you agree that trusted helpers in that country and in your home country see this alert."
+)
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
@@ -43,7 +49,7 @@ async def _ask_country(message: Message, session: AsyncSession, role: Role) -> N
     rows = [[InlineKeyboardButton(text="🆘 " + country_name(code), callback_data=SosSend(country=code).pack())] for code in destinations]
     await message.answer(
         _("🆘 Which country are you in? Tap it and we alert helpers there at once.")
-        + "\n\n" + _("By tapping, you agree to this:") + " " + _(CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP]),
+        + "\n\n" + _(SOS_CONSENT),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         protect_content=True,
     )
@@ -89,7 +95,9 @@ async def sos_send(query: CallbackQuery, callback_data: SosSend, session: AsyncS
     await state.clear()
     report = case_domain.Report(
         reporter_role="self", destination_country=callback_data.country, origin_country=origin,
-        categories=["OTHR"], language=language, consents={ConsentPurpose.DESTINATION_HELP.value: True}, sos=True, in_danger=True,
+        categories=["OTHR"], language=language, sos=True, in_danger=True,
+        consents={ConsentPurpose.DESTINATION_HELP.value: True, ConsentPurpose.ORIGIN_HELP.value: True},
+        consent_text=SOS_CONSENT,
     )
     case = await case_domain.submit_report(session, domain, reporter, report)
     await query.message.edit_reply_markup(reply_markup=None)

@@ -54,6 +54,8 @@ class Report:
     details: dict[str, str] = field(default_factory=dict)
     attachments: list[tuple[str, str | None, str | None]] = field(default_factory=list)
     sos: bool = False
+    # The exact sentence shown when consent was given, if not the standard per-purpose text.
+    consent_text: str | None = None
 
 
 async def reporter_for(
@@ -93,6 +95,7 @@ async def record_consents(
     case: Case | None,
     answers: dict[str, bool],
     language: str,
+    text_shown: str | None = None,
 ) -> None:
     for purpose in ConsentPurpose:
         if purpose.value not in answers:
@@ -104,7 +107,7 @@ async def record_consents(
                 purpose=purpose.value,
                 granted=answers[purpose.value],
                 version=CONSENT_VERSION,
-                text_shown=tr(language, CONSENT_TEXTS[purpose]),
+                text_shown=tr(language, text_shown or CONSENT_TEXTS[purpose]),
                 language=language,
                 given_at=domain.now(),
             )
@@ -176,7 +179,7 @@ async def submit_report(
     )
     session.add(case)
     await session.flush()
-    await record_consents(session, domain, reporter, case, report.consents, report.language)
+    await record_consents(session, domain, reporter, case, report.consents, report.language, report.consent_text)
     for kind, file_id, text in report.attachments:
         session.add(
             Attachment(case_id=case.id, kind=kind, file_id=file_id, text=text, created_at=now)

@@ -41,7 +41,7 @@ class Dispatcher:
         for upload in files.values():
             if len(upload.data) > UPLOAD_LIMIT:
                 raise ApiError(413, "Request Entity Too Large")
-        params = coerce_params(canonical, raw)
+        params = coerce_params(canonical, raw, files.keys())
         result = METHODS[canonical](Request(world, params, files, self.webhooks))
         if inspect.isawaitable(result):
             result = await result

@@ -45,7 +45,9 @@ def _flood(world: World, chat: ChatRecord) -> None:
         raise error
 
 
-def _reply_target(world: World, chat: ChatRecord, params: dict[str, Any]) -> MessageRecord | None:
+def _reply_target(
+    world: World, chat: ChatRecord, params: dict[str, Any]
+) -> tuple[MessageRecord | None, ChatRecord]:
     reply = params.get("reply_parameters")
     allow = bool(params.get("allow_sending_without_reply"))
     message_id = params.get("reply_to_message_id")
@@ -58,11 +60,11 @@ def _reply_target(world: World, chat: ChatRecord, params: dict[str, Any]) -> Mes
     elif reply is not None:
         raise bad_request("can't parse reply parameters JSON object")
     if message_id is None:
-        return None
+        return None, target
     record = world.message(target, int(message_id))
     if record is None and not allow:
         raise bad_request("message to be replied not found")
-    return record
+    return record, target
 
 
 def _deliver(
@@ -70,11 +72,18 @@ def _deliver(
     content: dict[str, Any],
     markup: dict[str, Any] | None = None,
     chat: ChatRecord | None = None,
+    *,
+    flood: bool = True,
 ) -> MessageRecord:
     world, params = req.world, req.params
     chat = chat or world.chat_for_bot(params["chat_id"])
-    _flood(world, chat)
-    reply = _reply_target(world, chat, params)
+    if flood:
+        _flood(world, chat)
+    reply, reply_chat = _reply_target(world, chat, params)
+    if reply is not None and reply_chat is not chat:
+        # a reply to another chat's message is shown as an external reply
+        content = {**content, "external_reply": _external_reply(reply, reply_chat)}
+        reply = None
     record = world.store_message(
         chat,
         world.bot,
@@ -89,6 +98,17 @@ def _deliver(
     elif markup and markup.get("remove_keyboard"):
         chat.reply_keyboard = None
     return record
+
+
+def _external_reply(record: MessageRecord, chat: ChatRecord) -> dict[str, Any]:
+    origin = {"type": "user", "sender_user": record.data["from"], "date": record.date}
+    info: dict[str, Any] = {"origin": origin, "message_id": record.message_id}
+    if chat.is_group:
+        info["chat"] = chat.api()
+    kind = record.media_kind
+    if kind:
+        info[kind] = record.data[kind]
+    return info
 
 
 def _text_content(params: dict[str, Any]) -> dict[str, Any]:
@@ -145,8 +165,6 @@ def _input_file(req: Request, field: str, kind: str, value: Any = None) -> Store
         upload = files.get(value[len("attach://") :])
         if upload is None:
             raise bad_request(f"there is no {field} in the request")
-    elif field in files:
-        upload = files[field]
     if upload is not None:
         if not upload.data:
             raise bad_request("file must be non-empty")
@@ -232,6 +250,7 @@ def send_media_group(req: Request) -> list[dict[str, Any]]:
     captions = [_caption_content(item) for item in items]
     chat = world.chat_for_bot(req.params["chat_id"])
     stored = [_input_file(req, "media", item["type"], item.get("media")) for item in items]
+    _flood(world, chat)  # the album passes or fails as a whole
     group_id = str(secrets.randbits(62))
     records = []
     for item, caption, file in zip(items, captions, stored, strict=True):
@@ -240,7 +259,7 @@ def send_media_group(req: Request) -> list[dict[str, Any]]:
             **caption,
             "media_group_id": group_id,
         }
-        records.append(_deliver(req, content, None, chat))
+        records.append(_deliver(req, content, None, chat, flood=False))
     return [r.data for r in records]
 
 

@@ -89,6 +89,10 @@ async def _bot_api(request: web.Request) -> web.StreamResponse:
         if request.transport is not None:
             request.transport.abort()
         raise web.HTTPServiceUnavailable() from None  # never reaches the client
+    except Exception:
+        # an emulator bug must reach aiogram as a Telegram-shaped error, not as garbage
+        log.exception("emulator failed on %s", method)
+        return _api_error(ApiError(500, "Internal Server Error"))
     finally:
         world.inflight -= counted
         world.touch()
@@ -128,6 +132,9 @@ async def _control(request: web.Request) -> web.StreamResponse:
         result = await control.run_action(world, request.match_info["action"], args)
     except ControlError as exc:
         return _control_error(exc.status, exc.description)
+    except Exception as exc:
+        log.exception("control action %s failed", request.match_info["action"])
+        return _control_error(500, f"emulator error: {exc!r}")
     return web.json_response({"ok": True, "result": result}, dumps=_dumps)
 
 

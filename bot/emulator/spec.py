@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections.abc import Collection
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -237,11 +238,18 @@ def _coerce(name: str, kind: str, value: Any) -> Any:
     return value  # "file": resolved later, it may refer to an uploaded part
 
 
-def coerce_params(method: str, raw: dict[str, Any]) -> dict[str, Any]:
-    """Typed parameters; unknown ones are ignored like Telegram does."""
+def coerce_params(
+    method: str, raw: dict[str, Any], uploads: Collection[str] = ()
+) -> dict[str, Any]:
+    """Typed parameters; unknown ones are ignored like Telegram does.
+
+    A file may also arrive as a multipart part named like the parameter.
+    """
     params: dict[str, Any] = {}
     for name, (kind, required) in method_params(method).items():
         value = raw.get(name)
+        if value is None and kind == "file" and name in uploads:
+            value = f"attach://{name}"
         if value is None or (value == "" and kind != "str"):
             if required:
                 raise missing_param(name, kind)

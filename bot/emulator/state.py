@@ -34,8 +34,8 @@ _MEDIA_FIELDS = (
     "video",
     "video_note",
     "sticker",
-    "location",
     "venue",
+    "location",
     "contact",
     "dice",
     "poll",
@@ -496,6 +496,7 @@ def member_object(status: str, user: dict[str, Any]) -> dict[str, Any]:
                 "can_edit_stories",
                 "can_delete_stories",
                 "can_pin_messages",
+                "can_send_welcome_messages",
             ),
             True,
         )

@@ -54,8 +54,24 @@ def _creator(chat: ChatRecord) -> int:
     return next((uid for uid, status in chat.members.items() if status == "creator"), 0)
 
 
+def _privacy_lets_through(world: World, chat: ChatRecord, record: MessageRecord) -> bool:
+    """Privacy mode (can_read_all_group_messages off): Telegram shows a non-admin
+    bot only commands, replies to it, mentions of it and service messages."""
+    if chat.type == "private" or world.bot_flags["can_read_all_group_messages"]:
+        return True
+    if chat.bot_status == "administrator" or record.is_service:
+        return True
+    body = record.body
+    username = (world.bot.username or "").lower()
+    if body.startswith("/"):
+        command = body.split()[0]
+        return "@" not in command or command.split("@", 1)[1].lower() == username
+    replied = record.data.get("reply_to_message", {}).get("from", {})
+    return replied.get("id") == world.bot_id or f"@{username}" in body.lower()
+
+
 def _deliver(world: World, chat: ChatRecord, kind: str, record: MessageRecord) -> None:
-    if world.bot_can_receive(chat):
+    if world.bot_can_receive(chat) and _privacy_lets_through(world, chat, record):
         # a snapshot: later edits must not rewrite updates already queued
         world.emit(kind, copy.deepcopy(record.data))
 

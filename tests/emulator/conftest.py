@@ -5,7 +5,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.emulator import EmulatorClient, EmulatorServer, start_emulator
-from bot.emulator.aiogram import make_bot
+from bot.emulator.harness import make_bot
 
 _bot_ids = itertools.count(500_000_001)
 

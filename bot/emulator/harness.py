@@ -1,4 +1,4 @@
-"""Pointing aiogram at the emulator.
+"""Pointing aiogram at the emulator (for tests and the offline demo).
 
     bot = make_bot(server.base_url, "123456:TEST")
 

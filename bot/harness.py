@@ -1,0 +1,201 @@
+"""Corridor wired to the built-in Bot API emulator: the real bot, real HTTP, a fake clock.
+
+The offline demo, the end-to-end tests and the benchmarks all drive Corridor through this,
+so what they show is what production runs, minus Telegram's servers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.app import CorridorApp, build_app
+from bot.clock import FakeClock
+from bot.config import Config, parse_config
+from bot.crypto import generate_key
+from bot.emulator.client import EmulatorClient
+from bot.emulator.server import EmulatorServer, start_emulator
+
+EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
+DEMO_TOKEN = "7000000001:AAHdemoDEMOdemoDEMOdemoDEMOdemo12345"
+
+
+def example_network() -> dict[str, Any]:
+    with EXAMPLE_CONFIG.open("rb") as handle:
+        return tomllib.load(handle)
+
+
+@dataclass
+class Harness:
+    server: EmulatorServer
+    tg: EmulatorClient
+    app: CorridorApp
+    clock: FakeClock
+    groups: dict[str, int]  # organisation id → emulator chat id
+    staff: dict[str, int]  # person id → telegram user id
+    _polling: asyncio.Task | None = None
+    _sender: asyncio.Task | None = None
+    titles: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    async def start(
+        cls,
+        database_url: str,
+        *,
+        clock: FakeClock | None = None,
+        network: dict[str, Any] | None = None,
+        overrides: dict[str, dict[str, Any]] | None = None,
+        encryption_key: str | None = None,
+    ) -> Harness:
+        server = await start_emulator()
+        tg = EmulatorClient(server.base_url, DEMO_TOKEN)
+        data = copy.deepcopy(network or example_network())
+        staff: dict[str, int] = {}
+        titles: dict[int, str] = {}
+        for person in data.get("people", []):
+            user = await tg.create_user(person["name"], language_code=person.get("language", "en"),
+                                        user_id=person["telegram_user_id"], started=True)
+            staff[person["id"]] = user["id"]
+        groups: dict[str, int] = {}
+        for group in data.get("groups", []):
+            members = [p["telegram_user_id"] for p in data["people"] if p.get("organisation") == group["organisation"]]
+            chat = await tg.create_group(group.get("title") or group["organisation"], members, supergroup=True)
+            # The emulator assigns chat ids; the configuration follows it.
+            group["chat_id"] = chat["id"]
+            groups[group["organisation"]] = chat["id"]
+            titles[chat["id"]] = chat.get("title", "")
+        data["telegram"] = {"token": DEMO_TOKEN, "api_base_url": server.base_url}
+        data["database"] = {"url": database_url}
+        data["security"] = {"encryption_keys": [encryption_key or generate_key()], "hash_key": "harness"}
+        # The emulator does not throttle unless asked; keep the pace realistic but quick.
+        data["outbox"] = {"per_chat_per_second": 50.0, "per_group_per_minute": 6000, "global_per_second": 300}
+        # Scripted users tap far faster than people; the flood guard has its own tests.
+        data["limits"] = {"updates_per_minute": 100_000, "cases_per_day": 1000}
+        for section, values in (overrides or {}).items():
+            data[section] = {**data.get(section, {}), **values}
+        config: Config = parse_config(data, "harness.toml", environ={})
+        clock = clock or FakeClock()
+        app = await build_app(config, clock)
+        await app.wait_for_api(attempts=3)
+        harness = cls(server, tg, app, clock, groups, staff, titles=titles)
+        harness._polling = asyncio.create_task(
+            app.dispatcher.start_polling(app.bot, handle_signals=False, close_bot_session=False, polling_timeout=1,
+                                         allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"])
+        )
+        harness._sender = asyncio.create_task(app.sender.run_forever())
+        return harness
+
+    async def stop(self) -> None:
+        with contextlib.suppress(RuntimeError):
+            await self.app.dispatcher.stop_polling()
+        if self._polling is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        self.app.sender.stop()
+        if self._sender is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sender
+        await self.app.bot.session.close()
+        await self.app.engine.dispose()
+        await self.tg.close()
+        await self.server.close()
+
+    async def settle(self) -> None:
+        """Until the bot has handled every update and delivered every due message."""
+        for _ in range(3):
+            await self.tg.wait_until_idle(timeout=20)
+            if not await self.app.sender.flush():
+                await self.tg.wait_until_idle(timeout=20)
+                return
+
+    async def user(self, name: str, language_code: str = "en", user_id: int | None = None) -> int:
+        created = await self.tg.create_user(name, language_code=language_code, user_id=user_id)
+        return created["id"]
+
+    async def say(self, user_id: int, text: str, chat_id: int | None = None) -> dict[str, Any]:
+        sent = await self.tg.send_message(user_id, text, chat_id=chat_id)
+        await self.settle()
+        return sent
+
+    async def send(self, kind: str, user_id: int, **args: Any) -> Any:
+        sent = await getattr(self.tg, f"send_{kind}")(user_id, **args)
+        await self.settle()
+        return sent
+
+    async def last_with_button(self, chat_id: int, text: str) -> dict[str, Any]:
+        for message in reversed(await self.tg.transcript(chat_id)):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                if any(text in button.get("text", "") for button in row):
+                    return message
+        raise LookupError(f"no button {text!r} in chat {chat_id}")
+
+    async def tap(self, user_id: int, text: str, chat_id: int | None = None, message: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Presses the newest button whose label contains ``text``; returns the callback answer."""
+        chat = chat_id if chat_id is not None else user_id
+        target = message or await self.last_with_button(chat, text)
+        button = next(
+            b["text"] for row in target["reply_markup"]["inline_keyboard"] for b in row if text in b.get("text", "")
+        )
+        query = await self.tg.press_button(user_id, chat, target["message_id"], button_text=button)
+        answer = await self.tg.get_callback_answer(query, timeout=20)
+        await self.settle()
+        return answer
+
+    async def advance(self, **delta: float) -> None:
+        self.clock.advance(**delta)
+        await self.app.tick()
+        await self.settle()
+
+    async def bot_texts(self, chat_id: int) -> list[str]:
+        return [m.get("text") or m.get("caption") or "" for m in await self.tg.transcript(chat_id) if m.get("from_bot")]
+
+    async def last_bot_text(self, chat_id: int) -> str:
+        texts = await self.bot_texts(chat_id)
+        return texts[-1] if texts else ""
+
+    async def press_data(self, user_id: int, match: Any, chat_id: int | None = None) -> dict[str, Any]:
+        """Presses the newest button whose callback data satisfies ``match``."""
+        chat = chat_id if chat_id is not None else user_id
+        for message in reversed(await self.tg.transcript(chat)):
+            for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+                for button in row:
+                    if match(button.get("callback_data", "")):
+                        query = await self.tg.press_button(user_id, chat, message["message_id"], data=button["callback_data"])
+                        answer = await self.tg.get_callback_answer(query, timeout=20)
+                        await self.settle()
+                        return answer
+        raise LookupError(f"no matching button in chat {chat}")
+
+    async def tap_value(self, user_id: int, value: str) -> dict[str, Any]:
+        """Answers the current report question with the option whose code is ``value``."""
+        return await self.press_data(user_id, lambda data: data.startswith("r:") and data.split(":", 2)[2] == value)
+
+    async def tap_nav(self, user_id: int, action: str) -> dict[str, Any]:
+        return await self.press_data(user_id, lambda data: data == f"nav:{action}")
+
+    async def case_codes(self) -> list[str]:
+        from sqlalchemy import select
+
+        from models import Case
+
+        async with self.app.domain.sessions() as session:
+            return list(await session.scalars(select(Case.code).order_by(Case.id)))
+
+    async def advance_to_local(self, timezone: str, hour: int, minute: int = 0) -> None:
+        """Moves the clock forward to the next ``hour:minute`` in ``timezone``."""
+        import datetime as dt
+        from zoneinfo import ZoneInfo
+
+        local = self.clock.now().astimezone(ZoneInfo(timezone))
+        target = local.replace(hour=hour, minute=minute, second=0, microsecond=0)
+        if target <= local:
+            target += dt.timedelta(days=1)
+        await self.advance(seconds=(target - local).total_seconds())
+
+    async def claim(self, user_id: int, group_chat_id: int) -> dict[str, Any]:
+        """Taps Claim on the newest card in a group, whatever the group's language."""
+        return await self.press_data(user_id, lambda data: data.startswith("claim:"), chat_id=group_chat_id)

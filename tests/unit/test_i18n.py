@@ -1,0 +1,60 @@
+"""Translations: complete, not fuzzy, placeholders intact, in step with the code."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, _catalogue, normalise_language, tr
+from bot.i18n_catalog import TEMPLATE, extract, read
+
+LANGUAGES = [code for code in LANGUAGE_NAMES if code != "en"]
+PLACEHOLDER = re.compile(r"{(\w*)}")
+TAG = re.compile(r"</?(\w+)")
+
+
+def test_template_is_in_step_with_the_code() -> None:
+    in_code = {str(m.id) for m in extract() if m.id}
+    in_template = {str(m.id) for m in read(TEMPLATE) if m.id}
+    missing, stale = in_code - in_template, in_template - in_code
+    assert not missing and not stale, (
+        f"run `python -m bot.i18n_catalog`: {len(missing)} new strings, {len(stale)} removed "
+        f"(e.g. {sorted(missing)[:3]} {sorted(stale)[:3]})"
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_catalogue_is_complete_and_not_fuzzy(language: str) -> None:
+    catalog = read(LOCALES_DIR / f"{language}.po")
+    template_ids = {str(m.id) for m in read(TEMPLATE) if m.id}
+    translated = {str(m.id) for m in catalog if m.id and m.string and not m.fuzzy}
+    missing = sorted(template_ids - translated)
+    assert not missing, f"{language}: {len(missing)} missing or fuzzy, e.g. {missing[:5]}"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_placeholders_and_markup(language: str) -> None:
+    for message in read(LOCALES_DIR / f"{language}.po"):
+        if not message.id or not message.string:
+            continue
+        source, target = str(message.id), str(message.string)
+        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (language, source)
+        assert sorted(TAG.findall(source)) == sorted(TAG.findall(target)), (language, source)
+        assert ("/" in source.split()[0]) <= True  # commands stay commands (checked below)
+        for command in re.findall(r"/[a-z]+", source):
+            assert command in target, (language, source, command)
+
+
+def test_translation_is_used_and_formatted() -> None:
+    message = "Your cases:"
+    assert tr("en", message) == message
+    for language in LANGUAGES:
+        assert tr(language, message) == _catalogue(language)[message] != message
+
+
+def test_unknown_languages_fall_back() -> None:
+    assert normalise_language("ne-NP") == "ne"
+    assert normalise_language("tl") == "fil"
+    assert normalise_language("xx") == "en"
+    assert normalise_language(None) == "en"
