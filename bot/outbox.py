@@ -188,6 +188,9 @@ class OutboxSender:
 
     async def _deliver_one(self, message_id: int) -> bool | None:
         """True when sent (or settled), False when given up, None when it must wait."""
+        # The read session is closed before any other one opens: on SQLite a second
+        # session in the same task would wait for the write lock the first one holds.
+        problem: str | None = None
         async with self.domain.sessions() as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None or message.status != "sending":
@@ -195,12 +198,14 @@ class OutboxSender:
             try:
                 chat_id = await self._recipient(session, message)
                 call = await self._build_call(session, message, chat_id)
-            except Permanent as problem:
-                await self._settle(message_id, "failed", error=str(problem))
-                return False
-            if call is None:
-                await self._settle(message_id, "pending", error="waiting for the message it edits")
-                return None
+            except Permanent as error:
+                problem = str(error)
+        if problem is not None:
+            await self._settle(message_id, "failed", error=problem)
+            return False
+        if call is None:
+            await self._settle(message_id, "pending", error="waiting for the message it edits")
+            return None
         delay = 1.0
         for attempt in range(1, self.limits.max_attempts + 1):
             await self.limiter.wait(chat_id)

@@ -8,7 +8,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import coordinator, errors, fallback, groups, intake, menu, reporter, responder, sos
 
-    return [
+    result = [
         errors.router,
         groups.router,
         coordinator.router,
@@ -19,3 +19,9 @@ def routers() -> list[Router]:
         reporter.router,
         fallback.router,
     ]
+    for router in result:
+        # Routers are module singletons and aiogram has no public way to detach one. A
+        # process that builds a second dispatcher (tests, benchmarks, an in-process
+        # restart) re-attaches them; the earlier dispatcher is no longer running by then.
+        router._parent_router = None
+    return result

@@ -236,9 +236,9 @@ async def daily_counts(
     return dict(series)
 
 
-def chart_png(
-    series: dict[str, dict[str, list[int]]], until: dt.datetime, language: str, days: int = 30
-) -> bytes:
+def chart_png(series: dict[str, dict[str, list[int]]], until: dt.datetime, days: int = 30) -> bytes:
+    """Labels stay in English: matplotlib's bundled font has no Devanagari or Bengali
+    glyphs, and a chart of empty boxes helps no one. The digest text is translated."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -253,16 +253,16 @@ def chart_png(
             values["new"],
             marker="o",
             markersize=3,
-            label=tr(language, "{corridor} new", corridor=corridor),
+            label=f"{corridor} new",
         )
         axis.plot(
             x,
             values["resolved"],
             linestyle="--",
-            label=tr(language, "{corridor} resolved", corridor=corridor),
+            label=f"{corridor} resolved",
         )
-    axis.set_title(tr(language, "Cases per day, last 30 days"))
-    axis.set_ylabel(tr(language, "cases"))
+    axis.set_title("Cases per day, last 30 days")
+    axis.set_ylabel("cases")
     axis.yaxis.get_major_locator().set_params(integer=True)
     if series:
         axis.legend(fontsize=8)
@@ -301,5 +301,5 @@ async def build(
     since = now - dt.timedelta(days=7 if weekly else 1)
     data = await collect(session, corridors, since, now, now)
     text = render(data, language, now, weekly)
-    chart = chart_png(await daily_counts(session, corridors, now), now, language)
+    chart = chart_png(await daily_counts(session, corridors, now), now)
     return text, chart

@@ -8,6 +8,7 @@ import contextlib
 import logging
 
 from .server import start_emulator
+from .spec import SPEC_PATH, write_spec
 
 
 async def _serve(host: str, port: int) -> None:
@@ -26,7 +27,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument(
+        "--derive-spec",
+        metavar="API_JSON",
+        help="regenerate spec.json from the official api.min.json, then exit",
+    )
     args = parser.parse_args(argv)
+    if args.derive_spec:
+        size = write_spec(args.derive_spec)
+        print(f"wrote {SPEC_PATH} ({size} bytes)")
+        return
     logging.basicConfig(level=args.log_level.upper())
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_serve(args.host, args.port))

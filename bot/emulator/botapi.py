@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import ApiError, bad_request
 from .registry import Described, Request, method
-from .state import MEMBER_STATUSES, World
+from .state import MEMBER_STATUSES, ChatRecord, World
 from .validation import check_commands
 
 POLL_TIMEOUT_CAP = 50
@@ -250,6 +250,98 @@ def get_chat_menu_button(req: Request) -> dict[str, Any]:
         if chat.menu_button:
             return chat.menu_button
     return world.default_menu_button or {"type": "default"}
+
+
+# -- profile texts ------------------------------------------------------------------
+
+_PROFILE_TEXTS = {
+    # method stem -> (parameter and result field, Telegram's length limit)
+    "Description": ("description", 512),
+    "ShortDescription": ("short_description", 120),
+    "Name": ("name", 64),
+}
+
+
+def _profile_methods(stem: str, field: str, limit: int) -> None:
+    def set_text(req: Request) -> bool:
+        text = req.params.get(field) or ""
+        if len(text) > limit:
+            raise bad_request(f"bot {field.replace('_', ' ')} is too long")
+        key = (field, req.params.get("language_code") or "")
+        if text:
+            req.world.profile_texts[key] = text
+        else:
+            req.world.profile_texts.pop(key, None)
+        return True
+
+    def get_text(req: Request) -> dict[str, str]:
+        texts = req.world.profile_texts
+        language = req.params.get("language_code") or ""
+        default = req.world.bot.first_name if field == "name" else ""
+        return {field: texts.get((field, language), texts.get((field, ""), default))}
+
+    method(f"setMy{stem}")(set_text)
+    method(f"getMy{stem}")(get_text)
+
+
+for _stem, (_field, _limit) in _PROFILE_TEXTS.items():
+    _profile_methods(_stem, _field, _limit)
+
+
+@method("getUserProfilePhotos")
+def get_user_profile_photos(req: Request) -> dict[str, Any]:
+    _known_user(req.world, req.params["user_id"])
+    return {"total_count": 0, "photos": []}
+
+
+# -- moderation ---------------------------------------------------------------------
+
+
+def _moderated(req: Request) -> tuple[ChatRecord, int]:
+    world = req.world
+    chat = world.chat_for_bot(req.params["chat_id"], write=False)
+    if chat.type == "private":
+        raise bad_request("can't remove chat owner")  # Telegram's answer for private chats
+    if chat.bot_status != "administrator":
+        raise bad_request("not enough rights to restrict/unrestrict chat member")
+    user_id = req.params["user_id"]
+    _known_user(world, user_id)
+    if chat.members.get(user_id) == "creator":
+        raise bad_request("can't remove chat owner")
+    return chat, user_id
+
+
+@method("banChatMember")
+def ban_chat_member(req: Request) -> bool:
+    world = req.world
+    chat, user_id = _moderated(req)
+    old = chat.members.get(user_id, "left")
+    chat.members[user_id] = "kicked"
+    if old in MEMBER_STATUSES:
+        world.emit(
+            "chat_member", world.chat_member_update(chat, world.bot_id, user_id, old, "kicked")
+        )
+        world.store_message(chat, world.bot, {"left_chat_member": world.user_api(user_id)})
+    return True
+
+
+@method("unbanChatMember")
+def unban_chat_member(req: Request) -> bool:
+    world = req.world
+    chat, user_id = _moderated(req)
+    old = chat.members.get(user_id, "left")
+    if old == "kicked":
+        chat.members[user_id] = "left"
+        world.emit(
+            "chat_member", world.chat_member_update(chat, world.bot_id, user_id, old, "left")
+        )
+    elif old in MEMBER_STATUSES and not req.params.get("only_if_banned"):
+        # Telegram's unban of a current member removes them (they may rejoin)
+        chat.members[user_id] = "left"
+        world.emit(
+            "chat_member", world.chat_member_update(chat, world.bot_id, user_id, old, "left")
+        )
+    return True
 
 
 # -- files ------------------------------------------------------------------------

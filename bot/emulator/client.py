@@ -372,7 +372,11 @@ class EmulatorClient:
             timeout=timeout,
         )
 
-    async def wait_until_idle(self, timeout: float = 5.0, quiet: float = 0.05) -> None:  # noqa: ASYNC109 - the wait happens server-side
+    async def wait_until_idle(
+        self,
+        timeout: float = 5.0,  # noqa: ASYNC109 - the wait happens server-side
+        quiet: float = 0.05,
+    ) -> None:
         await self._call("wait_until_idle", wait=timeout, timeout=timeout, quiet=quiet)
 
     async def pending_updates(self) -> list[dict[str, Any]]:

@@ -125,17 +125,20 @@ def send_poll(
 async def get_callback_answer(
     world: World,
     callback_query_id: str,
-    timeout: float = 5.0,  # noqa: ASYNC109 - the wait happens server-side
+    timeout: float = 5.0,  # noqa: ASYNC109 - the client's wait, honoured here
 ) -> dict[str, Any]:
     query = world.callbacks.get(str(callback_query_id))
     if query is None:
         raise ControlError(f"unknown callback query {callback_query_id}", 404)
     try:
-        return await world.signal.wait_for(lambda: query.answer or world.closed, timeout) or {}
+        answer = await world.signal.wait_for(lambda: query.answer or world.closed, timeout)
     except TimeoutError:
         raise ControlError(
             f"the bot did not answer callback query {callback_query_id} within {timeout}s", 408
         ) from None
+    if answer is True:
+        raise ControlError("the emulator is shutting down", 408)
+    return answer
 
 
 def _describe(entry: dict[str, Any]) -> str:
@@ -151,7 +154,7 @@ async def wait_for_message(
     contains: str | None = None,
     from_bot: bool | None = True,
     after_message_id: int = 0,
-    timeout: float = 5.0,  # noqa: ASYNC109 - the wait happens server-side
+    timeout: float = 5.0,  # noqa: ASYNC109 - the client's wait, honoured here
 ) -> dict[str, Any]:
     chat_id, after = int(chat_id), int(after_message_id)
 
@@ -189,7 +192,11 @@ async def wait_for_message(
 
 
 @action()
-async def wait_until_idle(world: World, timeout: float = 5.0, quiet: float = 0.05) -> bool:  # noqa: ASYNC109 - the wait happens server-side
+async def wait_until_idle(
+    world: World,
+    timeout: float = 5.0,  # noqa: ASYNC109 - the client's wait, honoured here
+    quiet: float = 0.05,
+) -> bool:
     """Idle: no update waits for the bot, no Bot API call is running and none
     arrived for `quiet` seconds."""
     loop = asyncio.get_running_loop()

@@ -258,6 +258,7 @@ class World:
         self.allowed_updates: frozenset[str] | None = None
         self.callbacks: dict[str, CallbackRecord] = {}
         self.commands: dict[str, list[dict[str, str]]] = {}
+        self.profile_texts: dict[tuple[str, str], str] = {}
         self.default_menu_button: dict[str, Any] | None = None
         self.poll_generation = 0
         self.inflight = 0

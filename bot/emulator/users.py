@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from .entities import sort_entities, trim, with_detected
@@ -103,9 +104,9 @@ def create_user(
 def create_group(
     world: World,
     title: str,
-    member_ids: list[int],
+    member_ids: Sequence[int],
     supergroup: bool = False,
-    admin_ids: list[int] = (),
+    admin_ids: Sequence[int] = (),
     add_bot_update: bool = False,
     bot_is_admin: bool = False,
     username: str | None = None,
@@ -189,6 +190,8 @@ def remove_member(
 def kick_bot(world: World, chat_id: int, by_user_id: int | None = None) -> bool:
     chat = _group(world, chat_id)
     actor_id = _user(world, by_user_id).id if by_user_id is not None else _creator(chat)
+    if chat.bot_status == "kicked":
+        raise ControlError(f"the bot was already removed from {chat_id}")
     old, chat.bot_status = chat.bot_status, "kicked"
     world.emit(
         "my_chat_member", world.chat_member_update(chat, actor_id, world.bot_id, old, "kicked")

@@ -247,3 +247,24 @@ async def test_method_in_webhook_reply_is_executed(tg: EmulatorClient, bot: Bot)
         await bot.delete_webhook()
     finally:
         await runner.cleanup()
+
+
+async def test_legacy_reply_and_preview_parameters(server, http, token, tg):
+    user = await tg.create_user("Legacy", started=True)
+    first = await tg.send_message(user["id"], "question")
+    body = {
+        "chat_id": user["id"],
+        "text": "see https://ex.org",
+        "reply_to_message_id": first["message_id"],
+        "disable_web_page_preview": True,
+        "protect_content": True,
+        "disable_notification": True,
+    }
+    async with http.post(api(server, token, "sendMessage"), json=body) as resp:
+        result = (await resp.json())["result"]
+    assert result["reply_to_message"]["text"] == "question"
+    assert result["link_preview_options"] == {"is_disabled": True}
+    assert result["has_protected_content"] is True
+    assert result["entities"] == [{"type": "url", "offset": 4, "length": 14}]
+    entry = (await tg.transcript(user["id"]))[-1]
+    assert entry["disable_notification"] is True and entry["protect_content"] is True

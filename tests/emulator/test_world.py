@@ -364,3 +364,36 @@ async def test_standalone_command_line():
     finally:
         process.terminate()
         await process.wait()
+
+
+async def test_profile_texts_and_moderation(bot: Bot, tg: EmulatorClient):
+    assert await bot.set_my_description("Help for workers on the move")
+    assert await bot.set_my_short_description("Rapid help", language_code="ar")
+    assert await bot.set_my_name("Corridor")
+    assert (await bot.get_my_description()).description == "Help for workers on the move"
+    assert (
+        await bot.get_my_short_description(language_code="ar")
+    ).short_description == "Rapid help"
+    assert (await bot.get_my_short_description()).short_description == ""
+    assert (await bot.get_my_name()).name == "Corridor"
+    with pytest.raises(TelegramBadRequest, match="too long"):
+        await bot.set_my_short_description("x" * 121)
+
+    owner = await tg.create_user("Owner")
+    spammer = await tg.create_user("Spammer")
+    group = await tg.create_group("Mod", [owner["id"], spammer["id"]])
+    with pytest.raises(TelegramBadRequest, match="not enough rights"):
+        await bot.ban_chat_member(group["id"], spammer["id"])
+    admin_group = await tg.create_group(
+        "Mod2", [owner["id"], spammer["id"]], supergroup=True, bot_is_admin=True
+    )
+    assert await bot.ban_chat_member(admin_group["id"], spammer["id"])
+    assert (await bot.get_chat_member(admin_group["id"], spammer["id"])).status == "kicked"
+    with pytest.raises(EmulatorError, match="not a member"):
+        await tg.send_message(spammer["id"], "let me in", chat_id=admin_group["id"])
+    assert await bot.unban_chat_member(admin_group["id"], spammer["id"], only_if_banned=True)
+    assert (await bot.get_chat_member(admin_group["id"], spammer["id"])).status == "left"
+    with pytest.raises(TelegramBadRequest, match="can't remove chat owner"):
+        await bot.ban_chat_member(admin_group["id"], owner["id"])
+    photos = await bot.get_user_profile_photos(owner["id"])
+    assert photos.total_count == 0

@@ -1,0 +1,325 @@
+"""Claim race: many responders press Claim on many cards at once, through the emulator.
+
+1. Starts the real Corridor app (Harness) on the example network plus R extra responders in
+   qa-workers-centre (members of its Qatar group).
+2. Creates C cases through the domain (cases.submit_report, NP→QA wage reports from C distinct
+   reporters), so the cards go to the Qatar group; the outbox posts them (harness.settle()).
+3. Every responder presses Claim on every card (press_button with callback_data
+   "claim:<case_id>", strict=False so that a press also reaches the bot after the card was
+   edited, like a stale client) — the R presses of a card are issued together, at most
+   --concurrency presses in flight overall. Latency = press_button → get_callback_answer.
+4. Checks: exactly one "claimed" CaseEvent and at most one "You own case" answer per case.
+
+The outbox rate limits are raised far above Telegram's (see OUTBOX below), so the run measures
+the bot, not the pacing the outbox imposes on purpose.
+
+    .venv/bin/python bench/claim_race.py [--db sqlite|postgres] [--cases 1000] [--responders 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import tempfile
+import time
+from collections import Counter, defaultdict
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+from _common import (
+    PG_URL,
+    median,
+    ms,
+    percentile,
+    quiet_logs,
+    scratch_postgres,
+    table,
+    write_json,
+)
+
+# Outbox pacing far above Telegram's limits: the benchmark measures the bot.
+OUTBOX = {"per_chat_per_second": 1_000_000.0, "per_group_per_minute": 1_000_000_000, "global_per_second": 1_000_000}
+GROUP = "qa-workers-centre"
+FIRST_RESPONDER_ID = 6_100_000_001
+FIRST_REPORTER_ID = 6_200_000_001
+
+
+def network_with_responders(count: int) -> dict[str, Any]:
+    from bot.harness import example_network
+
+    data = example_network()
+    for i in range(count):
+        data["people"].append(
+            {
+                "id": f"bench-{i:03d}",
+                "name": f"Bench Responder {i:03d}",
+                "telegram_user_id": FIRST_RESPONDER_ID + i,
+                "role": "responder",
+                "organisation": GROUP,
+                "language": "en",
+                "timezone": "Asia/Qatar",
+            }
+        )
+    return data
+
+
+def wage_report(i: int) -> Any:
+    from bot.domain.cases import Report
+
+    return Report(
+        reporter_role="self",
+        destination_country="QA",
+        origin_country="NP",
+        categories=["WAGE"],
+        language="en",
+        area="Doha",
+        description=f"Benchmark report {i}: not paid for four months",
+        employer="Al Noor Contracting",
+        wage_owed_minor=480000,
+        wage_currency="QAR",
+        consents={"destination_help": True, "origin_help": True, "statistics": True},
+    )
+
+
+async def create_cases(h: Any, count: int) -> list[int]:
+    from bot.domain import cases
+
+    domain = h.app.domain
+    gate = asyncio.Semaphore(20)
+    reporters: list[int] = [0] * count
+
+    async def make_user(i: int) -> None:
+        async with gate:
+            user = await h.tg.create_user(
+                f"Reporter {i}", language_code="en", user_id=FIRST_REPORTER_ID + i, started=True
+            )
+            reporters[i] = user["id"]
+
+    await asyncio.gather(*(make_user(i) for i in range(count)))
+    ids = []
+    for i, user_id in enumerate(reporters):
+        async with domain.sessions() as session, session.begin():
+            reporter = await cases.reporter_for(session, domain, user_id, user_id, "en")
+            case = await cases.submit_report(session, domain, reporter, wage_report(i))
+            ids.append(case.id)
+    domain.on_outbox()
+    return ids
+
+
+async def card_messages(h: Any, chat_id: int) -> dict[int, int]:
+    """case id → message id of its card in the group."""
+    found: dict[int, int] = {}
+    for message in await h.tg.transcript(chat_id):
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data", "")
+                if data.startswith("claim:"):
+                    found[int(data.split(":", 1)[1])] = message["message_id"]
+    return found
+
+
+async def count_claimed_events(h: Any) -> tuple[Counter[int], dict[int, str | None]]:
+    from sqlalchemy import select
+
+    from models import Case, CaseEvent
+
+    async with h.app.domain.sessions() as session:
+        kinds = Counter(
+            await session.scalars(select(CaseEvent.case_id).where(CaseEvent.kind == "claimed"))
+        )
+        owners = dict((await session.execute(select(Case.id, Case.owner_person_id))).all())
+    return kinds, owners
+
+
+async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
+    group = h.groups[GROUP]
+    responders = [FIRST_RESPONDER_ID + i for i in range(args.responders)]
+    phases: dict[str, float] = {}
+
+    began = time.perf_counter()
+    case_ids = await create_cases(h, args.cases)
+    phases["create cases (domain)"] = time.perf_counter() - began
+
+    began = time.perf_counter()
+    await h.settle()
+    cards = await card_messages(h, group)
+    for _ in range(20):  # settle() gives up after a few rounds; a large backlog needs more
+        if len(cards) >= len(case_ids):
+            break
+        await h.settle()
+        cards = await card_messages(h, group)
+    phases["post cards (outbox)"] = time.perf_counter() - began
+    missing = [c for c in case_ids if c not in cards]
+    if missing:
+        raise SystemExit(f"{len(missing)} of {len(case_ids)} cards never reached the group")
+
+    # The R presses of one card are issued together; cards follow one another.
+    rng = random.Random(1)
+    presses: list[tuple[int, int]] = []
+    for case_id in case_ids:
+        users = responders[:]
+        rng.shuffle(users)
+        presses += [(case_id, u) for u in users]
+
+    gate = asyncio.Semaphore(args.concurrency)
+    latencies: list[float] = []
+    answers: dict[int, Counter[str]] = defaultdict(Counter)
+    winners: dict[int, list[int]] = defaultdict(list)
+    errors: Counter[str] = Counter()
+
+    async def press(case_id: int, user_id: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            try:
+                query = await h.tg.press_button(
+                    user_id, group, cards[case_id], data=f"claim:{case_id}", strict=False
+                )
+                answer = await h.tg.get_callback_answer(query, timeout=120)
+            except Exception as exc:
+                errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1
+                return
+            latencies.append(time.perf_counter() - started)
+        text = answer.get("text") or ""
+        if text.startswith("You own case"):
+            kind = "won"
+            winners[case_id].append(user_id)
+        elif text.startswith("Already claimed"):
+            kind = "taken"
+        else:
+            kind = text[:40] or "(empty answer)"
+        answers[case_id][kind] += 1
+
+    began = time.perf_counter()
+    await asyncio.gather(*(press(c, u) for c, u in presses))
+    race_s = time.perf_counter() - began
+    phases["claim race"] = race_s
+
+    began = time.perf_counter()
+    await h.settle()
+    phases["drain outbox after race"] = time.perf_counter() - began
+
+    events, owners = await count_claimed_events(h)
+    outcome = Counter(kind for per_case in answers.values() for kind, n in per_case.items() for _ in range(n))
+    double_events = [c for c in case_ids if events.get(c, 0) > 1]
+    double_answers = [c for c in case_ids if len(winners.get(c, [])) > 1]
+    unclaimed = [c for c in case_ids if events.get(c, 0) == 0 or owners.get(c) is None]
+    winner_mismatch = [
+        c
+        for c in case_ids
+        if len(winners.get(c, [])) == 1
+        and owners.get(c) != f"bench-{winners[c][0] - FIRST_RESPONDER_ID:03d}"
+    ]
+    return {
+        "db": args.db,
+        "database": url.split("://", 1)[0],
+        "cases": len(case_ids),
+        "responders": args.responders,
+        "presses": len(presses),
+        "answered": len(latencies),
+        "concurrency": args.concurrency,
+        "phases_s": phases,
+        "claims_per_s": len(latencies) / race_s if race_s else float("nan"),
+        "median_s": median(latencies),
+        "p99_s": percentile(latencies, 99),
+        "max_s": max(latencies) if latencies else float("nan"),
+        "outcomes": dict(outcome),
+        "errors": dict(errors),
+        "double_claims_events": len(double_events),
+        "double_claims_answers": len(double_answers),
+        "unclaimed": len(unclaimed),
+        "winner_not_owner": len(winner_mismatch),
+        "double_claims": len(set(double_events) | set(double_answers)),
+        "outbox": OUTBOX,
+    }
+
+
+def report(result: dict[str, Any]) -> str:
+    lines = [
+        table(
+            ["phase", "seconds", "rate"],
+            [
+                ["create cases (domain)", f"{result['phases_s']['create cases (domain)']:.1f}",
+                 f"{result['cases'] / result['phases_s']['create cases (domain)']:.0f} cases/s"],
+                ["post cards (outbox)", f"{result['phases_s']['post cards (outbox)']:.1f}",
+                 f"{result['cases'] / result['phases_s']['post cards (outbox)']:.0f} cards/s"],
+                ["claim race", f"{result['phases_s']['claim race']:.1f}",
+                 f"{result['claims_per_s']:.0f} presses/s"],
+                ["drain outbox after race", f"{result['phases_s']['drain outbox after race']:.1f}", ""],
+            ],
+            title=(
+                f"claim race on {result['db']}: {result['cases']} cases × {result['responders']} responders "
+                f"= {result['presses']} presses, ≤{result['concurrency']} in flight"
+            ),
+        ),
+        "",
+        table(
+            ["presses answered", "presses/s", "median ms", "p99 ms", "max ms", "double claims", "unclaimed"],
+            [[
+                f"{result['answered']}/{result['presses']}",
+                f"{result['claims_per_s']:.0f}",
+                ms(result["median_s"]),
+                ms(result["p99_s"]),
+                ms(result["max_s"]),
+                result["double_claims"],
+                result["unclaimed"],
+            ]],
+        ),
+        "",
+        "answers: " + ", ".join(f"{k}={v}" for k, v in sorted(result["outcomes"].items())),
+        f"double claims: {result['double_claims_events']} by CaseEvent rows, "
+        f"{result['double_claims_answers']} by 'You own case' answers; "
+        f"winner≠owner: {result['winner_not_owner']}",
+        "outbox limits raised for the run: "
+        + ", ".join(f"{k}={v:g}" for k, v in result["outbox"].items())
+        + " (Telegram's real limits would pace the card posts and edits instead)",
+    ]
+    if result["errors"]:
+        lines.append("errors: " + "; ".join(f"{v}× {k}" for k, v in result["errors"].items()))
+    return "\n".join(lines)
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    from bot.harness import Harness
+
+    quiet_logs()
+    async with AsyncExitStack() as stack:
+        if args.db == "postgres":
+            url = await stack.enter_async_context(scratch_postgres("bench_claim", args.pg_url))
+        else:
+            workdir = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-claim-"))
+            url = f"sqlite+aiosqlite:///{Path(workdir) / 'corridor.sqlite3'}"
+        h = await Harness.start(
+            url, network=network_with_responders(args.responders), overrides={"outbox": OUTBOX}
+        )
+        try:
+            return await race(h, args, url)
+        finally:
+            await h.stop()
+    raise AssertionError("unreachable")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--pg-url", default=PG_URL, help="server to create the scratch database on")
+    parser.add_argument("--cases", type=int, default=1000)
+    parser.add_argument("--responders", type=int, default=50)
+    parser.add_argument("--concurrency", type=int, default=100, help="presses in flight at once")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print(f"load average before start: {os.getloadavg()[0]:.2f} (2-core machine: >1 means other work competes)")
+    result = asyncio.run(main_async(args))
+    result["wall_s"] = time.perf_counter() - started
+    print(report(result))
+    print(f"(total {result['wall_s']:.1f}s)")
+    write_json(args.json, result)
+    if result["double_claims"]:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()

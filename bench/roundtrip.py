@@ -1,0 +1,233 @@
+"""Round trips through the Bot API emulator, raw and through a bot.
+
+(a) raw HTTP calls (getMe, sendMessage) against start_emulator() with aiohttp: calls/s and
+    latency, one at a time and with a number of calls in flight;
+(b) updates/s and per-update latency for a trivial command: N distinct users each send /start
+    to the real Corridor bot (Harness: real dispatcher polling, SQLite file database), and,
+    in the same run, N users send a text to a bare aiogram echo bot on its own emulator token.
+    Latency = time from the start of EmulatorClient.send_message until wait_for_message returns
+    the bot's reply to that message.
+
+Emulator, bot and load generator share one process and one event loop (as in the harness), so
+the numbers are the whole loop's cost on one core, not the bot's alone.
+
+    .venv/bin/python bench/roundtrip.py [--n 300] [--concurrency 50] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from _common import median, ms, percentile, quiet_logs, table, write_json
+
+RAW_TOKEN = "7100000001:AAbenchRAWroundTRIPraw0123456789ab"
+ECHO_TOKEN = "7100000002:AAbenchECHObotECHObot0123456789ab"
+
+
+def summary(name: str, latencies: list[float], elapsed: float, count: int) -> dict[str, Any]:
+    return {
+        "name": name,
+        "count": count,
+        "elapsed_s": elapsed,
+        "per_s": count / elapsed if elapsed > 0 else float("nan"),
+        "median_s": median(latencies),
+        "p99_s": percentile(latencies, 99),
+        "max_s": max(latencies) if latencies else float("nan"),
+    }
+
+
+async def run_load(
+    name: str, count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> dict[str, Any]:
+    """Runs one(i) for i in range(count), at most `concurrency` at a time; times each."""
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def timed(i: int) -> None:
+        async with gate:
+            started = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - started)
+
+    began = time.perf_counter()
+    await asyncio.gather(*(timed(i) for i in range(count)))
+    return summary(name, latencies, time.perf_counter() - began, count)
+
+
+# --- (a) raw emulator round trip ----------------------------------------------------------
+
+
+async def raw_roundtrip(calls: int, concurrency: int) -> list[dict[str, Any]]:
+    import aiohttp
+
+    from bot.emulator.client import EmulatorClient
+    from bot.emulator.server import start_emulator
+
+    server = await start_emulator()
+    results = []
+    try:
+        async with EmulatorClient(server.base_url, RAW_TOKEN) as tg:
+            user = await tg.create_user("Raw", started=True)
+        base = f"{server.base_url}/bot{RAW_TOKEN}"
+        connector = aiohttp.TCPConnector(limit=max(concurrency, 1))
+        async with aiohttp.ClientSession(connector=connector) as http:
+
+            async def get_me(_: int) -> None:
+                async with http.post(f"{base}/getMe") as resp:
+                    body = await resp.json()
+                assert body["ok"], body
+
+            async def send_message(i: int) -> None:
+                payload = {"chat_id": user["id"], "text": f"ping {i}"}
+                async with http.post(f"{base}/sendMessage", json=payload) as resp:
+                    body = await resp.json()
+                assert body["ok"], body
+
+            for label, call in (("getMe", get_me), ("sendMessage", send_message)):
+                await run_load("warm-up", 50, 1, call)
+                results.append(await run_load(f"{label} x1", calls // 4, 1, call))
+                results.append(await run_load(f"{label} x{concurrency}", calls, concurrency, call))
+    finally:
+        await server.close()
+    return results
+
+
+# --- (b) updates through a bot --------------------------------------------------------------
+
+
+async def measure_bot(
+    tg: Any, label: str, text: str, expect: str | None, n: int, concurrency: int, sequential: int
+) -> list[dict[str, Any]]:
+    """Each user sends `text` once; the latency is send → bot's reply visible."""
+    users: list[int] = []
+    gate = asyncio.Semaphore(20)
+
+    async def make(i: int) -> None:
+        async with gate:
+            users.append((await tg.create_user(f"U{i}", language_code="en"))["id"])
+
+    await asyncio.gather(*(make(i) for i in range(n + sequential + 10)))
+
+    async def one(i: int) -> None:
+        sent = await tg.send_message(users[i], text)
+        await tg.wait_for_message(
+            users[i], contains=expect, after_message_id=sent["message_id"], timeout=60
+        )
+
+    warm = await run_load("warm-up", 10, 1, lambda i: one(n + sequential + i))
+    del warm
+    await tg.wait_until_idle(timeout=30)
+    seq = await run_load(f"{label} x1", sequential, 1, lambda i: one(n + i))
+    await tg.wait_until_idle(timeout=30)
+    burst = await run_load(f"{label} x{concurrency}", n, concurrency, one)
+    await tg.wait_until_idle(timeout=60)
+    return [seq, burst]
+
+
+async def corridor_updates(n: int, concurrency: int, sequential: int) -> list[dict[str, Any]]:
+    from bot.harness import Harness
+
+    with tempfile.TemporaryDirectory(prefix="bench-roundtrip-") as workdir:
+        url = f"sqlite+aiosqlite:///{Path(workdir) / 'corridor.sqlite3'}"
+        harness = await Harness.start(url)
+        try:
+            return await measure_bot(
+                harness.tg, "Corridor /start", "/start", "Welcome to Corridor", n, concurrency, sequential
+            )
+        finally:
+            await harness.stop()
+
+
+async def echo_updates(n: int, concurrency: int, sequential: int) -> list[dict[str, Any]]:
+    from aiogram import Bot, Dispatcher
+    from aiogram.client.session.aiohttp import AiohttpSession
+    from aiogram.client.telegram import TelegramAPIServer
+    from aiogram.types import Message
+
+    from bot.emulator.client import EmulatorClient
+    from bot.emulator.server import start_emulator
+
+    server = await start_emulator()
+    bot = Bot(ECHO_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base_url)))
+    dp = Dispatcher()
+
+    @dp.message()
+    async def echo(message: Message) -> None:
+        await message.answer(message.text or "?")
+
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False, polling_timeout=1)
+    )
+    tg = EmulatorClient(server.base_url, ECHO_TOKEN)
+    try:
+        return await measure_bot(tg, "echo bot", "hello", "hello", n, concurrency, sequential)
+    finally:
+        with contextlib.suppress(RuntimeError):
+            await dp.stop_polling()
+        with contextlib.suppress(asyncio.CancelledError):
+            await polling
+        await bot.session.close()
+        await tg.close()
+        await server.close()
+
+
+def render(rows: list[dict[str, Any]], unit: str, title: str) -> str:
+    return table(
+        ["", "count", f"{unit}/s", "median ms", "p99 ms", "max ms"],
+        [
+            [r["name"], r["count"], f"{r['per_s']:.0f}", ms(r["median_s"]), ms(r["p99_s"]), ms(r["max_s"])]
+            for r in rows
+        ],
+        title=title,
+    )
+
+
+async def main_async(args: argparse.Namespace) -> dict[str, Any]:
+    quiet_logs()
+    raw = await raw_roundtrip(args.raw_calls, args.concurrency)
+    print(render(raw, "calls", "(a) raw Bot API round trip against start_emulator() (aiohttp, same process)"))
+    print()
+    echo = await echo_updates(args.n, args.concurrency, args.sequential)
+    corridor = await corridor_updates(args.n, args.concurrency, args.sequential)
+    rows = echo + corridor
+    print(
+        render(
+            rows,
+            "updates",
+            f"(b) user message → bot reply, {args.n} distinct users in the burst rows "
+            f"(x1 = one at a time, {args.sequential} users)",
+        )
+    )
+    burst_echo, burst_corridor = echo[1], corridor[1]
+    print(
+        f"\nCorridor handles a trivial update at {burst_corridor['per_s'] / burst_echo['per_s']:.0%} "
+        f"of a bare aiogram echo bot's rate (median latency x1: {ms(corridor[0]['median_s'])} ms "
+        f"vs {ms(echo[0]['median_s'])} ms)."
+    )
+    return {"raw": raw, "echo": echo, "corridor": corridor, "n": args.n, "concurrency": args.concurrency}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=300, help="users (updates) per bot in the burst")
+    parser.add_argument("--sequential", type=int, default=30, help="updates sent one at a time first")
+    parser.add_argument("--concurrency", type=int, default=50, help="messages in flight at once")
+    parser.add_argument("--raw-calls", type=int, default=2000, help="raw Bot API calls per method")
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    result = asyncio.run(main_async(args))
+    result["wall_s"] = time.perf_counter() - started
+    print(f"(total {result['wall_s']:.1f}s)")
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()
