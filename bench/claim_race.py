@@ -41,7 +41,11 @@ from _common import (
 )
 
 # Outbox pacing far above Telegram's limits: the benchmark measures the bot.
-OUTBOX = {"per_chat_per_second": 1_000_000.0, "per_group_per_minute": 1_000_000_000, "global_per_second": 1_000_000}
+OUTBOX = {
+    "per_chat_per_second": 1_000_000.0,
+    "per_group_per_minute": 1_000_000_000,
+    "global_per_second": 1_000_000,
+}
 GROUP = "qa-workers-centre"
 FIRST_RESPONDER_ID = 6_100_000_001
 FIRST_REPORTER_ID = 6_200_000_001
@@ -202,7 +206,9 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
     phases["drain outbox after race"] = time.perf_counter() - began
 
     events, owners = await count_claimed_events(h)
-    outcome = Counter(kind for per_case in answers.values() for kind, n in per_case.items() for _ in range(n))
+    outcome = Counter(
+        kind for per_case in answers.values() for kind, n in per_case.items() for _ in range(n)
+    )
     double_events = [c for c in case_ids if events.get(c, 0) > 1]
     double_answers = [c for c in case_ids if len(winners.get(c, [])) > 1]
     unclaimed = [c for c in case_ids if events.get(c, 0) == 0 or owners.get(c) is None]
@@ -241,13 +247,26 @@ def report(result: dict[str, Any]) -> str:
         table(
             ["phase", "seconds", "rate"],
             [
-                ["create cases (domain)", f"{result['phases_s']['create cases (domain)']:.1f}",
-                 f"{result['cases'] / result['phases_s']['create cases (domain)']:.0f} cases/s"],
-                ["post cards (outbox)", f"{result['phases_s']['post cards (outbox)']:.1f}",
-                 f"{result['cases'] / result['phases_s']['post cards (outbox)']:.0f} cards/s"],
-                ["claim race", f"{result['phases_s']['claim race']:.1f}",
-                 f"{result['claims_per_s']:.0f} presses/s"],
-                ["drain outbox after race", f"{result['phases_s']['drain outbox after race']:.1f}", ""],
+                [
+                    "create cases (domain)",
+                    f"{result['phases_s']['create cases (domain)']:.1f}",
+                    f"{result['cases'] / result['phases_s']['create cases (domain)']:.0f} cases/s",
+                ],
+                [
+                    "post cards (outbox)",
+                    f"{result['phases_s']['post cards (outbox)']:.1f}",
+                    f"{result['cases'] / result['phases_s']['post cards (outbox)']:.0f} cards/s",
+                ],
+                [
+                    "claim race",
+                    f"{result['phases_s']['claim race']:.1f}",
+                    f"{result['claims_per_s']:.0f} presses/s",
+                ],
+                [
+                    "drain outbox after race",
+                    f"{result['phases_s']['drain outbox after race']:.1f}",
+                    "",
+                ],
             ],
             title=(
                 f"claim race on {result['db']}: {result['cases']} cases × {result['responders']} responders "
@@ -256,16 +275,26 @@ def report(result: dict[str, Any]) -> str:
         ),
         "",
         table(
-            ["presses answered", "presses/s", "median ms", "p99 ms", "max ms", "double claims", "unclaimed"],
-            [[
-                f"{result['answered']}/{result['presses']}",
-                f"{result['claims_per_s']:.0f}",
-                ms(result["median_s"]),
-                ms(result["p99_s"]),
-                ms(result["max_s"]),
-                result["double_claims"],
-                result["unclaimed"],
-            ]],
+            [
+                "presses answered",
+                "presses/s",
+                "median ms",
+                "p99 ms",
+                "max ms",
+                "double claims",
+                "unclaimed",
+            ],
+            [
+                [
+                    f"{result['answered']}/{result['presses']}",
+                    f"{result['claims_per_s']:.0f}",
+                    ms(result["median_s"]),
+                    ms(result["p99_s"]),
+                    ms(result["max_s"]),
+                    result["double_claims"],
+                    result["unclaimed"],
+                ]
+            ],
         ),
         "",
         "answers: " + ", ".join(f"{k}={v}" for k, v in sorted(result["outcomes"].items())),
@@ -302,7 +331,9 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-url", default=PG_URL, help="server to create the scratch database on")
     parser.add_argument("--cases", type=int, default=1000)
@@ -311,7 +342,9 @@ def main() -> None:
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
     started = time.perf_counter()
-    print(f"load average before start: {os.getloadavg()[0]:.2f} (2-core machine: >1 means other work competes)")
+    print(
+        f"load average before start: {os.getloadavg()[0]:.2f} (2-core machine: >1 means other work competes)"
+    )
     result = asyncio.run(main_async(args))
     result["wall_s"] = time.perf_counter() - started
     print(report(result))

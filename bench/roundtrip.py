@@ -139,7 +139,13 @@ async def corridor_updates(n: int, concurrency: int, sequential: int) -> list[di
         harness = await Harness.start(url)
         try:
             return await measure_bot(
-                harness.tg, "Corridor /start", "/start", "Welcome to Corridor", n, concurrency, sequential
+                harness.tg,
+                "Corridor /start",
+                "/start",
+                "Welcome to Corridor",
+                n,
+                concurrency,
+                sequential,
             )
         finally:
             await harness.stop()
@@ -182,7 +188,14 @@ def render(rows: list[dict[str, Any]], unit: str, title: str) -> str:
     return table(
         ["", "count", f"{unit}/s", "median ms", "p99 ms", "max ms"],
         [
-            [r["name"], r["count"], f"{r['per_s']:.0f}", ms(r["median_s"]), ms(r["p99_s"]), ms(r["max_s"])]
+            [
+                r["name"],
+                r["count"],
+                f"{r['per_s']:.0f}",
+                ms(r["median_s"]),
+                ms(r["p99_s"]),
+                ms(r["max_s"]),
+            ]
             for r in rows
         ],
         title=title,
@@ -192,7 +205,13 @@ def render(rows: list[dict[str, Any]], unit: str, title: str) -> str:
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     quiet_logs()
     raw = await raw_roundtrip(args.raw_calls, args.concurrency)
-    print(render(raw, "calls", "(a) raw Bot API round trip against start_emulator() (aiohttp, same process)"))
+    print(
+        render(
+            raw,
+            "calls",
+            "(a) raw Bot API round trip against start_emulator() (aiohttp, same process)",
+        )
+    )
     print()
     echo = await echo_updates(args.n, args.concurrency, args.sequential)
     corridor = await corridor_updates(args.n, args.concurrency, args.sequential)
@@ -211,13 +230,23 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
         f"of a bare aiogram echo bot's rate (median latency x1: {ms(corridor[0]['median_s'])} ms "
         f"vs {ms(echo[0]['median_s'])} ms)."
     )
-    return {"raw": raw, "echo": echo, "corridor": corridor, "n": args.n, "concurrency": args.concurrency}
+    return {
+        "raw": raw,
+        "echo": echo,
+        "corridor": corridor,
+        "n": args.n,
+        "concurrency": args.concurrency,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int, default=300, help="users (updates) per bot in the burst")
-    parser.add_argument("--sequential", type=int, default=30, help="updates sent one at a time first")
+    parser.add_argument(
+        "--sequential", type=int, default=30, help="updates sent one at a time first"
+    )
     parser.add_argument("--concurrency", type=int, default=50, help="messages in flight at once")
     parser.add_argument("--raw-calls", type=int, default=2000, help="raw Bot API calls per method")
     parser.add_argument("--json", help="also write the results to this file")

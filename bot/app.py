@@ -124,8 +124,12 @@ class CorridorApp:
         self._tasks.append(asyncio.create_task(self.sender.run_forever(), name="outbox"))
         self.scheduler = AsyncIOScheduler(timezone="UTC")
         self.scheduler.add_job(
-            self._scheduled_tick, "interval", seconds=self.config.bot.tick_seconds,
-            max_instances=1, coalesce=True, id="tick",
+            self._scheduled_tick,
+            "interval",
+            seconds=self.config.bot.tick_seconds,
+            max_instances=1,
+            coalesce=True,
+            id="tick",
         )
         self.scheduler.start()
 
@@ -168,8 +172,15 @@ class CorridorApp:
                 raise StartupError("the Bot API refused the token ([telegram] token)") from exc
             except (TelegramNetworkError, TelegramServerError, OSError) as exc:
                 if attempts is not None and attempt >= attempts:
-                    raise StartupError(f"Bot API at {self.config.telegram.api_base_url} unreachable: {exc}") from exc
-                log.error("Bot API at %s unreachable (%s); retrying in %.0fs", self.config.telegram.api_base_url, exc, delay)
+                    raise StartupError(
+                        f"Bot API at {self.config.telegram.api_base_url} unreachable: {exc}"
+                    ) from exc
+                log.error(
+                    "Bot API at %s unreachable (%s); retrying in %.0fs",
+                    self.config.telegram.api_base_url,
+                    exc,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(60.0, delay * 2)
 
@@ -189,7 +200,10 @@ class CorridorApp:
         await self.start_background()
         try:
             await self.dispatcher.start_polling(
-                self.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=True, close_bot_session=False
+                self.bot,
+                allowed_updates=ALLOWED_UPDATES,
+                handle_signals=True,
+                close_bot_session=False,
             )
         finally:
             await self.close()
@@ -205,7 +219,9 @@ class CorridorApp:
         site = web.TCPSite(runner, host, int(port))
         await site.start()
         await self.bot.set_webhook(
-            hook.url.rstrip("/") + hook.path, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
+            hook.url.rstrip("/") + hook.path,
+            secret_token=hook.secret,
+            allowed_updates=ALLOWED_UPDATES,
         )
         await self.start_background()
         stop = asyncio.Event()
@@ -224,7 +240,9 @@ def webhook_app(app: CorridorApp) -> web.Application:
     """aiohttp app for webhook mode: the secret header is checked (403 otherwise)."""
     hook = app.config.telegram.webhook
     web_app = web.Application()
-    handler = SimpleRequestHandler(app.dispatcher, app.bot, secret_token=hook.secret, handle_in_background=True)
+    handler = SimpleRequestHandler(
+        app.dispatcher, app.bot, secret_token=hook.secret, handle_in_background=True
+    )
     handler.register(web_app, path=hook.path)
 
     async def health(_: web.Request) -> web.Response:
@@ -234,7 +252,9 @@ def webhook_app(app: CorridorApp) -> web.Application:
     return web_app
 
 
-async def build_app(config: Config, clock: Clock | None = None, *, migrate: bool = True) -> CorridorApp:
+async def build_app(
+    config: Config, clock: Clock | None = None, *, migrate: bool = True
+) -> CorridorApp:
     keys = make_keyring(config)
     engine = make_engine(config.database.url)
     try:
@@ -248,7 +268,9 @@ async def build_app(config: Config, clock: Clock | None = None, *, migrate: bool
     except Exception as exc:
         await engine.dispose()
         raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
-    domain = Domain(config=config, clock=clock or SystemClock(), sessions=make_sessionmaker(engine), keys=keys)
+    domain = Domain(
+        config=config, clock=clock or SystemClock(), sessions=make_sessionmaker(engine), keys=keys
+    )
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)
     if report.changed:

@@ -25,12 +25,10 @@ def _load(args: argparse.Namespace) -> Config:
 
 
 async def _with_engine(config: Config, work: Callable[..., Awaitable[int]]) -> int:
-    from bot.app import make_keyring
-    from models.db import make_engine, make_sessionmaker
-
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from bot.app import StartupError, safe_url
+    from bot.app import StartupError, make_keyring, safe_url
+    from models.db import make_engine, make_sessionmaker
 
     make_keyring(config)
     engine = make_engine(config.database.url)
@@ -56,7 +54,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = _load(args)
     if not config.telegram.token:
-        raise ConfigError(f"{_config_path(args)}: [telegram] token: missing (or set CORRIDOR_TELEGRAM_TOKEN)")
+        raise ConfigError(
+            f"{_config_path(args)}: [telegram] token: missing (or set CORRIDOR_TELEGRAM_TOKEN)"
+        )
 
     async def main() -> None:
         app = await build_app(config, migrate=not args.no_migrate)
@@ -150,43 +150,65 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="corridor", description="Rapid-response bot for migrant workers in distress.")
-    root.add_argument("--config", help=f"configuration file (default: $CORRIDOR_CONFIG or {DEFAULT_CONFIG})")
+    root = argparse.ArgumentParser(
+        prog="corridor", description="Rapid-response bot for migrant workers in distress."
+    )
+    root.add_argument(
+        "--config", help=f"configuration file (default: $CORRIDOR_CONFIG or {DEFAULT_CONFIG})"
+    )
     root.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     commands = root.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="run the bot (polling or webhook, as configured)")
-    run.add_argument("--no-migrate", action="store_true", help="refuse to start on an outdated schema instead of upgrading")
+    run.add_argument(
+        "--no-migrate",
+        action="store_true",
+        help="refuse to start on an outdated schema instead of upgrading",
+    )
     run.set_defaults(func=cmd_run)
 
     check = commands.add_parser("check-config", help="validate a configuration file and exit")
     check.add_argument("file")
     check.set_defaults(func=cmd_check_config)
 
-    db = commands.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db = commands.add_parser("db", help="database schema").add_subparsers(
+        dest="db_command", required=True
+    )
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
 
-    network = commands.add_parser("network", help="responder network").add_subparsers(dest="network_command", required=True)
+    network = commands.add_parser("network", help="responder network").add_subparsers(
+        dest="network_command", required=True
+    )
     sync = network.add_parser("sync", help="load the network from a TOML file (idempotent)")
     sync.add_argument("file")
     sync.add_argument("--dry-run", action="store_true", help="only show what would change")
     sync.set_defaults(func=cmd_network_sync)
 
-    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(dest="keys_command", required=True)
+    keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
+        dest="keys_command", required=True
+    )
     keys.add_parser("generate", help="print a new key").set_defaults(func=cmd_keys_generate)
-    keys.add_parser("rotate", help="re-encrypt everything with the first configured key").set_defaults(func=cmd_keys_rotate)
+    keys.add_parser(
+        "rotate", help="re-encrypt everything with the first configured key"
+    ).set_defaults(func=cmd_keys_rotate)
 
-    audit = commands.add_parser("audit", help="audit trail").add_subparsers(dest="audit_command", required=True)
+    audit = commands.add_parser("audit", help="audit trail").add_subparsers(
+        dest="audit_command", required=True
+    )
     audit.add_parser("verify", help="check the hash chain").set_defaults(func=cmd_audit_verify)
 
     digest = commands.add_parser("digest", help="build a coordinator digest now")
     digest.add_argument("--now", action="store_true", help="build it now (the default)")
-    digest.add_argument("--send", action="store_true", help="queue it to the coordinators instead of printing")
+    digest.add_argument(
+        "--send", action="store_true", help="queue it to the coordinators instead of printing"
+    )
     digest.add_argument("--person", help="only this coordinator id")
     digest.set_defaults(func=cmd_digest)
 
     demo = commands.add_parser("demo", help="offline demo against the built-in Bot API emulator")
-    demo.add_argument("--keep", metavar="DIR", help="leave the database, transcripts and files in DIR")
+    demo.add_argument(
+        "--keep", metavar="DIR", help="leave the database, transcripts and files in DIR"
+    )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=cmd_demo)
     return root

@@ -35,19 +35,32 @@ class Narrator:
 
 
 def render_message(message: dict[str, Any], names: dict[int, str]) -> str:
-    who = "🤖 bot" if message.get("from_bot") else "👤 " + names.get(message["from"]["id"], message["from"].get("first_name", "?"))
+    who = (
+        "🤖 bot"
+        if message.get("from_bot")
+        else "👤 " + names.get(message["from"]["id"], message["from"].get("first_name", "?"))
+    )
     body = message.get("text") or message.get("caption") or ""
     kind = message.get("media_kind") or message.get("kind")
     if kind and kind != "text":
         body = f"[{kind}] {body}".strip()
     lines = [f"{who}: " + (body.splitlines()[0] if body else "")]
     lines += ["      " + line for line in body.splitlines()[1:]]
-    buttons = [b["text"] for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    buttons = [
+        b["text"]
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
     if buttons:
-        lines.append("      " + " ".join(f"[{b}]" for b in buttons[:8]) + (" …" if len(buttons) > 8 else ""))
+        lines.append(
+            "      " + " ".join(f"[{b}]" for b in buttons[:8]) + (" …" if len(buttons) > 8 else "")
+        )
     if message.get("edited"):
         lines[0] += "  (edited)"
-    return "\n".join(textwrap.shorten(line, WIDTH * 2, placeholder="…") if len(line) > WIDTH * 2 else line for line in lines)
+    return "\n".join(
+        textwrap.shorten(line, WIDTH * 2, placeholder="…") if len(line) > WIDTH * 2 else line
+        for line in lines
+    )
 
 
 async def transcripts(h: Harness, names: dict[int, str]) -> dict[str, str]:
@@ -66,9 +79,13 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     names = {uid: pid.capitalize() for pid, uid in h.staff.items()}
     qa_group, np_group = h.groups["qa-workers-centre"], h.groups["np-returnee-shelter"]
     my_group, id_group = h.groups["my-legal-aid"], h.groups["id-migrant-union"]
-    ramesh, aisha, bishnu, budi, sita = (h.staff[p] for p in ("ramesh", "aisha", "bishnu", "budi", "sita"))
+    ramesh, aisha, bishnu, budi, sita = (
+        h.staff[p] for p in ("ramesh", "aisha", "bishnu", "budi", "sita")
+    )
 
-    say.step("Hari, a Nepali construction worker in Doha, opens the bot and reports unpaid wages (in Nepali).")
+    say.step(
+        "Hari, a Nepali construction worker in Doha, opens the bot and reports unpaid wages (in Nepali)."
+    )
     hari = await h.user("Hari", "ne")
     names[hari] = "Hari (worker)"
     await h.say(hari, "/start")
@@ -95,10 +112,13 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     await h.tap_nav(hari, "submit")
     code = (await h.case_codes())[-1]
 
-    say.step(f"Case {code} is posted in the Qatar responders' group; Ramesh and Aisha tap Claim at the same moment.")
+    say.step(
+        f"Case {code} is posted in the Qatar responders' group; Ramesh and Aisha tap Claim at the same moment."
+    )
     card = await h.last_with_button(qa_group, "Claim")
     answers = await asyncio.gather(
-        h.tap(ramesh, "Claim", chat_id=qa_group, message=card), h.tap(aisha, "Claim", chat_id=qa_group, message=card)
+        h.tap(ramesh, "Claim", chat_id=qa_group, message=card),
+        h.tap(aisha, "Claim", chat_id=qa_group, message=card),
     )
     for who, answer in zip(("Ramesh", "Aisha"), answers, strict=True):
         say.step(f"  {who} sees: {answer.get('text')}")
@@ -108,23 +128,35 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     await h.say(hari, "मालिकले आज फेरि धम्की दियो।")
     await h.send("photo", hari, caption="contract")
     relayed = await h.tg.wait_for_message(owner, contains="Reporter:")
-    reply = await h.tg.send_message(owner, "We have contacted the labour ministry. Please keep copies of your payslips.",
-                                    reply_to_message_id=relayed["message_id"])
+    reply = await h.tg.send_message(
+        owner,
+        "We have contacted the labour ministry. Please keep copies of your payslips.",
+        reply_to_message_id=relayed["message_id"],
+    )
     del reply
     await h.settle()
 
-    say.step("Three days pass. A check-in reaches Hari inside his safe hours (18–22 Doha time); he answers.")
+    say.step(
+        "Three days pass. A check-in reaches Hari inside his safe hours (18–22 Doha time); he answers."
+    )
     await h.advance(hours=72)
     await h.advance(hours=9)
     await h.tap(hari, "🙂")
 
-    say.step("Hari is deported. The owner refers the case to the Kathmandu shelter for an airport pickup.")
+    say.step(
+        "Hari is deported. The owner refers the case to the Kathmandu shelter for an airport pickup."
+    )
     await h.say(owner, f"/refer {code}")
     await h.tap(owner, "Kathmandu Returnee Shelter")
-    await h.say(owner, "Deported, arrives Tribhuvan airport Friday 14:05 on QR 652. Needs transport and wage claim follow-up.")
+    await h.say(
+        owner,
+        "Deported, arrives Tribhuvan airport Friday 14:05 on QR 652. Needs transport and wage claim follow-up.",
+    )
     await h.claim(bishnu, np_group)
 
-    say.step("Bishnu meets Hari and recovers part of the wages; the case is resolved and Hari gives feedback.")
+    say.step(
+        "Bishnu meets Hari and recovers part of the wages; the case is resolved and Hari gives feedback."
+    )
     await h.say(bishnu, f"/resolve {code}")
     await h.press_data(bishnu, lambda data: data.endswith(":WAGES_RECOVERED"))
     await h.say(bishnu, "3600 QAR")
@@ -162,16 +194,31 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     await h.send("location", siti, latitude=3.139, longitude=101.687)
     sos_code = (await h.case_codes())[-1]
 
-    say.step(f"Nobody claims {sos_code} in Kuala Lumpur within 5 minutes: it escalates to the Jakarta union, where Budi claims it.")
+    say.step(
+        f"Nobody claims {sos_code} in Kuala Lumpur within 5 minutes: it escalates to the Jakarta union, where Budi claims it."
+    )
     await h.advance(minutes=6)
     await h.advance(minutes=6)
     await h.claim(budi, id_group)
     del my_group
 
-    say.step("Next morning at 08:00 Kathmandu time, Sita (coordinator) receives her digest with a chart.")
+    say.step(
+        "Next morning at 08:00 Kathmandu time, Sita (coordinator) receives her digest with a chart."
+    )
     await h.advance_to_local("Asia/Kathmandu", 8, 1)
     await h.tg.wait_for_message(sita, contains="digest", timeout=10)
     return names
+
+
+def save(keep: Path, chats: dict[str, str], files: list[dict[str, Any]], contents: dict[str, bytes]) -> None:
+    keep.mkdir(parents=True, exist_ok=True)
+    for title, text in chats.items():
+        safe = "".join(c if c.isalnum() else "_" for c in title)[:60]
+        (keep / f"transcript-{safe}.txt").write_text(text + "\n")
+    for number, item in enumerate(files, 1):
+        name = item.get("name") or item["file_id"]
+        (keep / f"{number:02d}-{name}").write_bytes(contents[item["file_id"]])
+    (keep / "files.json").write_text(json.dumps(files, indent=2))
 
 
 async def run_demo(keep: Path | None = None, quiet: bool = False) -> int:
@@ -196,18 +243,16 @@ async def run_demo(keep: Path | None = None, quiet: bool = False) -> int:
             for text in chats.values():
                 print(text + "\n")
         if keep is not None:
-            keep.mkdir(parents=True, exist_ok=True)
-            for title, text in chats.items():
-                safe = "".join(c if c.isalnum() else "_" for c in title)[:60]
-                (keep / f"transcript-{safe}.txt").write_text(text + "\n")
-            for item in files:
-                data = await h.tg.get_file_bytes(item["file_id"])
-                (keep / (item.get("file_name") or item["file_id"])).write_bytes(data)
-            (keep / "files.json").write_text(json.dumps(files, indent=2))
+            contents = {item["file_id"]: await h.tg.get_file_bytes(item["file_id"]) for item in files}
+            save(keep, chats, files, contents)
     finally:
         await h.stop()
     if keep is not None:
         shutil.copy(workdir / "corridor.sqlite3", keep / "corridor.sqlite3")
     shutil.rmtree(workdir, ignore_errors=True)
-    print(f"demo finished in {time.monotonic() - started:.1f}s" + (f"; kept in {keep}" if keep else ""), file=sys.stderr)
+    print(
+        f"demo finished in {time.monotonic() - started:.1f}s"
+        + (f"; kept in {keep}" if keep else ""),
+        file=sys.stderr,
+    )
     return 0

@@ -23,9 +23,13 @@ async def print_or_send(config: Config, *, send: bool, person_id: str | None) ->
     engine = make_engine(config.database.url)
     try:
         await upgrade(engine)
-        domain = Domain(config=config, clock=SystemClock(), sessions=make_sessionmaker(engine), keys=keys)
+        domain = Domain(
+            config=config, clock=SystemClock(), sessions=make_sessionmaker(engine), keys=keys
+        )
         async with domain.sessions() as session, session.begin():
-            query = select(Person).where(Person.role.in_(("coordinator", "admin")), Person.active.is_(True))
+            query = select(Person).where(
+                Person.role.in_(("coordinator", "admin")), Person.active.is_(True)
+            )
             if person_id:
                 query = query.where(Person.id == person_id)
             people = list(await session.scalars(query))
@@ -37,10 +41,17 @@ async def print_or_send(config: Config, *, send: bool, person_id: str | None) ->
                     await duties.queue_digest(session, domain, person)
                     print(f"queued digest for {person.id}; the running bot delivers it")
                     continue
-                text, chart = await digest.build(session, domain, await coordinator_corridors(session, person), person.language)
-                path = Path(f"digest-{person.id}.png")
-                path.write_bytes(chart)
+                text, chart = await digest.build(
+                    session, domain, await coordinator_corridors(session, person), person.language
+                )
+                path = write_chart(person.id, chart)
                 print(f"— {person.name} ({person.id}) —\n{text}\nchart: {path}\n")
         return 0
     finally:
         await engine.dispose()
+
+
+def write_chart(person_id: str, chart: bytes) -> Path:
+    path = Path(f"digest-{person_id}.png")
+    path.write_bytes(chart)
+    return path

@@ -37,7 +37,9 @@ class DatabaseStorage(BaseStorage):
     async def _row(self, session: Any, key: StorageKey) -> ConversationState:
         row = await session.get(ConversationState, self._key(key))
         if row is None:
-            row = ConversationState(key=self._key(key), state=None, data={}, updated_at=self.domain.now())
+            row = ConversationState(
+                key=self._key(key), state=None, data={}, updated_at=self.domain.now()
+            )
             session.add(row)
         return row
 
@@ -45,7 +47,9 @@ class DatabaseStorage(BaseStorage):
         value = state.state if isinstance(state, State) else state
         async with self._session() as session:
             row = await session.get(ConversationState, self._key(key))
-            if value is None and (row is None or not set(row.data or {}) - {"_chat_id", "_reminded"}):
+            if value is None and (
+                row is None or not set(row.data or {}) - {"_chat_id", "_reminded"}
+            ):
                 if row is not None:
                     await session.delete(row)
                 return
@@ -86,4 +90,6 @@ class DatabaseStorage(BaseStorage):
 
     async def forget(self, key: StorageKey) -> None:
         async with self._session() as session:
-            await session.execute(delete(ConversationState).where(ConversationState.key == self._key(key)))
+            await session.execute(
+                delete(ConversationState).where(ConversationState.key == self._key(key))
+            )

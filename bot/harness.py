@@ -57,22 +57,39 @@ class Harness:
         staff: dict[str, int] = {}
         titles: dict[int, str] = {}
         for person in data.get("people", []):
-            user = await tg.create_user(person["name"], language_code=person.get("language", "en"),
-                                        user_id=person["telegram_user_id"], started=True)
+            user = await tg.create_user(
+                person["name"],
+                language_code=person.get("language", "en"),
+                user_id=person["telegram_user_id"],
+                started=True,
+            )
             staff[person["id"]] = user["id"]
         groups: dict[str, int] = {}
         for group in data.get("groups", []):
-            members = [p["telegram_user_id"] for p in data["people"] if p.get("organisation") == group["organisation"]]
-            chat = await tg.create_group(group.get("title") or group["organisation"], members, supergroup=True)
+            members = [
+                p["telegram_user_id"]
+                for p in data["people"]
+                if p.get("organisation") == group["organisation"]
+            ]
+            chat = await tg.create_group(
+                group.get("title") or group["organisation"], members, supergroup=True
+            )
             # The emulator assigns chat ids; the configuration follows it.
             group["chat_id"] = chat["id"]
             groups[group["organisation"]] = chat["id"]
             titles[chat["id"]] = chat.get("title", "")
         data["telegram"] = {"token": DEMO_TOKEN, "api_base_url": server.base_url}
         data["database"] = {"url": database_url}
-        data["security"] = {"encryption_keys": [encryption_key or generate_key()], "hash_key": "harness"}
+        data["security"] = {
+            "encryption_keys": [encryption_key or generate_key()],
+            "hash_key": "harness",
+        }
         # The emulator does not throttle unless asked; keep the pace realistic but quick.
-        data["outbox"] = {"per_chat_per_second": 50.0, "per_group_per_minute": 6000, "global_per_second": 300}
+        data["outbox"] = {
+            "per_chat_per_second": 50.0,
+            "per_group_per_minute": 6000,
+            "global_per_second": 300,
+        }
         # Scripted users tap far faster than people; the flood guard has its own tests.
         data["limits"] = {"updates_per_minute": 100_000, "cases_per_day": 1000}
         for section, values in (overrides or {}).items():
@@ -83,8 +100,13 @@ class Harness:
         await app.wait_for_api(attempts=3)
         harness = cls(server, tg, app, clock, groups, staff, titles=titles)
         harness._polling = asyncio.create_task(
-            app.dispatcher.start_polling(app.bot, handle_signals=False, close_bot_session=False, polling_timeout=1,
-                                         allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"])
+            app.dispatcher.start_polling(
+                app.bot,
+                handle_signals=False,
+                close_bot_session=False,
+                polling_timeout=1,
+                allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
+            )
         )
         harness._sender = asyncio.create_task(app.sender.run_forever())
         return harness
@@ -133,12 +155,21 @@ class Harness:
                     return message
         raise LookupError(f"no button {text!r} in chat {chat_id}")
 
-    async def tap(self, user_id: int, text: str, chat_id: int | None = None, message: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def tap(
+        self,
+        user_id: int,
+        text: str,
+        chat_id: int | None = None,
+        message: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
         """Presses the newest button whose label contains ``text``; returns the callback answer."""
         chat = chat_id if chat_id is not None else user_id
         target = message or await self.last_with_button(chat, text)
         button = next(
-            b["text"] for row in target["reply_markup"]["inline_keyboard"] for b in row if text in b.get("text", "")
+            b["text"]
+            for row in target["reply_markup"]["inline_keyboard"]
+            for b in row
+            if text in b.get("text", "")
         )
         query = await self.tg.press_button(user_id, chat, target["message_id"], button_text=button)
         answer = await self.tg.get_callback_answer(query, timeout=20)
@@ -151,20 +182,28 @@ class Harness:
         await self.settle()
 
     async def bot_texts(self, chat_id: int) -> list[str]:
-        return [m.get("text") or m.get("caption") or "" for m in await self.tg.transcript(chat_id) if m.get("from_bot")]
+        return [
+            m.get("text") or m.get("caption") or ""
+            for m in await self.tg.transcript(chat_id)
+            if m.get("from_bot")
+        ]
 
     async def last_bot_text(self, chat_id: int) -> str:
         texts = await self.bot_texts(chat_id)
         return texts[-1] if texts else ""
 
-    async def press_data(self, user_id: int, match: Any, chat_id: int | None = None) -> dict[str, Any]:
+    async def press_data(
+        self, user_id: int, match: Any, chat_id: int | None = None
+    ) -> dict[str, Any]:
         """Presses the newest button whose callback data satisfies ``match``."""
         chat = chat_id if chat_id is not None else user_id
         for message in reversed(await self.tg.transcript(chat)):
             for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
                 for button in row:
                     if match(button.get("callback_data", "")):
-                        query = await self.tg.press_button(user_id, chat, message["message_id"], data=button["callback_data"])
+                        query = await self.tg.press_button(
+                            user_id, chat, message["message_id"], data=button["callback_data"]
+                        )
                         answer = await self.tg.get_callback_answer(query, timeout=20)
                         await self.settle()
                         return answer
@@ -172,7 +211,9 @@ class Harness:
 
     async def tap_value(self, user_id: int, value: str) -> dict[str, Any]:
         """Answers the current report question with the option whose code is ``value``."""
-        return await self.press_data(user_id, lambda data: data.startswith("r:") and data.split(":", 2)[2] == value)
+        return await self.press_data(
+            user_id, lambda data: data.startswith("r:") and data.split(":", 2)[2] == value
+        )
 
     async def tap_nav(self, user_id: int, action: str) -> dict[str, Any]:
         return await self.press_data(user_id, lambda data: data == f"nav:{action}")
@@ -198,4 +239,6 @@ class Harness:
 
     async def claim(self, user_id: int, group_chat_id: int) -> dict[str, Any]:
         """Taps Claim on the newest card in a group, whatever the group's language."""
-        return await self.press_data(user_id, lambda data: data.startswith("claim:"), chat_id=group_chat_id)
+        return await self.press_data(
+            user_id, lambda data: data.startswith("claim:"), chat_id=group_chat_id
+        )

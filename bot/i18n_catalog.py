@@ -25,11 +25,18 @@ def extract() -> Catalog:
     catalog = Catalog(project="Corridor", version="1", charset="utf-8")
     for folder in SOURCES:
         for filename, lineno, message, comments, context in extract_from_dir(
-            ROOT / folder, method_map=[("emulator/**.py", "ignore"), ("**.py", "python")], keywords=KEYWORDS,
+            ROOT / folder,
+            method_map=[("emulator/**.py", "ignore"), ("**.py", "python")],
+            keywords=KEYWORDS,
             comment_tags=("Translators:",),
         ):
-            catalog.add(message, locations=[(f"{folder}/{filename}", lineno)], auto_comments=comments, context=context,
-                        flags=("python-brace-format",) if "{" in str(message) else ())
+            catalog.add(
+                message,
+                locations=[(f"{folder}/{filename}", lineno)],
+                auto_comments=comments,
+                context=context,
+                flags=("python-brace-format",) if "{" in str(message) else (),
+            )
     return catalog
 
 
@@ -42,16 +49,31 @@ def update() -> None:
     template = extract()
     LOCALES_DIR.mkdir(exist_ok=True)
     with TEMPLATE.open("wb") as handle:
-        write_po(handle, template, width=100, omit_header=False, sort_output=True, include_lineno=False)
+        write_po(
+            handle, template, width=100, omit_header=False, sort_output=True, include_lineno=False
+        )
     for language in LANGUAGE_NAMES:
         if language == "en":
             continue
         path = LOCALES_DIR / f"{language}.po"
-        catalog = read(path) if path.exists() else Catalog(locale=language.replace("fil", "fil"), project="Corridor")
+        catalog = (
+            read(path)
+            if path.exists()
+            else Catalog(locale=language.replace("fil", "fil"), project="Corridor")
+        )
         catalog.update(template, no_fuzzy_matching=True)
         with path.open("wb") as handle:
-            write_po(handle, catalog, width=100, sort_output=True, include_lineno=False, ignore_obsolete=True)
-        print(f"{path.relative_to(ROOT)}: {sum(1 for m in catalog if m.id and not m.string)} untranslated")
+            write_po(
+                handle,
+                catalog,
+                width=100,
+                sort_output=True,
+                include_lineno=False,
+                ignore_obsolete=True,
+            )
+        print(
+            f"{path.relative_to(ROOT)}: {sum(1 for m in catalog if m.id and not m.string)} untranslated"
+        )
 
 
 if __name__ == "__main__":

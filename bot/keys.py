@@ -28,8 +28,14 @@ async def rotate_all(sessions: async_sessionmaker[AsyncSession], batch: int = 50
         # Lightweight table: raw tokens in and out, no type decorator in the way.
         table = sa.table(table_name, sa.column(pk), sa.column(column, sa.Text))
         async with sessions() as session, session.begin():
-            rows = (await session.execute(sa.select(table.c[pk], table.c[column]).where(table.c[column].is_not(None)))).all()
+            rows = (
+                await session.execute(
+                    sa.select(table.c[pk], table.c[column]).where(table.c[column].is_not(None))
+                )
+            ).all()
             for key, token in rows:
-                await session.execute(sa.update(table).where(table.c[pk] == key).values({column: ring.rotate(token)}))
+                await session.execute(
+                    sa.update(table).where(table.c[pk] == key).values({column: ring.rotate(token)})
+                )
                 count += 1
     return count

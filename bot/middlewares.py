@@ -22,7 +22,9 @@ log = logging.getLogger(__name__)
 
 # The update's own session, so FSM writes join the handler's transaction (one commit, and
 # no second connection waiting for SQLite's write lock held by the first).
-current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar("current_session", default=None)
+current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.ContextVar(
+    "current_session", default=None
+)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

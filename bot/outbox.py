@@ -39,7 +39,16 @@ from sqlalchemy import and_, or_, select, update
 from bot.config import OutboxSection
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
-from models import Case, CaseCard, OutboxMessage, Person, RelayLink, Reporter, ResponderGroup, SentMessage
+from models import (
+    Case,
+    CaseCard,
+    OutboxMessage,
+    Person,
+    RelayLink,
+    Reporter,
+    ResponderGroup,
+    SentMessage,
+)
 
 log = logging.getLogger(__name__)
 LEASE = dt.timedelta(minutes=10)
@@ -76,7 +85,8 @@ class RateLimiter:
 
     async def wait(self, chat_id: int) -> None:
         chat = self.chats.setdefault(
-            chat_id, Bucket(self.limits.per_chat_per_second, max(1.0, self.limits.per_chat_per_second * 3))
+            chat_id,
+            Bucket(self.limits.per_chat_per_second, max(1.0, self.limits.per_chat_per_second * 3)),
         )
         delays = [chat.delay(), self.global_bucket.delay()]
         if chat_id < 0:
@@ -139,7 +149,9 @@ class OutboxSender:
             return 0
         by_chat: dict[tuple[str, int], list[int]] = defaultdict(list)
         for message_id, chat_id, reporter_id in batch:
-            by_chat[("chat", chat_id) if chat_id is not None else ("reporter", reporter_id)].append(message_id)
+            by_chat[("chat", chat_id) if chat_id is not None else ("reporter", reporter_id)].append(
+                message_id
+            )
         results = await asyncio.gather(*(self._deliver_chat(ids) for ids in by_chat.values()))
         return sum(results)
 
@@ -183,7 +195,9 @@ class OutboxSender:
             return
         async with self.domain.sessions() as session, session.begin():
             await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(status="pending", locked_until=None)
+                update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids))
+                .values(status="pending", locked_until=None)
             )
 
     async def _deliver_one(self, message_id: int) -> bool | None:
@@ -212,7 +226,9 @@ class OutboxSender:
             try:
                 result = await self.bot(call)
             except TelegramRetryAfter as error:
-                log.warning("429 from Telegram for chat %s, waiting %ss", chat_id, error.retry_after)
+                log.warning(
+                    "429 from Telegram for chat %s, waiting %ss", chat_id, error.retry_after
+                )
                 await asyncio.sleep(error.retry_after)
                 continue
             except TelegramMigrateToChat as error:
@@ -237,7 +253,9 @@ class OutboxSender:
                 continue
             await self._sent(message_id, chat_id, result)
             return True
-        await self._settle(message_id, "failed", error="too many attempts", attempts=self.limits.max_attempts)
+        await self._settle(
+            message_id, "failed", error="too many attempts", attempts=self.limits.max_attempts
+        )
         return False
 
     async def _recipient(self, session: Any, message: OutboxMessage) -> int:
@@ -257,7 +275,12 @@ class OutboxSender:
             common["protect_content"] = True
         markup = payload.get("reply_markup")
         if message.method == "sendMessage":
-            return SendMessage(**common, text=payload["text"], parse_mode=payload.get("parse_mode"), reply_markup=markup)
+            return SendMessage(
+                **common,
+                text=payload["text"],
+                parse_mode=payload.get("parse_mode"),
+                reply_markup=markup,
+            )
         if message.method == "editMessageText":
             original = await session.get(OutboxMessage, payload["edit_outbox_id"])
             if original is None or original.status == "failed":
@@ -279,19 +302,29 @@ class OutboxSender:
                 caption=payload.get("caption") if payload.get("kind") != "location" else None,
             )
         if message.method == "sendLocation":
-            return SendLocation(**common, latitude=payload["latitude"], longitude=payload["longitude"])
-        media = {"sendPhoto": (SendPhoto, "photo"), "sendDocument": (SendDocument, "document"),
-                 "sendVoice": (SendVoice, "voice"), "sendVideo": (SendVideo, "video")}
+            return SendLocation(
+                **common, latitude=payload["latitude"], longitude=payload["longitude"]
+            )
+        media = {
+            "sendPhoto": (SendPhoto, "photo"),
+            "sendDocument": (SendDocument, "document"),
+            "sendVoice": (SendVoice, "voice"),
+            "sendVideo": (SendVideo, "video"),
+        }
         if message.method in media:
             method, field = media[message.method]
             if "file_b64" in payload:
-                file: Any = BufferedInputFile(base64.b64decode(payload["file_b64"]), filename=payload.get("filename", "file"))
+                file: Any = BufferedInputFile(
+                    base64.b64decode(payload["file_b64"]), filename=payload.get("filename", "file")
+                )
             else:
                 file = payload[field]
             return method(**common, **{field: file}, caption=payload.get("caption"))
         raise Permanent(f"unknown method {message.method}")
 
-    async def _settle(self, message_id: int, status: str, *, error: str | None = None, attempts: int = 0) -> None:
+    async def _settle(
+        self, message_id: int, status: str, *, error: str | None = None, attempts: int = 0
+    ) -> None:
         async with self.domain.sessions() as session, session.begin():
             message = await session.get(OutboxMessage, message_id)
             if message is None:
@@ -301,8 +334,13 @@ class OutboxSender:
             message.locked_until = None
             message.attempts += attempts
             if status == "failed":
-                await events.record(session, self.domain, "delivery_failed", case_id=message.case_id,
-                                    data={"outbox": message_id, "error": (error or "")[:200]})
+                await events.record(
+                    session,
+                    self.domain,
+                    "delivery_failed",
+                    case_id=message.case_id,
+                    data={"outbox": message_id, "error": (error or "")[:200]},
+                )
 
     async def _sent(self, message_id: int, chat_id: int, result: Any) -> None:
         telegram_id = getattr(result, "message_id", None)
@@ -316,11 +354,18 @@ class OutboxSender:
                 message.telegram_message_id = telegram_id
             if message.purpose == "relay":
                 await session.execute(
-                    update(RelayLink).where(RelayLink.outbox_id == message_id).values(message_id=telegram_id)
+                    update(RelayLink)
+                    .where(RelayLink.outbox_id == message_id)
+                    .values(message_id=telegram_id)
                 )
             if message.reporter_id is not None and telegram_id is not None:
-                session.add(SentMessage(chat_key=self.domain.keys.pseudonym("chat", chat_id), message_id=telegram_id,
-                                        sent_at=self.domain.now()))
+                session.add(
+                    SentMessage(
+                        chat_key=self.domain.keys.pseudonym("chat", chat_id),
+                        message_id=telegram_id,
+                        sent_at=self.domain.now(),
+                    )
+                )
 
     async def _blocked(self, message_id: int, chat_id: int, error: str) -> None:
         """403: the recipient blocked the bot or removed it. Stop, and make sure no case
@@ -330,15 +375,26 @@ class OutboxSender:
             message.status = "blocked"
             message.error = error
             message.locked_until = None
-            await events.record(session, self.domain, "recipient_blocked", case_id=message.case_id,
-                                data={"kind": "reporter" if message.reporter_id else ("group" if chat_id < 0 else "person")})
+            await events.record(
+                session,
+                self.domain,
+                "recipient_blocked",
+                case_id=message.case_id,
+                data={
+                    "kind": "reporter"
+                    if message.reporter_id
+                    else ("group" if chat_id < 0 else "person")
+                },
+            )
             if message.reporter_id is not None:
                 reporter = await session.get(Reporter, message.reporter_id)
                 reporter.blocked_bot = True
             elif chat_id < 0:
                 await group_lost(session, self.domain, chat_id)
             else:
-                person = await session.scalar(select(Person).where(Person.telegram_user_id == chat_id))
+                person = await session.scalar(
+                    select(Person).where(Person.telegram_user_id == chat_id)
+                )
                 if person is not None:
                     await person_unreachable(session, self.domain, person)
         self.domain.on_outbox()
@@ -350,15 +406,21 @@ class OutboxSender:
 
 async def migrate_group(session: Any, domain: Domain, old: int, new: int) -> None:
     """A group upgraded to a supergroup changes id; everything that points at it follows."""
-    await session.execute(update(ResponderGroup).where(ResponderGroup.chat_id == old).values(chat_id=new))
+    await session.execute(
+        update(ResponderGroup).where(ResponderGroup.chat_id == old).values(chat_id=new)
+    )
     await session.execute(update(CaseCard).where(CaseCard.chat_id == old).values(chat_id=new))
-    await session.execute(update(OutboxMessage).where(OutboxMessage.chat_id == old).values(chat_id=new))
+    await session.execute(
+        update(OutboxMessage).where(OutboxMessage.chat_id == old).values(chat_id=new)
+    )
     await events.record(session, domain, "group_migrated", data={"from": old, "to": new})
 
 
 async def person_unreachable(session: Any, domain: Domain, person: Person) -> None:
     person.unreachable = True
-    owned = await session.scalars(select(Case).where(Case.owner_person_id == person.id, Case.status == "claimed"))
+    owned = await session.scalars(
+        select(Case).where(Case.owner_person_id == person.id, Case.status == "claimed")
+    )
     for case in owned:
         await claims.release(session, domain, case, "owner_unreachable")
 
@@ -369,17 +431,31 @@ async def group_lost(session: Any, domain: Domain, chat_id: int) -> None:
     if group is None or not group.active:
         return
     group.active = False
-    await events.record(session, domain, "group_lost", data={"chat_id": chat_id, "organisation": group.organisation_id})
-    cards = list(await session.scalars(select(CaseCard).where(CaseCard.chat_id == chat_id, CaseCard.active.is_(True))))
+    await events.record(
+        session,
+        domain,
+        "group_lost",
+        data={"chat_id": chat_id, "organisation": group.organisation_id},
+    )
+    cards = list(
+        await session.scalars(
+            select(CaseCard).where(CaseCard.chat_id == chat_id, CaseCard.active.is_(True))
+        )
+    )
     for card in cards:
         card.active = False
         case = await session.get(Case, card.case_id)
         if case is not None and case.status in ("routed", "referred"):
             remaining = await session.scalar(
-                select(CaseCard.id).where(CaseCard.case_id == case.id, CaseCard.active.is_(True)).limit(1)
+                select(CaseCard.id)
+                .where(CaseCard.case_id == case.id, CaseCard.active.is_(True))
+                .limit(1)
             )
             if remaining is None:
                 await routing.route(session, domain, case)
             await routing.alert_coordinators(
-                session, domain, case, "⚠️ The bot was removed from a responder group; case <b>{code}</b> ({corridor}) was routed again."
+                session,
+                domain,
+                case,
+                "⚠️ The bot was removed from a responder group; case <b>{code}</b> ({corridor}) was routed again.",
             )

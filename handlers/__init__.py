@@ -6,7 +6,17 @@ from aiogram import Router
 
 
 def routers() -> list[Router]:
-    from handlers import coordinator, errors, fallback, groups, intake, menu, reporter, responder, sos
+    from handlers import (
+        coordinator,
+        errors,
+        fallback,
+        groups,
+        intake,
+        menu,
+        reporter,
+        responder,
+        sos,
+    )
 
     result = [
         errors.router,

@@ -80,3 +80,7 @@ class PickCase(CallbackData, prefix="pick"):
 class Withdraw(CallbackData, prefix="wd"):
     case_id: int
     confirm: int
+
+
+class InviteOrg(CallbackData, prefix="inv"):
+    org: str

@@ -21,7 +21,9 @@ def command_list(language: str) -> list[tuple[str, str]]:
 
 def menu_keyboard(language: str) -> InlineKeyboardMarkup:
     def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(text=tr(language, text), callback_data=Menu(action=action).pack())
+        return InlineKeyboardButton(
+            text=tr(language, text), callback_data=Menu(action=action).pack()
+        )
 
     return InlineKeyboardMarkup(
         inline_keyboard=[
@@ -38,7 +40,13 @@ def language_keyboard(languages: list[str], current: str | None = None) -> Inlin
     rows = []
     for code in languages:
         mark = "✓ " if code == current else ""
-        rows.append([InlineKeyboardButton(text=mark + LANGUAGE_NAMES[code], callback_data=Lang(code=code).pack())])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=mark + LANGUAGE_NAMES[code], callback_data=Lang(code=code).pack()
+                )
+            ]
+        )
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

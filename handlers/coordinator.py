@@ -7,17 +7,21 @@ import html
 
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import digest, duties
+from bot.domain import digest, duties, onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _
+from handlers.callbacks import InviteOrg
 from handlers.filters import IsCoordinator
+from models import Person
 
 router = Router(name="coordinator")
 router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
 
 
 @router.message(Command("digest"), IsCoordinator())
@@ -27,7 +31,9 @@ async def digest_now(message: Message, session: AsyncSession, domain: Domain, ro
 
 
 @router.message(Command("stats"), IsCoordinator())
-async def stats(message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def stats(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     corridors = await coordinator_corridors(session, role.person)
     days = 30
     for arg in (command.args or "").split():
@@ -40,10 +46,96 @@ async def stats(message: Message, command: CommandObject, session: AsyncSession,
             return
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-    text = digest.render(data, role.person.language, now).replace(_("📊 Daily digest"), _("📊 Last {n} days", n=days))
+    text = digest.render(data, role.person.language, now).replace(
+        _("📊 Daily digest"), _("📊 Last {n} days", n=days)
+    )
     await message.answer(text, parse_mode="HTML")
 
 
 @router.message(Command("digest", "stats"))
 async def not_coordinator(message: Message) -> None:
     await message.answer(html.escape(_("This command is for coordinators.")))
+
+
+@router.message(Command("invite"), IsCoordinator())
+async def invite(message: Message, session: AsyncSession, role: Role) -> None:
+    organisations = await onboarding.manageable_organisations(session, role.person)
+    if not organisations:
+        await message.answer(_("None of your corridors has an organisation yet."))
+        return
+    rows = [
+        [InlineKeyboardButton(text=org.name, callback_data=InviteOrg(org=org.id).pack())]
+        for org in organisations
+    ]
+    await message.answer(
+        _("Invite a responder to which organisation?"),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
+
+
+@router.callback_query(InviteOrg.filter(), IsCoordinator())
+async def invite_link(
+    query: CallbackQuery,
+    callback_data: InviteOrg,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+) -> None:
+    if not await onboarding.may_manage(session, role.person, callback_data.org):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
+    await query.answer()
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        _(
+            "Send this one-time link to the new responder (valid 7 days):\n{link}",
+            link=f"https://t.me/{domain.bot_username}?start=join_{token}",
+        ),
+        protect_content=True,
+    )
+
+
+@router.message(Command("team"), IsCoordinator())
+async def team(message: Message, session: AsyncSession, role: Role) -> None:
+    organisations = await onboarding.manageable_organisations(session, role.person)
+    lines = []
+    for org in organisations:
+        people = await session.scalars(
+            select(Person)
+            .where(Person.organisation_id == org.id, Person.active.is_(True))
+            .order_by(Person.id)
+        )
+        lines.append(f"<b>{html.escape(org.name)}</b>")
+        lines += [
+            f"• {html.escape(p.name)} — <code>{html.escape(p.id)}</code> ({p.role})" for p in people
+        ]
+    await message.answer(
+        "\n".join(lines) or _("None of your corridors has an organisation yet."), parse_mode="HTML"
+    )
+
+
+@router.message(Command("remove"), IsCoordinator())
+async def remove(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    person_id = (command.args or "").strip()
+    result = (
+        await onboarding.remove_person(session, domain, role.person, person_id)
+        if person_id
+        else "unknown"
+    )
+    replies = {
+        "removed": _(
+            "{person} no longer has access. Their open cases are back in the queue.",
+            person=person_id,
+        ),
+        "not_allowed": _("You cannot remove this person."),
+        "unknown": _("Usage: /remove PERSON_ID (see /team)"),
+    }
+    await message.answer(replies[result])
+
+
+@router.message(Command("invite", "team", "remove"))
+async def not_coordinator_admin(message: Message) -> None:
+    await message.answer(_("This command is for coordinators."))

@@ -21,18 +21,26 @@ async def stale_button(query: CallbackQuery) -> None:
 
 @router.message(F.chat.type == "private", F.text.startswith("/"))
 async def unknown_command(message: Message, language: str) -> None:
-    await message.answer(_("I don't know that command. Here is the menu:"), reply_markup=menu_keyboard(language))
+    await message.answer(
+        _("I don't know that command. Here is the menu:"), reply_markup=menu_keyboard(language)
+    )
 
 
 @router.edited_message()
 async def edited(message: Message) -> None:
     if message.chat.type == "private":
-        await message.reply(_("I saw that you edited a message. Edits are not passed on: please send the correction as a new message."))
+        await message.reply(
+            _(
+                "I saw that you edited a message. Edits are not passed on: please send the correction as a new message."
+            )
+        )
 
 
 @router.message(F.chat.type == "private")
 async def unsupported(message: Message, language: str) -> None:
     await message.answer(
-        _("I can't use that kind of message. Please write text, or send a photo, voice note, document or location."),
+        _(
+            "I can't use that kind of message. Please write text, or send a photo, voice note, document or location."
+        ),
         reply_markup=menu_keyboard(language),
     )

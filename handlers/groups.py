@@ -6,11 +6,13 @@ from __future__ import annotations
 import logging
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import onboarding
 from bot.domain.context import Domain
+from bot.domain.people import Role
 from bot.i18n import _
 from bot.outbox import group_lost, migrate_group
 
@@ -30,8 +32,33 @@ async def migrated(message: Message, session: AsyncSession, domain: Domain) -> N
 @router.message(Command(*PRIVATE_ONLY[1:]))
 async def private_only(message: Message, domain: Domain) -> None:
     await message.reply(
-        _("For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}", bot=domain.bot_username)
+        _(
+            "For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}",
+            bot=domain.bot_username,
+        )
     )
+
+
+@router.message(Command("linkgroup"))
+async def link_group(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    """A coordinator, inside the group: `/linkgroup ORGANISATION_ID`."""
+    if role.name not in ("coordinator", "admin"):
+        await message.reply(_("This command is for coordinators."))
+        return
+    organisation_id = (command.args or "").strip()
+    result = await onboarding.link_group(
+        session, domain, role.person, organisation_id, message.chat.id, message.chat.title or ""
+    )
+    if result == "linked":
+        await message.reply(
+            _("This group now receives the case cards of {org}.", org=organisation_id)
+        )
+    else:
+        await message.reply(
+            _("Usage: /linkgroup ORGANISATION_ID (an organisation of your corridors)")
+        )
 
 
 @router.message()

@@ -20,9 +20,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import cases as case_domain
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.domain.places import AREAS, country_name, currency_of, parse_money, parse_phone, timezone_of, MoneyError
-from bot.i18n import N_, _, tr
-from bot.taxonomy import CATEGORIES, CONSENT_TEXTS, CONTACT_LABELS, REPORTER_ROLES, SINCE_LABELS, ConsentPurpose
+from bot.domain.places import (
+    AREAS,
+    MoneyError,
+    country_name,
+    currency_of,
+    parse_money,
+    parse_phone,
+    timezone_of,
+)
+from bot.i18n import N_, _
+from bot.taxonomy import (
+    CATEGORIES,
+    CONSENT_TEXTS,
+    CONTACT_LABELS,
+    REPORTER_ROLES,
+    SINCE_LABELS,
+    ConsentPurpose,
+)
 from handlers.callbacks import Menu, Nav, Step
 from handlers.common import menu_keyboard
 from models import Corridor
@@ -76,15 +91,29 @@ def _last_place(answers: dict[str, Any], corridors: list[Corridor]) -> list[tupl
 
 
 YES_NO = [("yes", N_("Yes")), ("no", N_("No"))]
-RELATIONSHIPS = [("spouse", N_("Husband or wife")), ("parent", N_("Parent")), ("child", N_("Son or daughter")),
-                 ("sibling", N_("Brother or sister")), ("other", N_("Other relative or friend"))]
+RELATIONSHIPS = [
+    ("spouse", N_("Husband or wife")),
+    ("parent", N_("Parent")),
+    ("child", N_("Son or daughter")),
+    ("sibling", N_("Brother or sister")),
+    ("other", N_("Other relative or friend")),
+]
 SINCE = list(SINCE_LABELS.items())
 WORKERS = [("1", N_("Only one")), ("2-5", "2–5"), ("6-20", "6–20"), ("21+", N_("More than 20"))]
 CONTACT = list(CONTACT_LABELS.items())
-SAFE_HOURS = [("any", N_("Any time")), ("6-12", N_("Morning (6–12)")), ("12-18", N_("Afternoon (12–18)")),
-              ("18-22", N_("Evening (18–22)")), ("22-6", N_("Night (22–6)"))]
-LAST_CONTACT = [("week", N_("In the last week")), ("month", N_("1–4 weeks ago")), ("half", N_("1–6 months ago")),
-                ("older", N_("More than 6 months ago"))]
+SAFE_HOURS = [
+    ("any", N_("Any time")),
+    ("6-12", N_("Morning (6–12)")),
+    ("12-18", N_("Afternoon (12–18)")),
+    ("18-22", N_("Evening (18–22)")),
+    ("22-6", N_("Night (22–6)")),
+]
+LAST_CONTACT = [
+    ("week", N_("In the last week")),
+    ("month", N_("1–4 weeks ago")),
+    ("half", N_("1–6 months ago")),
+    ("older", N_("More than 6 months ago")),
+]
 WORKER_COUNTS = {"1": 1, "2-5": 3, "6-20": 10, "21+": 21}
 
 
@@ -97,49 +126,172 @@ def _needs_phone(answers: dict[str, Any]) -> bool:
 
 
 REPORT_STEPS = [
-    StepSpec("role", "choice", N_("Who is reporting?"), options=_static(list(REPORTER_ROLES.items()))),
-    StepSpec("relationship", "choice", N_("How are you related to the worker?"), options=_static(RELATIONSHIPS),
-             when=lambda a: a.get("role") == "family"),
-    StepSpec("destination", "choice", N_("In which country is the worker working?"), options=_destinations),
+    StepSpec(
+        "role", "choice", N_("Who is reporting?"), options=_static(list(REPORTER_ROLES.items()))
+    ),
+    StepSpec(
+        "relationship",
+        "choice",
+        N_("How are you related to the worker?"),
+        options=_static(RELATIONSHIPS),
+        when=lambda a: a.get("role") == "family",
+    ),
+    StepSpec(
+        "destination",
+        "choice",
+        N_("In which country is the worker working?"),
+        options=_destinations,
+    ),
     StepSpec("origin", "choice", N_("Which country is the worker from?"), options=_origins),
-    StepSpec("area", "choice", N_("Where is the worker now? (a rough area is enough)"), optional=True, options=_areas),
-    StepSpec("categories", "multi", N_("What happened? Choose all that apply, then press Done."),
-             options=_static([(code, label) for code, label in CATEGORIES.items() if code != "MISS"])),
+    StepSpec(
+        "area",
+        "choice",
+        N_("Where is the worker now? (a rough area is enough)"),
+        optional=True,
+        options=_areas,
+    ),
+    StepSpec(
+        "categories",
+        "multi",
+        N_("What happened? Choose all that apply, then press Done."),
+        options=_static([(code, label) for code, label in CATEGORIES.items() if code != "MISS"]),
+    ),
     StepSpec("since", "choice", N_("Since when?"), optional=True, options=_static(SINCE)),
     StepSpec("danger", "choice", N_("Is anyone in danger right now?"), options=_static(YES_NO)),
-    StepSpec("workers", "choice", N_("How many workers are affected? (or type a number)"), optional=True, options=_static(WORKERS)),
+    StepSpec(
+        "workers",
+        "choice",
+        N_("How many workers are affected? (or type a number)"),
+        optional=True,
+        options=_static(WORKERS),
+    ),
     StepSpec("employer", "text", N_("Name of the employer or company? (optional)"), optional=True),
     StepSpec("agency", "text", N_("Name of the recruitment agency? (optional)"), optional=True),
-    StepSpec("wages", "text", N_("How much pay is owed? Write the amount, for example 1200 or 1200 QAR."), optional=True,
-             when=lambda a: "WAGE" in a.get("categories", [])),
-    StepSpec("worker_name", "text", N_("What is the worker's name?"), optional=True, when=_is_proxy),
-    StepSpec("description", "media", N_("Tell us what happened in your own words. You can also send photos, voice notes, documents or your location. Press Done when finished."), optional=True),
-    StepSpec("contact", "choice", N_("How can a helper safely contact you?"), options=_static(CONTACT)),
-    StepSpec("phone", "text", N_("Which phone number? Include the country code, for example +974 3312 3456."), when=_needs_phone),
-    StepSpec("safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)),
-    StepSpec("consent_destination_help", "choice", CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP], options=_static(YES_NO)),
-    StepSpec("consent_origin_help", "choice", CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP], options=_static(YES_NO)),
-    StepSpec("consent_statistics", "choice", CONSENT_TEXTS[ConsentPurpose.STATISTICS], options=_static(YES_NO)),
+    StepSpec(
+        "wages",
+        "text",
+        N_("How much pay is owed? Write the amount, for example 1200 or 1200 QAR."),
+        optional=True,
+        when=lambda a: "WAGE" in a.get("categories", []),
+    ),
+    StepSpec(
+        "worker_name", "text", N_("What is the worker's name?"), optional=True, when=_is_proxy
+    ),
+    StepSpec(
+        "description",
+        "media",
+        N_(
+            "Tell us what happened in your own words. You can also send photos, voice notes, documents or your location. Press Done when finished."
+        ),
+        optional=True,
+    ),
+    StepSpec(
+        "contact", "choice", N_("How can a helper safely contact you?"), options=_static(CONTACT)
+    ),
+    StepSpec(
+        "phone",
+        "text",
+        N_("Which phone number? Include the country code, for example +974 3312 3456."),
+        when=_needs_phone,
+    ),
+    StepSpec(
+        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
+    ),
+    StepSpec(
+        "consent_destination_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_origin_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_statistics",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
+        options=_static(YES_NO),
+    ),
     StepSpec("summary", "summary", N_("Please check your report:")),
 ]
 
 MISSING_STEPS = [
-    StepSpec("relationship", "choice", N_("How are you related to the missing worker?"), options=_static(RELATIONSHIPS)),
-    StepSpec("destination", "choice", N_("In which country was the worker working?"), options=_destinations),
+    StepSpec(
+        "relationship",
+        "choice",
+        N_("How are you related to the missing worker?"),
+        options=_static(RELATIONSHIPS),
+    ),
+    StepSpec(
+        "destination",
+        "choice",
+        N_("In which country was the worker working?"),
+        options=_destinations,
+    ),
     StepSpec("origin", "choice", N_("Which country is the worker from?"), options=_origins),
     StepSpec("worker_name", "text", N_("What is the missing worker's full name?")),
-    StepSpec("last_contact", "choice", N_("When did you last hear from them?"), options=_static(LAST_CONTACT)),
-    StepSpec("area", "choice", N_("Where were they when you last heard from them?"), optional=True, options=_last_place),
+    StepSpec(
+        "last_contact",
+        "choice",
+        N_("When did you last hear from them?"),
+        options=_static(LAST_CONTACT),
+    ),
+    StepSpec(
+        "area",
+        "choice",
+        N_("Where were they when you last heard from them?"),
+        optional=True,
+        options=_last_place,
+    ),
     StepSpec("employer", "text", N_("Name of the employer or company? (optional)"), optional=True),
     StepSpec("agency", "text", N_("Name of the recruitment agency? (optional)"), optional=True),
-    StepSpec("phones_tried", "text", N_("Which phone numbers have you tried? (optional)"), optional=True),
-    StepSpec("description", "media", N_("Send a photo of the worker if you have one, and anything else that may help. Press Done when finished."), optional=True),
-    StepSpec("contact", "choice", N_("How can a helper safely contact you?"), options=_static(CONTACT[:2])),
-    StepSpec("phone", "text", N_("Which phone number? Include the country code, for example +977 984 123 4567."), when=_needs_phone),
-    StepSpec("safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)),
-    StepSpec("consent_destination_help", "choice", CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP], options=_static(YES_NO)),
-    StepSpec("consent_origin_help", "choice", CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP], options=_static(YES_NO)),
-    StepSpec("consent_statistics", "choice", CONSENT_TEXTS[ConsentPurpose.STATISTICS], options=_static(YES_NO)),
+    StepSpec(
+        "phones_tried", "text", N_("Which phone numbers have you tried? (optional)"), optional=True
+    ),
+    StepSpec(
+        "description",
+        "media",
+        N_(
+            "Send a photo of the worker if you have one, and anything else that may help. Press Done when finished."
+        ),
+        optional=True,
+    ),
+    StepSpec(
+        "contact",
+        "choice",
+        N_("How can a helper safely contact you?"),
+        options=_static(CONTACT[:2]),
+    ),
+    StepSpec(
+        "phone",
+        "text",
+        N_("Which phone number? Include the country code, for example +977 984 123 4567."),
+        when=_needs_phone,
+    ),
+    StepSpec(
+        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
+    ),
+    StepSpec(
+        "consent_destination_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_origin_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_statistics",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
+        options=_static(YES_NO),
+    ),
     StepSpec("summary", "summary", N_("Please check your report:")),
 ]
 FLOWS = {"report": REPORT_STEPS, "missing": MISSING_STEPS}
@@ -163,7 +315,11 @@ def _next_step(data: dict[str, Any], after: str | None) -> StepSpec:
 
 
 async def _corridors(session: AsyncSession) -> list[Corridor]:
-    return list(await session.scalars(select(Corridor).where(Corridor.active.is_(True)).order_by(Corridor.code)))
+    return list(
+        await session.scalars(
+            select(Corridor).where(Corridor.active.is_(True)).order_by(Corridor.code)
+        )
+    )
 
 
 def _nav_row(spec: StepSpec, first: bool) -> list[InlineKeyboardButton]:
@@ -180,7 +336,9 @@ def _label(text: str) -> str:
     return _(text) if text else text
 
 
-async def ask(message: Message, session: AsyncSession, data: dict[str, Any], *, note: str | None = None) -> None:
+async def ask(
+    message: Message, session: AsyncSession, data: dict[str, Any], *, note: str | None = None
+) -> None:
     spec = _spec(data, data["step"])
     answers = data["answers"]
     rows: list[list[InlineKeyboardButton]] = []
@@ -189,23 +347,44 @@ async def ask(message: Message, session: AsyncSession, data: dict[str, Any], *, 
         chosen = set(answers.get(spec.name, [])) if spec.kind == "multi" else set()
         for value, label in spec.options(answers, await _corridors(session)):  # type: ignore[misc]
             mark = "✅ " if value in chosen else ""
-            rows.append([InlineKeyboardButton(text=mark + _label(label), callback_data=Step(field=spec.name, value=value).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=mark + _label(label),
+                        callback_data=Step(field=spec.name, value=value).pack(),
+                    )
+                ]
+            )
         if spec.kind == "multi":
-            rows.append([InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())])
+            rows.append(
+                [InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())]
+            )
     elif spec.kind == "media":
         count = len(data.get("attachments", [])) + (1 if answers.get("description") else 0)
         if count:
             text += "\n" + _("Received so far: {n}", n=count)
-        rows.append([InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())])
+        rows.append(
+            [InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())]
+        )
     elif spec.kind == "summary":
         text += "\n\n" + summary_text(data)
-        rows.append([InlineKeyboardButton(text=_("📨 Send report"), callback_data=Nav(action="submit").pack())])
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("📨 Send report"), callback_data=Nav(action="submit").pack()
+                )
+            ]
+        )
     if spec.name.startswith("consent_"):
         text = _("May we do this?") + "\n\n" + text
     rows.append(_nav_row(spec, first=not data.get("history")))
     if note:
         text = note + "\n\n" + text
-    await message.answer(text, reply_markup=InlineKeyboardMarkup(inline_keyboard=rows), parse_mode="HTML" if spec.kind == "summary" else None)
+    await message.answer(
+        text,
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        parse_mode="HTML" if spec.kind == "summary" else None,
+    )
 
 
 def summary_text(data: dict[str, Any]) -> str:
@@ -217,26 +396,54 @@ def summary_text(data: dict[str, Any]) -> str:
         lines.append(_("Report: missing person"))
     else:
         lines.append(_("Reported by: {who}", who=_(REPORTER_ROLES.get(a.get("role", "self"), ""))))
-    lines.append(_("Where: {place}", place=html.escape(f"{country_name(a.get('destination', ''))} ← {country_name(a.get('origin', ''))}")))
+    lines.append(
+        _(
+            "Where: {place}",
+            place=html.escape(
+                f"{country_name(a.get('destination', ''))} ← {country_name(a.get('origin', ''))}"
+            ),
+        )
+    )
     if a.get("categories"):
         lines.append(_("What happened: {codes}", codes=", ".join(a["categories"])))
     if "danger" in a:
-        lines.append(_("In danger now: {answer}", answer=_("Yes") if a["danger"] == "yes" else _("No")))
-    for key, label in (("employer", N_("Employer")), ("agency", N_("Agency")), ("wages", N_("Wages owed")),
-                       ("worker_name", N_("Worker's name")), ("phones_tried", N_("Phones tried")), ("phone", N_("Phone"))):
+        lines.append(
+            _("In danger now: {answer}", answer=_("Yes") if a["danger"] == "yes" else _("No"))
+        )
+    for key, label in (
+        ("employer", N_("Employer")),
+        ("agency", N_("Agency")),
+        ("wages", N_("Wages owed")),
+        ("worker_name", N_("Worker's name")),
+        ("phones_tried", N_("Phones tried")),
+        ("phone", N_("Phone")),
+    ):
         if a.get(key):
             lines.append(f"{_(label)}: {given}")
     pieces = len(data.get("attachments", [])) + (1 if a.get("description") else 0)
     lines.append(_("Description and files: {n}", n=pieces))
     ticks = {"yes": "✓", "no": "✗"}
-    lines.append(_("Consent: destination {d} · home country {o} · statistics {s}",
-                   d=ticks.get(a.get("consent_destination_help"), "?"), o=ticks.get(a.get("consent_origin_help"), "?"),
-                   s=ticks.get(a.get("consent_statistics"), "?")))
+    lines.append(
+        _(
+            "Consent: destination {d} · home country {o} · statistics {s}",
+            d=ticks.get(a.get("consent_destination_help"), "?"),
+            o=ticks.get(a.get("consent_origin_help"), "?"),
+            s=ticks.get(a.get("consent_statistics"), "?"),
+        )
+    )
     return "\n".join(lines)
 
 
-async def begin(message: Message, state: FSMContext, session: AsyncSession, language: str, flow: str) -> None:
-    data: dict[str, Any] = {"flow": flow, "answers": {}, "history": [], "attachments": [], "language": language}
+async def begin(
+    message: Message, state: FSMContext, session: AsyncSession, language: str, flow: str
+) -> None:
+    data: dict[str, Any] = {
+        "flow": flow,
+        "answers": {},
+        "history": [],
+        "attachments": [],
+        "language": language,
+    }
     if flow == "missing":
         data["answers"].update(role="family", categories=["MISS"])
     data["step"] = _next_step(data, None).name
@@ -246,7 +453,13 @@ async def begin(message: Message, state: FSMContext, session: AsyncSession, lang
 
 
 @router.callback_query(Menu.filter(F.action.in_({"report", "missing"})))
-async def start_from_menu(query: CallbackQuery, callback_data: Menu, state: FSMContext, session: AsyncSession, language: str) -> None:
+async def start_from_menu(
+    query: CallbackQuery,
+    callback_data: Menu,
+    state: FSMContext,
+    session: AsyncSession,
+    language: str,
+) -> None:
     await query.answer()
     await begin(query.message, state, session, language, callback_data.action)
 
@@ -258,14 +471,23 @@ async def resume(query: CallbackQuery, state: FSMContext, session: AsyncSession)
 
 
 @router.callback_query(F.data == "nav:restart")
-async def restart(query: CallbackQuery, state: FSMContext, session: AsyncSession, language: str) -> None:
+async def restart(
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, language: str
+) -> None:
     await query.answer()
     flow = (await state.get_data()).get("flow", "report")
     await state.clear()
     await begin(query.message, state, session, language, flow)
 
 
-async def advance(message: Message, state: FSMContext, session: AsyncSession, data: dict[str, Any], *, note: str | None = None) -> None:
+async def advance(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    data: dict[str, Any],
+    *,
+    note: str | None = None,
+) -> None:
     data["history"] = [*data.get("history", []), data["step"]]
     data["step"] = _next_step(data, data["step"]).name
     await state.set_data(data)
@@ -273,7 +495,9 @@ async def advance(message: Message, state: FSMContext, session: AsyncSession, da
 
 
 @router.callback_query(StateFilter(Report.filling), Step.filter())
-async def on_choice(query: CallbackQuery, callback_data: Step, state: FSMContext, session: AsyncSession) -> None:
+async def on_choice(
+    query: CallbackQuery, callback_data: Step, state: FSMContext, session: AsyncSession
+) -> None:
     data = await state.get_data()
     spec = _spec(data, data["step"])
     if callback_data.field != spec.name or spec.kind not in ("choice", "multi"):
@@ -304,10 +528,17 @@ async def on_choice(query: CallbackQuery, callback_data: Step, state: FSMContext
     await advance(query.message, state, session, data)
 
 
-async def _multi_markup(session: AsyncSession, data: dict[str, Any], spec: StepSpec) -> InlineKeyboardMarkup:
+async def _multi_markup(
+    session: AsyncSession, data: dict[str, Any], spec: StepSpec
+) -> InlineKeyboardMarkup:
     chosen = set(data["answers"].get(spec.name, []))
     rows = [
-        [InlineKeyboardButton(text=("✅ " if value in chosen else "") + _label(label), callback_data=Step(field=spec.name, value=value).pack())]
+        [
+            InlineKeyboardButton(
+                text=("✅ " if value in chosen else "") + _label(label),
+                callback_data=Step(field=spec.name, value=value).pack(),
+            )
+        ]
         for value, label in spec.options(data["answers"], await _corridors(session))  # type: ignore[misc]
     ]
     rows.append([InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())])
@@ -316,8 +547,15 @@ async def _multi_markup(session: AsyncSession, data: dict[str, Any], spec: StepS
 
 
 @router.callback_query(StateFilter(Report.filling), Nav.filter())
-async def on_nav(query: CallbackQuery, callback_data: Nav, state: FSMContext, session: AsyncSession,
-                 domain: Domain, role: Role, language: str) -> None:
+async def on_nav(
+    query: CallbackQuery,
+    callback_data: Nav,
+    state: FSMContext,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    language: str,
+) -> None:
     data = await state.get_data()
     spec = _spec(data, data["step"])
     action = callback_data.action
@@ -325,7 +563,9 @@ async def on_nav(query: CallbackQuery, callback_data: Nav, state: FSMContext, se
         await query.answer()
         await state.clear()
         await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(_("Report cancelled. Nothing was sent."), reply_markup=menu_keyboard(language))
+        await query.message.answer(
+            _("Report cancelled. Nothing was sent."), reply_markup=menu_keyboard(language)
+        )
         return
     if action == "back":
         await query.answer()
@@ -366,7 +606,16 @@ def _validate_text(spec: StepSpec, text: str, answers: dict[str, Any]) -> tuple[
     if spec.name == "phone":
         regions = tuple(r for r in (answers.get("destination"), answers.get("origin")) if r)
         phone = parse_phone(text, regions)
-        return (phone, None) if phone else (None, _("That does not look like a valid phone number. Please include the country code, for example +974 3312 3456."))
+        return (
+            (phone, None)
+            if phone
+            else (
+                None,
+                _(
+                    "That does not look like a valid phone number. Please include the country code, for example +974 3312 3456."
+                ),
+            )
+        )
     if spec.name == "wages":
         try:
             minor, currency = parse_money(text, currency_of(answers.get("destination", "")))
@@ -374,7 +623,9 @@ def _validate_text(spec: StepSpec, text: str, answers: dict[str, Any]) -> tuple[
             return None, _("Please write only the amount, for example 1200 or 1200 QAR.")
         return {"minor": minor, "currency": currency}, None
     if len(text) > 500:
-        return None, _("Please keep this short (under 500 characters). You can add details in the description.")
+        return None, _(
+            "Please keep this short (under 500 characters). You can add details in the description."
+        )
     return text, None
 
 
@@ -387,12 +638,27 @@ async def on_text(message: Message, state: FSMContext, session: AsyncSession) ->
         current = answers.get("description", "")
         combined = (current + "\n" + message.text).strip() if current else message.text
         if len(combined) > MAX_DESCRIPTION:
-            await message.answer(_("Your description is very long; I kept the first {n} characters. Press Done to continue.", n=MAX_DESCRIPTION))
+            await message.answer(
+                _(
+                    "Your description is very long; I kept the first {n} characters. Press Done to continue.",
+                    n=MAX_DESCRIPTION,
+                )
+            )
             combined = combined[:MAX_DESCRIPTION]
         answers["description"] = combined
         await state.set_data(data)
-        await message.answer(_("Added. Send more, or press Done."), reply_markup=InlineKeyboardMarkup(inline_keyboard=[
-            [InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())]]))
+        await message.answer(
+            _("Added. Send more, or press Done."),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=_("Done ✔"), callback_data=Nav(action="done").pack()
+                        )
+                    ]
+                ]
+            ),
+        )
         return
     if spec.kind == "text":
         value, problem = _validate_text(spec, message.text, answers)
@@ -405,7 +671,9 @@ async def on_text(message: Message, state: FSMContext, session: AsyncSession) ->
     if spec.kind == "choice":
         options = spec.options(answers, await _corridors(session))  # type: ignore[misc]
         typed = message.text.strip().casefold()
-        match = next((v for v, label in options if typed in (v.casefold(), _label(label).casefold())), None)
+        match = next(
+            (v for v, label in options if typed in (v.casefold(), _label(label).casefold())), None
+        )
         if spec.name == "workers" and typed.isdigit() and 0 < int(typed) < 100_000:
             answers["workers"] = typed
             await advance(message, state, session, data)
@@ -438,7 +706,11 @@ async def on_media(message: Message, state: FSMContext, session: AsyncSession) -
     attachments = list(data.get("attachments", []))
     item = _attachment(message)
     if len(attachments) >= MAX_ATTACHMENTS:
-        await message.answer(_("That is the most files one report can hold. You can send more after it is submitted."))
+        await message.answer(
+            _(
+                "That is the most files one report can hold. You can send more after it is submitted."
+            )
+        )
         return
     attachments.append(list(item))  # type: ignore[arg-type]
     data["attachments"] = attachments
@@ -446,15 +718,30 @@ async def on_media(message: Message, state: FSMContext, session: AsyncSession) -
     spec = _spec(data, data["step"])
     if spec.kind == "media":
         # Albums arrive as several messages; one short acknowledgement per file is enough.
-        await message.answer(_("Received ({n}). Send more, or press Done.", n=len(attachments)), reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done").pack())]]))
+        await message.answer(
+            _("Received ({n}). Send more, or press Done.", n=len(attachments)),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=_("Done ✔"), callback_data=Nav(action="done").pack()
+                        )
+                    ]
+                ]
+            ),
+        )
     else:
         await ask(message, session, data, note=_("Thank you, I added this to your report."))
 
 
 @router.message(StateFilter(Report.filling), ~F.text)
 async def on_unsupported(message: Message, state: FSMContext, session: AsyncSession) -> None:
-    await ask(message, session, await state.get_data(), note=_("I can only use text, photos, voice notes, documents and locations here."))
+    await ask(
+        message,
+        session,
+        await state.get_data(),
+        note=_("I can only use text, photos, voice notes, documents and locations here."),
+    )
 
 
 def build_report(data: dict[str, Any], language: str) -> case_domain.Report:
@@ -465,7 +752,11 @@ def build_report(data: dict[str, Any], language: str) -> case_domain.Report:
         if a.get("phones_tried"):
             details["phones_tried"] = a["phones_tried"]
     wages = a.get("wages") or {}
-    attachments = [(kind, file_id, text) for kind, file_id, text in data.get("attachments", []) if kind != "location"]
+    attachments = [
+        (kind, file_id, text)
+        for kind, file_id, text in data.get("attachments", [])
+        if kind != "location"
+    ]
     locations = [text for kind, _file, text in data.get("attachments", []) if kind == "location"]
     area = a.get("area")
     workers = a.get("workers", "1")
@@ -499,29 +790,57 @@ def build_report(data: dict[str, Any], language: str) -> case_domain.Report:
 SAFE_HOUR_RANGES = {"6-12": (6, 12), "12-18": (12, 18), "18-22": (18, 22), "22-6": (22, 6)}
 
 
-async def submit(query: CallbackQuery, state: FSMContext, session: AsyncSession, domain: Domain, role: Role,
-                 data: dict[str, Any], language: str) -> None:
+async def submit(
+    query: CallbackQuery,
+    state: FSMContext,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    data: dict[str, Any],
+    language: str,
+) -> None:
     report = build_report(data, language)
-    reporter = role.reporter or await case_domain.reporter_for(session, domain, query.from_user.id, query.message.chat.id, language)
+    reporter = role.reporter or await case_domain.reporter_for(
+        session, domain, query.from_user.id, query.message.chat.id, language
+    )
     hours = SAFE_HOUR_RANGES.get(data["answers"].get("safe_hours", "any"))
     reporter.safe_hours_start, reporter.safe_hours_end = hours if hours else (None, None)
-    reporter.timezone = timezone_of(report.destination_country if report.worker_location == "destination" else report.origin_country)
+    reporter.timezone = timezone_of(
+        report.destination_country
+        if report.worker_location == "destination"
+        else report.origin_country
+    )
     try:
         case = await case_domain.submit_report(session, domain, reporter, report)
     except case_domain.IntakeError as error:
         if error.reason == "no_consent":
-            await query.message.answer(_(
-                "Without your agreement to share the report with helpers in at least one country, nobody can help. "
-                "Press Back to change your answer, or /help for contacts you can call yourself."))
+            await query.message.answer(
+                _(
+                    "Without your agreement to share the report with helpers in at least one country, nobody can help. "
+                    "Press Back to change your answer, or /help for contacts you can call yourself."
+                )
+            )
         else:
-            await query.message.answer(_("This corridor is not served yet. /help lists contacts you can call."))
+            await query.message.answer(
+                _("This corridor is not served yet. /help lists contacts you can call.")
+            )
         return
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
+    handover = ""
+    if report.reporter_role in ("family", "advocate"):
+        token = await case_domain.issue_handover_code(session, domain, case)
+        handover = "\n\n" + _(
+            "If the worker can use Telegram, give them this code. They send /join {token} to this bot to follow the case themselves.",
+            token=token,
+        )
     await query.message.answer(
-        _("✅ Your report is registered. Your case code is {code}.\n\n"
-          "Trusted helpers are being told now. When one of them takes your case, you will get a message here. "
-          "You can write here at any time: your messages are added to your case.\n\n/status shows your cases.",
-          code=case.code),
+        _(
+            "✅ Your report is registered. Your case code is {code}.\n\n"
+            "Trusted helpers are being told now. When one of them takes your case, you will get a message here. "
+            "You can write here at any time: your messages are added to your case.\n\n/status shows your cases.",
+            code=case.code,
+        )
+        + handover,
         protect_content=True,
     )

@@ -5,43 +5,81 @@ from __future__ import annotations
 import html
 
 from aiogram import F, Router
-from aiogram.filters import Command, CommandStart
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
+from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _, current_language, tr
 from handlers.callbacks import Lang, Menu
 from handlers.common import language_keyboard, menu_keyboard, menu_text
-from models import Case, HelpContact
+from models import Case, HelpContact, Organisation
 
 router = Router(name="menu")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
 
-async def remember_language(session: AsyncSession, domain: Domain, role: Role, user_id: int, chat_id: int, language: str) -> None:
+async def remember_language(
+    session: AsyncSession, domain: Domain, role: Role, user_id: int, chat_id: int, language: str
+) -> None:
     if role.person is not None:
         role.person.language = language
         return
-    reporter = role.reporter or await case_domain.reporter_for(session, domain, user_id, chat_id, language)
+    reporter = role.reporter or await case_domain.reporter_for(
+        session, domain, user_id, chat_id, language
+    )
     reporter.language = language
 
 
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith("join_")))
+async def join(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, language: str
+) -> None:
+    person = await onboarding.redeem_invite(
+        session,
+        domain,
+        command.args.removeprefix("join_"),
+        message.from_user.id,
+        message.from_user.full_name,
+        language,
+    )
+    if person is None:
+        await message.answer(
+            _("This invitation is not valid any more. Ask your coordinator for a new one.")
+        )
+        return
+    org = await session.get(Organisation, person.organisation_id)
+    await message.answer(
+        _(
+            "Welcome, {name}. You are now a responder of {org}. Case cards appear in your organisation's group; /oncall shows who is on call.",
+            name=person.name,
+            org=org.name if org else "",
+        )
+    )
+
+
 @router.message(CommandStart())
-async def start(message: Message, state: FSMContext, role: Role, language: str, domain: Domain) -> None:
+async def start(
+    message: Message, state: FSMContext, role: Role, language: str, domain: Domain
+) -> None:
     current = await state.get_state()
     if current and current.startswith("Report"):
         await message.answer(
             _("You have an unfinished report. Continue where you stopped, or start again?"),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-                InlineKeyboardButton(text=_("Continue"), callback_data="nav:resume"),
-                InlineKeyboardButton(text=_("Start again"), callback_data="nav:restart"),
-            ]]),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(text=_("Continue"), callback_data="nav:resume"),
+                        InlineKeyboardButton(text=_("Start again"), callback_data="nav:restart"),
+                    ]
+                ]
+            ),
         )
         return
     if role.name == "stranger":
@@ -56,16 +94,23 @@ async def start(message: Message, state: FSMContext, role: Role, language: str, 
 
 @router.message(Command("language"))
 async def choose_language(message: Message, language: str, domain: Domain) -> None:
-    await message.answer(_("Choose your language:"), reply_markup=language_keyboard(domain.config.bot.languages, current=language))
+    await message.answer(
+        _("Choose your language:"),
+        reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+    )
 
 
 @router.callback_query(Lang.filter())
-async def set_language(query: CallbackQuery, callback_data: Lang, role: Role, session: AsyncSession, domain: Domain) -> None:
+async def set_language(
+    query: CallbackQuery, callback_data: Lang, role: Role, session: AsyncSession, domain: Domain
+) -> None:
     if callback_data.code not in domain.config.bot.languages:
         await query.answer(_("This language is not available."), show_alert=True)
         return
     language = callback_data.code
-    await remember_language(session, domain, role, query.from_user.id, query.message.chat.id, language)
+    await remember_language(
+        session, domain, role, query.from_user.id, query.message.chat.id, language
+    )
     current_language.set(language)
     await query.answer()
     await query.message.edit_text(tr(language, "Language set."))
@@ -76,27 +121,40 @@ async def set_language(query: CallbackQuery, callback_data: Lang, role: Role, se
 @router.callback_query(Menu.filter(F.action == "language"))
 async def menu_language(query: CallbackQuery, language: str, domain: Domain) -> None:
     await query.answer()
-    await query.message.answer(_("Choose your language:"), reply_markup=language_keyboard(domain.config.bot.languages, current=language))
+    await query.message.answer(
+        _("Choose your language:"),
+        reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+    )
 
 
 async def corridors_of_user(session: AsyncSession, role: Role) -> list[str]:
     if role.reporter is None:
         return []
-    rows = await session.scalars(select(Case.corridor_code).where(Case.reporter_id == role.reporter.id).distinct())
+    rows = await session.scalars(
+        select(Case.corridor_code).where(Case.reporter_id == role.reporter.id).distinct()
+    )
     return list(rows)
 
 
 async def help_text(session: AsyncSession, corridors: list[str], language: str) -> str:
-    query = select(HelpContact).order_by(HelpContact.corridor_code, HelpContact.kind, HelpContact.name)
+    query = select(HelpContact).order_by(
+        HelpContact.corridor_code, HelpContact.kind, HelpContact.name
+    )
     if corridors:
         query = query.where(HelpContact.corridor_code.in_(corridors))
     contacts = list(await session.scalars(query))
     if not contacts:
-        return tr(language, "No verified contacts are listed yet. You can still report your problem here.")
+        return tr(
+            language, "No verified contacts are listed yet. You can still report your problem here."
+        )
     kinds = {
-        "hotline": tr(language, "Hotline"), "embassy": tr(language, "Embassy"),
-        "labour_attache": tr(language, "Labour attaché"), "shelter": tr(language, "Shelter"),
-        "nhri": tr(language, "Human rights commission"), "legal": tr(language, "Legal aid"), "other": tr(language, "Other"),
+        "hotline": tr(language, "Hotline"),
+        "embassy": tr(language, "Embassy"),
+        "labour_attache": tr(language, "Labour attaché"),
+        "shelter": tr(language, "Shelter"),
+        "nhri": tr(language, "Human rights commission"),
+        "legal": tr(language, "Legal aid"),
+        "other": tr(language, "Other"),
     }
     lines = [tr(language, "☎️ <b>Verified help contacts</b>")]
     corridor = None
@@ -109,20 +167,33 @@ async def help_text(session: AsyncSession, corridors: list[str], language: str) 
             entry += f" — {html.escape(contact.phone)}"
         if contact.url:
             entry += f" — {html.escape(contact.url)}"
-        entry += "\n  " + tr(language, "Source: {source}, checked {date}", source=html.escape(contact.source), date=contact.verified_on.isoformat())
+        entry += "\n  " + tr(
+            language,
+            "Source: {source}, checked {date}",
+            source=html.escape(contact.source),
+            date=contact.verified_on.isoformat(),
+        )
         lines.append(entry)
     return "\n".join(lines)
 
 
 @router.message(Command("help"))
 async def help_command(message: Message, session: AsyncSession, role: Role, language: str) -> None:
-    await message.answer(await help_text(session, await corridors_of_user(session, role), language), parse_mode="HTML")
+    await message.answer(
+        await help_text(session, await corridors_of_user(session, role), language),
+        parse_mode="HTML",
+    )
 
 
 @router.callback_query(Menu.filter(F.action == "help"))
-async def help_button(query: CallbackQuery, session: AsyncSession, role: Role, language: str) -> None:
+async def help_button(
+    query: CallbackQuery, session: AsyncSession, role: Role, language: str
+) -> None:
     await query.answer()
-    await query.message.answer(await help_text(session, await corridors_of_user(session, role), language), parse_mode="HTML")
+    await query.message.answer(
+        await help_text(session, await corridors_of_user(session, role), language),
+        parse_mode="HTML",
+    )
 
 
 @router.message(Command("cancel"))

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from aiogram import F, Router
-from aiogram.filters import Command, StateFilter
+from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
+from aiogram.types import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardRemove,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
-from bot.domain import events, followups, referral, relay, resolution
+from bot.domain import followups, referral, relay, resolution
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
@@ -26,6 +32,10 @@ router.callback_query.filter(F.message.chat.type == "private")
 
 class Picking(StatesGroup):
     case = State()
+
+
+class Commenting(StatesGroup):
+    note = State()
 
 
 async def _own_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
@@ -47,7 +57,14 @@ async def status_text(session: AsyncSession, role: Role) -> tuple[str, InlineKey
     for case in cases[-10:]:
         lines.append(f"• {case.code}: {_(STATUS_LABELS[CaseStatus(case.status)])}")
         if case.status in (CaseStatus.ROUTED, CaseStatus.CLAIMED, CaseStatus.REFERRED):
-            rows.append([InlineKeyboardButton(text=_("Withdraw {code}", code=case.code), callback_data=Withdraw(case_id=case.id, confirm=0).pack())])
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("Withdraw {code}", code=case.code),
+                        callback_data=Withdraw(case_id=case.id, confirm=0).pack(),
+                    )
+                ]
+            )
     return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
 
 
@@ -64,8 +81,43 @@ async def status_button(query: CallbackQuery, session: AsyncSession, role: Role)
     await query.message.answer(text, reply_markup=keyboard, protect_content=True)
 
 
+@router.message(Command("join"))
+async def join_case(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    language: str,
+) -> None:
+    token = (command.args or "").strip()
+    if role.is_staff or not token:
+        await message.answer(
+            _("Usage: /join CODE — the code the person who reported for you received.")
+        )
+        return
+    worker = role.reporter or await case_domain.reporter_for(
+        session, domain, message.from_user.id, message.chat.id, language
+    )
+    case = await case_domain.take_over(session, domain, token, worker)
+    if case is None:
+        await message.answer(
+            _("That code is not valid. Please check it with the person who reported for you.")
+        )
+        return
+    await message.answer(
+        _(
+            "You now follow case {code} yourself. Write here at any time; /status shows its status.",
+            code=case.code,
+        ),
+        protect_content=True,
+    )
+
+
 @router.callback_query(Withdraw.filter())
-async def withdraw(query: CallbackQuery, callback_data: Withdraw, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def withdraw(
+    query: CallbackQuery, callback_data: Withdraw, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     case = await _own_case(session, role, callback_data.case_id)
     if case is None or case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         await query.answer(_("This button is no longer valid."), show_alert=True)
@@ -74,13 +126,22 @@ async def withdraw(query: CallbackQuery, callback_data: Withdraw, session: Async
     if not callback_data.confirm:
         await query.message.answer(
             _("Withdraw case {code}? Helpers will stop working on it.", code=case.code),
-            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[
-                InlineKeyboardButton(text=_("Yes, withdraw"), callback_data=Withdraw(case_id=case.id, confirm=1).pack()),
-            ]]),
+            reply_markup=InlineKeyboardMarkup(
+                inline_keyboard=[
+                    [
+                        InlineKeyboardButton(
+                            text=_("Yes, withdraw"),
+                            callback_data=Withdraw(case_id=case.id, confirm=1).pack(),
+                        ),
+                    ]
+                ]
+            ),
         )
         return
     await resolution.withdraw(session, domain, case)
-    await query.message.edit_text(_("Case {code} was withdrawn. You can report again at any time.", code=case.code))
+    await query.message.edit_text(
+        _("Case {code} was withdrawn. You can report again at any time.", code=case.code)
+    )
 
 
 def _incoming(message: Message) -> relay.Incoming | None:
@@ -88,21 +149,37 @@ def _incoming(message: Message) -> relay.Incoming | None:
     if message.text:
         return relay.Incoming(kind="text", text=message.text, **base)
     if message.photo:
-        return relay.Incoming(kind="photo", file_id=message.photo[-1].file_id, text=message.caption, **base)
+        return relay.Incoming(
+            kind="photo", file_id=message.photo[-1].file_id, text=message.caption, **base
+        )
     if message.voice:
-        return relay.Incoming(kind="voice", file_id=message.voice.file_id, text=message.caption, **base)
+        return relay.Incoming(
+            kind="voice", file_id=message.voice.file_id, text=message.caption, **base
+        )
     if message.document:
-        return relay.Incoming(kind="document", file_id=message.document.file_id, text=message.caption, **base)
+        return relay.Incoming(
+            kind="document", file_id=message.document.file_id, text=message.caption, **base
+        )
     if message.video:
-        return relay.Incoming(kind="video", file_id=message.video.file_id, text=message.caption, **base)
+        return relay.Incoming(
+            kind="video", file_id=message.video.file_id, text=message.caption, **base
+        )
     if message.audio:
-        return relay.Incoming(kind="audio", file_id=message.audio.file_id, text=message.caption, **base)
+        return relay.Incoming(
+            kind="audio", file_id=message.audio.file_id, text=message.caption, **base
+        )
     if message.location:
-        return relay.Incoming(kind="location", text=f"{message.location.latitude:.5f},{message.location.longitude:.5f}", **base)
+        return relay.Incoming(
+            kind="location",
+            text=f"{message.location.latitude:.5f},{message.location.longitude:.5f}",
+            **base,
+        )
     return None
 
 
-async def _deliver(message: Message, session: AsyncSession, domain: Domain, case: Case, item: relay.Incoming) -> None:
+async def _deliver(
+    message: Message, session: AsyncSession, domain: Domain, case: Case, item: relay.Incoming
+) -> None:
     if item.kind == "location" and not case.precise_location:
         case.precise_location = item.text
     result = await relay.from_reporter(session, domain, case, item)
@@ -110,33 +187,77 @@ async def _deliver(message: Message, session: AsyncSession, domain: Domain, case
         text = _("Sent to your helper (case {code}).", code=case.code)
     else:
         text = _("Added to your case {code}. A helper will see it.", code=case.code)
-    await message.answer(text, reply_markup=ReplyKeyboardRemove() if item.kind == "location" else None, protect_content=True)
+    await message.answer(
+        text,
+        reply_markup=ReplyKeyboardRemove() if item.kind == "location" else None,
+        protect_content=True,
+    )
 
 
-@router.message(StateFilter(None), F.text & ~F.text.startswith("/") | F.photo | F.voice | F.document | F.video | F.audio | F.location)
-async def reporter_message(message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext, language: str) -> None:
+@router.message(
+    StateFilter(None),
+    F.text & ~F.text.startswith("/")
+    | F.photo
+    | F.voice
+    | F.document
+    | F.video
+    | F.audio
+    | F.location,
+)
+async def reporter_message(
+    message: Message,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+    language: str,
+) -> None:
     if role.is_staff:
-        await message.answer(_("To answer a reporter, reply to their relayed message or use /reply CODE text."))
+        await message.answer(
+            _("To answer a reporter, reply to their relayed message or use /reply CODE text.")
+        )
         return
-    if message.forward_origin is not None and message.text is None and message.caption is None and not (message.photo or message.document):
-        await message.answer(_("I can't use forwarded messages of this kind. Please write it in your own words."))
+    if (
+        message.forward_origin is not None
+        and message.text is None
+        and message.caption is None
+        and not (message.photo or message.document)
+    ):
+        await message.answer(
+            _("I can't use forwarded messages of this kind. Please write it in your own words.")
+        )
         return
     open_cases = await case_domain.open_cases_of(session, role.reporter) if role.reporter else []
     item = _incoming(message)
     if not open_cases or item is None:
-        await message.answer(_("You have no open case. What would you like to do?"), reply_markup=menu_keyboard(language))
+        await message.answer(
+            _("You have no open case. What would you like to do?"),
+            reply_markup=menu_keyboard(language),
+        )
         return
     if len(open_cases) == 1:
         await _deliver(message, session, domain, open_cases[0], item)
         return
     await state.set_state(Picking.case)
     await state.set_data({"item": item.__dict__})
-    rows = [[InlineKeyboardButton(text=case.code, callback_data=PickCase(case_id=case.id).pack())] for case in open_cases]
-    await message.answer(_("Which case is this about?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    rows = [
+        [InlineKeyboardButton(text=case.code, callback_data=PickCase(case_id=case.id).pack())]
+        for case in open_cases
+    ]
+    await message.answer(
+        _("Which case is this about?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
 
 
 @router.callback_query(StateFilter(Picking.case), PickCase.filter())
-async def picked(query: CallbackQuery, callback_data: PickCase, session: AsyncSession, domain: Domain, role: Role, state: FSMContext) -> None:
+async def picked(
+    query: CallbackQuery,
+    callback_data: PickCase,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+) -> None:
     case = await _own_case(session, role, callback_data.case_id)
     data = await state.get_data()
     if case is None or "item" not in data:
@@ -149,7 +270,9 @@ async def picked(query: CallbackQuery, callback_data: PickCase, session: AsyncSe
 
 
 @router.callback_query(CheckIn.filter())
-async def checkin_answer(query: CallbackQuery, callback_data: CheckIn, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def checkin_answer(
+    query: CallbackQuery, callback_data: CheckIn, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     case = await _own_case(session, role, callback_data.case_id)
     if case is None or callback_data.answer not in ("safe", "unsafe", "changed"):
         await query.answer(_("This button is no longer valid."), show_alert=True)
@@ -158,7 +281,9 @@ async def checkin_answer(query: CallbackQuery, callback_data: CheckIn, session: 
     result = await followups.answer_checkin(session, domain, case, callback_data.answer)
     replies = {
         "safe": _("Thank you. We are glad you are safe. Write here any time."),
-        "unsafe": _("Your helper and the coordinator have been alerted now. If you can, share your location or write what is happening. If you can call, /help lists emergency contacts."),
+        "unsafe": _(
+            "Your helper and the coordinator have been alerted now. If you can, share your location or write what is happening. If you can call, /help lists emergency contacts."
+        ),
         "changed": _("Please tell us what changed. Your next messages go to your helper."),
     }
     await query.message.edit_reply_markup(reply_markup=None)
@@ -166,22 +291,62 @@ async def checkin_answer(query: CallbackQuery, callback_data: CheckIn, session: 
 
 
 @router.callback_query(Feedback.filter())
-async def feedback(query: CallbackQuery, callback_data: Feedback, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def feedback(
+    query: CallbackQuery,
+    callback_data: Feedback,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+) -> None:
     case = await _own_case(session, role, callback_data.case_id)
     if case is None or not await resolution.feedback(session, domain, case, callback_data.score):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer(_("Thank you for your feedback."))
     await query.message.edit_reply_markup(reply_markup=None)
+    await state.set_state(Commenting.note)
+    await state.set_data({"case_id": case.id})
+    await query.message.answer(
+        _("Thank you. If you like, write a few words about how we helped. Or send /skip."),
+        protect_content=True,
+    )
+
+
+@router.message(StateFilter(Commenting.note), Command("skip"))
+async def skip_comment(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await message.answer(_("Thank you."))
+
+
+@router.message(StateFilter(Commenting.note), F.text & ~F.text.startswith("/"))
+async def comment(message: Message, session: AsyncSession, role: Role, state: FSMContext) -> None:
+    case = await _own_case(session, role, (await state.get_data()).get("case_id", 0))
+    await state.clear()
+    if case is not None:
+        case.feedback_note = message.text[:1000]
+    await message.answer(_("Thank you."), protect_content=True)
 
 
 @router.callback_query(ConsentAnswer.filter())
-async def consent_answer(query: CallbackQuery, callback_data: ConsentAnswer, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def consent_answer(
+    query: CallbackQuery,
+    callback_data: ConsentAnswer,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+) -> None:
     case = await _own_case(session, role, callback_data.case_id)
-    if case is None or callback_data.purpose not in ("destination_help", "origin_help", "statistics"):
+    if case is None or callback_data.purpose not in (
+        "destination_help",
+        "origin_help",
+        "statistics",
+    ):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
-    await referral.answer_consent(session, domain, case, callback_data.purpose, bool(callback_data.granted))
+    await referral.answer_consent(
+        session, domain, case, callback_data.purpose, bool(callback_data.granted)
+    )
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(_("Thank you. Your answer was recorded."), protect_content=True)

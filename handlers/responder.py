@@ -17,11 +17,11 @@ from bot.domain import cases as case_domain
 from bot.domain import claims, events, followups, referral, relay, resolution
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors, group_by_chat, on_call
-from bot.domain.places import currency_of, parse_money, MoneyError
+from bot.domain.places import MoneyError, currency_of, parse_money
 from bot.i18n import N_, _
 from bot.taxonomy import OUTCOMES
-from handlers.filters import IsStaff
 from handlers.callbacks import Claim, Outcome, Pass, PassReason, Refer, Snooze
+from handlers.filters import IsStaff
 from models import Case, CaseEvent, Organisation, Person
 
 router = Router(name="responder")
@@ -35,15 +35,28 @@ PASS_REASONS = {
 
 
 @router.callback_query(Claim.filter(), F.message.chat.type.in_({"group", "supergroup"}))
-async def claim(query: CallbackQuery, callback_data: Claim, session: AsyncSession, domain: Domain, role: Role) -> None:
-    result = await claims.claim(session, domain, callback_data.case_id, role.person, query.message.chat.id)
+async def claim(
+    query: CallbackQuery, callback_data: Claim, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    result = await claims.claim(
+        session, domain, callback_data.case_id, role.person, query.message.chat.id
+    )
     if result.outcome == "won":
         await session.commit()
-        await query.answer(_("You own case {code} now. Details are in your private chat with me.", code=result.case.code))
+        await query.answer(
+            _(
+                "You own case {code} now. Details are in your private chat with me.",
+                code=result.case.code,
+            )
+        )
     elif result.outcome == "taken":
-        await query.answer(_("Already claimed by {name}.", name=result.owner_name or "—"), show_alert=True)
+        await query.answer(
+            _("Already claimed by {name}.", name=result.owner_name or "—"), show_alert=True
+        )
     elif result.outcome == "not_member":
-        await query.answer(_("Only responders of this group's organisation can claim this case."), show_alert=True)
+        await query.answer(
+            _("Only responders of this group's organisation can claim this case."), show_alert=True
+        )
     else:
         await query.answer(_("This case is no longer open."), show_alert=True)
 
@@ -51,20 +64,44 @@ async def claim(query: CallbackQuery, callback_data: Claim, session: AsyncSessio
 @router.callback_query(Pass.filter(), F.message.chat.type.in_({"group", "supergroup"}))
 async def pass_case(query: CallbackQuery, callback_data: Pass, role: Role) -> None:
     if role.person is None:
-        await query.answer(_("Only responders of this group's organisation can claim this case."), show_alert=True)
+        await query.answer(
+            _("Only responders of this group's organisation can claim this case."), show_alert=True
+        )
         return
     await query.answer()
-    rows = [[InlineKeyboardButton(text=_(label), callback_data=PassReason(case_id=callback_data.case_id, reason=key).pack())]
-            for key, label in PASS_REASONS.items()]
-    await query.message.reply(_("Why are you passing?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_(label),
+                callback_data=PassReason(case_id=callback_data.case_id, reason=key).pack(),
+            )
+        ]
+        for key, label in PASS_REASONS.items()
+    ]
+    await query.message.reply(
+        _("Why are you passing?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+    )
 
 
 @router.callback_query(PassReason.filter(), F.message.chat.type.in_({"group", "supergroup"}))
-async def pass_reason(query: CallbackQuery, callback_data: PassReason, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def pass_reason(
+    query: CallbackQuery,
+    callback_data: PassReason,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+) -> None:
     if callback_data.reason not in PASS_REASONS:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    result = await claims.pass_case(session, domain, callback_data.case_id, role.person, query.message.chat.id, callback_data.reason)
+    result = await claims.pass_case(
+        session,
+        domain,
+        callback_data.case_id,
+        role.person,
+        query.message.chat.id,
+        callback_data.reason,
+    )
     if result == "passed":
         await query.answer(_("Noted. The case stays open for others."))
         await query.message.delete()
@@ -81,13 +118,17 @@ async def _staff_case(session: AsyncSession, role: Role, code: str) -> Case | No
         return None
     if case.owner_person_id == role.person.id:
         return case
-    if role.name in ("coordinator", "admin") and case.corridor_code in await coordinator_corridors(session, role.person):
+    if role.name in ("coordinator", "admin") and case.corridor_code in await coordinator_corridors(
+        session, role.person
+    ):
         return case
     return None
 
 
 @router.message(Command("reply"), F.chat.type == "private")
-async def reply_command(message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def reply_command(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     parts = (command.args or "").split(maxsplit=1)
     if role.person is None:
         await message.answer(_("This command is for responders."))
@@ -102,7 +143,9 @@ async def reply_command(message: Message, command: CommandObject, session: Async
     await _relay_to_reporter(message, session, domain, case, role.person, parts[1])
 
 
-async def _relay_to_reporter(message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str) -> None:
+async def _relay_to_reporter(
+    message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
+) -> None:
     result = await relay.from_owner(session, domain, case, person, text[:3500])
     replies = {
         "sent": _("Sent to the reporter of {code}.", code=case.code),
@@ -113,8 +156,16 @@ async def _relay_to_reporter(message: Message, session: AsyncSession, domain: Do
     await message.answer(replies[result])
 
 
-@router.message(F.chat.type == "private", F.reply_to_message, F.text & ~F.text.startswith("/"), IsStaff(), StateFilter(None))
-async def reply_to_relayed(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
+@router.message(
+    F.chat.type == "private",
+    F.reply_to_message,
+    F.text & ~F.text.startswith("/"),
+    IsStaff(),
+    StateFilter(None),
+)
+async def reply_to_relayed(
+    message: Message, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     case = await relay.case_for_reply(session, message.chat.id, message.reply_to_message.message_id)
     if case is None:
         await message.answer(_("That message is not linked to a case. Use /reply CODE text."))
@@ -123,17 +174,31 @@ async def reply_to_relayed(message: Message, session: AsyncSession, domain: Doma
 
 
 @router.message(Command("case"), F.chat.type == "private")
-async def case_timeline(message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def case_timeline(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     code = (command.args or "").strip()
     case = await _staff_case(session, role, code) if code else None
     if case is None:
-        await message.answer(_("No case {code} is yours.", code=html.escape(code[:20]) or "—") if role.person else _("This command is for responders."))
+        await message.answer(
+            _("No case {code} is yours.", code=html.escape(code[:20]) or "—")
+            if role.person
+            else _("This command is for responders.")
+        )
         return
-    rows = list(await session.scalars(select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)))
+    rows = list(
+        await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
+        )
+    )
     lines = [f"🗂 <b>{html.escape(case.code)}</b> · {case.status} · {case.urgency}"]
     for event in rows[-40:]:
-        lines.append(f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})")
-    await events.record(session, domain, "timeline_read", case_id=case.id, actor=f"person:{role.person.id}")
+        lines.append(
+            f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"
+        )
+    await events.record(
+        session, domain, "timeline_read", case_id=case.id, actor=f"person:{role.person.id}"
+    )
     await message.answer("\n".join(lines), parse_mode="HTML", protect_content=True)
 
 
@@ -143,18 +208,36 @@ class Resolving(StatesGroup):
 
 
 @router.message(Command("resolve"), F.chat.type == "private")
-async def resolve_command(message: Message, command: CommandObject, session: AsyncSession, role: Role) -> None:
+async def resolve_command(
+    message: Message, command: CommandObject, session: AsyncSession, role: Role
+) -> None:
     code = (command.args or "").strip()
     case = await _staff_case(session, role, code) if code else None
     if case is None:
         await message.answer(_("Usage: /resolve CODE (a case you own)"))
         return
-    rows = [[InlineKeyboardButton(text=_(label), callback_data=Outcome(case_id=case.id, code=key).pack())] for key, label in OUTCOMES.items()]
-    await message.answer(_("Outcome of case {code}?", code=case.code), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=_(label), callback_data=Outcome(case_id=case.id, code=key).pack()
+            )
+        ]
+        for key, label in OUTCOMES.items()
+    ]
+    await message.answer(
+        _("Outcome of case {code}?", code=case.code),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
 
 
 @router.callback_query(Outcome.filter(), F.message.chat.type == "private")
-async def outcome_chosen(query: CallbackQuery, callback_data: Outcome, session: AsyncSession, role: Role, state: FSMContext) -> None:
+async def outcome_chosen(
+    query: CallbackQuery,
+    callback_data: Outcome,
+    session: AsyncSession,
+    role: Role,
+    state: FSMContext,
+) -> None:
     case = await session.get(Case, callback_data.case_id)
     case = await _staff_case(session, role, case.code) if case else None
     if case is None or callback_data.code not in OUTCOMES:
@@ -176,7 +259,9 @@ async def outcome_amount(message: Message, session: AsyncSession, state: FSMCont
     data = await state.get_data()
     case = await session.get(Case, data["case_id"])
     try:
-        minor, currency = parse_money(message.text, case.wage_currency or currency_of(case.destination_country))
+        minor, currency = parse_money(
+            message.text, case.wage_currency or currency_of(case.destination_country)
+        )
     except MoneyError:
         await message.answer(_("Please write only the amount, for example 1200 or 1200 QAR."))
         return
@@ -186,13 +271,24 @@ async def outcome_amount(message: Message, session: AsyncSession, state: FSMCont
 
 
 @router.message(StateFilter(Resolving.note), F.text, F.chat.type == "private")
-async def outcome_note(message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext) -> None:
+async def outcome_note(
+    message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
+) -> None:
     data = await state.get_data()
     await state.clear()
     case = await session.get(Case, data["case_id"])
     note = None if message.text.strip() == "-" else message.text.strip()[:2000]
     try:
-        await resolution.resolve(session, domain, case, role.person, data["outcome"], note, data.get("amount"), data.get("currency"))
+        await resolution.resolve(
+            session,
+            domain,
+            case,
+            role.person,
+            data["outcome"],
+            note,
+            data.get("amount"),
+            data.get("currency"),
+        )
     except resolution.ResolutionError as error:
         await message.answer(_("Could not resolve: {reason}", reason=error.reason))
         return
@@ -200,7 +296,9 @@ async def outcome_note(message: Message, session: AsyncSession, domain: Domain, 
 
 
 @router.message(Command("reopen"), F.chat.type == "private")
-async def reopen_command(message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def reopen_command(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     case = await _staff_case(session, role, (command.args or "").strip())
     if case is None:
         await message.answer(_("Usage: /reopen CODE"))
@@ -218,21 +316,36 @@ class Referring(StatesGroup):
 
 
 @router.message(Command("refer"), F.chat.type == "private")
-async def refer_command(message: Message, command: CommandObject, session: AsyncSession, role: Role) -> None:
+async def refer_command(
+    message: Message, command: CommandObject, session: AsyncSession, role: Role
+) -> None:
     case = await _staff_case(session, role, (command.args or "").strip())
     if case is None:
         await message.answer(_("Usage: /refer CODE (a case you own)"))
         return
     targets = await referral.referral_targets(session, case)
-    rows = [[InlineKeyboardButton(text=f"{org.name} ({org.country})", callback_data=Refer(case_id=case.id, org=org.id).pack())] for org in targets]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text=f"{org.name} ({org.country})",
+                callback_data=Refer(case_id=case.id, org=org.id).pack(),
+            )
+        ]
+        for org in targets
+    ]
     if not rows:
         await message.answer(_("No other organisation serves this corridor."))
         return
-    await message.answer(_("Refer case {code} to:", code=case.code), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows))
+    await message.answer(
+        _("Refer case {code} to:", code=case.code),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+    )
 
 
 @router.callback_query(Refer.filter(), F.message.chat.type == "private")
-async def refer_target(query: CallbackQuery, callback_data: Refer, session: AsyncSession, role: Role, state: FSMContext) -> None:
+async def refer_target(
+    query: CallbackQuery, callback_data: Refer, session: AsyncSession, role: Role, state: FSMContext
+) -> None:
     case = await session.get(Case, callback_data.case_id)
     case = await _staff_case(session, role, case.code) if case else None
     target = await session.get(Organisation, callback_data.org)
@@ -243,30 +356,69 @@ async def refer_target(query: CallbackQuery, callback_data: Refer, session: Asyn
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_state(Referring.note)
     await state.set_data({"case_id": case.id, "org": target.id})
-    await query.message.answer(_("A note for {org} (what they need to know, e.g. flight and arrival time):", org=target.name))
+    await query.message.answer(
+        _(
+            "A note for {org} (what they need to know, e.g. flight and arrival time):",
+            org=target.name,
+        )
+    )
 
 
 @router.message(StateFilter(Referring.note), F.text, F.chat.type == "private")
-async def refer_note(message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext) -> None:
+async def refer_note(
+    message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
+) -> None:
     data = await state.get_data()
     await state.clear()
     case = await session.get(Case, data["case_id"])
     target = await session.get(Organisation, data["org"])
-    is_coordinator = role.name in ("coordinator", "admin") and case.corridor_code in await coordinator_corridors(session, role.person)
-    result = await referral.refer(session, domain, case, role.person, target, message.text.strip()[:2000], coordinator=is_coordinator)
+    is_coordinator = role.name in (
+        "coordinator",
+        "admin",
+    ) and case.corridor_code in await coordinator_corridors(session, role.person)
+    result = await referral.refer(
+        session,
+        domain,
+        case,
+        role.person,
+        target,
+        message.text.strip()[:2000],
+        coordinator=is_coordinator,
+    )
     replies = {
-        "referred": _("Case {code} referred to {org}. You will be told when they claim it.", code=case.code, org=target.name),
-        "consent_asked": _("The reporter has not agreed to share with that side yet; I asked them. You will hear back."),
-        "refused": _("Referral refused: the reporter has not agreed to share with that side."),
+        "referred": _(
+            "Case {code} referred to {org}. You will be told when they claim it.",
+            code=case.code,
+            org=target.name,
+        ),
+        "consent_asked": _(
+            "The reporter has not agreed to share with that side yet; I asked them. You will hear back."
+        ),
+        "refused": _("Referral refused: the reporter has not agreed to share with that side.")
+        + (
+            "\n"
+            + _(
+                "If a life is at risk: /override {code} {org} reason", code=case.code, org=target.id
+            )
+            if is_coordinator
+            else ""
+        ),
         "not_owner": _("No case {code} is yours.", code=case.code),
     }
     await message.answer(replies[result])
 
 
 @router.callback_query(Snooze.filter(), F.message.chat.type == "private")
-async def snooze(query: CallbackQuery, callback_data: Snooze, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def snooze(
+    query: CallbackQuery, callback_data: Snooze, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     case = await session.get(Case, callback_data.case_id)
-    if case is None or role.person is None or case.owner_person_id != role.person.id or not 1 <= callback_data.hours <= 24 * 30:
+    if (
+        case is None
+        or role.person is None
+        or case.owner_person_id != role.person.id
+        or not 1 <= callback_data.hours <= 24 * 30
+    ):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     until = domain.now() + dt.timedelta(hours=callback_data.hours)
@@ -276,7 +428,9 @@ async def snooze(query: CallbackQuery, callback_data: Snooze, session: AsyncSess
 
 
 @router.message(Command("followup"), F.chat.type == "private")
-async def followup_date(message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role) -> None:
+async def followup_date(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
     parts = (command.args or "").split()
     case = await _staff_case(session, role, parts[0]) if parts else None
     try:
@@ -291,7 +445,9 @@ async def followup_date(message: Message, command: CommandObject, session: Async
         await message.answer(_("Please give a date in the future."))
         return
     await followups.snooze(session, domain, case, until)
-    await message.answer(_("Next follow-up for {code}: {when}.", code=case.code, when=day.isoformat()))
+    await message.answer(
+        _("Next follow-up for {code}: {when}.", code=case.code, when=day.isoformat())
+    )
 
 
 @router.message(Command("oncall"))
@@ -311,3 +467,44 @@ async def oncall(message: Message, session: AsyncSession, domain: Domain, role: 
         await message.answer(_("Nobody is on call right now."))
         return
     await message.answer(_("On call now: {names}", names=", ".join(p.name for p in people)))
+
+
+@router.message(Command("override"), F.chat.type == "private")
+async def override(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    """A coordinator refers without the reporter's consent because a life is at risk; the
+    reason is recorded in the audit trail."""
+    parts = (command.args or "").split(maxsplit=2)
+    case = await _staff_case(session, role, parts[0]) if parts else None
+    target = await session.get(Organisation, parts[1]) if len(parts) > 1 else None
+    if (
+        role.name not in ("coordinator", "admin")
+        or case is None
+        or target is None
+        or len(parts) < 3
+    ):
+        await message.answer(
+            _("Usage: /override CODE ORGANISATION_ID reason (coordinators, danger to life only)")
+        )
+        return
+    result = await referral.refer(
+        session,
+        domain,
+        case,
+        role.person,
+        target,
+        parts[2],
+        override_reason=parts[2],
+        coordinator=True,
+    )
+    if result == "referred":
+        await message.answer(
+            _(
+                "Case {code} referred to {org}. You will be told when they claim it.",
+                code=case.code,
+                org=target.name,
+            )
+        )
+    else:
+        await message.answer(_("Case {code} is not open; nothing was sent.", code=case.code))

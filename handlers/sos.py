@@ -37,26 +37,41 @@ router.callback_query.filter(F.message.chat.type == "private")
 
 
 async def _ask_country(message: Message, session: AsyncSession, role: Role) -> None:
-    destinations = sorted(set(await session.scalars(select(Corridor.destination).where(Corridor.active.is_(True)))))
+    destinations = sorted(
+        set(await session.scalars(select(Corridor.destination).where(Corridor.active.is_(True))))
+    )
     previous = None
     if role.reporter is not None:
         previous = await session.scalar(
-            select(Case.destination_country).where(Case.reporter_id == role.reporter.id).order_by(Case.id.desc()).limit(1)
+            select(Case.destination_country)
+            .where(Case.reporter_id == role.reporter.id)
+            .order_by(Case.id.desc())
+            .limit(1)
         )
     if previous in destinations:
         destinations.remove(previous)
         destinations.insert(0, previous)
-    rows = [[InlineKeyboardButton(text="🆘 " + country_name(code), callback_data=SosSend(country=code).pack())] for code in destinations]
+    rows = [
+        [
+            InlineKeyboardButton(
+                text="🆘 " + country_name(code), callback_data=SosSend(country=code).pack()
+            )
+        ]
+        for code in destinations
+    ]
     await message.answer(
         _("🆘 Which country are you in? Tap it and we alert helpers there at once.")
-        + "\n\n" + _(SOS_CONSENT),
+        + "\n\n"
+        + _(SOS_CONSENT),
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
         protect_content=True,
     )
 
 
 @router.message(Command("sos"))
-async def sos_command(message: Message, session: AsyncSession, role: Role, state: FSMContext) -> None:
+async def sos_command(
+    message: Message, session: AsyncSession, role: Role, state: FSMContext
+) -> None:
     await _ask_country(message, session, role)
 
 
@@ -66,14 +81,24 @@ async def sos_button(query: CallbackQuery, session: AsyncSession, role: Role) ->
     await _ask_country(query.message, session, role)
 
 
-async def _origin_for(session: AsyncSession, role: Role, destination: str, language: str) -> str | None:
-    origins = list(await session.scalars(select(Corridor.origin).where(Corridor.destination == destination, Corridor.active.is_(True)).order_by(Corridor.code)))
+async def _origin_for(
+    session: AsyncSession, role: Role, destination: str, language: str
+) -> str | None:
+    origins = list(
+        await session.scalars(
+            select(Corridor.origin)
+            .where(Corridor.destination == destination, Corridor.active.is_(True))
+            .order_by(Corridor.code)
+        )
+    )
     if not origins:
         return None
     if role.reporter is not None:
         previous = await session.scalar(
-            select(Case.origin_country).where(Case.reporter_id == role.reporter.id, Case.destination_country == destination)
-            .order_by(Case.id.desc()).limit(1)
+            select(Case.origin_country)
+            .where(Case.reporter_id == role.reporter.id, Case.destination_country == destination)
+            .order_by(Case.id.desc())
+            .limit(1)
         )
         if previous in origins:
             return previous
@@ -82,32 +107,52 @@ async def _origin_for(session: AsyncSession, role: Role, destination: str, langu
 
 
 @router.callback_query(SosSend.filter())
-async def sos_send(query: CallbackQuery, callback_data: SosSend, session: AsyncSession, domain: Domain, role: Role,
-                   language: str, state: FSMContext) -> None:
+async def sos_send(
+    query: CallbackQuery,
+    callback_data: SosSend,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    language: str,
+    state: FSMContext,
+) -> None:
     origin = await _origin_for(session, role, callback_data.country, language)
     if origin is None:
         await query.answer(_("That choice is not available."), show_alert=True)
         return
     await query.answer(_("SOS sent"))
-    reporter = role.reporter or await case_domain.reporter_for(session, domain, query.from_user.id, query.message.chat.id, language)
+    reporter = role.reporter or await case_domain.reporter_for(
+        session, domain, query.from_user.id, query.message.chat.id, language
+    )
     reporter.timezone = timezone_of(callback_data.country)
     # An unfinished report would otherwise swallow the details that follow the SOS.
     await state.clear()
     report = case_domain.Report(
-        reporter_role="self", destination_country=callback_data.country, origin_country=origin,
-        categories=["OTHR"], language=language, sos=True, in_danger=True,
-        consents={ConsentPurpose.DESTINATION_HELP.value: True, ConsentPurpose.ORIGIN_HELP.value: True},
+        reporter_role="self",
+        destination_country=callback_data.country,
+        origin_country=origin,
+        categories=["OTHR"],
+        language=language,
+        sos=True,
+        in_danger=True,
+        consents={
+            ConsentPurpose.DESTINATION_HELP.value: True,
+            ConsentPurpose.ORIGIN_HELP.value: True,
+        },
         consent_text=SOS_CONSENT,
     )
     case = await case_domain.submit_report(session, domain, reporter, report)
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
-        _("🆘 SOS sent. Your case code is {code}. Helpers are being alerted now.\n\n"
-          "If you can, share your location with the button below, or write what is happening. Everything you send here is added to this case.",
-          code=case.code),
+        _(
+            "🆘 SOS sent. Your case code is {code}. Helpers are being alerted now.\n\n"
+            "If you can, share your location with the button below, or write what is happening. Everything you send here is added to this case.",
+            code=case.code,
+        ),
         reply_markup=ReplyKeyboardMarkup(
             keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
-            resize_keyboard=True, one_time_keyboard=True,
+            resize_keyboard=True,
+            one_time_keyboard=True,
         ),
         protect_content=True,
     )

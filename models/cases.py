@@ -82,6 +82,9 @@ class Case(Base):
     outcome_currency: Mapped[str | None] = mapped_column(String(3))
     outcome_note: Mapped[str | None] = mapped_column(Encrypted)
     feedback_score: Mapped[int | None] = mapped_column(Integer)
+    feedback_note: Mapped[str | None] = mapped_column(Encrypted)
+    # Keyed hash of the one-time code a proxy reporter passes on so the worker can take over.
+    handover_key: Mapped[str | None] = mapped_column(String(64), index=True)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
     routed_at: Mapped[dt.datetime | None]

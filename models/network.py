@@ -48,6 +48,7 @@ class ResponderGroup(Base):
     chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     title: Mapped[str] = mapped_column(String(255), default="")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    managed_by: Mapped[str] = mapped_column(String(16), default="config")
 
 
 class Person(Base):
@@ -67,6 +68,9 @@ class Person(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Set when the person blocked the bot, so the outbox stops trying.
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "config" rows follow the TOML file; "telegram" rows were added by invite and are
+    # left alone by `network sync`.
+    managed_by: Mapped[str] = mapped_column(String(16), default="config")
 
 
 class CorridorCoordinator(Base):
@@ -113,3 +117,19 @@ class HelpContact(Base):
     url: Mapped[str] = mapped_column(String(255), default="")
     source: Mapped[str]
     verified_on: Mapped[dt.date]
+
+
+class Invite(Base):
+    """A one-time /start deep link that makes its user a responder of an organisation."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_key: Mapped[str] = mapped_column(String(64), unique=True)  # keyed hash of the token
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"))
+    role: Mapped[str] = mapped_column(String(16), default="responder")
+    created_by: Mapped[str] = mapped_column(ForeignKey("people.id"))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime]
+    used_at: Mapped[dt.datetime | None]
+    used_by: Mapped[str | None] = mapped_column(String(64))

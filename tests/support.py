@@ -31,7 +31,11 @@ def make_config(database_url: str, **overrides: Any) -> Config:
     data = example_data()
     data["security"] = {"encryption_keys": [TEST_KEY], "hash_key": "test-hash-key"}
     data["database"] = {"url": database_url}
-    data["outbox"] = {"per_chat_per_second": 1000.0, "per_group_per_minute": 100000, "global_per_second": 100000}
+    data["outbox"] = {
+        "per_chat_per_second": 1000.0,
+        "per_group_per_minute": 100000,
+        "global_per_second": 100000,
+    }
     for section, values in overrides.items():
         if isinstance(values, dict) and isinstance(data.get(section), dict):
             data[section] = {**data[section], **values}

@@ -179,7 +179,9 @@ async def submit_report(
     )
     session.add(case)
     await session.flush()
-    await record_consents(session, domain, reporter, case, report.consents, report.language, report.consent_text)
+    await record_consents(
+        session, domain, reporter, case, report.consents, report.language, report.consent_text
+    )
     for kind, file_id, text in report.attachments:
         session.add(
             Attachment(case_id=case.id, kind=kind, file_id=file_id, text=text, created_at=now)
@@ -223,3 +225,56 @@ async def case_by_code(session: AsyncSession, code: str) -> Case | None:
 
 def touch(case: Case, now: dt.datetime) -> None:
     case.last_activity_at = now
+
+
+async def issue_handover_code(session: AsyncSession, domain: Domain, case: Case) -> str:
+    """A one-time code a family member or advocate passes to the worker."""
+    code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    case.handover_key = domain.keys.pseudonym("handover", code)
+    return code
+
+
+async def take_over(
+    session: AsyncSession, domain: Domain, code: str, worker: Reporter
+) -> Case | None:
+    """The worker joins their own case: from now on the bot talks to them, and the person
+    who reported on their behalf is told."""
+    key = domain.keys.pseudonym("handover", code.strip().upper())
+    case = await session.scalar(select(Case).where(Case.handover_key == key))
+    if (
+        case is None
+        or case.status not in [s.value for s in OPEN_STATUSES]
+        or case.reporter_id == worker.id
+    ):
+        return None
+    previous = case.reporter_id
+    case.handover_key = None
+    case.reporter_id = worker.id
+    case.language = worker.language
+    case.last_activity_at = domain.now()
+    await events.record(
+        session,
+        domain,
+        "worker_took_over",
+        case_id=case.id,
+        actor=f"reporter:{worker.id}",
+        data={"previous_reporter": previous},
+    )
+    if previous is not None:
+        from bot.domain.outbox import queue
+
+        proxy = await session.get(Reporter, previous)
+        queue(
+            session,
+            domain,
+            purpose="reporter_update",
+            reporter_id=previous,
+            case_id=case.id,
+            text=tr(
+                proxy.language if proxy else "en",
+                "The worker has joined case {code} and now follows it themselves.",
+                code=case.code,
+            ),
+            extra={"protect_content": True},
+        )
+    return case

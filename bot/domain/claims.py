@@ -14,7 +14,12 @@ from bot.domain.cards import country_name
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.i18n import tr
-from bot.taxonomy import CATEGORIES, CONTACT_LABELS, REPORTER_ROLES, SINCE_LABELS, UNCLAIMED_STATUSES, CaseStatus
+from bot.taxonomy import (
+    CATEGORIES,
+    SINCE_LABELS,
+    UNCLAIMED_STATUSES,
+    CaseStatus,
+)
 from models import Attachment, Case, CaseCard, Organisation, Person
 
 
@@ -147,7 +152,11 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
             urgency=case.urgency,
             reason=e(case.urgency_reason),
         ),
-        tr(language, "Since: {since}", since=e(tr(language, SINCE_LABELS[case.since]) if case.since in SINCE_LABELS else "—")),
+        tr(
+            language,
+            "Since: {since}",
+            since=e(tr(language, SINCE_LABELS[case.since]) if case.since in SINCE_LABELS else "—"),
+        ),
         tr(
             language,
             "In danger now: {answer}",

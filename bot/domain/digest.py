@@ -213,7 +213,8 @@ async def daily_counts(
     session: AsyncSession, corridors: list[str], until: dt.datetime, days: int = 30
 ) -> dict[str, dict[str, list[int]]]:
     """Per corridor: new and resolved per day over the last ``days`` days (UTC days)."""
-    start = (until - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+    # The window ends with today, so what happened this morning is on the chart.
+    start = (until - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     series: dict[str, dict[str, list[int]]] = defaultdict(
         lambda: {"new": [0] * days, "resolved": [0] * days}
     )
@@ -244,7 +245,7 @@ def chart_png(series: dict[str, dict[str, list[int]]], until: dt.datetime, days:
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
-    start = (until - dt.timedelta(days=days)).date()
+    start = (until - dt.timedelta(days=days - 1)).date()
     x = [start + dt.timedelta(days=i) for i in range(days)]
     figure, axis = plt.subplots(figsize=(8, 4), dpi=100)
     for corridor, values in sorted(series.items()):

@@ -158,9 +158,12 @@ async def sweep_drafts(domain: Domain) -> int:
     touched = 0
     async with domain.sessions() as session, session.begin():
         rows = await session.scalars(
-            select(ConversationState).where(
-                ConversationState.state.like("Report%"), ConversationState.updated_at < remind_before
-            ).limit(200)
+            select(ConversationState)
+            .where(
+                ConversationState.state.like("Report%"),
+                ConversationState.updated_at < remind_before,
+            )
+            .limit(200)
         )
         for row in rows:
             data = dict(row.data or {})
@@ -173,9 +176,17 @@ async def sweep_drafts(domain: Domain) -> int:
                 continue
             language = data.get("language", "en")
             reporter = await reporter_for(session, domain, chat_id, chat_id, language)
-            queue(session, domain, purpose="draft_reminder", reporter_id=reporter.id,
-                  text=tr(language, "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it."),
-                  extra={"protect_content": True})
+            queue(
+                session,
+                domain,
+                purpose="draft_reminder",
+                reporter_id=reporter.id,
+                text=tr(
+                    language,
+                    "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+                ),
+                extra={"protect_content": True},
+            )
             data["_reminded"] = True
             row.data = data
             touched += 1

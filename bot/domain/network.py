@@ -156,7 +156,10 @@ async def sync_network(session: AsyncSession, config: Config) -> SyncReport:
         (Person, "id", wanted_people, "person"),
         (ResponderGroup, "chat_id", wanted_groups, "group"),
     ):
-        for row in (await session.scalars(select(model).where(model.active.is_(True)))).all():
+        managed = select(model).where(model.active.is_(True))
+        if hasattr(model, "managed_by"):
+            managed = managed.where(model.managed_by == "config")
+        for row in (await session.scalars(managed)).all():
             if getattr(row, key) not in wanted:
                 row.active = False
                 report.changes.append(f"- {label} {getattr(row, key)} (deactivated)")

@@ -49,7 +49,7 @@ class MoneyError(ValueError):
 
 
 def parse_money(text: str, default_currency: str | None) -> tuple[int, str]:
-    """"1200", "1,200 QAR", "QAR 1200.50" → (minor units, ISO 4217 code)."""
+    """ "1200", "1,200 QAR", "QAR 1200.50" → (minor units, ISO 4217 code)."""
     cleaned = text.strip().upper().replace(",", "")
     match = re.fullmatch(r"([A-Z]{3})?\s*(\d+(?:\.\d{1,3})?)\s*([A-Z]{3})?", cleaned)
     if not match:

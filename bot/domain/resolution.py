@@ -118,6 +118,8 @@ async def withdraw(session: AsyncSession, domain: Domain, case: Case) -> None:
     case.resolved_at = now
     case.last_activity_at = now
     await timers.cancel(session, case.id, (*FOLLOWUP_KINDS, "escalate"))
-    await events.record(session, domain, "withdrawn", case_id=case.id, actor=f"reporter:{case.reporter_id}")
+    await events.record(
+        session, domain, "withdrawn", case_id=case.id, actor=f"reporter:{case.reporter_id}"
+    )
     await routing.rerender_cards(session, domain, case)
     await notify_owner(session, domain, case, "The reporter withdrew case {code}. It is closed.")

@@ -84,6 +84,8 @@ async def _bot_api(request: web.Request) -> web.StreamResponse:
         raw, files = await _read_params(request)
         result = await request.app[_DISPATCHER_KEY].call(world, method, raw, files)
     except ApiError as exc:
+        # refusals are normal in tests, but they are the first thing to look at
+        log.info("%s %s -> %s %s", world.bot_id, method, exc.code, exc.description)
         return _api_error(exc)
     except Disconnect:
         if request.transport is not None:

@@ -59,9 +59,24 @@ DESCRIPTION = "We have not been paid for four months and the company keeps our p
 # The order the report asks its questions in, for a worker reporting for themselves,
 # with wages owed and a phone contact (so every kind of step is visited).
 FLOW = [
-    "role", "destination", "origin", "area", "categories", "since", "danger", "workers", "employer",
-    "agency", "wages", "description", "contact", "phone", "safe_hours",
-    "consent_destination_help", "consent_origin_help", "consent_statistics",
+    "role",
+    "destination",
+    "origin",
+    "area",
+    "categories",
+    "since",
+    "danger",
+    "workers",
+    "employer",
+    "agency",
+    "wages",
+    "description",
+    "contact",
+    "phone",
+    "safe_hours",
+    "consent_destination_help",
+    "consent_origin_help",
+    "consent_statistics",
 ]
 
 
@@ -73,8 +88,16 @@ class Reporter:
         self.step_index = 0
 
     @classmethod
-    async def create(cls, h: Harness, name: str, lang: str = "en", *, language_code: str | None = None,
-                     place: Place = QATAR, user_id: int | None = None) -> Reporter:
+    async def create(
+        cls,
+        h: Harness,
+        name: str,
+        lang: str = "en",
+        *,
+        language_code: str | None = None,
+        place: Place = QATAR,
+        user_id: int | None = None,
+    ) -> Reporter:
         uid = await h.user(name, language_code=language_code or lang, user_id=user_id)
         await h.say(uid, "/start")
         answer = await h.press_data(uid, lambda data: data == f"lang:{lang}")
@@ -112,10 +135,20 @@ class Reporter:
         """Answers the current question the normal way and moves on."""
         h, uid, p, step = self.h, self.uid, self.place, self.step
         await self.assert_asked(step)
-        choices = {"role": "self", "destination": p.destination, "origin": p.origin, "area": p.area,
-                   "since": "months", "danger": "no", "workers": "6-20", "contact": "phone",
-                   "safe_hours": "18-22", "consent_destination_help": "yes", "consent_origin_help": "yes",
-                   "consent_statistics": "yes"}
+        choices = {
+            "role": "self",
+            "destination": p.destination,
+            "origin": p.origin,
+            "area": p.area,
+            "since": "months",
+            "danger": "no",
+            "workers": "6-20",
+            "contact": "phone",
+            "safe_hours": "18-22",
+            "consent_destination_help": "yes",
+            "consent_origin_help": "yes",
+            "consent_statistics": "yes",
+        }
         if step in choices:
             await self.tap(step, choices[step])
         elif step == "categories":
@@ -155,13 +188,18 @@ class Reporter:
         given = self.t("given ✓")
         lines = [
             self.t("Reported by: {who}", who=self.t("I am the worker")),
-            self.t("Where: {place}", place=f"{country_name(self.place.destination)} ← {country_name(self.place.origin)}"),
+            self.t(
+                "Where: {place}",
+                place=f"{country_name(self.place.destination)} ← {country_name(self.place.origin)}",
+            ),
             self.t("What happened: {codes}", codes="WAGE, DOCS"),
             self.t("In danger now: {answer}", answer=self.t("No")),
             f"{self.t('Employer')}: {given}",
             f"{self.t('Wages owed')}: {given}",
             self.t("Description and files: {n}", n=pieces),
-            self.t("Consent: destination {d} · home country {o} · statistics {s}", d="✓", o="✓", s="✓"),
+            self.t(
+                "Consent: destination {d} · home country {o} · statistics {s}", d="✓", o="✓", s="✓"
+            ),
         ]
         if phone:
             lines.append(f"{self.t('Phone')}: {given}")
@@ -200,7 +238,11 @@ async def case_by_code(h: Harness, code: str) -> Case:
 
 async def attachments_of(h: Harness, case_id: int) -> list[Attachment]:
     async with h.app.domain.sessions() as session:
-        return list(await session.scalars(select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)))
+        return list(
+            await session.scalars(
+                select(Attachment).where(Attachment.case_id == case_id).order_by(Attachment.id)
+            )
+        )
 
 
 async def count(h: Harness, model: type, *where: Any) -> int:
@@ -209,7 +251,11 @@ async def count(h: Harness, model: type, *where: Any) -> int:
 
 
 def buttons(message: dict[str, Any]) -> list[str]:
-    return [b.get("callback_data", "") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    return [
+        b.get("callback_data", "")
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
 
 
 async def last_bot_message(h: Harness, chat_id: int) -> dict[str, Any]:
@@ -217,11 +263,17 @@ async def last_bot_message(h: Harness, chat_id: int) -> dict[str, Any]:
 
 
 async def assert_case_matches_report(case: Case, place: Place = QATAR) -> None:
-    assert (case.destination_country, case.origin_country, case.area) == (place.destination, place.origin, place.area)
+    assert (case.destination_country, case.origin_country, case.area) == (
+        place.destination,
+        place.origin,
+        place.area,
+    )
     assert sorted(case.categories) == ["DOCS", "WAGE"]
     assert case.employer == EMPLOYER and case.agency is None
     assert case.since == "months" and case.in_danger is False and case.workers_affected == 10
-    assert case.wage_owed_minor is not None and case.contact_method == "phone" and case.contact_phone
+    assert (
+        case.wage_owed_minor is not None and case.contact_method == "phone" and case.contact_phone
+    )
 
 
 # -- unsupported kinds of message ---------------------------------------------------------
@@ -229,14 +281,20 @@ async def assert_case_matches_report(case: Case, place: Place = QATAR) -> None:
 KINDS: dict[str, Callable[[Harness, int], Awaitable[Any]]] = {
     "sticker": lambda h, uid: h.send("sticker", uid, emoji="😀"),
     "animation": lambda h, uid: h.send("animation", uid),
-    "poll": lambda h, uid: h.send("poll", uid, question="Which day?", options=["Friday", "Saturday"]),
-    "contact": lambda h, uid: h.send("contact", uid, phone_number="+97433123456", first_name="Boss"),
+    "poll": lambda h, uid: h.send(
+        "poll", uid, question="Which day?", options=["Friday", "Saturday"]
+    ),
+    "contact": lambda h, uid: h.send(
+        "contact", uid, phone_number="+97433123456", first_name="Boss"
+    ),
     "dice": lambda h, uid: h.send("dice", uid, emoji="🎲", value=3),
 }
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_unsupported_kind_outside_a_report_gets_the_cant_use_reply(harness: Harness, kind: str) -> None:
+async def test_unsupported_kind_outside_a_report_gets_the_cant_use_reply(
+    harness: Harness, kind: str
+) -> None:
     lang = "ne"
     reporter = await Reporter.create(harness, "Maya", lang)
     await KINDS[kind](harness, reporter.uid)
@@ -250,7 +308,9 @@ async def test_unsupported_kind_outside_a_report_gets_the_cant_use_reply(harness
 
 
 @pytest.mark.parametrize("kind", list(KINDS))
-async def test_unsupported_kind_during_a_report_is_refused_and_the_report_continues(harness: Harness, kind: str) -> None:
+async def test_unsupported_kind_during_a_report_is_refused_and_the_report_continues(
+    harness: Harness, kind: str
+) -> None:
     """Sent at a choice step, a text step and the description step: each time the bot says
     what it can use and asks the same question again; the finished report keeps everything."""
     reporter = await Reporter.create(harness, "Ram", "en")
@@ -259,7 +319,9 @@ async def test_unsupported_kind_during_a_report_is_refused_and_the_report_contin
         await reporter.answer_until(stop)
         before = len(await reporter.texts())
         await KINDS[kind](harness, reporter.uid)
-        assert len(await reporter.texts()) == before + 1, f"{kind} at {stop}: expected exactly one answer"
+        assert len(await reporter.texts()) == before + 1, (
+            f"{kind} at {stop}: expected exactly one answer"
+        )
         await reporter.assert_asked(stop, note=ONLY_TEXT)
     # The description step counts what it holds; the unusable message is not among it.
     assert reporter.t("Received so far: {n}", n=1) not in await reporter.last()
@@ -276,7 +338,18 @@ async def test_unsupported_kind_during_a_report_is_refused_and_the_report_contin
 
 def words(n_chars: int, seed: int) -> str:
     rng = random.Random(seed)
-    vocabulary = ["wages", "passport", "camp", "supervisor", "overtime", "contract", "visa", "heat", "food", "agent"]
+    vocabulary = [
+        "wages",
+        "passport",
+        "camp",
+        "supervisor",
+        "overtime",
+        "contract",
+        "visa",
+        "heat",
+        "food",
+        "agent",
+    ]
     text = ""
     while len(text) < n_chars:
         text += rng.choice(vocabulary) + f"{len(text) % 997} "
@@ -310,7 +383,10 @@ async def test_description_beyond_max_is_capped_with_a_message(harness: Harness)
     long_text = words(MAX_DESCRIPTION + 5_000, seed=2)
     await harness.tg.send_message(reporter.uid, long_text)
     await harness.settle()
-    capped = reporter.t("Your description is very long; I kept the first {n} characters. Press Done to continue.", n=MAX_DESCRIPTION)
+    capped = reporter.t(
+        "Your description is very long; I kept the first {n} characters. Press Done to continue.",
+        n=MAX_DESCRIPTION,
+    )
     assert capped in await reporter.texts()
     await harness.tap_nav(reporter.uid, "done")
     reporter.step_index = FLOW.index("contact")
@@ -323,7 +399,9 @@ async def test_description_beyond_max_is_capped_with_a_message(harness: Harness)
     await reporter.assert_no_apology()
 
 
-async def test_twenty_photo_album_in_the_description_step_keeps_all_twenty(harness: Harness) -> None:
+async def test_twenty_photo_album_in_the_description_step_keeps_all_twenty(
+    harness: Harness,
+) -> None:
     reporter = await Reporter.create(harness, "Hari", "en")
     await reporter.begin()
     await reporter.answer_until("description")
@@ -348,7 +426,9 @@ async def test_forwarded_messages(harness: Harness) -> None:
     reporter = await Reporter.create(harness, "Dipak", "en")
     boss = await harness.user("Boss")
     # Outside a report, with no case: a defined answer and the menu.
-    await harness.tg.send_message(reporter.uid, "Pay will come next month.", forward_from_user_id=boss)
+    await harness.tg.send_message(
+        reporter.uid, "Pay will come next month.", forward_from_user_id=boss
+    )
     await harness.settle()
     message = await last_bot_message(harness, reporter.uid)
     assert message["text"] == reporter.t("You have no open case. What would you like to do?")
@@ -356,14 +436,19 @@ async def test_forwarded_messages(harness: Harness) -> None:
     # At a choice step a forward is no answer: the question comes again.
     await reporter.begin()
     await reporter.answer_until("destination")
-    await harness.tg.send_message(reporter.uid, "Pay will come next month.",
-                                  forward_origin={"type": "hidden_user", "sender_user_name": "Boss"})
+    await harness.tg.send_message(
+        reporter.uid,
+        "Pay will come next month.",
+        forward_origin={"type": "hidden_user", "sender_user_name": "Boss"},
+    )
     await harness.settle()
     await reporter.assert_asked("destination", note=CHOOSE_BUTTON)
     # In the description a forwarded threat is evidence: it is added.
     await reporter.answer_until("description")
     await harness.say(reporter.uid, DESCRIPTION)
-    await harness.tg.send_message(reporter.uid, "If you complain you will be deported.", forward_from_user_id=boss)
+    await harness.tg.send_message(
+        reporter.uid, "If you complain you will be deported.", forward_from_user_id=boss
+    )
     await harness.settle()
     assert await reporter.last() == reporter.t("Added. Send more, or press Done.")
     await harness.tap_nav(reporter.uid, "done")
@@ -375,12 +460,16 @@ async def test_forwarded_messages(harness: Harness) -> None:
     # Forwarded into the open case, it reaches the case like anything else the reporter sends.
     await harness.tg.send_message(reporter.uid, "Final warning.", forward_from_user_id=boss)
     await harness.settle()
-    assert await reporter.last() == reporter.t("Added to your case {code}. A helper will see it.", code=case.code)
+    assert await reporter.last() == reporter.t(
+        "Added to your case {code}. A helper will see it.", code=case.code
+    )
     assert [a.text for a in await attachments_of(harness, case.id)] == ["Final warning."]
     await reporter.assert_no_apology()
 
 
-async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kept(harness: Harness) -> None:
+async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kept(
+    harness: Harness,
+) -> None:
     reporter = await Reporter.create(harness, "Gita", "ne")
     await reporter.begin()
     await reporter.answer_until("employer")
@@ -388,7 +477,9 @@ async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kep
     await harness.settle()
     reporter.step_index += 1
     await reporter.assert_asked("agency")
-    await harness.tg.edit_message(reporter.uid, reporter.uid, sent["message_id"], "Some other company")
+    await harness.tg.edit_message(
+        reporter.uid, reporter.uid, sent["message_id"], "Some other company"
+    )
     await harness.settle()
     edit_reply = await last_bot_message(harness, reporter.uid)
     assert edit_reply["text"] == reporter.t(EDITED)
@@ -398,7 +489,9 @@ async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kep
     case = await reporter.submit()
     assert case.employer == EMPLOYER
     # After submitting, an edit is answered the same way and changes nothing in the case.
-    await harness.tg.edit_message(reporter.uid, reporter.uid, sent["message_id"], "Yet another company")
+    await harness.tg.edit_message(
+        reporter.uid, reporter.uid, sent["message_id"], "Yet another company"
+    )
     await harness.settle()
     assert await reporter.last() == reporter.t(EDITED)
     assert (await case_by_code(harness, case.code)).employer == EMPLOYER
@@ -442,7 +535,9 @@ async def test_number_where_a_country_is_expected_asks_again(harness: Harness) -
     await assert_case_matches_report(case)
 
 
-async def test_button_from_an_old_message_is_refused_and_the_question_asked_again(harness: Harness) -> None:
+async def test_button_from_an_old_message_is_refused_and_the_question_asked_again(
+    harness: Harness,
+) -> None:
     reporter = await Reporter.create(harness, "Laxmi", "ne")
     await reporter.begin()
     await reporter.answer_until("destination")
@@ -451,9 +546,17 @@ async def test_button_from_an_old_message_is_refused_and_the_question_asked_agai
     transcript = await harness.tg.transcript(reporter.uid)
     old = [m for m in transcript if m.get("from_bot") and "r:destination:MY" in buttons(m)][0]
     await reporter.answer_until("employer")
-    categories = [m for m in await harness.tg.transcript(reporter.uid) if "r:categories:WAGE" in buttons(m)][-1]
-    for message, data in ((old, "r:destination:MY"), (categories, "r:categories:THRT"), (categories, "nav:done")):
-        query = await harness.tg.press_button(reporter.uid, reporter.uid, message["message_id"], data=data)
+    categories = [
+        m for m in await harness.tg.transcript(reporter.uid) if "r:categories:WAGE" in buttons(m)
+    ][-1]
+    for message, data in (
+        (old, "r:destination:MY"),
+        (categories, "r:categories:THRT"),
+        (categories, "nav:done"),
+    ):
+        query = await harness.tg.press_button(
+            reporter.uid, reporter.uid, message["message_id"], data=data
+        )
         answer = await harness.tg.get_callback_answer(query, timeout=20)
         await harness.settle()
         assert answer.get("text") == reporter.t(EARLIER_QUESTION), (data, answer)
@@ -464,7 +567,9 @@ async def test_button_from_an_old_message_is_refused_and_the_question_asked_agai
     await reporter.assert_no_apology()
 
 
-async def test_stale_skip_from_an_earlier_optional_question_does_not_skip_the_current_one(harness: Harness) -> None:
+async def test_stale_skip_from_an_earlier_optional_question_does_not_skip_the_current_one(
+    harness: Harness,
+) -> None:
     """Skip on the area question, pressed again later on the "since" question (also optional),
     belongs to the area question: it must not silently skip "since"."""
     reporter = await Reporter.create(harness, "Prem", "en")
@@ -473,7 +578,9 @@ async def test_stale_skip_from_an_earlier_optional_question_does_not_skip_the_cu
     area_question = await last_bot_message(harness, reporter.uid)
     assert "nav:skip" in buttons(area_question)
     await reporter.answer_until("since")
-    query = await harness.tg.press_button(reporter.uid, reporter.uid, area_question["message_id"], data="nav:skip", strict=False)
+    query = await harness.tg.press_button(
+        reporter.uid, reporter.uid, area_question["message_id"], data="nav:skip", strict=False
+    )
     answer = await harness.tg.get_callback_answer(query, timeout=20)
     await harness.settle()
     assert answer.get("text") == reporter.t(EARLIER_QUESTION), answer
@@ -501,20 +608,27 @@ async def test_invalid_phone_number_is_explained_and_the_step_kept(harness: Harn
 
 
 @pytest.mark.parametrize(
-    ("language_code", "expected"), [("xx", "en"), ("ne-NP", "ne"), ("ne", "ne"), ("in", "id"), (None, "en")]
+    ("language_code", "expected"),
+    [("xx", "en"), ("ne-NP", "ne"), ("ne", "ne"), ("in", "id"), (None, "en")],
 )
-async def test_telegram_language_code_preselects_the_picker(harness: Harness, language_code: str | None, expected: str) -> None:
+async def test_telegram_language_code_preselects_the_picker(
+    harness: Harness, language_code: str | None, expected: str
+) -> None:
     uid = await harness.user("Newcomer", language_code=language_code)  # type: ignore[arg-type]
     await harness.say(uid, "/start")
     welcome = await last_bot_message(harness, uid)
     assert welcome["text"] == tr(expected, WELCOME)
     labels = [b["text"] for row in welcome["reply_markup"]["inline_keyboard"] for b in row]
-    assert [label for label in labels if label.startswith("✓ ")] == ["✓ " + LANGUAGE_NAMES[expected]]
+    assert [label for label in labels if label.startswith("✓ ")] == [
+        "✓ " + LANGUAGE_NAMES[expected]
+    ]
     # A stranger's first tap on the preselected language opens the menu in it.
     await harness.press_data(uid, lambda data: data == f"lang:{expected}")
     menu = await last_bot_message(harness, uid)
     assert buttons(menu) == MENU_DATA
-    assert menu["reply_markup"]["inline_keyboard"][1][0]["text"] == tr(expected, "📝 Report a problem")
+    assert menu["reply_markup"]["inline_keyboard"][1][0]["text"] == tr(
+        expected, "📝 Report a problem"
+    )
 
 
 async def test_unknown_commands_get_the_menu_and_keep_the_report(harness: Harness) -> None:
@@ -551,7 +665,9 @@ async def test_unknown_commands_get_the_menu_and_keep_the_report(harness: Harnes
 # -- forged callback data ------------------------------------------------------------------
 
 
-async def test_forged_callback_data_gets_a_polite_answer_and_changes_nothing(harness: Harness) -> None:
+async def test_forged_callback_data_gets_a_polite_answer_and_changes_nothing(
+    harness: Harness,
+) -> None:
     # Someone else's real case, to forge buttons against.
     other = await Reporter.create(harness, "Victim", "en")
     await harness.say(other.uid, "/sos")
@@ -566,27 +682,58 @@ async def test_forged_callback_data_gets_a_polite_answer_and_changes_nothing(har
     await reporter.answer_until("destination")
     question = await last_bot_message(harness, reporter.uid)
     rng = random.Random(7)
-    random_data = ["".join(chr(rng.randrange(33, 0x2FF)) for _ in range(rng.randrange(1, 30))) for _ in range(4)]
+    random_data = [
+        "".join(chr(rng.randrange(33, 0x2FF)) for _ in range(rng.randrange(1, 30)))
+        for _ in range(4)
+    ]
     random_data += [rng.randbytes(32).hex(), "x" * 64, ":::", "r::", "r:destination", "nav:"]
     forged = [
-        "claim:abc", f"claim:{victim.id}", "pass:abc", "r:destination:ZZ", "r:destination:" + "Q" * 50,
-        "r:nosuchstep:QA", "chk:999999:safe", f"chk:{victim.id}:unsafe", f"wd:{victim.id}:1", f"fb:{victim.id}:1",
-        f"cns:{victim.id}:destination_help:0", f"pick:{victim.id}", "lang:xx", "menu:admin", "nav:frobnicate",
-        f"out:{victim.id}:OTHER", f"ref:{victim.id}:np-returnee-shelter", "sos:ZZ", *random_data,
+        "claim:abc",
+        f"claim:{victim.id}",
+        "pass:abc",
+        "r:destination:ZZ",
+        "r:destination:" + "Q" * 50,
+        "r:nosuchstep:QA",
+        "chk:999999:safe",
+        f"chk:{victim.id}:unsafe",
+        f"wd:{victim.id}:1",
+        f"fb:{victim.id}:1",
+        f"cns:{victim.id}:destination_help:0",
+        f"pick:{victim.id}",
+        "lang:xx",
+        "menu:admin",
+        "nav:frobnicate",
+        f"out:{victim.id}:OTHER",
+        f"ref:{victim.id}:np-returnee-shelter",
+        "sos:ZZ",
+        *random_data,
     ]
-    polite = {reporter.t(m) for m in (NO_LONGER_VALID, "That choice is not available.", EARLIER_QUESTION,
-                                       "This language is not available.")}
+    polite = {
+        reporter.t(m)
+        for m in (
+            NO_LONGER_VALID,
+            "That choice is not available.",
+            EARLIER_QUESTION,
+            "This language is not available.",
+        )
+    }
     for data in forged:
         assert len(data.encode()) <= 64, data
         for message_id in (question["message_id"], 999_999):
-            query = await harness.tg.press_button(reporter.uid, reporter.uid, message_id, data=data, strict=False)
+            query = await harness.tg.press_button(
+                reporter.uid, reporter.uid, message_id, data=data, strict=False
+            )
             answer = await harness.tg.get_callback_answer(query, timeout=20)
             await harness.settle()
             assert answer.get("text") in polite, (data, message_id, answer)
     # Nothing changed: no new case, the victim's case is as it was, and the report goes on.
     assert await harness.case_codes() == [victim_code]
     after = await case_by_code(harness, victim_code)
-    assert (after.status, after.owner_person_id, after.feedback_score) == (victim.status, None, None)
+    assert (after.status, after.owner_person_id, after.feedback_score) == (
+        victim.status,
+        None,
+        None,
+    )
     assert await count(harness, CaseEvent, CaseEvent.case_id == victim.id) == events_before
     assert await count(harness, Consent, Consent.case_id == victim.id) == consents_before
     await reporter.assert_asked("destination")
@@ -635,11 +782,16 @@ async def test_report_survives_a_restart(database_url: str) -> None:
 
 
 @pytest.mark.parametrize(("lang", "place"), [("en", QATAR), ("ne", QATAR), ("id", MALAYSIA)])
-async def test_full_report_speaks_the_reporters_language(harness: Harness, lang: str, place: Place) -> None:
+async def test_full_report_speaks_the_reporters_language(
+    harness: Harness, lang: str, place: Place
+) -> None:
     reporter = await Reporter.create(harness, "Worker", lang, place=place)
     menu = await last_bot_message(harness, reporter.uid)
-    assert menu["text"] == tr(lang, "Corridor helps migrant workers and their families get help from trusted organisations.\n"
-                                    "What you tell us is shared only with the helpers you agree to. What would you like to do?")
+    assert menu["text"] == tr(
+        lang,
+        "Corridor helps migrant workers and their families get help from trusted organisations.\n"
+        "What you tell us is shared only with the helpers you agree to. What would you like to do?",
+    )
     await reporter.begin()
     questions_seen = []
     while reporter.step != "summary":
@@ -649,7 +801,10 @@ async def test_full_report_speaks_the_reporters_language(harness: Harness, lang:
         # The check means something: these are not the English texts.
         for step in ("role", "destination", "description", "safe_hours"):
             assert tr(lang, QUESTION[step]) != QUESTION[step]
-        assert all(tr("en", QUESTION[step]) not in text for step, text in zip(FLOW, questions_seen, strict=True))
+        assert all(
+            tr("en", QUESTION[step]) not in text
+            for step, text in zip(FLOW, questions_seen, strict=True)
+        )
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     assert case.language == lang

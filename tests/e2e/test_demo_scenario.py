@@ -11,8 +11,25 @@ from models import Case, CaseEvent, OutboxMessage
 
 # Everything a reporter typed in the scenario: none of it may ever reach a group.
 REPORTER_STRINGS = [
-    "Al Noor", "Contracting", "4800", "4,800", "चार महिनादेखि", "राहदानी", "धम्की", "payslip", "contract",
-    "Suman", "Tamang", "Gulf Star", "3312", "984 123", "3.139", "101.687", "Deported", "QR 652", "Tribhuvan",
+    "Al Noor",
+    "Contracting",
+    "4800",
+    "4,800",
+    "चार महिनादेखि",
+    "राहदानी",
+    "धम्की",
+    "payslip",
+    "contract",
+    "Suman",
+    "Tamang",
+    "Gulf Star",
+    "3312",
+    "984 123",
+    "3.139",
+    "101.687",
+    "Deported",
+    "QR 652",
+    "Tribhuvan",
     "embassy letter",
 ]
 
@@ -29,9 +46,24 @@ async def test_scenario_runs_end_to_end(harness: Harness) -> None:
     assert statuses == ["claimed", "resolved", "routed"]
     wage_case = next(c for c in cases.values() if c.status == "resolved")
     assert wage_case.outcome == "WAGES_RECOVERED" and wage_case.outcome_amount_minor == 360000
-    assert wage_case.feedback_score == 5 and wage_case.owner_organisation_id == "np-returnee-shelter"
-    for kind in ("created", "routed", "claimed", "details_read", "reporter_message", "owner_message",
-                 "checkin_sent", "checkin_answer", "referred", "resolved", "feedback", "escalated", "digest_sent"):
+    assert (
+        wage_case.feedback_score == 5 and wage_case.owner_organisation_id == "np-returnee-shelter"
+    )
+    for kind in (
+        "created",
+        "routed",
+        "claimed",
+        "details_read",
+        "reporter_message",
+        "owner_message",
+        "checkin_sent",
+        "checkin_answer",
+        "referred",
+        "resolved",
+        "feedback",
+        "escalated",
+        "digest_sent",
+    ):
         assert kind in kinds, kind
     assert undelivered == 0
     # The claim race had exactly one winner.

@@ -19,9 +19,16 @@ ID_GROUP = -1001000000004
 
 def wage_report(**changes) -> cases.Report:  # type: ignore[no-untyped-def]
     values = dict(
-        reporter_role="self", destination_country="QA", origin_country="NP", categories=["WAGE"],
-        language="ne", area="Doha", description="Not paid for four months", employer="Al Noor Contracting",
-        wage_owed_minor=480000, wage_currency="QAR",
+        reporter_role="self",
+        destination_country="QA",
+        origin_country="NP",
+        categories=["WAGE"],
+        language="ne",
+        area="Doha",
+        description="Not paid for four months",
+        employer="Al Noor Contracting",
+        wage_owed_minor=480000,
+        wage_currency="QAR",
         consents={"destination_help": True, "origin_help": True, "statistics": True},
     )
     values.update(changes)
@@ -48,7 +55,9 @@ async def person(domain: Domain, person_id: str) -> Person:
         return await session.get(Person, person_id)
 
 
-async def test_report_is_routed_to_destination_group_with_a_card_free_of_personal_details(domain: Domain) -> None:
+async def test_report_is_routed_to_destination_group_with_a_card_free_of_personal_details(
+    domain: Domain,
+) -> None:
     case = await submit(domain)
     assert case.status == "routed" and case.urgency == "normal"
     cards = await outbox(domain, purpose="card")
@@ -64,14 +73,18 @@ async def test_family_report_goes_to_origin_side(domain: Domain) -> None:
     assert [c.chat_id for c in await outbox(domain, purpose="card")] == [NP_GROUP]
 
 
-async def test_danger_in_destination_goes_to_destination_first_even_for_family(domain: Domain) -> None:
+async def test_danger_in_destination_goes_to_destination_first_even_for_family(
+    domain: Domain,
+) -> None:
     case = await submit(domain, reporter_role="family", in_danger=True, categories=["PHYS"])
     assert case.urgency == "sos"
     assert [c.chat_id for c in await outbox(domain, purpose="card")] == [QA_GROUP]
 
 
 async def test_no_destination_consent_routes_to_origin_only(domain: Domain) -> None:
-    await submit(domain, consents={"destination_help": False, "origin_help": True, "statistics": False})
+    await submit(
+        domain, consents={"destination_help": False, "origin_help": True, "statistics": False}
+    )
     assert [c.chat_id for c in await outbox(domain, purpose="card")] == [NP_GROUP]
 
 
@@ -103,7 +116,9 @@ async def test_exactly_one_of_many_concurrent_claims_wins(domain: Domain) -> Non
     assert results.count("taken") == 19
     async with domain.sessions() as session:
         claimed = await session.get(Case, case.id)
-        kinds = list(await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
+        kinds = list(
+            await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id))
+        )
     assert claimed.status == "claimed" and claimed.owner_person_id in ("ramesh", "aisha")
     assert kinds.count("claimed") == 1 and "details_read" in kinds
 
@@ -124,7 +139,9 @@ async def test_escalation_ladder_backup_then_other_side_then_coordinator(domain:
     clock.advance(minutes=241)
     await duties.run_due(domain)
     aisha = await person(domain, "aisha")
-    assert [m.chat_id for m in await outbox(domain, purpose="ping") if "backup" in m.payload["text"]] == [aisha.telegram_user_id]
+    assert [
+        m.chat_id for m in await outbox(domain, purpose="ping") if "backup" in m.payload["text"]
+    ] == [aisha.telegram_user_id]
     clock.advance(minutes=241)
     await duties.run_due(domain)
     assert NP_GROUP in [c.chat_id for c in await outbox(domain, purpose="card")]
@@ -133,8 +150,14 @@ async def test_escalation_ladder_backup_then_other_side_then_coordinator(domain:
     sita = await person(domain, "sita")
     assert sita.telegram_user_id in [a.chat_id for a in await outbox(domain, purpose="alert")]
     async with domain.sessions() as session:
-        steps = [e.data["step"] for e in await session.scalars(
-            select(CaseEvent).where(CaseEvent.case_id == case.id, CaseEvent.kind == "escalated").order_by(CaseEvent.id))]
+        steps = [
+            e.data["step"]
+            for e in await session.scalars(
+                select(CaseEvent)
+                .where(CaseEvent.case_id == case.id, CaseEvent.kind == "escalated")
+                .order_by(CaseEvent.id)
+            )
+        ]
     assert steps == ["backup", "other_side", "coordinator"]
 
 
@@ -146,7 +169,9 @@ async def test_escalation_stops_once_claimed(domain: Domain) -> None:
     domain.clock.advance(hours=10)
     await duties.run_due(domain)
     async with domain.sessions() as session:
-        escalations = await session.scalar(select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "escalated"))
+        escalations = await session.scalar(
+            select(func.count()).select_from(CaseEvent).where(CaseEvent.kind == "escalated")
+        )
     assert escalations == 0
 
 
@@ -157,10 +182,22 @@ async def test_relay_both_ways_hides_accounts(domain: Domain) -> None:
         await claims.claim(session, domain, case.id, ramesh, QA_GROUP)
     async with domain.sessions() as session, session.begin():
         c = await session.get(Case, case.id)
-        assert await relay.from_reporter(session, domain, c, relay.Incoming(kind="text", text="Still no pay")) == "relayed"
-        assert await relay.from_owner(session, domain, c, ramesh, "We are calling your employer") == "sent"
-    to_owner = [m for m in await outbox(domain, purpose="relay") if m.chat_id == ramesh.telegram_user_id]
-    assert "Still no pay" in to_owner[0].payload["text"] and case.code in to_owner[0].payload["text"]
+        assert (
+            await relay.from_reporter(
+                session, domain, c, relay.Incoming(kind="text", text="Still no pay")
+            )
+            == "relayed"
+        )
+        assert (
+            await relay.from_owner(session, domain, c, ramesh, "We are calling your employer")
+            == "sent"
+        )
+    to_owner = [
+        m for m in await outbox(domain, purpose="relay") if m.chat_id == ramesh.telegram_user_id
+    ]
+    assert (
+        "Still no pay" in to_owner[0].payload["text"] and case.code in to_owner[0].payload["text"]
+    )
     to_reporter = [m for m in await outbox(domain, purpose="relay") if m.reporter_id is not None]
     assert "Doha Migrant Workers Centre" in to_reporter[0].payload["text"]
     assert "Ramesh" not in to_reporter[0].payload["text"]
@@ -188,10 +225,22 @@ async def test_followups_fire_until_resolution_and_respect_safe_hours(domain: Do
         c = await session.get(Case, case.id)
         assert await followups.answer_checkin(session, domain, c, "unsafe") == "unsafe"
         assert c.urgency == "high"
-        await resolution.resolve(session, domain, c, await session.get(Person, "ramesh"), "WAGES_RECOVERED",
-                                 "paid in full", 480000, "QAR")
+        await resolution.resolve(
+            session,
+            domain,
+            c,
+            await session.get(Person, "ramesh"),
+            "WAGES_RECOVERED",
+            "paid in full",
+            480000,
+            "QAR",
+        )
     async with domain.sessions() as session:
-        pending = await session.scalar(select(func.count()).select_from(Timer).where(Timer.case_id == case.id, Timer.status == "pending"))
+        pending = await session.scalar(
+            select(func.count())
+            .select_from(Timer)
+            .where(Timer.case_id == case.id, Timer.status == "pending")
+        )
     assert pending == 0
     assert len(await outbox(domain, purpose="resolved")) == 1
 
@@ -206,7 +255,10 @@ async def test_referral_needs_consent_and_asks_for_it(domain: Domain) -> None:
 
         c = await session.get(Case, case.id)
         shelter = await session.get(Organisation, "np-returnee-shelter")
-        assert await referral.refer(session, domain, c, ramesh, shelter, "arrives Friday") == "consent_asked"
+        assert (
+            await referral.refer(session, domain, c, ramesh, shelter, "arrives Friday")
+            == "consent_asked"
+        )
     assert NP_GROUP not in [c.chat_id for c in await outbox(domain, purpose="card")]
     async with domain.sessions() as session, session.begin():
         c = await session.get(Case, case.id)
@@ -227,7 +279,19 @@ async def test_referral_refused_when_reporter_said_no(domain: Domain) -> None:
         shelter = await session.get(Organisation, "np-returnee-shelter")
         assert await referral.refer(session, domain, c, ramesh, shelter, "x") == "refused"
         sita = await session.get(Person, "sita")
-        assert await referral.refer(session, domain, c, sita, shelter, "x", coordinator=True, override_reason="life at risk") == "referred"
+        assert (
+            await referral.refer(
+                session,
+                domain,
+                c,
+                sita,
+                shelter,
+                "x",
+                coordinator=True,
+                override_reason="life at risk",
+            )
+            == "referred"
+        )
 
 
 async def test_timer_restart_safety_a_leased_timer_is_not_fired_twice(domain: Domain) -> None:

@@ -39,7 +39,10 @@ def test_translations_keep_placeholders_and_markup(language: str) -> None:
         if not message.id or not message.string:
             continue
         source, target = str(message.id), str(message.string)
-        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (language, source)
+        assert set(PLACEHOLDER.findall(source)) == set(PLACEHOLDER.findall(target)), (
+            language,
+            source,
+        )
         assert sorted(TAG.findall(source)) == sorted(TAG.findall(target)), (language, source)
         assert ("/" in source.split()[0]) <= True  # commands stay commands (checked below)
         for command in re.findall(r"/[a-z]+", source):

@@ -1,0 +1,152 @@
+"""How long the offline demo takes, and where the time goes.
+
+1. In this process: the import of aiogram alone (measured first, while nothing has imported it
+   yet), the rest of the app's imports, then the demo scenario itself (bot.demo.scenario)
+   split into harness start-up (emulator, migrations, app), scenario and shutdown.
+2. `corridor demo --quiet` as a subprocess, --runs times: wall time min/median, and the
+   "demo finished in X s" the demo reports itself (so wall − that = interpreter start-up
+   and imports).
+
+    .venv/bin/python bench/demo_time.py [--runs 3] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from _common import ROOT, quiet_logs, table, write_json
+
+
+def timed_imports() -> dict[str, float]:
+    if "aiogram" in sys.modules:
+        raise SystemExit("aiogram is already imported: the import time would be wrong")
+    began = time.perf_counter()
+    import aiogram  # noqa: F401
+
+    aiogram_s = time.perf_counter() - began
+    began = time.perf_counter()
+    import bot.demo
+    import bot.harness  # noqa: F401
+    import handlers
+
+    handlers.routers()
+    app_s = time.perf_counter() - began
+    return {"import aiogram": aiogram_s, "import the rest of the app": app_s}
+
+
+async def in_process_scenario() -> dict[str, float]:
+    import shutil
+    import tempfile
+
+    from bot.demo import Narrator, scenario
+    from bot.harness import Harness
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-demo-"))
+    times: dict[str, float] = {}
+    began = time.perf_counter()
+    h = await Harness.start(f"sqlite+aiosqlite:///{workdir / 'corridor.sqlite3'}")
+    times["harness start (emulator, migrations, app)"] = time.perf_counter() - began
+    try:
+        began = time.perf_counter()
+        await scenario(h, Narrator(quiet=True))
+        times["demo scenario"] = time.perf_counter() - began
+    finally:
+        began = time.perf_counter()
+        await h.stop()
+        times["harness stop"] = time.perf_counter() - began
+        shutil.rmtree(workdir, ignore_errors=True)
+    return times
+
+
+def corridor_command() -> list[str]:
+    script = Path(sys.executable).with_name("corridor")
+    if script.exists():
+        return [str(script), "demo", "--quiet"]
+    return [sys.executable, "-m", "bot", "demo", "--quiet"]
+
+
+def subprocess_runs(runs: int) -> list[dict[str, float]]:
+    command = corridor_command()
+    results = []
+    for _ in range(runs):
+        began = time.perf_counter()
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+        wall = time.perf_counter() - began
+        if done.returncode != 0:
+            sys.stderr.write(done.stdout[-3000:] + done.stderr[-3000:])
+            raise SystemExit(f"{' '.join(command)} failed with exit code {done.returncode}")
+        match = re.search(r"demo finished in ([\d.]+)s", done.stderr)
+        results.append(
+            {"wall_s": wall, "reported_s": float(match.group(1)) if match else float("nan")}
+        )
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--runs", type=int, default=3, help="subprocess runs of `corridor demo --quiet`"
+    )
+    parser.add_argument("--json", help="also write the results to this file")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    print(
+        f"load average before start: {os.getloadavg()[0]:.2f} (2-core machine: >1 means other work competes)"
+    )
+
+    imports = timed_imports()
+    quiet_logs()
+    import asyncio
+
+    scenario = asyncio.run(in_process_scenario())
+    rows = [[k, f"{v:.2f}"] for k, v in {**imports, **scenario}.items()]
+    print(table(["in this process", "seconds"], rows, title="(1) in-process"))
+
+    runs = subprocess_runs(args.runs)
+    walls = [r["wall_s"] for r in runs]
+    reported = [r["reported_s"] for r in runs]
+    rows = [
+        [
+            f"run {i + 1}",
+            f"{r['wall_s']:.2f}",
+            f"{r['reported_s']:.1f}",
+            f"{r['wall_s'] - r['reported_s']:.1f}",
+        ]
+        for i, r in enumerate(runs)
+    ]
+    rows.append(["min", f"{min(walls):.2f}", f"{min(reported):.1f}", ""])
+    rows.append(
+        ["median", f"{statistics.median(walls):.2f}", f"{statistics.median(reported):.1f}", ""]
+    )
+    print()
+    print(
+        table(
+            ["corridor demo --quiet", "wall s", "demo says s", "start-up s"],
+            rows,
+            title=f"(2) subprocess: {' '.join(corridor_command())}",
+        )
+    )
+    result: dict[str, Any] = {
+        "imports_s": imports,
+        "in_process_s": scenario,
+        "subprocess": runs,
+        "wall_min_s": min(walls),
+        "wall_median_s": statistics.median(walls),
+        "total_s": time.perf_counter() - started,
+    }
+    print(f"(total {result['total_s']:.1f}s)")
+    write_json(args.json, result)
+
+
+if __name__ == "__main__":
+    main()

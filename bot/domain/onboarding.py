@@ -1,0 +1,152 @@
+"""Growing the network from Telegram: invite links, linking groups, removing people."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import claims, events
+from bot.domain.context import Domain
+from bot.domain.people import coordinator_corridors
+from models import Case, Invite, Organisation, OrganisationCorridor, Person, ResponderGroup
+
+INVITE_LIFETIME = dt.timedelta(days=7)
+
+
+async def manageable_organisations(
+    session: AsyncSession, coordinator: Person
+) -> list[Organisation]:
+    """Organisations serving at least one of the coordinator's corridors."""
+    corridors = await coordinator_corridors(session, coordinator)
+    return list(
+        await session.scalars(
+            select(Organisation)
+            .join(OrganisationCorridor, OrganisationCorridor.organisation_id == Organisation.id)
+            .where(OrganisationCorridor.corridor_code.in_(corridors), Organisation.active.is_(True))
+            .distinct()
+            .order_by(Organisation.id)
+        )
+    )
+
+
+async def may_manage(session: AsyncSession, coordinator: Person, organisation_id: str) -> bool:
+    return any(
+        o.id == organisation_id for o in await manageable_organisations(session, coordinator)
+    )
+
+
+async def create_invite(
+    session: AsyncSession, domain: Domain, coordinator: Person, organisation_id: str
+) -> str:
+    token = secrets.token_urlsafe(12)
+    session.add(
+        Invite(
+            token_key=domain.keys.pseudonym("invite", token),
+            organisation_id=organisation_id,
+            created_by=coordinator.id,
+            created_at=domain.now(),
+            expires_at=domain.now() + INVITE_LIFETIME,
+        )
+    )
+    await events.record(
+        session,
+        domain,
+        "invite_created",
+        actor=f"person:{coordinator.id}",
+        data={"organisation": organisation_id},
+    )
+    return token
+
+
+async def redeem_invite(
+    session: AsyncSession, domain: Domain, token: str, user_id: int, name: str, language: str
+) -> Person | None:
+    invite = await session.scalar(
+        select(Invite).where(Invite.token_key == domain.keys.pseudonym("invite", token))
+    )
+    if invite is None or invite.used_at is not None or invite.expires_at < domain.now():
+        return None
+    existing = await session.scalar(select(Person).where(Person.telegram_user_id == user_id))
+    if existing is not None and existing.active:
+        return None
+    invite.used_at = domain.now()
+    person = existing or Person(id=f"tg{user_id}", telegram_user_id=user_id, managed_by="telegram")
+    person.name = name[:100] or "Responder"
+    person.role = invite.role
+    person.organisation_id = invite.organisation_id
+    person.language = language
+    person.active = True
+    person.unreachable = False
+    session.add(person)
+    invite.used_by = person.id
+    await events.record(
+        session,
+        domain,
+        "role_granted",
+        actor=f"person:{invite.created_by}",
+        data={"person": person.id, "role": invite.role, "organisation": invite.organisation_id},
+    )
+    return person
+
+
+async def link_group(
+    session: AsyncSession,
+    domain: Domain,
+    coordinator: Person,
+    organisation_id: str,
+    chat_id: int,
+    title: str,
+) -> str:
+    if not await may_manage(session, coordinator, organisation_id):
+        return "not_allowed"
+    group = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == chat_id))
+    if group is None:
+        session.add(
+            ResponderGroup(
+                organisation_id=organisation_id,
+                chat_id=chat_id,
+                title=title[:255],
+                managed_by="telegram",
+            )
+        )
+    else:
+        group.organisation_id, group.active, group.title = organisation_id, True, title[:255]
+    await events.record(
+        session,
+        domain,
+        "group_linked",
+        actor=f"person:{coordinator.id}",
+        chat_id=chat_id,
+        data={"organisation": organisation_id},
+    )
+    return "linked"
+
+
+async def remove_person(
+    session: AsyncSession, domain: Domain, coordinator: Person, person_id: str
+) -> str:
+    """Access ends at once: the person's role is gone and their open cases go back to the queue."""
+    person = await session.get(Person, person_id)
+    if person is None or not person.active or person.organisation_id is None:
+        return "unknown"
+    if person.id == coordinator.id or not await may_manage(
+        session, coordinator, person.organisation_id
+    ):
+        return "not_allowed"
+    person.active = False
+    await events.record(
+        session,
+        domain,
+        "role_revoked",
+        actor=f"person:{coordinator.id}",
+        data={"person": person.id},
+    )
+    owned = await session.scalars(
+        select(Case).where(Case.owner_person_id == person.id, Case.status == "claimed")
+    )
+    for case in owned:
+        await claims.release(session, domain, case, "owner_removed")
+    return "removed"
