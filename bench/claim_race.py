@@ -160,13 +160,12 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
     if missing:
         raise SystemExit(f"{len(missing)} of {len(case_ids)} cards never reached the group")
 
-    # The R presses of one card are issued together; cards follow one another.
     rng = random.Random(1)
-    presses: list[tuple[int, int]] = []
+    presses: list[tuple[int, list[int]]] = []
     for case_id in case_ids:
         users = responders[:]
         rng.shuffle(users)
-        presses += [(case_id, u) for u in users]
+        presses.append((case_id, users))
 
     gate = asyncio.Semaphore(args.concurrency)
     latencies: list[float] = []
@@ -175,7 +174,7 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
     errors: Counter[str] = Counter()
 
     async def press(case_id: int, user_id: int) -> None:
-        async with gate:
+        try:
             started = time.perf_counter()
             try:
                 query = await h.tg.press_button(
@@ -186,6 +185,8 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
                 errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1
                 return
             latencies.append(time.perf_counter() - started)
+        finally:
+            gate.release()
         text = answer.get("text") or ""
         if text.startswith("You own case"):
             kind = "won"
@@ -196,9 +197,23 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
             kind = text[:40] or "(empty answer)"
         answers[case_id][kind] += 1
 
+    # The R presses of one card go out together; the next card's follow as slots free up.
+    # With a budget, no new card is started once it is spent (the rest stay unclaimed).
     began = time.perf_counter()
-    await asyncio.gather(*(press(c, u) for c, u in presses))
+    cpu = time.process_time()
+    deadline = began + args.race_seconds if args.race_seconds > 0 else float("inf")
+    tasks: list[asyncio.Task[None]] = []
+    raced: list[int] = []
+    for case_id, users in presses:
+        if time.perf_counter() >= deadline:
+            break
+        raced.append(case_id)
+        for user_id in users:
+            await gate.acquire()
+            tasks.append(asyncio.create_task(press(case_id, user_id)))
+    await asyncio.gather(*tasks)
     race_s = time.perf_counter() - began
+    race_cpu = time.process_time() - cpu
     phases["claim race"] = race_s
 
     began = time.perf_counter()

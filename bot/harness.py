@@ -128,11 +128,31 @@ class Harness:
 
     async def settle(self) -> None:
         """Until the bot has handled every update and delivered every due message."""
-        for _ in range(3):
+        for _ in range(500):
             await self.tg.wait_until_idle(timeout=20)
-            if not await self.app.sender.flush():
+            await self.app.sender.flush()
+            if self.app.inflight.count == 0 and not await self._outbox_busy():
                 await self.tg.wait_until_idle(timeout=20)
-                return
+                if self.app.inflight.count == 0:
+                    return
+            await asyncio.sleep(0.01)
+        raise TimeoutError("the bot did not settle")
+
+    async def _outbox_busy(self) -> bool:
+        from sqlalchemy import and_, func, or_, select
+
+        from models import OutboxMessage
+
+        async with self.app.domain.sessions() as session:
+            count = await session.scalar(
+                select(func.count()).select_from(OutboxMessage).where(
+                    or_(
+                        OutboxMessage.status == "sending",
+                        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= self.clock.now()),
+                    )
+                )
+            )
+        return bool(count)
 
     async def user(self, name: str, language_code: str = "en", user_id: int | None = None) -> int:
         created = await self.tg.create_user(name, language_code=language_code, user_id=user_id)
