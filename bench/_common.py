@@ -69,7 +69,7 @@ def write_json(path: str | None, data: dict[str, Any]) -> None:
         Path(path).write_text(json.dumps(data, indent=2, default=str))
 
 
-async def postgres_available(url: str = PG_URL, timeout: float = 5.0) -> bool:
+async def postgres_available(url: str = PG_URL, wait_s: float = 5.0) -> bool:
     import asyncio
 
     from sqlalchemy import text
@@ -77,7 +77,7 @@ async def postgres_available(url: str = PG_URL, timeout: float = 5.0) -> bool:
 
     engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
     try:
-        async with asyncio.timeout(timeout), engine.connect() as connection:
+        async with asyncio.timeout(wait_s), engine.connect() as connection:
             await connection.execute(text("SELECT 1"))
         return True
     except Exception:

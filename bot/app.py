@@ -20,7 +20,8 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot import crypto
+from bot.crypto import make_keyring
+from bot.errors import StartupError, safe_url
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.domain import duties, network
@@ -37,25 +38,9 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
-class StartupError(Exception):
-    """Start-up cannot continue; the message is meant for the operator."""
-
-
 def make_bot(config: Config) -> Bot:
     api = TelegramAPIServer.from_base(config.telegram.api_base_url.rstrip("/"))
     return Bot(config.telegram.token, session=AiohttpSession(api=api))
-
-
-def make_keyring(config: Config) -> crypto.KeyRing:
-    keys = crypto.keys_from(config.security.encryption_keys, config.security.key_file)
-    if not keys:
-        raise StartupError(
-            "no encryption key: set CORRIDOR_ENCRYPTION_KEYS or [security] key_file "
-            "(make one with `corridor keys generate`)"
-        )
-    ring = crypto.KeyRing(keys, config.security.hash_key)
-    crypto.install(ring)
-    return ring
 
 
 def make_storage(config: Config, domain: Domain) -> BaseStorage:
@@ -282,14 +267,6 @@ async def build_app(
     inflight = InFlight()
     dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight)
     return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight)
-
-
-def safe_url(url: str) -> str:
-    """The database URL without its password, for log lines."""
-    if "@" in url and "://" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.split('@', 1)[1]}"
-    return url
 
 
 def new_webhook_secret() -> str:

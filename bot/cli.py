@@ -27,7 +27,8 @@ def _load(args: argparse.Namespace) -> Config:
 async def _with_engine(config: Config, work: Callable[..., Awaitable[int]]) -> int:
     from sqlalchemy.exc import DBAPIError, OperationalError
 
-    from bot.app import StartupError, make_keyring, safe_url
+    from bot.crypto import make_keyring
+    from bot.errors import StartupError, safe_url
     from models.db import make_engine, make_sessionmaker
 
     make_keyring(config)
@@ -225,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser().print_help()
         return 2
-    from bot.app import StartupError
+    from bot.errors import StartupError
     from bot.crypto import KeyError_
 
     try:

@@ -77,3 +77,18 @@ def active() -> KeyRing:
     if _active is None:
         raise KeyError_("encryption keys were not loaded")
     return _active
+
+
+def make_keyring(config) -> KeyRing:  # type: ignore[no-untyped-def]
+    """The configured key ring, installed for the ORM's encrypted columns."""
+    from bot.errors import StartupError
+
+    keys = keys_from(config.security.encryption_keys, config.security.key_file)
+    if not keys:
+        raise StartupError(
+            "no encryption key: set CORRIDOR_ENCRYPTION_KEYS or [security] key_file "
+            "(make one with `corridor keys generate`)"
+        )
+    ring = KeyRing(keys, config.security.hash_key)
+    install(ring)
+    return ring

@@ -15,7 +15,7 @@ from models import Person
 
 
 async def print_or_send(config: Config, *, send: bool, person_id: str | None) -> int:
-    from bot.app import make_keyring
+    from bot.crypto import make_keyring
     from models.db import make_engine, make_sessionmaker
     from models.migrate import upgrade
 

@@ -50,6 +50,7 @@ class Harness:
         network: dict[str, Any] | None = None,
         overrides: dict[str, dict[str, Any]] | None = None,
         encryption_key: str | None = None,
+        background_sender: bool = True,
     ) -> Harness:
         server = await start_emulator()
         tg = EmulatorClient(server.base_url, DEMO_TOKEN)
@@ -108,7 +109,8 @@ class Harness:
                 allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
             )
         )
-        harness._sender = asyncio.create_task(app.sender.run_forever())
+        if background_sender:
+            harness._sender = asyncio.create_task(app.sender.run_forever())
         return harness
 
     async def stop(self) -> None:

@@ -699,7 +699,8 @@ def _attachment(message: Message) -> tuple[str, str | None, str | None] | None:
     return None
 
 
-@router.message(StateFilter(Report.filling), F.photo | F.voice | F.document | F.video | F.location)
+# Telegram sends a GIF as both `animation` and `document`; it is not evidence we can use.
+@router.message(StateFilter(Report.filling), ~F.animation, F.photo | F.voice | F.document | F.video | F.location)
 async def on_media(message: Message, state: FSMContext, session: AsyncSession) -> None:
     """Files are kept whatever the step: a frightened reporter may send a photo at any time."""
     data = await state.get_data()

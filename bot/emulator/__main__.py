@@ -1,4 +1,4 @@
-"""python -m bot.emulator --host 127.0.0.1 --port 8081"""
+"""Run the Telegram Bot API emulator: python -m bot.emulator --host 127.0.0.1 --port 8081"""
 
 from __future__ import annotations
 

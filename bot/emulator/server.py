@@ -49,6 +49,13 @@ def _world(request: web.Request) -> World | None:
 
 
 async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    try:
+        return await _read_body(request)
+    except web.HTTPRequestEntityTooLarge:
+        raise ApiError(413, "Request Entity Too Large") from None
+
+
+async def _read_body(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
     params: dict[str, Any] = dict(request.query)
     files: dict[str, Upload] = {}
     if request.method != "POST" or not request.body_exists:

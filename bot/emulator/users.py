@@ -493,6 +493,8 @@ def _find_button(record: MessageRecord, data: str | None, text: str | None) -> s
 
 
 def transcript(world: World, chat_id: int, include_deleted: bool = False) -> list[dict[str, Any]]:
+    if int(chat_id) not in world.chats and int(chat_id) in world.users:
+        return []  # a user whose private chat with the bot was never opened
     chat = _chat(world, chat_id)
     return [
         m.transcript_entry() for m in chat.messages.values() if include_deleted or not m.deleted

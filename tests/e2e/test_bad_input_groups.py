@@ -14,7 +14,9 @@ from bot.i18n import tr
 from models import Case, CaseCard, ConversationState, OutboxMessage, ResponderGroup
 
 QA_ORG = "qa-workers-centre"
-PRIVATE_POINTER = "For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}"
+PRIVATE_POINTER = (
+    "For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}"
+)
 NOT_MEMBER = "Only responders of this group's organisation can claim this case."
 APOLOGY = "Sorry, something went wrong on our side. Nothing you sent is lost; please try again in a moment."
 
@@ -22,7 +24,9 @@ APOLOGY = "Sorry, something went wrong on our side. Nothing you sent is lost; pl
 # -- helpers -------------------------------------------------------------------------------
 
 
-async def sos_case(h: Harness, name: str, country: str = "QA", lang: str = "en") -> tuple[int, Case]:
+async def sos_case(
+    h: Harness, name: str, country: str = "QA", lang: str = "en"
+) -> tuple[int, Case]:
     """The quickest real case: a stranger sends an SOS from ``country``."""
     uid = await h.user(name, language_code=lang)
     await h.say(uid, "/sos")
@@ -40,16 +44,26 @@ async def case_by_code(h: Harness, code: str) -> Case:
 
 
 async def card_for(h: Harness, chat_id: int, code: str) -> dict[str, Any]:
-    cards = [m for m in await h.tg.transcript(chat_id) if m.get("from_bot") and code in (m.get("text") or "")]
+    cards = [
+        m
+        for m in await h.tg.transcript(chat_id)
+        if m.get("from_bot") and code in (m.get("text") or "")
+    ]
     assert cards, f"no card for {code} in {chat_id}"
     return cards[-1]
 
 
 def callback_data(message: dict[str, Any]) -> list[str]:
-    return [b.get("callback_data", "") for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    return [
+        b.get("callback_data", "")
+        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
+        for b in row
+    ]
 
 
-async def press(h: Harness, user_id: int, chat_id: int, message_id: int, data: str, strict: bool = False) -> dict[str, Any]:
+async def press(
+    h: Harness, user_id: int, chat_id: int, message_id: int, data: str, strict: bool = False
+) -> dict[str, Any]:
     query = await h.tg.press_button(user_id, chat_id, message_id, data=data, strict=strict)
     answer = await h.tg.get_callback_answer(query, timeout=20)
     await h.settle()
@@ -69,7 +83,9 @@ async def bot_messages(h: Harness, chat_id: int) -> list[dict[str, Any]]:
 
 async def outbox_to(h: Harness, chat_id: int, case_id: int | None = None) -> int:
     async with h.app.domain.sessions() as session:
-        query = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == chat_id)
+        query = (
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.chat_id == chat_id)
+        )
         if case_id is not None:
             query = query.where(OutboxMessage.case_id == case_id)
         return int(await session.scalar(query))
@@ -85,7 +101,9 @@ async def assert_no_apology(h: Harness, *chats: int) -> None:
 # -- people who are not responders ---------------------------------------------------------
 
 
-async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_chat(harness: Harness) -> None:
+async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_chat(
+    harness: Harness,
+) -> None:
     h = harness
     group = h.groups[QA_ORG]
     # The bot reads everything in the group, so its silence is a decision, not privacy mode.
@@ -95,7 +113,9 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
     await h.settle()
     before = len(await bot_messages(h, group))
 
-    sent = await h.say(visitor, "Hello, my boss took my passport and I have not been paid", chat_id=group)
+    sent = await h.say(
+        visitor, "Hello, my boss took my passport and I have not been paid", chat_id=group
+    )
     await h.say(h.staff["ramesh"], "Who is on call tonight?", chat_id=group)
     await h.say(visitor, "Qatar", chat_id=group)
     await h.say(visitor, "+974 3312 3456", chat_id=group)
@@ -107,14 +127,18 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
     await h.settle()
     assert len(await bot_messages(h, group)) == before, "the bot answered plain group chatter"
     assert await h.case_codes() == []
-    assert await private_transcript(h, visitor) == [], "intake must not start in private from a group message"
+    assert await private_transcript(h, visitor) == [], (
+        "intake must not start in private from a group message"
+    )
 
     pointer = tr("ne", PRIVATE_POINTER, bot=h.app.domain.bot_username)
     for command in ("/start", "/sos", f"/start@{h.app.domain.bot_username}", "/status", "/cancel"):
         sent = await h.say(visitor, command, chat_id=group)
         reply = (await bot_messages(h, group))[-1]
         assert reply["text"] == pointer, command
-        assert (reply.get("reply_to_message") or {}).get("message_id") == sent["message_id"], command
+        assert (reply.get("reply_to_message") or {}).get("message_id") == sent["message_id"], (
+            command
+        )
     assert await h.case_codes() == []
     async with h.app.domain.sessions() as session:
         assert await session.scalar(select(func.count()).select_from(ConversationState)) == 0
@@ -131,14 +155,20 @@ async def test_group_command_does_not_disturb_a_private_report(harness: Harness)
     await h.press_data(worker, lambda data: data == "menu:report")
     await h.press_data(worker, lambda data: data == "r:role:self")
     await h.say(worker, "/start", chat_id=group)
-    assert (await bot_messages(h, group))[-1]["text"] == tr("en", PRIVATE_POINTER, bot=h.app.domain.bot_username)
+    assert (await bot_messages(h, group))[-1]["text"] == tr(
+        "en", PRIVATE_POINTER, bot=h.app.domain.bot_username
+    )
     # In private the report is where it was.
     assert await h.last_bot_text(worker) == tr("en", "In which country is the worker working?")
     await h.say(worker, "/start")
-    assert await h.last_bot_text(worker) == tr("en", "You have an unfinished report. Continue where you stopped, or start again?")
+    assert await h.last_bot_text(worker) == tr(
+        "en", "You have an unfinished report. Continue where you stopped, or start again?"
+    )
 
 
-async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(harness: Harness) -> None:
+async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(
+    harness: Harness,
+) -> None:
     h = harness
     group = h.groups[QA_ORG]
     _, case = await sos_case(h, "Reporter")
@@ -149,15 +179,21 @@ async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(har
     for user, lang in ((visitor, "id"), (farid, "en")):
         await h.tg.add_member(group, user)
         answer = await press(h, user, group, card["message_id"], f"claim:{case.id}", strict=True)
-        assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, answer
+        assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
+            answer
+        )
     after = await case_by_code(h, case.code)
     assert (after.status, after.owner_person_id) == ("routed", None)
     card_now = await card_for(h, group, case.code)
     assert card_now["text"] == card["text"] and f"claim:{case.id}" in callback_data(card_now)
-    assert await private_transcript(h, visitor) == [] and not any(case.code in t for t in await h.bot_texts(farid))
+    assert await private_transcript(h, visitor) == [] and not any(
+        case.code in t for t in await h.bot_texts(farid)
+    )
     # The card still works for the people it is meant for.
     answer = await h.claim(h.staff["aisha"], group)
-    assert answer.get("text") == tr("en", "You own case {code} now. Details are in your private chat with me.", code=case.code)
+    assert answer.get("text") == tr(
+        "en", "You own case {code} now. Details are in your private chat with me.", code=case.code
+    )
     await assert_no_apology(h, group)
 
 
@@ -174,8 +210,13 @@ async def test_pass_by_a_non_member_is_refused_like_claim(harness: Harness) -> N
     for user, lang in ((visitor, "ne"), (farid, "en")):
         await h.tg.add_member(group, user)
         answer = await press(h, user, group, card["message_id"], f"pass:{case.id}", strict=True)
-        assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (lang, answer)
-    assert len(await bot_messages(h, group)) == before, "a non-member's Pass made the bot post in the group"
+        assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
+            lang,
+            answer,
+        )
+    assert len(await bot_messages(h, group)) == before, (
+        "a non-member's Pass made the bot post in the group"
+    )
     assert (await case_by_code(h, case.code)).status == "routed"
 
 
@@ -192,7 +233,9 @@ async def test_stale_claim_on_a_claimed_card_names_the_owner(harness: Harness) -
     # A client that still shows the old card sends the old button.
     for user in (aisha, ramesh):
         answer = await press(h, user, group, card["message_id"], f"claim:{case.id}")
-        assert answer.get("text") == tr("en", "Already claimed by {name}.", name="Ramesh") and answer.get("show_alert"), answer
+        assert answer.get("text") == tr(
+            "en", "Already claimed by {name}.", name="Ramesh"
+        ) and answer.get("show_alert"), answer
     after = await case_by_code(h, case.code)
     assert after.status == "claimed" and after.owner_person_id == "ramesh"
     # A forged Claim for a case whose card is not in this group (a Malaysian case).
@@ -201,8 +244,12 @@ async def test_stale_claim_on_a_claimed_card_names_the_owner(harness: Harness) -
     assert answer.get("text") == tr("en", NOT_MEMBER) and answer.get("show_alert"), answer
     assert (await case_by_code(h, foreign.code)).owner_person_id is None
     # Garbage and unknown ids get the polite answers too, in the presser's language.
-    for data, expected in (("claim:abc", "This button is no longer valid."), ("claim:999999", "This case is no longer open."),
-                           ("passr:999999:busy", "This button is no longer valid."), ("claim:", "This button is no longer valid.")):
+    for data, expected in (
+        ("claim:abc", "This button is no longer valid."),
+        ("claim:999999", "This case is no longer open."),
+        ("passr:999999:busy", "This button is no longer valid."),
+        ("claim:", "This button is no longer valid."),
+    ):
         answer = await press(h, h.staff["aisha"], group, card["message_id"], data)
         assert answer.get("text") == tr("en", expected), (data, answer)
     await h.tg.add_member(group, bishnu)
@@ -231,10 +278,14 @@ async def test_reply_with_an_unknown_or_foreign_case_code_is_refused(harness: Ha
     for command, reply in expected.items():
         await h.say(ramesh, command)
         assert await h.last_bot_text(ramesh) == tr("en", reply), command
-    assert len(await h.bot_texts(reporter)) == reporter_before, "a foreign /reply reached the reporter"
+    assert len(await h.bot_texts(reporter)) == reporter_before, (
+        "a foreign /reply reached the reporter"
+    )
     # The owner's own /reply does reach the reporter.
     await h.say(aisha, f"/reply {case.code} We are on our way")
-    assert await h.last_bot_text(aisha) == tr("en", "Sent to the reporter of {code}.", code=case.code)
+    assert await h.last_bot_text(aisha) == tr(
+        "en", "Sent to the reporter of {code}.", code=case.code
+    )
     assert (await h.last_bot_text(reporter)).endswith("\nWe are on our way")
     # A reporter who tries /reply is told it is not for them, in their language.
     await h.say(reporter, f"/reply {case.code} hello")
@@ -254,7 +305,9 @@ async def test_reply_echoes_a_mistyped_code_as_typed(harness: Harness) -> None:
 # -- the bot loses a group, a group changes id, an owner blocks the bot ---------------------
 
 
-async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(harness: Harness) -> None:
+async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(
+    harness: Harness,
+) -> None:
     h = harness
     group = h.groups[QA_ORG]
     sita = h.staff["sita"]  # coordinator of NP-QA
@@ -272,25 +325,44 @@ async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(harn
     sent_before = await outbox_to(h, group)
 
     _, second = await sos_case(h, "Second")
-    assert await outbox_to(h, group) == sent_before, "a card was queued for a group the bot is no longer in"
+    assert await outbox_to(h, group) == sent_before, (
+        "a card was queued for a group the bot is no longer in"
+    )
     assert await outbox_to(h, group, second.id) == 0
-    alert = tr("en", "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
-               code=second.code, corridor=second.corridor_code).replace("<b>", "").replace("</b>", "")
+    alert = (
+        tr(
+            "en",
+            "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
+            code=second.code,
+            corridor=second.corridor_code,
+        )
+        .replace("<b>", "")
+        .replace("</b>", "")
+    )
     assert alert in await h.bot_texts(sita)
     async with h.app.domain.sessions() as session:
-        failed = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.status.in_(["failed", "blocked"])))
+        failed = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_(["failed", "blocked"]))
+        )
     assert failed == 0
     await assert_no_apology(h, sita)
 
 
-async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(harness: Harness) -> None:
+async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(
+    harness: Harness,
+) -> None:
     h = harness
     ramesh, aisha = h.staff["ramesh"], h.staff["aisha"]
     # The organisation's group is a basic group (the harness makes supergroups): the network
     # file is changed to point at it and synced, as an operator would.
     basic = (await h.tg.create_group("DMWC responders", [ramesh, aisha], supergroup=False))["id"]
     config = h.app.config
-    groups = [g.model_copy(update={"chat_id": basic}) if g.organisation == QA_ORG else g for g in config.groups]
+    groups = [
+        g.model_copy(update={"chat_id": basic}) if g.organisation == QA_ORG else g
+        for g in config.groups
+    ]
     async with h.app.domain.sessions() as session, session.begin():
         await sync_network(session, config.model_copy(update={"groups": groups}))
     _, first = await sos_case(h, "First")
@@ -300,8 +372,13 @@ async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(har
     await h.settle()
     assert new_chat != basic
     async with h.app.domain.sessions() as session:
-        chats = set(await session.scalars(select(ResponderGroup.chat_id).where(ResponderGroup.organisation_id == QA_ORG,
-                                                                                ResponderGroup.active.is_(True))))
+        chats = set(
+            await session.scalars(
+                select(ResponderGroup.chat_id).where(
+                    ResponderGroup.organisation_id == QA_ORG, ResponderGroup.active.is_(True)
+                )
+            )
+        )
     assert chats == {new_chat}
     old_count = len(await bot_messages(h, basic))
 
@@ -310,10 +387,15 @@ async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(har
     assert f"claim:{second.id}" in callback_data(card)
     assert len(await bot_messages(h, basic)) == old_count
     answer = await h.claim(aisha, new_chat)
-    assert answer.get("text") == tr("en", "You own case {code} now. Details are in your private chat with me.", code=second.code)
+    assert answer.get("text") == tr(
+        "en", "You own case {code} now. Details are in your private chat with me.", code=second.code
+    )
     async with h.app.domain.sessions() as session:
-        failed = await session.scalar(select(func.count()).select_from(OutboxMessage).where(
-            OutboxMessage.case_id == second.id, OutboxMessage.status != "sent"))
+        failed = await session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.case_id == second.id, OutboxMessage.status != "sent")
+        )
     assert failed == 0
     await assert_no_apology(h, new_chat)
 
@@ -331,13 +413,23 @@ async def test_owner_who_blocked_the_bot_loses_the_case_to_the_queue(harness: Ha
     await h.say(reporter, "They are at the door, please help")
     after = await case_by_code(h, case.code)
     assert (after.status, after.owner_person_id) == ("routed", None)
-    alert = tr("en", "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue.",
-               code=case.code, corridor=case.corridor_code).replace("<b>", "").replace("</b>", "")
+    alert = (
+        tr(
+            "en",
+            "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue.",
+            code=case.code,
+            corridor=case.corridor_code,
+        )
+        .replace("<b>", "")
+        .replace("</b>", "")
+    )
     assert alert in await h.bot_texts(sita)
     card = await card_for(h, group, case.code)
     assert f"claim:{case.id}" in callback_data(card)
     answer = await h.claim(aisha, group)
-    assert answer.get("text") == tr("en", "You own case {code} now. Details are in your private chat with me.", code=case.code)
+    assert answer.get("text") == tr(
+        "en", "You own case {code} now. Details are in your private chat with me.", code=case.code
+    )
     await assert_no_apology(h, reporter, sita, group)
 
 
@@ -352,4 +444,6 @@ async def test_message_stuck_at_a_blocked_owner_reaches_the_next_owner(harness: 
     await h.tg.block_bot(ramesh)
     await h.say(reporter, "They are at the door, please help")
     await h.claim(aisha, group)
-    assert any("They are at the door, please help" in t for t in await h.bot_texts(aisha)), await h.bot_texts(aisha)
+    assert any("They are at the door, please help" in t for t in await h.bot_texts(aisha)), (
+        await h.bot_texts(aisha)
+    )

@@ -83,6 +83,9 @@ async def test_control_refuses_impossible_actions(tg: EmulatorClient):
     with pytest.raises(EmulatorError) as caught:
         await tg.send_message(999, "hi")
     assert caught.value.status == 404
+    assert await tg.transcript(other["id"]) == []  # never wrote to the bot
+    with pytest.raises(EmulatorError, match="chat 999 does not exist"):
+        await tg.transcript(999)
     with pytest.raises(EmulatorError, match="unblock_bot first"):
         await tg.block_bot(user["id"])
         await tg.send_message(user["id"], "hi")

@@ -1,0 +1,138 @@
+"""The outbox against the emulator: Telegram's errors, order, message ids, pacing."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+
+from bot.config import OutboxSection
+from bot.domain import cases, events
+from bot.domain.outbox import queue
+from bot.harness import Harness
+from bot.outbox import RateLimiter
+from models import CaseEvent, OutboxMessage, Reporter
+
+
+@pytest.fixture
+async def quiet_harness(database_url: str) -> AsyncIterator[Harness]:
+    """No background sender: each test decides when the outbox runs."""
+    running = await Harness.start(database_url, background_sender=False)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def queue_to(h: Harness, chat_id: int, *texts: str) -> list[int]:
+    async with h.app.domain.sessions() as session, session.begin():
+        rows = [queue(session, h.app.domain, purpose="test", chat_id=chat_id, text=t) for t in texts]
+        await session.flush()
+        return [r.id for r in rows]
+
+
+async def rows(h: Harness, ids: list[int]) -> list[OutboxMessage]:
+    async with h.app.domain.sessions() as session:
+        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+
+
+async def test_retry_after_is_honoured(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    sita = h.staff["sita"]
+    await h.tg.fail_next("sendMessage", 429, retry_after=1, chat_id=sita)
+    ids = await queue_to(h, sita, "hello")
+    started = time.monotonic()
+    await h.app.sender.flush()
+    assert time.monotonic() - started >= 1.0
+    [row] = await rows(h, ids)
+    assert row.status == "sent" and row.attempts == 1 and row.telegram_message_id is not None
+    assert [m["text"] for m in await h.tg.transcript(sita)] == ["hello"]
+
+
+@pytest.mark.parametrize("failure", [{"error_code": 500}, {"error_code": 502}, {"disconnect": True}])
+async def test_server_errors_and_dropped_connections_are_retried(quiet_harness: Harness, failure: dict) -> None:
+    h = quiet_harness
+    sita = h.staff["sita"]
+    await h.tg.fail_next("sendMessage", times=2, chat_id=sita, **failure)
+    ids = await queue_to(h, sita, "still arrives")
+    await h.app.sender.flush()
+    [row] = await rows(h, ids)
+    assert row.status == "sent"
+    assert [m["text"] for m in await h.tg.transcript(sita)] == ["still arrives"]
+
+
+async def test_messages_to_one_chat_keep_their_order_and_ids(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    group = h.groups["qa-workers-centre"]
+    texts = [f"message {n}" for n in range(12)]
+    ids = await queue_to(h, group, *texts)
+    await h.app.sender.flush()
+    assert [m["text"] for m in await h.tg.transcript(group)] == texts
+    delivered = await rows(h, ids)
+    assert len({r.telegram_message_id for r in delivered}) == 12
+
+
+async def test_an_edit_waits_for_and_targets_its_original(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    group = h.groups["qa-workers-centre"]
+    async with h.app.domain.sessions() as session, session.begin():
+        original = queue(session, h.app.domain, purpose="card", chat_id=group, text="card v1")
+        await session.flush()
+        queue(session, h.app.domain, purpose="card_edit", chat_id=group, method="editMessageText",
+              text="card v2", extra={"edit_outbox_id": original.id})
+    await h.app.sender.flush()
+    [message] = await h.tg.transcript(group)
+    assert message["text"] == "card v2" and message["edited"]
+
+
+async def test_a_reporter_who_blocked_the_bot_is_recorded_and_not_retried(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    worker = await h.user("Worker")
+    domain = h.app.domain
+    async with domain.sessions() as session, session.begin():
+        reporter = await cases.reporter_for(session, domain, worker, worker, "en")
+        await session.flush()
+        reporter_id = reporter.id
+        first = queue(session, domain, purpose="test", reporter_id=reporter_id, text="are you safe?")
+        await events.record(session, domain, "test")
+        await session.flush()
+        first_id = first.id
+    await h.tg.block_bot(worker)
+    await h.app.sender.flush()
+    async with domain.sessions() as session, session.begin():
+        assert (await session.get(OutboxMessage, first_id)).status == "blocked"
+        assert (await session.get(Reporter, reporter_id)).blocked_bot is True
+        kinds = list(await session.scalars(select(CaseEvent.kind)))
+        second = queue(session, domain, purpose="test", reporter_id=reporter_id, text="again")
+        await session.flush()
+        second_id = second.id
+    assert "recipient_blocked" in kinds
+    before = (await h.tg.stats()).get("sendMessage", 0)
+    await h.app.sender.flush()
+    async with domain.sessions() as session:
+        assert (await session.get(OutboxMessage, second_id)).status == "failed"
+    assert (await h.tg.stats()).get("sendMessage", 0) == before
+
+
+async def test_a_message_telegram_rejects_is_failed_with_its_reason(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    ids = await queue_to(h, -100999999, "to a chat that does not exist")
+    await h.app.sender.flush()
+    [row] = await rows(h, ids)
+    assert row.status == "failed" and "chat not found" in (row.error or "")
+
+
+async def test_pacing_per_chat_and_overall() -> None:
+    limiter = RateLimiter(OutboxSection(per_chat_per_second=20, per_group_per_minute=6000, global_per_second=1000))
+    started = time.monotonic()
+    for _ in range(70):  # burst of 60 (3 s of tokens), then 10 more at 20/s
+        await limiter.wait(42)
+    one_chat = time.monotonic() - started
+    assert one_chat >= 0.45
+    started = time.monotonic()
+    for chat in range(1000, 1060):
+        await limiter.wait(chat)
+    # Sixty different chats share only the global bucket, which is far from empty.
+    assert time.monotonic() - started < one_chat
