@@ -194,8 +194,10 @@ async def _deliver(
     )
 
 
+# Telegram sends a GIF as both `animation` and `document`; it is not evidence we can use.
 @router.message(
     StateFilter(None),
+    ~F.animation,
     F.text & ~F.text.startswith("/")
     | F.photo
     | F.voice
