@@ -133,6 +133,9 @@ class CorridorApp:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
         self.sender.stop()
+        # Deliver what those updates queued; anything left stays in the outbox for next start.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(self.sender.flush(rounds=3), timeout=10)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -178,18 +181,38 @@ class CorridorApp:
                 language_code=None if language == self.config.bot.default_language else language,
             )
 
+    def _stop_on_signals(self) -> asyncio.Event:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        return stop
+
+    async def _until_stopped(self, work: asyncio.Future, stop: asyncio.Event) -> bool:
+        """Waits for ``work`` unless a signal comes first; True when ``work`` finished."""
+        stopper = asyncio.ensure_future(stop.wait())
+        done, _ = await asyncio.wait({work, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
+        return work in done
+
     async def run_polling(self) -> None:
-        await self.wait_for_api()
-        await self.bot.delete_webhook(drop_pending_updates=False)
-        await self.set_commands()
-        await self.start_background()
+        stop = self._stop_on_signals()
         try:
-            await self.dispatcher.start_polling(
-                self.bot,
-                allowed_updates=ALLOWED_UPDATES,
-                handle_signals=True,
-                close_bot_session=False,
+            if not await self._until_stopped(asyncio.ensure_future(self.wait_for_api()), stop):
+                log.info("stopped before the Bot API answered")
+                return
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            await self.set_commands()
+            await self.start_background()
+            polling = asyncio.ensure_future(
+                self.dispatcher.start_polling(
+                    self.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False, close_bot_session=False
+                )
             )
+            if not await self._until_stopped(polling, stop):
+                log.info("signal received: finishing in-flight updates")
+                await self.dispatcher.stop_polling()
+                await polling
         finally:
             await self.close()
 
@@ -209,10 +232,7 @@ class CorridorApp:
             allowed_updates=ALLOWED_UPDATES,
         )
         await self.start_background()
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+        stop = self._stop_on_signals()
         log.info("webhook listening on %s%s", hook.listen, hook.path)
         try:
             await stop.wait()

@@ -359,44 +359,45 @@ KINDS: dict[str, Callable[[Harness, int], Awaitable[Any]]] = {
 }
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-async def test_unsupported_kind_outside_a_report_gets_the_cant_use_reply(
-    harness: Harness, kind: str
+async def test_unsupported_kinds_outside_a_report_get_the_cant_use_reply(
+    harness: Harness, subtests: Any
 ) -> None:
     lang = "ne"
-    reporter = await Reporter.create(harness, "Maya", lang)
-    await KINDS[kind](harness, reporter.uid)
-    message = await last_bot_message(harness, reporter.uid)
-    assert message["text"] == tr(lang, UNSUPPORTED), f"{kind}: {message['text']!r}"
-    assert buttons(message) == MENU_DATA
+    for kind, send_it in KINDS.items():
+        with subtests.test(kind=kind):
+            reporter = await Reporter.create(harness, f"Maya {kind}", lang)
+            await send_it(harness, reporter.uid)
+            message = await last_bot_message(harness, reporter.uid)
+            assert message["text"] == tr(lang, UNSUPPORTED), f"{kind}: {message['text']!r}"
+            assert buttons(message) == MENU_DATA
+            await reporter.assert_no_apology()
     assert await count(harness, Attachment) == 0
     assert await harness.case_codes() == []
-    await reporter.assert_no_apology()
 
 
-@pytest.mark.parametrize("kind", list(KINDS))
-async def test_unsupported_kind_during_a_report_is_refused_and_the_report_continues(
-    harness: Harness, kind: str
+async def test_unsupported_kinds_during_a_report_are_refused_and_the_report_continues(
+    harness: Harness, subtests: Any
 ) -> None:
-    """Sent at a choice step, a text step and the description step: each time the bot says
-    what it can use and asks the same question again; the finished report keeps everything."""
+    """Each kind sent at a choice step, a text step and the description step: each time the
+    bot says what it can use and asks the same question again; the finished report keeps
+    everything and holds none of them."""
     reporter = await Reporter.create(harness, "Ram", "en")
     await reporter.begin()
     for stop in ("destination", "employer", "description"):
         await reporter.answer_until(stop)
-        before = len(await reporter.texts())
-        await KINDS[kind](harness, reporter.uid)
-        assert len(await reporter.texts()) == before + 1, (
-            f"{kind} at {stop}: expected exactly one answer"
-        )
-        await reporter.assert_asked(stop, note=ONLY_TEXT)
-    # The description step counts what it holds: the unusable message is not among it.
+        for kind, send_it in KINDS.items():
+            with subtests.test(kind=kind, step=stop):
+                before = len(await reporter.texts())
+                await send_it(harness, reporter.uid)
+                assert len(await reporter.texts()) == before + 1, "expected exactly one answer"
+                await reporter.assert_asked(stop, note=ONLY_TEXT)
+    # The description step counts what it holds: none of the unusable messages is among it.
     assert reporter.t("Received so far: {n}", n=1) not in await reporter.last()
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     await assert_case_matches_report(case)
     assert case.description == DESCRIPTION
-    assert await attachments_of(harness, case.id) == []
+    assert [a.kind for a in await attachments_of(harness, case.id)] == []
     await reporter.assert_no_apology()
 
 
@@ -672,27 +673,32 @@ async def test_invalid_phone_number_is_explained_and_the_step_kept(harness: Harn
 # -- languages and commands ----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("language_code", "expected"), [("xx", "en"), ("ne-NP", "ne"), ("ne", "ne"), (None, "en")]
-)
 async def test_telegram_language_code_preselects_the_picker(
-    harness: Harness, language_code: str | None, expected: str
+    harness: Harness, subtests: Any
 ) -> None:
-    uid = await harness.user("Newcomer", language_code=language_code)  # type: ignore[arg-type]
-    await say(harness, uid, "/start")
-    welcome = await last_bot_message(harness, uid)
-    assert welcome["text"] == tr(expected, WELCOME)
-    labels = [b["text"] for row in welcome["reply_markup"]["inline_keyboard"] for b in row]
-    assert [label for label in labels if label.startswith("✓ ")] == [
-        "✓ " + LANGUAGE_NAMES[expected]
-    ]
-    # Tapping the preselected language opens the menu in it.
-    await press_data(harness, uid, f"lang:{expected}")
-    menu = await last_bot_message(harness, uid)
-    assert buttons(menu) == MENU_DATA
-    assert menu["reply_markup"]["inline_keyboard"][1][0]["text"] == tr(
-        expected, "📝 Report a problem"
-    )
+    for language_code, expected in (
+        ("xx", "en"),
+        ("ne-NP", "ne"),
+        ("ne", "ne"),
+        ("in", "id"),
+        (None, "en"),
+    ):
+        with subtests.test(language_code=language_code):
+            uid = await harness.user("Newcomer", language_code=language_code)  # type: ignore[arg-type]
+            await say(harness, uid, "/start")
+            welcome = await last_bot_message(harness, uid)
+            assert welcome["text"] == tr(expected, WELCOME)
+            labels = [b["text"] for row in welcome["reply_markup"]["inline_keyboard"] for b in row]
+            assert [label for label in labels if label.startswith("✓ ")] == [
+                "✓ " + LANGUAGE_NAMES[expected]
+            ]
+            # Tapping the preselected language opens the menu in it.
+            await press_data(harness, uid, f"lang:{expected}")
+            menu = await last_bot_message(harness, uid)
+            assert buttons(menu) == MENU_DATA
+            assert menu["reply_markup"]["inline_keyboard"][1][0]["text"] == tr(
+                expected, "📝 Report a problem"
+            )
 
 
 async def test_unknown_commands_get_the_menu_and_keep_the_report(harness: Harness) -> None:
@@ -781,16 +787,14 @@ async def test_forged_callback_data_gets_a_polite_answer_and_changes_nothing(
             "This language is not available.",
         )
     }
-    for data in forged:
+    # Each on the question the reporter is looking at, some on a message the bot never sent.
+    presses = [(data, question["message_id"]) for data in forged] + [
+        (data, 999_999) for data in forged[::3]
+    ]
+    for data, message_id in presses:
         assert len(data.encode()) <= 64, data
-        for message_id in (
-            question["message_id"],
-            999_999,
-        ):  # a real message, and one the bot never sent
-            answer = await press(
-                harness, reporter.uid, reporter.uid, message_id, data, strict=False
-            )
-            assert answer.get("text") in polite, (data, message_id, answer)
+        answer = await press(harness, reporter.uid, reporter.uid, message_id, data, strict=False)
+        assert answer.get("text") in polite, (data, message_id, answer)
     # Nothing changed: no new case, the victim's case is as it was, and the report goes on.
     assert await harness.case_codes() == [victim_code]
     after = await case_by_code(harness, victim_code)
