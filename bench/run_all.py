@@ -46,6 +46,11 @@ def run(name: str, *args: str) -> dict[str, Any] | None:
         out.unlink(missing_ok=True)
 
 
+def unexpected(claim: dict[str, Any]) -> int:
+    """Presses answered with something other than won/taken (e.g. an error message)."""
+    return sum(n for kind, n in claim["outcomes"].items() if kind not in ("won", "taken"))
+
+
 def main() -> int:
     began = time.perf_counter()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
@@ -64,12 +69,15 @@ def main() -> int:
     if demo:
         rows.append(
             [
-                "corridor demo --quiet (wall, min / median)",
+                "corridor demo --quiet, wall (min / median)",
                 f"{demo['wall_min_s']:.1f} s / {demo['wall_median_s']:.1f} s",
             ]
         )
         rows.append(
-            ["  demo scenario in-process", f"{demo['in_process_s']['demo scenario']:.1f} s"]
+            [
+                "  demo in-process, excl. start-up (min / median)",
+                f"{demo['in_process_min_s']:.1f} s / {demo['in_process_median_s']:.1f} s",
+            ]
         )
         rows.append(["  import aiogram", f"{demo['imports_s']['import aiogram']:.1f} s"])
     trip = results["roundtrip"]
@@ -85,7 +93,8 @@ def main() -> int:
             rows.append(
                 [
                     row["name"],
-                    f"{row['per_s']:.0f} updates/s, median {ms(row['median_s'])} ms, p99 {ms(row['p99_s'])} ms",
+                    f"{row['per_s']:.0f} updates/s, median {ms(row['median_s'])} ms, "
+                    f"p99 {ms(row['p99_s'])} ms, {row['cpu_ms_each']:.1f} ms CPU each",
                 ]
             )
     for key in ("claim sqlite", "claim postgres"):
@@ -96,7 +105,9 @@ def main() -> int:
                     f"claim race {claim['db']} ({claim['answered']}/{claim['presses']} presses, "
                     f"{claim['cases_raced']} cases)",
                     f"{claim['claims_per_s']:.0f} presses/s, median {ms(claim['median_s'])} ms, "
-                    f"p99 {ms(claim['p99_s'])} ms, double claims {claim['double_claims']}",
+                    f"p99 {ms(claim['p99_s'])} ms, {claim['cpu_ms_per_press']:.1f} ms CPU each, "
+                    f"double claims {claim['double_claims']}, "
+                    f"error answers {sum(claim['errors'].values()) + unexpected(claim)}",
                 ]
             )
     failed = [name for name, result in results.items() if result is None or result.get("_exit")]

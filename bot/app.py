@@ -20,14 +20,14 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.crypto import make_keyring
-from bot.errors import StartupError, safe_url
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.domain import duties, network
+from bot.crypto import make_keyring
+from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
+from bot.errors import StartupError, safe_url
 from bot.fsm import DatabaseStorage
-from bot.middlewares import DatabaseMiddleware, FloodGuard, RoleMiddleware
+from bot.middlewares import DatabaseMiddleware, FloodGuard, RecordSentMessages, RoleMiddleware
 from bot.outbox import OutboxSender
 from models.db import make_engine, make_sessionmaker
 from models.migrate import pending_revisions, upgrade
@@ -102,6 +102,7 @@ class CorridorApp:
         """One turn of the clock: due timers fire, then the outbox is flushed."""
         fired = await duties.run_due(self.domain)
         await duties.sweep_drafts(self.domain)
+        await privacy.purge_expired(self.domain)
         await self.sender.flush()
         return fired
 
@@ -122,6 +123,7 @@ class CorridorApp:
         try:
             await duties.run_due(self.domain)
             await duties.sweep_drafts(self.domain)
+            await privacy.purge_expired(self.domain)
         except Exception:
             log.exception("scheduled tick failed")
 
@@ -206,7 +208,10 @@ class CorridorApp:
             await self.start_background()
             polling = asyncio.ensure_future(
                 self.dispatcher.start_polling(
-                    self.bot, allowed_updates=ALLOWED_UPDATES, handle_signals=False, close_bot_session=False
+                    self.bot,
+                    allowed_updates=ALLOWED_UPDATES,
+                    handle_signals=False,
+                    close_bot_session=False,
                 )
             )
             if not await self._until_stopped(polling, stop):
@@ -282,6 +287,7 @@ async def build_app(
         log.info("network loaded: %d changes", len(report.changes))
     await duties.ensure_digest_timers(domain)
     bot = make_bot(config)
+    bot.session.middleware(RecordSentMessages(domain))
     sender = OutboxSender(bot, domain)
     domain.on_outbox = sender.notify
     inflight = InFlight()

@@ -226,8 +226,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser().print_help()
         return 2
-    from bot.errors import StartupError
     from bot.crypto import KeyError_
+    from bot.errors import StartupError
 
     try:
         return args.func(args)

@@ -210,7 +210,9 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     return names
 
 
-def save(keep: Path, chats: dict[str, str], files: list[dict[str, Any]], contents: dict[str, bytes]) -> None:
+def save(
+    keep: Path, chats: dict[str, str], files: list[dict[str, Any]], contents: dict[str, bytes]
+) -> None:
     keep.mkdir(parents=True, exist_ok=True)
     for title, text in chats.items():
         safe = "".join(c if c.isalnum() else "_" for c in title)[:60]
@@ -243,7 +245,9 @@ async def run_demo(keep: Path | None = None, quiet: bool = False) -> int:
             for text in chats.values():
                 print(text + "\n")
         if keep is not None:
-            contents = {item["file_id"]: await h.tg.get_file_bytes(item["file_id"]) for item in files}
+            contents = {
+                item["file_id"]: await h.tg.get_file_bytes(item["file_id"]) for item in files
+            }
             save(keep, chats, files, contents)
     finally:
         await h.stop()

@@ -113,7 +113,43 @@ class Harness:
             harness._sender = asyncio.create_task(app.sender.run_forever())
         return harness
 
-    async def stop(self) -> None:
+    async def leaks_into_groups(self, min_length: int = 8) -> list[str]:
+        """Anything a reporter typed that shows up in a group chat. The product promise is
+        that this is always empty, so every harness checks it when it stops."""
+        staff = set(self.staff.values())
+        supplied: set[str] = set()
+        groups: list[int] = []
+        for chat in await self.tg.chats():
+            if chat["type"] != "private":
+                groups.append(chat["id"])
+                continue
+            if chat["id"] in staff:
+                continue
+            for message in await self.tg.transcript(chat["id"], include_deleted=True):
+                if message.get("from_bot"):
+                    continue
+                for text in (message.get("text"), message.get("caption")):
+                    if text and not text.startswith("/") and len(text.strip()) >= min_length:
+                        supplied.add(text.strip())
+        leaks = []
+        for chat_id in groups:
+            for message in await self.tg.transcript(chat_id, include_deleted=True):
+                if not message.get("from_bot"):
+                    continue
+                shown = [message.get("text") or "", message.get("caption") or ""]
+                shown += [h.get("text") or "" for h in message.get("edit_history", [])]
+                leaks += [
+                    f"{chat_id}: {text!r}" for text in supplied if any(text in s for s in shown)
+                ]
+        return leaks
+
+    async def stop(self, check_privacy: bool = True) -> None:
+        leaks = await self.leaks_into_groups() if check_privacy else []
+        await self._shutdown()
+        if leaks:
+            raise AssertionError(f"reporter-supplied text reached a group chat: {leaks[:5]}")
+
+    async def _shutdown(self) -> None:
         with contextlib.suppress(RuntimeError):
             await self.app.dispatcher.stop_polling()
         if self._polling is not None:
@@ -147,10 +183,15 @@ class Harness:
 
         async with self.app.domain.sessions() as session:
             count = await session.scalar(
-                select(func.count()).select_from(OutboxMessage).where(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
                     or_(
                         OutboxMessage.status == "sending",
-                        and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= self.clock.now()),
+                        and_(
+                            OutboxMessage.status == "pending",
+                            OutboxMessage.next_attempt_at <= self.clock.now(),
+                        ),
                     )
                 )
             )

@@ -10,13 +10,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import TelegramObject, Update, User
+from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
-from bot.i18n import current_language, normalise_language
+from bot.i18n import current_language, normalise_language, tr
+from models import Reporter, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,17 @@ class RoleMiddleware(BaseMiddleware):
                 if reporter is not None:
                     role = Role("reporter", reporter=reporter)
                     language = reporter.language
+                    if reporter.banned:
+                        return await self._blocked(event, reporter, language)
+            if isinstance(event, Message) and event.chat.type == "private" and not role.is_staff:
+                # Remembered (pseudonymously) so /clear can delete it from the phone later.
+                session.add(
+                    SentMessage(
+                        chat_key=domain.keys.pseudonym("chat", event.chat.id),
+                        message_id=event.message_id,
+                        sent_at=domain.now(),
+                    )
+                )
         data["role"] = role
         data["language"] = language
         token = current_language.set(language)
@@ -79,6 +91,21 @@ class RoleMiddleware(BaseMiddleware):
             return await handler(event, data)
         finally:
             current_language.reset(token)
+
+    async def _blocked(self, event: TelegramObject, reporter: Reporter, language: str) -> None:
+        if reporter.ban_notified:
+            log.debug("ignoring an update from a blocked account")
+            return None
+        reporter.ban_notified = True
+        text = tr(
+            language,
+            "This account can no longer use this service. If you think this is a mistake, contact the organisation that helped you.",
+        )
+        if isinstance(event, Message):
+            await event.answer(text)
+        elif isinstance(event, CallbackQuery):
+            await event.answer(text, show_alert=True)
+        return None
 
 
 class FloodGuard(BaseMiddleware):
@@ -107,3 +134,32 @@ class FloodGuard(BaseMiddleware):
             return None
         self.warned.discard(user.id)
         return await handler(event, data)
+
+
+class RecordSentMessages:
+    """Bot API request middleware: remembers (pseudonymously) every message the bot sends
+    into a private chat while handling an update, so /clear can delete it later. Messages
+    the outbox sends are recorded by the outbox itself."""
+
+    def __init__(self, domain: Domain) -> None:
+        self.domain = domain
+
+    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+        response = await make_request(bot, method)
+        session = current_session.get()
+        result = getattr(response, "result", None)
+        chat = getattr(result, "chat", None)
+        if (
+            session is not None
+            and chat is not None
+            and chat.type == "private"
+            and getattr(result, "message_id", None)
+        ):
+            session.add(
+                SentMessage(
+                    chat_key=self.domain.keys.pseudonym("chat", chat.id),
+                    message_id=result.message_id,
+                    sent_at=self.domain.now(),
+                )
+            )
+        return response

@@ -39,6 +39,7 @@ from sqlalchemy import and_, or_, select, update
 from bot.config import OutboxSection
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
+from bot.domain.followups import next_safe_moment
 from models import (
     Case,
     CaseCard,
@@ -205,6 +206,7 @@ class OutboxSender:
         # The read session is closed before any other one opens: on SQLite a second
         # session in the same task would wait for the write lock the first one holds.
         problem: str | None = None
+        safe_from: dt.datetime | None = None
         async with self.domain.sessions() as session:
             message = await session.get(OutboxMessage, message_id)
             if message is None or message.status != "sending":
@@ -214,6 +216,17 @@ class OutboxSender:
                 call = await self._build_call(session, message, chat_id)
             except Permanent as error:
                 problem = str(error)
+            if message.reporter_id is not None and problem is None:
+                reporter = await session.get(Reporter, message.reporter_id)
+                safe = next_safe_moment(reporter, self.domain.now())
+                if safe > self.domain.now():
+                    safe_from = safe
+        if safe_from is not None:
+            # Every proactive message waits for the reporter's safe hours.
+            await self._settle(
+                message_id, "pending", error="outside safe hours", next_attempt_at=safe_from
+            )
+            return None
         if problem is not None:
             await self._settle(message_id, "failed", error=problem)
             return False
@@ -323,12 +336,20 @@ class OutboxSender:
         raise Permanent(f"unknown method {message.method}")
 
     async def _settle(
-        self, message_id: int, status: str, *, error: str | None = None, attempts: int = 0
+        self,
+        message_id: int,
+        status: str,
+        *,
+        error: str | None = None,
+        attempts: int = 0,
+        next_attempt_at: dt.datetime | None = None,
     ) -> None:
         async with self.domain.sessions() as session, session.begin():
             message = await session.get(OutboxMessage, message_id)
             if message is None:
                 return
+            if next_attempt_at is not None:
+                message.next_attempt_at = next_attempt_at
             message.status = status
             message.error = error
             message.locked_until = None

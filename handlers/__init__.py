@@ -15,6 +15,7 @@ def routers() -> list[Router]:
         menu,
         reporter,
         responder,
+        safety,
         sos,
     )
 
@@ -24,6 +25,7 @@ def routers() -> list[Router]:
         coordinator.router,
         responder.router,
         sos.router,
+        safety.router,
         menu.router,
         intake.router,
         reporter.router,

@@ -84,3 +84,16 @@ class Withdraw(CallbackData, prefix="wd"):
 
 class InviteOrg(CallbackData, prefix="inv"):
     org: str
+
+
+class ClearChat(CallbackData, prefix="clr"):
+    confirm: int
+
+
+class Forget(CallbackData, prefix="fgt"):
+    confirm: int
+
+
+class ConsentWithdraw(CallbackData, prefix="cwd"):
+    case_id: int
+    purpose: str

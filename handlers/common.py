@@ -15,6 +15,9 @@ def command_list(language: str) -> list[tuple[str, str]]:
         ("status", tr(language, "My cases")),
         ("help", tr(language, "Help contacts")),
         ("language", tr(language, "Change language")),
+        ("consent", tr(language, "What I agreed to share")),
+        ("clear", tr(language, "Delete this chat from my phone")),
+        ("forget", tr(language, "Erase my data")),
         ("cancel", tr(language, "Stop what I am doing")),
     ]
 

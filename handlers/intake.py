@@ -700,7 +700,9 @@ def _attachment(message: Message) -> tuple[str, str | None, str | None] | None:
 
 
 # Telegram sends a GIF as both `animation` and `document`; it is not evidence we can use.
-@router.message(StateFilter(Report.filling), ~F.animation, F.photo | F.voice | F.document | F.video | F.location)
+@router.message(
+    StateFilter(Report.filling), ~F.animation, F.photo | F.voice | F.document | F.video | F.location
+)
 async def on_media(message: Message, state: FSMContext, session: AsyncSession) -> None:
     """Files are kept whatever the step: a frightened reporter may send a photo at any time."""
     data = await state.get_data()
@@ -819,6 +821,12 @@ async def submit(
                 _(
                     "Without your agreement to share the report with helpers in at least one country, nobody can help. "
                     "Press Back to change your answer, or /help for contacts you can call yourself."
+                )
+            )
+        elif error.reason == "too_many_cases":
+            await query.message.answer(
+                _(
+                    "You have opened many cases today. Please write in your open case instead; /status shows them."
                 )
             )
         else:

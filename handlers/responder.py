@@ -62,8 +62,12 @@ async def claim(
 
 
 @router.callback_query(Pass.filter(), F.message.chat.type.in_({"group", "supergroup"}))
-async def pass_case(query: CallbackQuery, callback_data: Pass, role: Role) -> None:
-    if role.person is None:
+async def pass_case(
+    query: CallbackQuery, callback_data: Pass, session: AsyncSession, role: Role
+) -> None:
+    if not await claims.is_member_for_card(
+        session, callback_data.case_id, role.person, query.message.chat.id
+    ):
         await query.answer(
             _("Only responders of this group's organisation can claim this case."), show_alert=True
         )

@@ -141,7 +141,15 @@ async def sos_send(
         },
         consent_text=SOS_CONSENT,
     )
-    case = await case_domain.submit_report(session, domain, reporter, report)
+    try:
+        case = await case_domain.submit_report(session, domain, reporter, report)
+    except case_domain.IntakeError:
+        await query.message.answer(
+            _(
+                "You have opened many cases today. Please write in your open case instead; /status shows them."
+            )
+        )
+        return
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
         _(

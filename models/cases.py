@@ -34,6 +34,8 @@ class Reporter(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
     blocked_bot: Mapped[bool] = mapped_column(Boolean, default=False)
     banned: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A blocked account is told once, then ignored.
+    ban_notified: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime]
 
 

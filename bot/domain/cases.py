@@ -7,7 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing
@@ -137,6 +137,14 @@ async def submit_report(
         or report.consents.get(ConsentPurpose.ORIGIN_HELP)
     ):
         raise IntakeError("no_consent")
+    since = domain.now() - dt.timedelta(days=1)
+    recent = await session.scalar(
+        select(func.count())
+        .select_from(Case)
+        .where(Case.reporter_id == reporter.id, Case.created_at >= since)
+    )
+    if recent >= domain.config.limits.cases_per_day:
+        raise IntakeError("too_many_cases")
     verdict = triage(
         categories=report.categories,
         in_danger=report.in_danger,

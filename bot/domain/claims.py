@@ -30,6 +30,20 @@ class ClaimResult:
     owner_name: str | None = None
 
 
+async def is_member_for_card(
+    session: AsyncSession, case_id: int, person: Person | None, chat_id: int
+) -> bool:
+    """Only responders of the organisation a card was posted for may act on it."""
+    if person is None:
+        return False
+    card = await session.scalar(
+        select(CaseCard).where(
+            CaseCard.case_id == case_id, CaseCard.chat_id == chat_id, CaseCard.active.is_(True)
+        )
+    )
+    return card is not None and person.organisation_id == card.organisation_id
+
+
 async def claim(
     session: AsyncSession, domain: Domain, case_id: int, person: Person | None, chat_id: int
 ) -> ClaimResult:

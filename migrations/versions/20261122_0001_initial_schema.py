@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:15:25.295298
+Create Date: 2026-11-22 21:37:53.309670
 """
 
 from __future__ import annotations
@@ -60,6 +60,7 @@ def upgrade() -> None:
         sa.Column("timezone", sa.String(length=64), nullable=False),
         sa.Column("blocked_bot", sa.Boolean(), nullable=False),
         sa.Column("banned", sa.Boolean(), nullable=False),
+        sa.Column("ban_notified", sa.Boolean(), nullable=False),
         sa.Column("created_at", models.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reporters")),
         sa.UniqueConstraint("user_key", name=op.f("uq_reporters_user_key")),

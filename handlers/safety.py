@@ -1,0 +1,204 @@
+"""The reporter's safety controls: /clear, /forget, /consent; and /block for coordinators."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import cases as case_domain
+from bot.domain import privacy
+from bot.domain.context import Domain
+from bot.domain.people import Role, coordinator_corridors
+from bot.i18n import N_, _
+from bot.taxonomy import ConsentPurpose
+from handlers.callbacks import ClearChat, ConsentWithdraw, Forget
+from models import Reporter
+
+router = Router(name="safety")
+router.message.filter(F.chat.type == "private")
+router.callback_query.filter(F.message.chat.type == "private")
+
+DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)  # Telegram allows 48 h; keep a margin
+PURPOSE_LABELS = {
+    ConsentPurpose.DESTINATION_HELP.value: N_("Helpers in the country where you work"),
+    ConsentPurpose.ORIGIN_HELP.value: N_("Helpers in your home country"),
+    ConsentPurpose.STATISTICS.value: N_("Anonymous statistics"),
+}
+
+
+@router.message(Command("clear"))
+async def clear(message: Message, language: str) -> None:
+    await message.answer(
+        _(
+            "Delete this conversation from your phone? Messages older than 2 days cannot be deleted by the bot."
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("🧹 Yes, clear this chat"), callback_data=ClearChat(confirm=1).pack()
+                    ),
+                ]
+            ]
+        ),
+    )
+
+
+@router.callback_query(ClearChat.filter())
+async def clear_confirmed(
+    query: CallbackQuery, session: AsyncSession, domain: Domain, bot: Bot, state: FSMContext
+) -> None:
+    await query.answer()
+    chat_id = query.message.chat.id
+    fresh, old = await privacy.clear_chat_ids(
+        session, domain, chat_id, domain.now() - DELETABLE_FOR
+    )
+    ids = sorted(set(fresh) | {query.message.message_id})
+    failed = 0
+    for start in range(0, len(ids), 100):
+        try:
+            await bot.delete_messages(chat_id, ids[start : start + 100])
+        except TelegramBadRequest:
+            failed += len(ids[start : start + 100])
+    await state.clear()
+    left = old + failed
+    text = _("Done. This chat was cleared.")
+    if left:
+        text = _(
+            "Done. {n} older messages could not be deleted by the bot: please delete this chat in Telegram (press and hold the chat, then Delete).",
+            n=left,
+        )
+    # The note itself is not protected from view, so it says nothing about any case.
+    await bot.send_message(chat_id, text)
+
+
+@router.message(Command("forget"))
+async def forget(message: Message, role: Role) -> None:
+    if role.reporter is None:
+        await message.answer(_("We hold no reports from you."))
+        return
+    await message.answer(
+        _(
+            "Erase everything you told us? Your open cases will be closed and helpers told. This cannot be undone."
+        ),
+        reply_markup=InlineKeyboardMarkup(
+            inline_keyboard=[
+                [
+                    InlineKeyboardButton(
+                        text=_("Yes, erase my data"), callback_data=Forget(confirm=1).pack()
+                    ),
+                ]
+            ]
+        ),
+    )
+
+
+@router.callback_query(Forget.filter())
+async def forget_confirmed(
+    query: CallbackQuery, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
+) -> None:
+    if role.reporter is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    codes = await privacy.forget_reporter(session, domain, role.reporter)
+    await state.clear()
+    await query.message.edit_text(
+        _(
+            "Your data has been erased ({n} cases). You can use /clear to delete this chat too.",
+            n=len(codes),
+        )
+    )
+
+
+@router.message(Command("consent"))
+async def consent(message: Message, session: AsyncSession, role: Role) -> None:
+    if role.reporter is None:
+        await message.answer(_("We hold no reports from you."))
+        return
+    rows = []
+    lines = [_("What you agreed to share:")]
+    for case in await case_domain.open_cases_of(session, role.reporter):
+        current = await case_domain.consents_of(session, case)
+        for purpose, granted in current.items():
+            mark = "✓" if granted else "✗"
+            lines.append(f"{case.code} · {_(PURPOSE_LABELS[purpose])}: {mark}")
+            if granted:
+                rows.append(
+                    [
+                        InlineKeyboardButton(
+                            text=_(
+                                "Withdraw: {what} ({code})",
+                                what=_(PURPOSE_LABELS[purpose]),
+                                code=case.code,
+                            ),
+                            callback_data=ConsentWithdraw(case_id=case.id, purpose=purpose).pack(),
+                        )
+                    ]
+                )
+    if len(lines) == 1:
+        lines.append(_("No open case."))
+    await message.answer(
+        "\n".join(lines),
+        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
+        protect_content=True,
+    )
+
+
+@router.callback_query(ConsentWithdraw.filter())
+async def consent_withdraw(
+    query: CallbackQuery,
+    callback_data: ConsentWithdraw,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+) -> None:
+    from models import Case
+
+    case = await session.get(Case, callback_data.case_id)
+    if (
+        role.reporter is None
+        or case is None
+        or case.reporter_id != role.reporter.id
+        or callback_data.purpose not in PURPOSE_LABELS
+    ):
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.answer()
+    await privacy.withdraw_consent(session, domain, role.reporter, case, callback_data.purpose)
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.message.answer(
+        _("Withdrawn. We stopped sharing case {code} for this purpose.", code=case.code),
+        protect_content=True,
+    )
+
+
+@router.message(Command("block"))
+async def block(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    """A coordinator blocks the account behind a case (abuse, flooding)."""
+    if role.name not in ("coordinator", "admin"):
+        await message.answer(_("This command is for coordinators."))
+        return
+    case = (
+        await case_domain.case_by_code(session, (command.args or "").strip())
+        if command.args
+        else None
+    )
+    if (
+        case is None
+        or case.reporter_id is None
+        or case.corridor_code not in await coordinator_corridors(session, role.person)
+    ):
+        await message.answer(_("Usage: /block CODE (a case of your corridors)"))
+        return
+    reporter = await session.get(Reporter, case.reporter_id)
+    await privacy.block_reporter(session, domain, reporter, f"person:{role.person.id}")
+    await message.answer(_("The account behind {code} is blocked.", code=case.code))
