@@ -160,7 +160,7 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
             break
         await h.settle()
         cards = await card_messages(h, group)
-    phases["post cards (outbox)"] = time.perf_counter() - began
+    phases["rest of the cards (settle)"] = time.perf_counter() - began
     missing = [c for c in case_ids if c not in cards]
     if missing:
         raise SystemExit(f"{len(missing)} of {len(case_ids)} cards never reached the group")
@@ -266,6 +266,8 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
 
 def report(result: dict[str, Any]) -> str:
     phases = result["phases_s"]
+    # The outbox posts cards while cases are still being created: count both phases.
+    posted = phases["create cases (domain)"] + phases["rest of the cards (settle)"]
     budget = (
         f", race budget {result['race_budget_s']:g}s: {result['cases_raced']} of "
         f"{result['cases']} cards raced"
@@ -282,9 +284,14 @@ def report(result: dict[str, Any]) -> str:
                     f"{result['cases'] / phases['create cases (domain)']:.0f} cases/s",
                 ],
                 [
-                    "post cards (outbox)",
-                    f"{phases['post cards (outbox)']:.1f}",
-                    f"{result['cases'] / max(phases['post cards (outbox)'], 1e-9):.0f} cards/s",
+                    "rest of the cards (settle)",
+                    f"{phases['rest of the cards (settle)']:.1f}",
+                    "",
+                ],
+                [
+                    "= all cards in the group",
+                    f"{posted:.1f}",
+                    f"{result['cases'] / posted:.0f} cards/s",
                 ],
                 [
                     "claim race",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import claims, events, routing, timers
@@ -46,14 +46,18 @@ async def erase_case(session: AsyncSession, domain: Domain, case: Case, reason: 
     case.erased = True
     await session.execute(delete(Attachment).where(Attachment.case_id == case.id))
     await session.execute(delete(RelayLink).where(RelayLink.case_id == case.id))
-    # Undelivered messages about the case may quote the reporter; delivered ones keep no text.
+    # Undelivered messages that carry the reporter's words or reach the reporter are
+    # dropped; delivered ones keep no text. Notices to the owner still go out.
+    quoting = or_(OutboxMessage.reporter_id.is_not(None), OutboxMessage.purpose.in_(("relay", "details")))
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.case_id == case.id, OutboxMessage.status.in_(("pending", "sending")))
+        .where(OutboxMessage.case_id == case.id, OutboxMessage.status.in_(("pending", "sending")), quoting)
         .values(status="cancelled", payload={})
     )
     await session.execute(
-        update(OutboxMessage).where(OutboxMessage.case_id == case.id).values(payload={})
+        update(OutboxMessage)
+        .where(OutboxMessage.case_id == case.id, OutboxMessage.status.not_in(("pending", "sending")))
+        .values(payload={})
     )
     await events.record(session, domain, "erased", case_id=case.id, data={"reason": reason})
 

@@ -12,6 +12,7 @@ For each path the test checks three things:
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from bot.i18n import tr
 from handlers.common import menu_keyboard, menu_text
 from handlers.intake import MISSING_STEPS, REPORT_STEPS, StepSpec
 from handlers.sos import SOS_CONSENT
-from models import Attachment, Case, CaseCard, Reporter
+from models import Attachment, Case, CaseCard
 
 SPECS = {
     "report": {spec.name: spec for spec in REPORT_STEPS},
@@ -114,7 +115,9 @@ def plain(text: str) -> str:
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    return [
+        b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+    ]
 
 
 @dataclass
@@ -312,7 +315,9 @@ async def test_self_report(harness: Harness, lang: str) -> None:
     assert r.expect("What happened: {codes}", codes="WAGE, DOCS") in summary
     assert r.expect("Description and files: {n}", n=1) in summary
     assert (
-        r.expect("Consent: destination {d} · home country {o} · statistics {s}", d="✓", o="✓", s="✓")
+        r.expect(
+            "Consent: destination {d} · home country {o} · statistics {s}", d="✓", o="✓", s="✓"
+        )
         in summary
     )
     assert "Al Noor" not in summary and "4800" not in summary  # never echoed back
@@ -324,7 +329,11 @@ async def test_self_report(harness: Harness, lang: str) -> None:
     assert case.reporter_role == "self" and case.relationship is None
     assert case.categories == ["DOCS", "WAGE"]
     assert case.urgency == "normal" and not case.in_danger
-    assert (case.destination_country, case.origin_country, case.corridor_code) == ("QA", "NP", "NP-QA")
+    assert (case.destination_country, case.origin_country, case.corridor_code) == (
+        "QA",
+        "NP",
+        "NP-QA",
+    )
     assert case.area == "Doha" and case.worker_location == "destination"
     assert case.since == "months" and case.workers_affected == 10
     assert case.employer == "Al Noor Contracting" and case.agency is None
@@ -555,8 +564,6 @@ async def test_missing_person_report(harness: Harness, lang: str) -> None:
     assert case.side == "destination"
     assert await card_orgs(h, case.id) == {"qa-workers-centre"}
     async with h.app.domain.sessions() as session:
-        import json
-
         details = json.loads((await session.get(Case, case.id)).details or "{}")
     assert details == {"last_contact": "month", "phones_tried": "+974 3312 3456"}
     r.assert_all_translated()
@@ -614,7 +621,7 @@ async def test_sos(harness: Harness, lang: str, country: str, origin: str, org: 
 # -- help directory, status and withdrawal ------------------------------------------------------
 
 
-def directory_entries(lang: str, corridors: set[str] | None = None) -> list[dict[str, Any]]:
+def directory_entries(corridors: set[str] | None = None) -> list[dict[str, Any]]:
     return [
         entry
         for entry in example_network()["help"]
@@ -629,23 +636,21 @@ async def test_help_lists_the_directory_with_source_and_date(harness: Harness, l
     await h.say(r.uid, "/help")
     text = (await r.last())["text"]
     assert text.startswith(plain(r.expect(HELP_HEADER)))
-    entries = directory_entries(lang)
+    entries = directory_entries()
     assert len(entries) == 3
     for entry in entries:
         line = f"• {r.expect(HELP_KINDS[entry['kind']])}: {entry['name']} — {entry['phone']}"
-        source = r.expect(
-            HELP_SOURCE, source=entry["source"], date=entry["verified"].isoformat()
-        )
+        source = r.expect(HELP_SOURCE, source=entry["source"], date=entry["verified"].isoformat())
         assert f"{line}\n  {source}" in text, (line, source, text)
     for corridor in ("NP-QA", "ID-MY"):
         assert f"\n{corridor}\n" in text
 
-    # Once the reporter has a case, /help shows the contacts of that corridor first and only.
+    # Once the reporter has a case, /help narrows the list to that case's corridor.
     await h.say(r.uid, "/sos")
     await h.press_data(r.uid, lambda data: data == "sos:QA")
     await h.say(r.uid, "/help")
     text = (await r.last())["text"]
-    for entry in directory_entries(lang, {"NP-QA"}):
+    for entry in directory_entries({"NP-QA"}):
         assert entry["name"] in text
     assert "Kuala Lumpur" not in text and "ID-MY" not in text
     r.assert_all_translated()
@@ -716,4 +721,3 @@ async def test_status_and_withdraw(harness: Harness, lang: str) -> None:
     assert final["text"] == r.expect(YOUR_CASES) + f"\n• {case.code}: " + r.expect("closed")
     assert not buttons(final)
     r.assert_all_translated()
-

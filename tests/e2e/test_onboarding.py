@@ -30,7 +30,9 @@ LOST_OWNER = "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back 
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    return [
+        b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+    ]
 
 
 def plain(text: str) -> str:
@@ -56,9 +58,10 @@ async def load(h: Harness, case_id: int) -> Case:
 
 
 async def card(h: Harness, chat_id: int, case: Case) -> dict[str, Any] | None:
-    """The newest message in a group that is this case's card."""
+    """The newest message in a group that is this case's card (its first line names the code)."""
     for message in reversed(await h.tg.transcript(chat_id)):
-        if message.get("from_bot") and (message.get("text") or "").split(" ", 2)[1:2] == [case.code]:
+        first_line = (message.get("text") or "").split("\n", 1)[0]
+        if message.get("from_bot") and f" {case.code} · " in first_line:
             return message
     return None
 
@@ -208,9 +211,8 @@ async def test_removed_responder_loses_access_and_their_case_goes_back(harness: 
     assert rerendered is not None
     assert f"claim:{owned.id}" in {b.get("callback_data") for b in buttons(rerendered)}
     assert tr("en", BACK_IN_QUEUE) in rerendered["text"]
-    assert tr("en", "Status: {status}", status=tr("en", "waiting for a helper")) in (
-        rerendered["text"]
-    )
+    waiting_status = tr("en", "Status: {status}", status=tr("en", "waiting for a helper"))
+    assert waiting_status in rerendered["text"]
     assert plain(tr("en", LOST_OWNER, code=owned.code, corridor="NP-QA")) in await h.bot_texts(sita)
     async with h.app.domain.sessions() as session:
         person = await session.get(Person, "ramesh")

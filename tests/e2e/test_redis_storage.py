@@ -29,7 +29,9 @@ UNFINISHED = "You have an unfinished report. Continue where you stopped, or star
 
 
 def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
-    return [b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row]
+    return [
+        b for row in (message.get("reply_markup") or {}).get("inline_keyboard", []) for b in row
+    ]
 
 
 @asynccontextmanager
