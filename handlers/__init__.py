@@ -29,6 +29,7 @@ def routers() -> list[Router]:
         menu.router,
         intake.router,
         reporter.router,
+        groups.silence,
         fallback.router,
     ]
     for router in result:

@@ -136,6 +136,46 @@ async def remove(
     await message.answer(replies[result])
 
 
-@router.message(Command("invite", "team", "remove"))
+@router.message(Command("away", "cover"), IsCoordinator())
+async def rota_override(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    """`/away PERSON_ID FROM TO` (holiday) or `/cover PERSON_ID FROM TO` (extra on-call days)."""
+    parts = (command.args or "").split()
+    try:
+        start, end = dt.date.fromisoformat(parts[1]), dt.date.fromisoformat(parts[2])
+    except (IndexError, ValueError):
+        start = end = None
+    on_call = command.command == "cover"
+    result = (
+        "usage"
+        if start is None
+        else await onboarding.set_override(
+            session, domain, role.person, parts[0], start, end, on_call
+        )
+    )
+    replies = {
+        "set": _(
+            "Noted: {person} is on call from {start} to {end}.",
+            person=parts[0],
+            start=start,
+            end=end,
+        )
+        if on_call
+        else _(
+            "Noted: {person} is away from {start} to {end}.", person=parts[0], start=start, end=end
+        ),
+        "not_allowed": _(
+            "You cannot change this person's rota (or the dates are the wrong way round)."
+        ),
+        "unknown": _("No such person. See /team."),
+        "usage": _(
+            "Usage: /away PERSON_ID YYYY-MM-DD YYYY-MM-DD or /cover PERSON_ID YYYY-MM-DD YYYY-MM-DD"
+        ),
+    }
+    await message.answer(replies[result])
+
+
+@router.message(Command("invite", "team", "remove", "away", "cover"))
 async def not_coordinator_admin(message: Message) -> None:
     await message.answer(_("This command is for coordinators."))

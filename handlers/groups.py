@@ -61,7 +61,12 @@ async def link_group(
         )
 
 
-@router.message()
+# Last before the fallback, so group commands other routers handle (/oncall) still work.
+silence = Router(name="groups-silence")
+silence.message.filter(F.chat.type.in_({"group", "supergroup"}))
+
+
+@silence.message()
 async def ignore(message: Message) -> None:
     log.debug("ignoring group message in %s", message.chat.id)
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
-from bot.domain import claims, events, followups, referral, relay, resolution
+from bot.domain import claims, events, followups, onboarding, referral, relay, resolution
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors, group_by_chat, on_call
 from bot.domain.places import MoneyError, currency_of, parse_money
@@ -456,21 +456,25 @@ async def followup_date(
 
 @router.message(Command("oncall"))
 async def oncall(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
-    if role.person is None:
-        group = await group_by_chat(session, message.chat.id)
-        if group is None:
-            await message.answer(_("This command is for responders."))
-            return
+    """Who is on call now: in a group, for its organisation; for a responder, their own;
+    for a coordinator, every organisation of their corridors."""
+    group = await group_by_chat(session, message.chat.id) if message.chat.type != "private" else None
+    if group is not None:
         organisations = [group.organisation_id]
-    elif role.person.organisation_id:
+    elif role.name in ("coordinator", "admin"):
+        organisations = [o.id for o in await onboarding.manageable_organisations(session, role.person)]
+    elif role.person is not None and role.person.organisation_id:
         organisations = [role.person.organisation_id]
     else:
-        organisations = list(await session.scalars(select(Organisation.id)))
-    people = await on_call(session, organisations, domain.now())
-    if not people:
-        await message.answer(_("Nobody is on call right now."))
+        await message.answer(_("This command is for responders."))
         return
-    await message.answer(_("On call now: {names}", names=", ".join(p.name for p in people)))
+    lines = []
+    for organisation_id in organisations:
+        org = await session.get(Organisation, organisation_id)
+        people = await on_call(session, [organisation_id], domain.now())
+        names = ", ".join(p.name for p in people) or _("nobody")
+        lines.append(f"{org.name if org else organisation_id}: {names}")
+    await message.answer(_("On call now:") + "\n" + "\n".join(lines))
 
 
 @router.message(Command("override"), F.chat.type == "private")

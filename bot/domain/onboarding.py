@@ -150,3 +150,52 @@ async def remove_person(
     for case in owned:
         await claims.release(session, domain, case, "owner_removed")
     return "removed"
+
+
+async def set_override(
+    session: AsyncSession,
+    domain: Domain,
+    coordinator: Person,
+    person_id: str,
+    start: dt.date,
+    end: dt.date,
+    on_call: bool,
+) -> str:
+    """A holiday (off call) or cover (on call) for whole local days, start..end inclusive."""
+    from zoneinfo import ZoneInfo
+
+    from models import RotaOverride
+
+    person = await session.get(Person, person_id)
+    if person is None or not person.active or person.organisation_id is None:
+        return "unknown"
+    if not await may_manage(session, coordinator, person.organisation_id) or end < start:
+        return "not_allowed"
+    org = await session.get(Organisation, person.organisation_id)
+    zone = ZoneInfo(org.timezone if org else "UTC")
+    starts = dt.datetime.combine(start, dt.time(0, 0), tzinfo=zone).astimezone(dt.UTC)
+    ends = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(0, 0), tzinfo=zone).astimezone(
+        dt.UTC
+    )
+    session.add(
+        RotaOverride(
+            person_id=person.id,
+            starts_at=starts,
+            ends_at=ends,
+            on_call=on_call,
+            note=f"set by {coordinator.id}",
+        )
+    )
+    await events.record(
+        session,
+        domain,
+        "rota_override",
+        actor=f"person:{coordinator.id}",
+        data={
+            "person": person.id,
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "on_call": on_call,
+        },
+    )
+    return "set"

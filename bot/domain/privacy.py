@@ -48,15 +48,23 @@ async def erase_case(session: AsyncSession, domain: Domain, case: Case, reason: 
     await session.execute(delete(RelayLink).where(RelayLink.case_id == case.id))
     # Undelivered messages that carry the reporter's words or reach the reporter are
     # dropped; delivered ones keep no text. Notices to the owner still go out.
-    quoting = or_(OutboxMessage.reporter_id.is_not(None), OutboxMessage.purpose.in_(("relay", "details")))
+    quoting = or_(
+        OutboxMessage.reporter_id.is_not(None), OutboxMessage.purpose.in_(("relay", "details"))
+    )
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.case_id == case.id, OutboxMessage.status.in_(("pending", "sending")), quoting)
+        .where(
+            OutboxMessage.case_id == case.id,
+            OutboxMessage.status.in_(("pending", "sending")),
+            quoting,
+        )
         .values(status="cancelled", payload={})
     )
     await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.case_id == case.id, OutboxMessage.status.not_in(("pending", "sending")))
+        .where(
+            OutboxMessage.case_id == case.id, OutboxMessage.status.not_in(("pending", "sending"))
+        )
         .values(payload={})
     )
     await events.record(session, domain, "erased", case_id=case.id, data={"reason": reason})

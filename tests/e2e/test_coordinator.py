@@ -1,0 +1,60 @@
+"""Coordinator commands through the bot: digest on demand, stats, rota overrides, team."""
+
+from __future__ import annotations
+
+from bot.domain.people import on_call
+from bot.harness import Harness
+
+
+async def test_digest_on_demand_has_text_and_chart(harness: Harness) -> None:
+    sita = harness.staff["sita"]
+    await harness.say(sita, "/digest")
+    transcript = await harness.tg.transcript(sita)
+    assert any("Daily digest" in (m.get("text") or "") for m in transcript)
+    assert any(m.get("media_kind") == "photo" or m.get("kind") == "photo" for m in transcript)
+
+
+async def test_stats_filters_and_bad_arguments(harness: Harness) -> None:
+    sita = harness.staff["sita"]
+    await harness.say(sita, "/stats 7d NP-QA")
+    text = await harness.last_bot_text(sita)
+    assert "Last 7 days" in text and "NP-QA" in text and "NP-MY" not in text
+    await harness.say(sita, "/stats ID-MY")  # not her corridor
+    assert (await harness.last_bot_text(sita)).startswith("Usage: /stats")
+    await harness.say(sita, "/stats yesterday")
+    assert (await harness.last_bot_text(sita)).startswith("Usage: /stats")
+    ramesh = harness.staff["ramesh"]
+    await harness.say(ramesh, "/stats")
+    assert await harness.last_bot_text(ramesh) == "This command is for coordinators."
+
+
+async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
+    sita = harness.staff["sita"]
+    # The fake clock starts Monday 2026-03-02, 09:00 in Doha: Ramesh's shift.
+    await harness.say(sita, "/away ramesh 2026-03-02 2026-03-03")
+    assert "is away" in await harness.last_bot_text(sita)
+    await harness.say(sita, "/cover aisha 2026-03-02 2026-03-02")
+    assert "is on call" in await harness.last_bot_text(sita)
+    async with harness.app.domain.sessions() as session:
+        people = await on_call(session, ["qa-workers-centre"], harness.clock.now())
+    assert [p.id for p in people] == ["aisha"]
+    await harness.say(sita, "/away ramesh 2026-03-05 2026-03-01")
+    assert "wrong way round" in await harness.last_bot_text(sita)
+    await harness.say(harness.staff["dewi"], "/away ramesh 2026-03-02 2026-03-03")  # not her corridor
+    assert "cannot change" in await harness.last_bot_text(harness.staff["dewi"])
+    await harness.say(sita, "/oncall")
+    assert "Aisha" in await harness.last_bot_text(sita)
+
+
+async def test_team_lists_people_of_her_corridors(harness: Harness) -> None:
+    sita = harness.staff["sita"]
+    await harness.say(sita, "/team")
+    text = await harness.last_bot_text(sita)
+    assert "ramesh" in text and "bishnu" in text and "budi" not in text
+
+
+async def test_oncall_in_a_group_names_its_organisation(harness: Harness) -> None:
+    group = harness.groups["qa-workers-centre"]
+    await harness.say(harness.staff["ramesh"], "/oncall", chat_id=group)
+    text = await harness.last_bot_text(group)
+    assert "Doha Migrant Workers Centre: Ramesh" in text
