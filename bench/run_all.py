@@ -112,7 +112,7 @@ def main() -> int:
             )
     failed = [name for name, result in results.items() if result is None or result.get("_exit")]
     print()
-    print(table(["benchmark", "result"], rows, title="=== summary ==="))
+    print(table(["benchmark", "result"], rows, title="=== summary ===", left=2))
     if failed:
         print("failed or incomplete: " + ", ".join(failed))
     print(f"(all benchmarks: {time.perf_counter() - began:.0f}s)")

@@ -13,7 +13,9 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import DisabledEventIsolation
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -54,10 +56,13 @@ def make_storage(config: Config, domain: Domain) -> BaseStorage:
 def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) -> Dispatcher:
     from handlers import routers
 
-    dp = Dispatcher(storage=storage)
+    # FSM is registered by hand, after the database middleware, so reading the state uses
+    # the update's own session instead of a transaction of its own.
+    dp = Dispatcher(storage=storage, disable_fsm=True)
     dp.update.outer_middleware(FloodGuard(domain.config.limits.updates_per_minute))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DatabaseMiddleware(domain))
+    dp.update.outer_middleware(FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation()))
     role = RoleMiddleware(domain.config.bot.default_language)
     # Outer, so that filters (IsStaff, IsCoordinator) already see the role.
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.my_chat_member):

@@ -279,7 +279,7 @@ class Harness:
         )
 
     async def tap_nav(self, user_id: int, action: str) -> dict[str, Any]:
-        return await self.press_data(user_id, lambda data: data == f"nav:{action}")
+        return await self.press_data(user_id, lambda data: data.startswith(f"nav:{action}:"))
 
     async def case_codes(self) -> list[str]:
         from sqlalchemy import select

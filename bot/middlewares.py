@@ -47,7 +47,8 @@ class DatabaseMiddleware(BaseMiddleware):
                 raise
             finally:
                 current_session.reset(token)
-        self.domain.on_outbox()
+        if session.info.pop("outbox", False):
+            self.domain.on_outbox()
         return result
 
 

@@ -67,6 +67,7 @@ class Step(CallbackData, prefix="r"):
 
 class Nav(CallbackData, prefix="nav"):
     action: str  # back | cancel | skip | done | submit
+    step: str  # the question the button belongs to
 
 
 class SosSend(CallbackData, prefix="sos"):

@@ -41,8 +41,11 @@ async def claim(
     result = await claims.claim(
         session, domain, callback_data.case_id, role.person, query.message.chat.id
     )
+    # Commit before answering: on SQLite the write lock is not held across a Bot API call.
+    await session.commit()
+    if session.info.pop("outbox", False):
+        domain.on_outbox()
     if result.outcome == "won":
-        await session.commit()
         await query.answer(
             _(
                 "You own case {code} now. Details are in your private chat with me.",

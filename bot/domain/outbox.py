@@ -51,4 +51,6 @@ def queue(
         next_attempt_at=domain.now(),
     )
     session.add(message)
+    # The update's middleware wakes the sender only when something was queued.
+    session.info["outbox"] = True
     return message

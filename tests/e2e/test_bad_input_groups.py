@@ -4,6 +4,8 @@ bot losing a group or an owner."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -22,6 +24,80 @@ APOLOGY = "Sorry, something went wrong on our side. Nothing you sent is lost; pl
 
 
 # -- helpers -------------------------------------------------------------------------------
+# Harness.settle waits until the emulator has seen no Bot API call for 50 ms; an update can
+# take longer than that without calling the API (aiogram reads its FSM state from the
+# database before any middleware of ours runs). ``settled`` waits for what matters instead:
+# the emulator has handed over every update (it forgets one only when the next getUpdates
+# confirms it, and aiogram has created the task of every update of a batch by then), none
+# of those tasks is still running, and nothing due is left in the outbox.
+
+
+async def undelivered(h: Harness) -> int:
+    async with h.app.domain.sessions() as session:
+        return int(
+            await session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(
+                    OutboxMessage.status.in_(["pending", "sending"]),
+                    OutboxMessage.next_attempt_at <= h.clock.now(),
+                )
+            )
+        )
+
+
+async def settled(h: Harness) -> None:
+    handling = h.app.dispatcher._handle_update_tasks  # aiogram's own set of running updates
+    waits_for_outbox = 0
+    while True:
+        await h.tg.wait_until_idle(timeout=20, quiet=0.01)
+        if handling:
+            await asyncio.wait(set(handling), timeout=30)
+            continue
+        # Something due but not sent (a send in progress, or an edit waiting for the
+        # message it edits) gets a second; after that the test looks at what there is.
+        if (await h.app.sender.flush() or await undelivered(h)) and waits_for_outbox < 200:
+            waits_for_outbox += 1
+            await asyncio.sleep(0.005)
+            continue
+        if not handling:
+            return
+
+
+async def say(h: Harness, uid: int, text: str, **kwargs: Any) -> dict[str, Any]:
+    sent = await h.tg.send_message(uid, text, **kwargs)
+    await settled(h)
+    return sent
+
+
+async def send(h: Harness, kind: str, uid: int, **kwargs: Any) -> Any:
+    sent = await getattr(h.tg, f"send_{kind}")(uid, **kwargs)
+    await settled(h)
+    return sent
+
+
+async def press(
+    h: Harness, user_id: int, chat_id: int, message_id: int, data: str, strict: bool = False
+) -> dict[str, Any]:
+    query = await h.tg.press_button(user_id, chat_id, message_id, data=data, strict=strict)
+    answer = await h.tg.get_callback_answer(query, timeout=20)
+    await settled(h)
+    return answer
+
+
+async def press_newest(
+    h: Harness, user_id: int, chat_id: int, match: Callable[[str], bool]
+) -> dict[str, Any]:
+    """Presses the newest button in the chat whose callback data satisfies ``match``."""
+    for message in reversed(await h.tg.transcript(chat_id)):
+        for data in callback_data(message):
+            if match(data):
+                return await press(h, user_id, chat_id, message["message_id"], data, strict=True)
+    raise LookupError(f"no matching button in {chat_id}")
+
+
+async def claim(h: Harness, user_id: int, group: int) -> dict[str, Any]:
+    return await press_newest(h, user_id, group, lambda data: data.startswith("claim:"))
 
 
 async def sos_case(
@@ -29,8 +105,8 @@ async def sos_case(
 ) -> tuple[int, Case]:
     """The quickest real case: a stranger sends an SOS from ``country``."""
     uid = await h.user(name, language_code=lang)
-    await h.say(uid, "/sos")
-    answer = await h.press_data(uid, lambda data: data == f"sos:{country}")
+    await say(h, uid, "/sos")
+    answer = await press_newest(h, uid, uid, lambda data: data == f"sos:{country}")
     assert not answer.get("show_alert"), answer
     code = (await h.case_codes())[-1]
     return uid, await case_by_code(h, code)
@@ -59,15 +135,6 @@ def callback_data(message: dict[str, Any]) -> list[str]:
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
         for b in row
     ]
-
-
-async def press(
-    h: Harness, user_id: int, chat_id: int, message_id: int, data: str, strict: bool = False
-) -> dict[str, Any]:
-    query = await h.tg.press_button(user_id, chat_id, message_id, data=data, strict=strict)
-    answer = await h.tg.get_callback_answer(query, timeout=20)
-    await h.settle()
-    return answer
 
 
 async def private_transcript(h: Harness, user_id: int) -> list[dict[str, Any]]:
@@ -110,21 +177,21 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
     await h.tg.set_bot_profile(can_read_all_group_messages=True)
     visitor = await h.user("Visitor", language_code="ne")
     await h.tg.add_member(group, visitor)
-    await h.settle()
+    await settled(h)
     before = len(await bot_messages(h, group))
 
-    sent = await h.say(
-        visitor, "Hello, my boss took my passport and I have not been paid", chat_id=group
+    sent = await say(
+        h, visitor, "Hello, my boss took my passport and I have not been paid", chat_id=group
     )
-    await h.say(h.staff["ramesh"], "Who is on call tonight?", chat_id=group)
-    await h.say(visitor, "Qatar", chat_id=group)
-    await h.say(visitor, "+974 3312 3456", chat_id=group)
-    await h.send("sticker", visitor, chat_id=group)
-    await h.send("photo", visitor, chat_id=group, caption="payslip")
-    await h.send("contact", visitor, phone_number="+97433123456", first_name="Boss", chat_id=group)
-    await h.send("poll", visitor, question="When?", options=["Now", "Later"], chat_id=group)
+    await say(h, h.staff["ramesh"], "Who is on call tonight?", chat_id=group)
+    await say(h, visitor, "Qatar", chat_id=group)
+    await say(h, visitor, "+974 3312 3456", chat_id=group)
+    await send(h, "sticker", visitor, chat_id=group)
+    await send(h, "photo", visitor, chat_id=group, caption="payslip")
+    await send(h, "contact", visitor, phone_number="+97433123456", first_name="Boss", chat_id=group)
+    await send(h, "poll", visitor, question="When?", options=["Now", "Later"], chat_id=group)
     await h.tg.edit_message(visitor, group, sent["message_id"], "edited: they took my passport")
-    await h.settle()
+    await settled(h)
     assert len(await bot_messages(h, group)) == before, "the bot answered plain group chatter"
     assert await h.case_codes() == []
     assert await private_transcript(h, visitor) == [], (
@@ -133,7 +200,7 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
 
     pointer = tr("ne", PRIVATE_POINTER, bot=h.app.domain.bot_username)
     for command in ("/start", "/sos", f"/start@{h.app.domain.bot_username}", "/status", "/cancel"):
-        sent = await h.say(visitor, command, chat_id=group)
+        sent = await say(h, visitor, command, chat_id=group)
         reply = (await bot_messages(h, group))[-1]
         assert reply["text"] == pointer, command
         assert (reply.get("reply_to_message") or {}).get("message_id") == sent["message_id"], (
@@ -150,17 +217,18 @@ async def test_group_command_does_not_disturb_a_private_report(harness: Harness)
     group = h.groups[QA_ORG]
     worker = await h.user("Worker", language_code="en")
     await h.tg.add_member(group, worker)
-    await h.say(worker, "/start")
-    await h.press_data(worker, lambda data: data == "lang:en")
-    await h.press_data(worker, lambda data: data == "menu:report")
-    await h.press_data(worker, lambda data: data == "r:role:self")
-    await h.say(worker, "/start", chat_id=group)
+    await settled(h)
+    await say(h, worker, "/start")
+    await press_newest(h, worker, worker, lambda data: data == "lang:en")
+    await press_newest(h, worker, worker, lambda data: data == "menu:report")
+    await press_newest(h, worker, worker, lambda data: data == "r:role:self")
+    await say(h, worker, "/start", chat_id=group)
     assert (await bot_messages(h, group))[-1]["text"] == tr(
         "en", PRIVATE_POINTER, bot=h.app.domain.bot_username
     )
     # In private the report is where it was.
     assert await h.last_bot_text(worker) == tr("en", "In which country is the worker working?")
-    await h.say(worker, "/start")
+    await say(h, worker, "/start")
     assert await h.last_bot_text(worker) == tr(
         "en", "You have an unfinished report. Continue where you stopped, or start again?"
     )
@@ -178,6 +246,7 @@ async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(
     farid = h.staff["farid"]  # a responder, but of another organisation
     for user, lang in ((visitor, "id"), (farid, "en")):
         await h.tg.add_member(group, user)
+        await settled(h)
         answer = await press(h, user, group, card["message_id"], f"claim:{case.id}", strict=True)
         assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
             answer
@@ -190,7 +259,7 @@ async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(
         case.code in t for t in await h.bot_texts(farid)
     )
     # The card still works for the people it is meant for.
-    answer = await h.claim(h.staff["aisha"], group)
+    answer = await claim(h, h.staff["aisha"], group)
     assert answer.get("text") == tr(
         "en", "You own case {code} now. Details are in your private chat with me.", code=case.code
     )
@@ -209,6 +278,7 @@ async def test_pass_by_a_non_member_is_refused_like_claim(harness: Harness) -> N
     before = len(await bot_messages(h, group))
     for user, lang in ((visitor, "ne"), (farid, "en")):
         await h.tg.add_member(group, user)
+        await settled(h)
         answer = await press(h, user, group, card["message_id"], f"pass:{case.id}", strict=True)
         assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
             lang,
@@ -226,7 +296,7 @@ async def test_stale_claim_on_a_claimed_card_names_the_owner(harness: Harness) -
     ramesh, aisha, bishnu = h.staff["ramesh"], h.staff["aisha"], h.staff["bishnu"]
     _, case = await sos_case(h, "Reporter")
     card = await card_for(h, group, case.code)
-    won = await h.claim(ramesh, group)
+    won = await claim(h, ramesh, group)
     assert "now" in (won.get("text") or "")
     card_now = await card_for(h, group, case.code)
     assert callback_data(card_now) == [], "a claimed card keeps no Claim button"
@@ -253,6 +323,7 @@ async def test_stale_claim_on_a_claimed_card_names_the_owner(harness: Harness) -
         answer = await press(h, h.staff["aisha"], group, card["message_id"], data)
         assert answer.get("text") == tr("en", expected), (data, answer)
     await h.tg.add_member(group, bishnu)
+    await settled(h)
     answer = await press(h, bishnu, group, card["message_id"], "claim:abc")
     assert answer.get("text") == tr("ne", "This button is no longer valid."), answer
     await assert_no_apology(h, group)
@@ -266,7 +337,7 @@ async def test_reply_with_an_unknown_or_foreign_case_code_is_refused(harness: Ha
     group = h.groups[QA_ORG]
     ramesh, aisha = h.staff["ramesh"], h.staff["aisha"]
     reporter, case = await sos_case(h, "Reporter")
-    await h.claim(aisha, group)
+    await claim(h, aisha, group)
     reporter_before = len(await h.bot_texts(reporter))
     expected = {
         "/reply QA-ZZZZZ We are on our way": "No case QA-ZZZZZ is yours.",
@@ -276,19 +347,19 @@ async def test_reply_with_an_unknown_or_foreign_case_code_is_refused(harness: Ha
         f"/reply {case.code}": "Usage: /reply CODE your message",
     }
     for command, reply in expected.items():
-        await h.say(ramesh, command)
+        await say(h, ramesh, command)
         assert await h.last_bot_text(ramesh) == tr("en", reply), command
     assert len(await h.bot_texts(reporter)) == reporter_before, (
         "a foreign /reply reached the reporter"
     )
     # The owner's own /reply does reach the reporter.
-    await h.say(aisha, f"/reply {case.code} We are on our way")
+    await say(h, aisha, f"/reply {case.code} We are on our way")
     assert await h.last_bot_text(aisha) == tr(
         "en", "Sent to the reporter of {code}.", code=case.code
     )
     assert (await h.last_bot_text(reporter)).endswith("\nWe are on our way")
     # A reporter who tries /reply is told it is not for them, in their language.
-    await h.say(reporter, f"/reply {case.code} hello")
+    await say(h, reporter, f"/reply {case.code} hello")
     assert await h.last_bot_text(reporter) == tr("en", "This command is for responders.")
     await assert_no_apology(h, ramesh, aisha, reporter)
 
@@ -298,7 +369,7 @@ async def test_reply_echoes_a_mistyped_code_as_typed(harness: Harness) -> None:
     arrive HTML-escaped (someone copying the usage line types "<CODE>")."""
     h = harness
     ramesh = h.staff["ramesh"]
-    await h.say(ramesh, "/reply <QA-1> hello")
+    await say(h, ramesh, "/reply <QA-1> hello")
     assert await h.last_bot_text(ramesh) == tr("en", "No case {code} is yours.", code="<QA-1>")
 
 
@@ -314,7 +385,7 @@ async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(
     _, first = await sos_case(h, "First")
     await card_for(h, group, first.code)
     await h.tg.kick_bot(group, by_user_id=h.staff["ramesh"])
-    await h.settle()
+    await settled(h)
     async with h.app.domain.sessions() as session:
         row = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == group))
         assert row is not None and row.active is False
@@ -369,7 +440,7 @@ async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(
     await card_for(h, basic, first.code)
 
     new_chat = await h.tg.migrate_to_supergroup(basic, by_user_id=ramesh)
-    await h.settle()
+    await settled(h)
     assert new_chat != basic
     async with h.app.domain.sessions() as session:
         chats = set(
@@ -386,7 +457,7 @@ async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(
     card = await card_for(h, new_chat, second.code)
     assert f"claim:{second.id}" in callback_data(card)
     assert len(await bot_messages(h, basic)) == old_count
-    answer = await h.claim(aisha, new_chat)
+    answer = await claim(h, aisha, new_chat)
     assert answer.get("text") == tr(
         "en", "You own case {code} now. Details are in your private chat with me.", code=second.code
     )
@@ -405,12 +476,12 @@ async def test_owner_who_blocked_the_bot_loses_the_case_to_the_queue(harness: Ha
     group = h.groups[QA_ORG]
     ramesh, aisha, sita = h.staff["ramesh"], h.staff["aisha"], h.staff["sita"]
     reporter, case = await sos_case(h, "Reporter")
-    await h.claim(ramesh, group)
+    await claim(h, ramesh, group)
     assert (await case_by_code(h, case.code)).owner_person_id == "ramesh"
     await h.tg.block_bot(ramesh)
-    await h.settle()
+    await settled(h)
     # Blocking alone tells the bot nothing it acts on; the next message to the owner does.
-    await h.say(reporter, "They are at the door, please help")
+    await say(h, reporter, "They are at the door, please help")
     after = await case_by_code(h, case.code)
     assert (after.status, after.owner_person_id) == ("routed", None)
     alert = (
@@ -426,7 +497,7 @@ async def test_owner_who_blocked_the_bot_loses_the_case_to_the_queue(harness: Ha
     assert alert in await h.bot_texts(sita)
     card = await card_for(h, group, case.code)
     assert f"claim:{case.id}" in callback_data(card)
-    answer = await h.claim(aisha, group)
+    answer = await claim(h, aisha, group)
     assert answer.get("text") == tr(
         "en", "You own case {code} now. Details are in your private chat with me.", code=case.code
     )
@@ -440,10 +511,12 @@ async def test_message_stuck_at_a_blocked_owner_reaches_the_next_owner(harness: 
     group = h.groups[QA_ORG]
     ramesh, aisha = h.staff["ramesh"], h.staff["aisha"]
     reporter, case = await sos_case(h, "Reporter")
-    await h.claim(ramesh, group)
+    await claim(h, ramesh, group)
     await h.tg.block_bot(ramesh)
-    await h.say(reporter, "They are at the door, please help")
-    await h.claim(aisha, group)
+    await settled(h)
+    await say(h, reporter, "They are at the door, please help")
+    await claim(h, aisha, group)
+    assert (await case_by_code(h, case.code)).owner_person_id == "aisha"
     assert any("They are at the door, please help" in t for t in await h.bot_texts(aisha)), (
         await h.bot_texts(aisha)
     )

@@ -399,11 +399,14 @@ async def test_family_proxy_report_and_handover(harness: Harness, lang: str) -> 
     assert await card_orgs(h, case.id) == {"np-returnee-shelter"}
     assert case.handover_key is not None
 
-    # The worker joins with the code; the relative is told.
+    # The worker joins with the code. The relative is told too, but that message is sent
+    # on the bot's own initiative, so it waits for the safe hours she chose (18–22, the
+    # clock starts at 09:00 in Doha).
     worker = Scripted(h, await h.user("Ram", lang), lang)
     await h.say(worker.uid, f"/join {token}")
     await worker.sees(JOINED, code=case.code)
-    await mother.sees(PROXY_TOLD, code=case.code)
+    told = mother.expect(PROXY_TOLD, code=case.code)
+    assert told not in await mother.bot_texts()
     worker_reporter = await reporter_id_of(h, worker.uid)
     joined = await case_by_id(h, case.id)
     assert worker_reporter is not None and joined.reporter_id == worker_reporter
@@ -442,6 +445,13 @@ async def test_family_proxy_report_and_handover(harness: Harness, lang: str) -> 
     # … and the relative no longer has an open case here.
     await h.say(mother.uid, "Any news?")
     await mother.sees(NO_OPEN_CASE)
+
+    # In her safe hours she gets the news that the worker joined, once, and nothing else
+    # about the case (the helper's notice went to the worker).
+    await h.advance_to_local("Asia/Qatar", 18, 1)
+    mother_texts = await mother.bot_texts()
+    assert mother_texts.count(told) == 1
+    assert not any(org in t for t in mother_texts)
     people = (("relative", mother), ("worker", worker), ("stranger", stranger))
     untranslated = {name: person.untranslated() for name, person in people if person.untranslated()}
     assert not untranslated, f"shown in English to {lang!r} readers: {untranslated}"

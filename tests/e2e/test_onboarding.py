@@ -13,6 +13,7 @@ from bot.i18n import tr
 from models import Case, Invite, Person
 
 ORG_NAMES = {o["id"]: o["name"] for o in example_network()["organisations"]}
+LANGUAGES = {p["id"]: p.get("language", "en") for p in example_network()["people"]}
 INVITE_ASK = "Invite a responder to which organisation?"
 WELCOME = (
     "Welcome, {name}. You are now a responder of {org}. "
@@ -159,9 +160,9 @@ async def test_linkgroup_sends_new_cards_to_the_linked_group_too(harness: Harnes
 
     # Dewi coordinates ID-MY only: the Doha centre is not hers to link.
     await h.say(dewi, "/linkgroup qa-workers-centre", chat_id=night_id)
-    assert (await h.bot_texts(night_id))[-1] == tr("en", LINK_USAGE)
+    assert await h.last_bot_text(night_id) == tr(LANGUAGES["dewi"], LINK_USAGE)
     await h.say(sita, "/linkgroup qa-workers-centre", chat_id=night_id)
-    assert (await h.bot_texts(night_id))[-1] == tr("en", LINKED, org="qa-workers-centre")
+    assert await h.last_bot_text(night_id) == tr("en", LINKED, org="qa-workers-centre")
 
     after = await sos_case(h)
     assert await card(h, qa_group, after) is not None

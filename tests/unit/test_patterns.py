@@ -1,0 +1,156 @@
+"""Pattern alerts: one employer or agency behind several cases, however it was spelled."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.domain import cases
+from bot.domain.context import Domain
+from bot.domain.patterns import Pattern, name_key, repeated_names
+
+START = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
+_next_user = iter(range(20_000, 1_000_000))
+
+
+async def submit(domain: Domain, employer: str | None, agency: str | None = None, **changes) -> str:  # type: ignore[no-untyped-def]
+    user = next(_next_user)
+    values = dict(
+        reporter_role="self",
+        destination_country="QA",
+        origin_country="NP",
+        categories=["WAGE"],
+        language="ne",
+        employer=employer,
+        agency=agency,
+        consents={"destination_help": True, "origin_help": True},
+    )
+    values.update(changes)
+    async with domain.sessions() as session, session.begin():
+        reporter = await cases.reporter_for(session, domain, user, user, "ne")
+        case = await cases.submit_report(session, domain, reporter, cases.Report(**values))
+    domain.clock.advance(hours=1)
+    return case.code
+
+
+async def find(domain: Domain, corridors: list[str] | None = None, **kwargs) -> list[Pattern]:  # type: ignore[no-untyped-def]
+    async with domain.sessions() as session:
+        return await repeated_names(
+            session,
+            corridors if corridors is not None else ["NP-QA", "NP-MY", "ID-MY"],
+            kwargs.pop("since", START),
+            kwargs.pop("until", START + dt.timedelta(days=30)),
+            **kwargs,
+        )
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "Al Noor Contracting W.L.L.",
+        "al-noor contracting wll",
+        "AL NOOR CONTRACTING",
+        "Al  Noor   Contracting Co. W.L.L",
+        "Al-Noor Contracting L.L.C",
+        "alnoor contracting",
+        "The Al Noor Contracting Company",
+    ],
+)
+def test_spellings_of_one_company_share_a_key(spelling: str) -> None:
+    assert name_key(spelling) == name_key("Al Noor Contracting")
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "Al Nour Contracting",  # one letter is a different company: no fuzzy merging
+        "Al Noor Trading",
+        "Noor Contracting",
+        "Al Noor Contracting, Doha",  # a place is not a legal form
+    ],
+)
+def test_different_companies_keep_different_keys(other: str) -> None:
+    assert name_key(other) != name_key("Al Noor Contracting")
+
+
+def test_keys_of_agencies_scripts_and_placeholders() -> None:
+    assert name_key("M/s Himalayan Overseas Pvt. Ltd.") == name_key("Himalayan Overseas")
+    assert name_key("PT. Sinar Jaya Tbk") == name_key("Sinar Jaya")
+    assert name_key("Trading & Contracting Co") == name_key("trading and contracting")
+    assert name_key("Crème Brûlée Ltd") == name_key("creme brulee")
+    assert name_key("अल-नूर  कन्स्ट्रक्सन") == name_key("अल नूर कन्स्ट्रक्सन")
+    assert name_key("अल नूर") != name_key("अल नर")  # vowel signs are part of the word
+    assert name_key("Company") == "company"  # nothing but a legal form: kept
+    for nobody in (None, "", "  ", "—", "N/A", "Unknown", "don't know", "Not sure"):
+        assert name_key(nobody) is None
+
+
+async def test_repeated_employer_and_agency_are_found_across_spellings(domain: Domain) -> None:
+    codes = [
+        await submit(domain, "Al Noor Contracting W.L.L.", "Himalayan Overseas Pvt. Ltd."),
+        await submit(domain, "al-noor contracting wll", "M/s Himalayan Overseas"),
+        await submit(domain, "AL NOOR CONTRACTING", None),
+        await submit(domain, "Al Noor Contracting W.L.L.", "himalayan overseas"),
+    ]
+    await submit(domain, "Al Nour Contracting", "unknown")  # another company; nobody
+    await submit(domain, "Al Nour Contracting", "unknown")
+    await submit(domain, "Gulf Star", "don't know")
+    found = await find(domain)
+    assert [(p.kind, p.count) for p in found] == [("employer", 4), ("agency", 3)]
+    employer, agency = found
+    assert employer.name == "Al Noor Contracting W.L.L."  # the most common spelling
+    assert employer.case_codes == codes and employer.spellings == 3
+    assert agency.case_codes == [codes[0], codes[1], codes[3]]
+    assert agency.name == "Himalayan Overseas Pvt. Ltd."  # all differ: the first one seen
+
+
+async def test_threshold_period_and_corridors(domain: Domain) -> None:
+    nour = [await submit(domain, "Al Nour Contracting") for _ in range(2)]
+    kl = [
+        await submit(
+            domain, "Sunrise Cleaning Sdn Bhd", destination_country="MY", origin_country="ID"
+        )
+        for _ in range(3)
+    ]
+    assert [p.name for p in await find(domain)] == ["Sunrise Cleaning Sdn Bhd"]
+    assert [p.count for p in await find(domain, threshold=2)] == [3, 2]
+    assert await find(domain, ["NP-QA"]) == []
+    assert await find(domain, []) == []
+    (only,) = await find(domain, ["ID-MY"])
+    assert only.case_codes == kl and only.kind == "employer"
+    # The period is [since, until): the first two cases are before it.
+    assert await find(domain, since=START + dt.timedelta(hours=2), threshold=2) == [
+        Pattern("employer", "Sunrise Cleaning Sdn Bhd", 3, kl, 1)
+    ]
+    assert await find(domain, until=START + dt.timedelta(hours=3), threshold=2) == [
+        Pattern("employer", "Al Nour Contracting", 2, nour, 1)
+    ]
+    with pytest.raises(ValueError):
+        await find(domain, threshold=1)
+
+
+async def test_grouping_is_linear_not_pairwise(domain: Domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each name is keyed once: the number of key computations grows with the cases."""
+    import bot.domain.patterns as patterns
+
+    for i in range(6):
+        await submit(domain, f"Employer {i % 2}", f"Agency {i % 3}")
+    calls = 0
+    real = patterns.name_key
+
+    def counting(name: str | None) -> str | None:
+        nonlocal calls
+        calls += 1
+        return real(name)
+
+    monkeypatch.setattr(patterns, "name_key", counting)
+    found = await find(domain, threshold=2)
+    assert calls == 12  # two names for each of six cases
+    assert sorted((p.kind, p.name, p.count) for p in found) == [
+        ("agency", "Agency 0", 2),
+        ("agency", "Agency 1", 2),
+        ("agency", "Agency 2", 2),
+        ("employer", "Employer 0", 3),
+        ("employer", "Employer 1", 3),
+    ]
