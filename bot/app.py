@@ -62,7 +62,9 @@ def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) ->
     dp.update.outer_middleware(FloodGuard(domain.config.limits.updates_per_minute))
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DatabaseMiddleware(domain))
-    dp.update.outer_middleware(FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation()))
+    dp.update.outer_middleware(
+        FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation())
+    )
     role = RoleMiddleware(domain.config.bot.default_language)
     # Outer, so that filters (IsStaff, IsCoordinator) already see the role.
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.my_chat_member):

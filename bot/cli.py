@@ -144,6 +144,111 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return asyncio.run(print_or_send(config, send=args.send, person_id=args.person))
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """Anonymised statistics (CSV or JSON), or with --full an encrypted full-detail file."""
+    import datetime as dt
+    import getpass
+
+    from bot.domain import events
+    from bot.domain.context import Domain
+    from bot.domain.exports import anonymised_rows, full_detail_export, to_csv, to_json
+
+    config = _load(args)
+
+    def day(value: str, flag: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ConfigError(f"{flag}: {value!r} is not a date like 2026-01-31") from None
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        from bot.clock import SystemClock
+        from bot.crypto import active
+
+        domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        async with sessions() as session, session.begin():
+            if args.full:
+                passphrase = os.environ.get("CORRIDOR_EXPORT_PASSPHRASE") or getpass.getpass(
+                    "Passphrase: "
+                )
+                full_detail_export_sync_guard(args.out)
+                blob = await full_detail_export(
+                    session, domain, passphrase, actor=f"cli:{getpass.getuser()}"
+                )
+                write_output(args.out, blob)
+                print(f"encrypted full export written to {args.out}", file=sys.stderr)
+                return 0
+            k = (
+                config.statistics.k_public
+                if args.audience == "public"
+                else config.statistics.k_partner
+            )
+            result = await anonymised_rows(
+                session,
+                start=day(args.start, "--from"),
+                end=day(args.end, "--to"),
+                corridor=args.corridor,
+                audience=args.audience,
+                k=k,
+            )
+            await events.record(
+                session,
+                domain,
+                "export",
+                actor="cli",
+                data={
+                    "format": args.format,
+                    "audience": args.audience,
+                    "corridor": args.corridor,
+                    "from": args.start,
+                    "to": args.end,
+                    "cases": result.cases_included,
+                },
+            )
+        text = to_csv(result) if args.format == "csv" else to_json(result)
+        write_output(args.out, text)
+        print(
+            f"{result.cases_included} cases with statistics consent; {result.cells_suppressed} cells suppressed (k={k})",
+            file=sys.stderr,
+        )
+        return 0
+
+    try:
+        return asyncio.run(_with_engine(config, work))
+    except ValueError as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 2
+    except PermissionError as error:
+        print(f"export: {error}", file=sys.stderr)
+        return 2
+
+
+def write_output(path: str | None, data: str | bytes) -> None:
+    if path is None:
+        sys.stdout.write(data if isinstance(data, str) else data.decode())
+    elif isinstance(data, bytes):
+        Path(path).write_bytes(data)
+    else:
+        Path(path).write_text(data, encoding="utf-8")
+
+
+def full_detail_export_sync_guard(out: str | None) -> None:
+    if not out:
+        raise ValueError("--full needs --out FILE (the encrypted file is binary)")
+
+
+def cmd_network_dump(args: argparse.Namespace) -> int:
+    from bot.domain.network_dump import dump_network
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        async with sessions() as session:
+            text = await dump_network(session)
+        write_output(args.out, text)
+        return 0
+
+    return asyncio.run(_with_engine(_load(args), work))
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -184,6 +289,31 @@ def parser() -> argparse.ArgumentParser:
     sync.add_argument("file")
     sync.add_argument("--dry-run", action="store_true", help="only show what would change")
     sync.set_defaults(func=cmd_network_sync)
+
+    dump = network.add_parser("dump", help="write the network in the database back as TOML")
+    dump.add_argument("--out", help="file to write (default: standard output)")
+    dump.set_defaults(func=cmd_network_dump)
+
+    export = commands.add_parser(
+        "export", help="anonymised statistics for advocacy (or --full for admins)"
+    )
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--from", dest="start", default="2000-01-01", help="first day, YYYY-MM-DD")
+    export.add_argument("--to", dest="end", default="2100-12-31", help="last day, YYYY-MM-DD")
+    export.add_argument("--corridor", help="one corridor code, e.g. NP-QA")
+    export.add_argument(
+        "--audience",
+        choices=("public", "partner"),
+        default="public",
+        help="public: k=10 suppression; partner: k=5 (see [statistics])",
+    )
+    export.add_argument("--out", help="file to write (default: standard output)")
+    export.add_argument(
+        "--full",
+        action="store_true",
+        help="every field, encrypted with a passphrase ($CORRIDOR_EXPORT_PASSPHRASE or prompt); recorded",
+    )
+    export.set_defaults(func=cmd_export)
 
     keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
         dest="keys_command", required=True

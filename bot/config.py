@@ -186,6 +186,14 @@ class LimitsSection(_Strict):
     cases_per_day: int = Field(5, ge=1)
 
 
+class StatisticsSection(_Strict):
+    # Small-cell suppression thresholds (TAXONOMY): cells below k are not published.
+    k_public: int = Field(10, ge=2)
+    k_partner: int = Field(5, ge=2)
+    # Employers or agencies named in this many cases within 30 days are flagged in digests.
+    pattern_threshold: int = Field(3, ge=2)
+
+
 class DigestSection(_Strict):
     default_time: str = "08:00"
     weekly_weekday: Literal[
@@ -304,6 +312,7 @@ class Config(_Strict):
     outbox: OutboxSection = OutboxSection()
     digest: DigestSection = DigestSection()
     limits: LimitsSection = LimitsSection()
+    statistics: StatisticsSection = StatisticsSection()
     corridors: list[CorridorEntry] = Field(default_factory=list)
     organisations: list[OrganisationEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)

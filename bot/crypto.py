@@ -28,8 +28,8 @@ class KeyRing:
         except (ValueError, TypeError) as exc:
             raise KeyError_("an encryption key is not a valid Fernet key") from exc
         self._multi = MultiFernet(self._fernets)
-        # Derive the hashing key from the first key unless one is configured, so rotating
-        # the encryption key does not silently change every pseudonym.
+        # Without a configured hash key, the oldest encryption key serves: new keys go in
+        # front when rotating, so the pseudonyms stay the same.
         self._hash_key = (hash_key or keys[-1]).encode()
 
     def encrypt(self, plain: str) -> str:

@@ -33,7 +33,7 @@ HTCDS = {
     "DEBT": "DebtBondage",
     "DECV": "FalsePromises",
     "MOVE": "RestrictsMovement",
-    "THRT": "Threats",
+    "THRT": "Threats;ThreatOfLawEnforcement",
     "PHYS": "PhysicalAbuse",
     "SEXV": "SexualAbuse",
     "HOUR": "ExcessiveWorkingHours",

@@ -176,6 +176,86 @@ async def rota_override(
     await message.answer(replies[result])
 
 
-@router.message(Command("invite", "team", "remove", "away", "cover"))
+@router.message(Command("export"), IsCoordinator())
+async def export(
+    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    """`/export [csv|json] [FROM TO] [CORRIDOR]`: anonymised statistics of the coordinator's
+    corridors at the partner threshold, sent only to them."""
+    from aiogram.types import BufferedInputFile
+
+    from bot.domain import events
+    from bot.domain.exports import anonymised_rows, to_csv, to_json
+
+    corridors = await coordinator_corridors(session, role.person)
+    fmt, corridor, dates = "csv", None, []
+    for arg in (command.args or "").split():
+        if arg.lower() in ("csv", "json"):
+            fmt = arg.lower()
+        elif arg.upper() in corridors:
+            corridor = arg.upper()
+        else:
+            try:
+                dates.append(dt.date.fromisoformat(arg))
+            except ValueError:
+                dates = [None]
+                break
+    today = domain.now().date()
+    if len(dates) not in (0, 2) or None in dates or (dates and dates[0] > dates[1]):
+        await message.answer(
+            _("Usage: /export [csv|json] [FROM TO as YYYY-MM-DD] [corridor, e.g. NP-QA]")
+        )
+        return
+    start, end = dates or [today.replace(day=1) - dt.timedelta(days=365), today]
+    if corridor is None and len(corridors) != 1:
+        results = [
+            await anonymised_rows(
+                session,
+                start=start,
+                end=end,
+                corridor=c,
+                audience="partner",
+                k=domain.config.statistics.k_partner,
+            )
+            for c in corridors
+        ]
+    else:
+        results = [
+            await anonymised_rows(
+                session,
+                start=start,
+                end=end,
+                corridor=corridor or corridors[0],
+                audience="partner",
+                k=domain.config.statistics.k_partner,
+            )
+        ]
+    await events.record(
+        session,
+        domain,
+        "export",
+        actor=f"person:{role.person.id}",
+        data={
+            "format": fmt,
+            "corridors": [r.corridor for r in results],
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+        },
+    )
+    for result in results:
+        body = to_csv(result) if fmt == "csv" else to_json(result)
+        name = f"corridor-{result.corridor}-{start:%Y%m}-{end:%Y%m}.{fmt}"
+        await message.answer_document(
+            BufferedInputFile(body.encode("utf-8"), filename=name),
+            caption=_(
+                "{n} cases with statistics consent; small cells suppressed (k={k}).",
+                n=result.cases_included,
+                k=result.k,
+            ),
+            protect_content=True,
+        )
+
+
+@router.message(Command("invite", "team", "remove", "away", "cover", "export"))
 async def not_coordinator_admin(message: Message) -> None:
     await message.answer(_("This command is for coordinators."))

@@ -325,10 +325,22 @@ async def _corridors(session: AsyncSession) -> list[Corridor]:
 def _nav_row(spec: StepSpec, first: bool) -> list[InlineKeyboardButton]:
     row = []
     if not first:
-        row.append(InlineKeyboardButton(text=_("⬅ Back"), callback_data=Nav(action="back", step=spec.name).pack()))
+        row.append(
+            InlineKeyboardButton(
+                text=_("⬅ Back"), callback_data=Nav(action="back", step=spec.name).pack()
+            )
+        )
     if spec.optional:
-        row.append(InlineKeyboardButton(text=_("Skip"), callback_data=Nav(action="skip", step=spec.name).pack()))
-    row.append(InlineKeyboardButton(text=_("✖ Cancel"), callback_data=Nav(action="cancel", step=spec.name).pack()))
+        row.append(
+            InlineKeyboardButton(
+                text=_("Skip"), callback_data=Nav(action="skip", step=spec.name).pack()
+            )
+        )
+    row.append(
+        InlineKeyboardButton(
+            text=_("✖ Cancel"), callback_data=Nav(action="cancel", step=spec.name).pack()
+        )
+    )
     return row
 
 
@@ -357,21 +369,30 @@ async def ask(
             )
         if spec.kind == "multi":
             rows.append(
-                [InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack())]
+                [
+                    InlineKeyboardButton(
+                        text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack()
+                    )
+                ]
             )
     elif spec.kind == "media":
         count = len(data.get("attachments", [])) + (1 if answers.get("description") else 0)
         if count:
             text += "\n" + _("Received so far: {n}", n=count)
         rows.append(
-            [InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack())]
+            [
+                InlineKeyboardButton(
+                    text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack()
+                )
+            ]
         )
     elif spec.kind == "summary":
         text += "\n\n" + summary_text(data)
         rows.append(
             [
                 InlineKeyboardButton(
-                    text=_("📨 Send report"), callback_data=Nav(action="submit", step=spec.name).pack()
+                    text=_("📨 Send report"),
+                    callback_data=Nav(action="submit", step=spec.name).pack(),
                 )
             ]
         )
@@ -541,7 +562,13 @@ async def _multi_markup(
         ]
         for value, label in spec.options(data["answers"], await _corridors(session))  # type: ignore[misc]
     ]
-    rows.append([InlineKeyboardButton(text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack())])
+    rows.append(
+        [
+            InlineKeyboardButton(
+                text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack()
+            )
+        ]
+    )
     rows.append(_nav_row(spec, first=not data.get("history")))
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
@@ -658,7 +685,8 @@ async def on_text(message: Message, state: FSMContext, session: AsyncSession) ->
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack()
+                            text=_("Done ✔"),
+                            callback_data=Nav(action="done", step=spec.name).pack(),
                         )
                     ]
                 ]
@@ -732,7 +760,8 @@ async def on_media(message: Message, state: FSMContext, session: AsyncSession) -
                 inline_keyboard=[
                     [
                         InlineKeyboardButton(
-                            text=_("Done ✔"), callback_data=Nav(action="done", step=spec.name).pack()
+                            text=_("Done ✔"),
+                            callback_data=Nav(action="done", step=spec.name).pack(),
                         )
                     ]
                 ]

@@ -461,11 +461,15 @@ async def followup_date(
 async def oncall(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
     """Who is on call now: in a group, for its organisation; for a responder, their own;
     for a coordinator, every organisation of their corridors."""
-    group = await group_by_chat(session, message.chat.id) if message.chat.type != "private" else None
+    group = (
+        await group_by_chat(session, message.chat.id) if message.chat.type != "private" else None
+    )
     if group is not None:
         organisations = [group.organisation_id]
     elif role.name in ("coordinator", "admin"):
-        organisations = [o.id for o in await onboarding.manageable_organisations(session, role.person)]
+        organisations = [
+            o.id for o in await onboarding.manageable_organisations(session, role.person)
+        ]
     elif role.person is not None and role.person.organisation_id:
         organisations = [role.person.organisation_id]
     else:

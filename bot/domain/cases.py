@@ -115,14 +115,7 @@ async def record_consents(
 
 
 async def consents_of(session: AsyncSession, case: Case) -> dict[str, bool]:
-    """The latest answer per purpose for this case; withdrawn means not granted."""
-    rows = await session.scalars(
-        select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
-    )
-    current: dict[str, bool] = {}
-    for row in rows:
-        current[row.purpose] = row.granted and row.withdrawn_at is None
-    return current
+    return await routing.granted(session, case)
 
 
 async def submit_report(

@@ -13,9 +13,12 @@ from bot.domain import events, followups, routing, timers
 from bot.domain.cards import country_name
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
+from bot.domain.places import format_money
 from bot.i18n import tr
 from bot.taxonomy import (
     CATEGORIES,
+    CONTACT_LABELS,
+    REPORTER_ROLES,
     SINCE_LABELS,
     UNCLAIMED_STATUSES,
     CaseStatus,
@@ -145,7 +148,10 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
         tr(
             language,
             "Reported by: {role}",
-            role=e(case.reporter_role + (f" ({case.relationship})" if case.relationship else "")),
+            role=e(
+                tr(language, REPORTER_ROLES.get(case.reporter_role, case.reporter_role))
+                + (f" ({case.relationship})" if case.relationship else "")
+            ),
         ),
         tr(language, "Worker: {name}", name=e(case.worker_name or "—")),
         tr(
@@ -185,7 +191,9 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
             tr(
                 language,
                 "Wages owed: {amount} {currency}",
-                amount=f"{case.wage_owed_minor / 100:,.2f}",
+                amount=format_money(case.wage_owed_minor, case.wage_currency)
+                .removesuffix(case.wage_currency or "")
+                .strip(),
                 currency=case.wage_currency or "",
             )
         )
@@ -196,7 +204,7 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
         tr(
             language,
             "Contact: {method} {phone}",
-            method=case.contact_method,
+            method=tr(language, CONTACT_LABELS.get(case.contact_method, case.contact_method)),
             phone=e(case.contact_phone or ""),
         )
     )

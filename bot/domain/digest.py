@@ -15,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cards import age_text
 from bot.domain.context import Domain
+from bot.domain.patterns import repeated_names
+from bot.domain.places import format_money
 from bot.i18n import tr
 from bot.taxonomy import OUTCOMES, UNCLAIMED_STATUSES
 from models import Case, CaseEvent, Timer
@@ -36,6 +38,7 @@ class DigestData:
     median_claim_minutes: float | None = None
     median_resolution_hours: float | None = None
     attention: list[str] = field(default_factory=list)
+    patterns: list = field(default_factory=list)
 
     @property
     def quiet(self) -> bool:
@@ -46,6 +49,7 @@ class DigestData:
             or self.unclaimed
             or self.overdue_followups
             or self.escalations
+            or self.patterns
         )
 
 
@@ -148,7 +152,7 @@ async def collect(
 
 
 def money(minor: int, currency: str) -> str:
-    return f"{minor / 100:,.2f} {currency}"
+    return format_money(minor, currency)
 
 
 def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = False) -> str:
@@ -196,6 +200,19 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
                 language,
                 "Median time to resolution: {n} h",
                 n=round(data.median_resolution_hours, 1),
+            )
+        )
+    for pattern in data.patterns:
+        lines.append(
+            tr(
+                language,
+                "⚠️ {kind} named in {n} cases: {name} ({codes})",
+                kind=tr(language, "Employer")
+                if pattern.kind == "employer"
+                else tr(language, "Agency"),
+                n=pattern.count,
+                name=e(pattern.name),
+                codes=e(", ".join(pattern.case_codes[:10])),
             )
         )
     if data.attention:
@@ -301,6 +318,14 @@ async def build(
     now = domain.now()
     since = now - dt.timedelta(days=7 if weekly else 1)
     data = await collect(session, corridors, since, now, now)
+    # Names are shown to coordinators only: the digest goes nowhere else.
+    data.patterns = await repeated_names(
+        session,
+        corridors,
+        now - dt.timedelta(days=30),
+        now,
+        domain.config.statistics.pattern_threshold,
+    )
     text = render(data, language, now, weekly)
     chart = chart_png(await daily_counts(session, corridors, now), now)
     return text, chart

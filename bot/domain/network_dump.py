@@ -38,7 +38,15 @@ from models import (
     RotaShift,
 )
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\t": "\\t",
+    "\n": "\\n",
+    "\f": "\\f",
+    "\r": "\\r",
+}
 
 
 def toml_string(value: str) -> str:
@@ -117,13 +125,15 @@ async def dump_network(session: AsyncSession) -> str:
         )
     ):
         if link.corridor_code not in corridor_codes:
+            notes.append(
+                f"corridor {link.corridor_code} (inactive): coordinator {link.person_id} dropped"
+            )
             continue
         if link.person_id in person_ids:
             coordinators[link.corridor_code].append(link.person_id)
         else:
             notes.append(
-                f"corridor {link.corridor_code}: coordinator {link.person_id} "
-                "(inactive) dropped"
+                f"corridor {link.corridor_code}: coordinator {link.person_id} (inactive) dropped"
             )
 
     served: dict[str, list[str]] = defaultdict(list)
@@ -152,8 +162,7 @@ async def dump_network(session: AsyncSession) -> str:
             groups.append(group)
         else:
             notes.append(
-                f"group {group.chat_id} left out: organisation {group.organisation_id} "
-                "is inactive"
+                f"group {group.chat_id} left out: organisation {group.organisation_id} is inactive"
             )
 
     # Shifts are stored one per weekday; the file lists the days of one time range.
@@ -217,7 +226,8 @@ async def dump_network(session: AsyncSession) -> str:
     for g in groups:
         blocks.append(
             _table(
-                "groups", {"organisation": g.organisation_id, "chat_id": g.chat_id, "title": g.title}
+                "groups",
+                {"organisation": g.organisation_id, "chat_id": g.chat_id, "title": g.title},
             )
         )
     for p in kept_people:

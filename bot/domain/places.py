@@ -78,3 +78,9 @@ def parse_phone(text: str, regions: tuple[str, ...]) -> str | None:
         if phonenumbers.is_valid_number(number):
             return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
     return None
+
+
+def format_money(minor: int, currency: str | None) -> str:
+    """Minor units back to an amount with the currency's own precision (KWD has three)."""
+    digits = get_currency_precision(currency) if currency and currency in list_currencies() else 2
+    return f"{minor / (10**digits):,.{digits}f} {currency or ''}".strip()

@@ -53,6 +53,7 @@ def preferred_sides(case: Case) -> list[str]:
 
 
 async def granted(session: AsyncSession, case: Case) -> dict[str, bool]:
+    """The latest answer per purpose for this case; withdrawn means not granted."""
     rows = await session.scalars(
         select(Consent).where(Consent.case_id == case.id).order_by(Consent.id)
     )

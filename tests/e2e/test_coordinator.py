@@ -58,3 +58,22 @@ async def test_oncall_in_a_group_names_its_organisation(harness: Harness) -> Non
     await harness.say(harness.staff["ramesh"], "/oncall", chat_id=group)
     text = await harness.last_bot_text(group)
     assert "Doha Migrant Workers Centre: Ramesh" in text
+
+
+async def test_export_is_sent_privately_and_anonymised(harness: Harness) -> None:
+    from tests.e2e.test_safety import make_case, started_user
+
+    for n in range(3):
+        user = await started_user(harness, f"Worker {n}")
+        await make_case(harness, user)
+    sita = harness.staff["sita"]
+    await harness.say(sita, "/export csv 2026-01-01 2026-12-31 NP-QA")
+    [document] = [m for m in await harness.tg.transcript(sita) if m.get("media_kind") == "document" or m.get("kind") == "document"]
+    content = (await harness.tg.get_file_bytes(document["file_id"])).decode("utf-8-sig")
+    assert content.startswith("month,corridor")
+    for secret in ("MARKER", "+974", "Al Noor"):
+        assert secret not in content
+    await harness.say(sita, "/export 2026-05-01 2026-01-01")
+    assert (await harness.last_bot_text(sita)).startswith("Usage: /export")
+    await harness.say(harness.staff["ramesh"], "/export")
+    assert await harness.last_bot_text(harness.staff["ramesh"]) == "This command is for coordinators."

@@ -120,6 +120,12 @@ def buttons(message: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def nav_key(data: str) -> str:
+    """ "nav:skip" for a Skip button, whatever else its callback data carries."""
+    parts = data.split(":")
+    return ":".join(parts[:2]) if parts[0] == "nav" else data
+
+
 @dataclass
 class Scripted:
     """A scripted person in a private chat who checks the language of what the bot says."""
@@ -193,7 +199,7 @@ async def check_question(r: Scripted, flow: str, spec: StepSpec, answers: dict[s
         assert text == r.expect(MAY_WE) + "\n\n" + r.expect(spec.question), text
     else:
         assert text == r.expect(spec.question), (spec.name, text)
-    labels = {b.get("callback_data"): b["text"] for b in buttons(message)}
+    labels = {nav_key(b.get("callback_data", "")): b["text"] for b in buttons(message)}
     if spec.name in STATIC_OPTIONS:
         for value, label in spec.options(answers, []):  # type: ignore[misc]
             shown = labels[f"r:{spec.name}:{value}"].removeprefix("✅ ")

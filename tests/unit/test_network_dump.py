@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import tomllib
 
 from hypothesis import given, settings
@@ -45,12 +46,17 @@ async def test_dump_of_the_example_network_round_trips(domain: Domain) -> None:
     assert data["help"][0]["verified"] == dt.date(2026, 10, 1)
     # Network only: none of the settings, no secret.
     assert TEST_KEY not in text and "test-hash-key" not in text
-    for word in ("security", "encryption", "hash_key", "token", "telegram]", "database", "secret"):
-        assert word not in text
+    settings = re.compile(
+        r"^\s*(\[+\s*(security|telegram|database|bot|fsm)\b|(token|secret|encryption_keys|"
+        r"key_file|hash_key|database_url)\s*=)",
+        re.MULTILINE,
+    )
+    assert not settings.search(text)
+    assert re.search(r"[A-Za-z0-9_-]{43}=", text) is None  # nothing shaped like a Fernet key
 
 
 async def test_dump_follows_changes_made_in_the_database(domain: Domain) -> None:
-    """Invited people, deactivations and awkward text all survive the round trip."""
+    """Invited people and groups, a deactivated person and awkward text survive."""
     async with domain.sessions() as session, session.begin():
         org = await session.get(Organisation, "qa-workers-centre")
         org.name = 'Centre "Doha" \\ Migrants\tété 🌙\nline two'
@@ -64,39 +70,65 @@ async def test_dump_follows_changes_made_in_the_database(domain: Domain) -> None
                 managed_by="telegram",
             )
         )
+        await session.flush()
         session.add(RotaShift(person_id="nadia", weekday=6, start="22:00", end="06:00"))
         (await session.get(Person, "farid")).active = False
-        (await session.get(Person, "aisha")).active = False  # has a rota: left out with her
         session.add(
             ResponderGroup(
-                organisation_id="my-legal-aid", chat_id=-1009, title="KL night", managed_by="telegram"
+                organisation_id="my-legal-aid",
+                chat_id=-1009,
+                title="KL night",
+                managed_by="telegram",
             )
         )
-        # A whole corridor retired: its coordinator link and help contacts go.
-        (await session.get(Corridor, "ID-MY")).active = False
     text, changes = await dump_and_resync(domain)
     assert changes == []
+    assert "# Not written" not in text
     data = tomllib.loads(text)
     people = {p["id"]: p for p in data["people"]}
-    assert "farid" not in people and "aisha" not in people
+    assert "farid" not in people
     assert people["nadia"]["organisation"] == "qa-workers-centre"
     assert {"person": "nadia", "days": ["sun"], "start": "22:00", "end": "06:00"} in data["rota"]
-    assert all(r["person"] != "aisha" for r in data["rota"])
     org = next(o for o in data["organisations"] if o["id"] == "qa-workers-centre")
     assert org["name"] == 'Centre "Doha" \\ Migrants\tété 🌙\nline two'
     assert {"organisation": "my-legal-aid", "chat_id": -1009, "title": "KL night"} in data["groups"]
+
+
+async def test_links_to_inactive_rows_are_listed_and_dropped(domain: Domain) -> None:
+    """Rows deactivated behind sync's back leave links no file can express: the dump still
+    parses, names what it left out, and applying it removes exactly those links."""
+    async with domain.sessions() as session, session.begin():
+        (await session.get(Person, "aisha")).active = False  # she has a rota
+        (await session.get(Corridor, "ID-MY")).active = False  # coordinator, orgs, help
+    async with domain.sessions() as session:
+        text = await dump_network(session)
+    header = text.split("[[corridors]]")[0]
+    for omission in ("shift of aisha", "coordinator dewi", "corridor ID-MY", "Kuala Lumpur"):
+        assert omission in header
+    data = tomllib.loads(text)
     assert [c["code"] for c in data["corridors"]] == ["NP-MY", "NP-QA"]
-    legal = next(o for o in data["organisations"] if o["id"] == "my-legal-aid")
-    assert legal["corridors"] == ["NP-MY"]
-    assert all(h["corridor"] != "ID-MY" for h in data["help"])
-    assert "# Not written, because what they refer to is inactive:" in text
-    assert "ID-MY" in text.split("[[corridors]]")[0]  # the omissions are listed up front
-    # The database still has what the file could not say; applying the file removes it.
+    assert next(o for o in data["organisations"] if o["id"] == "my-legal-aid")["corridors"] == [
+        "NP-MY"
+    ]
+    assert all(r["person"] != "aisha" for r in data["rota"])
     async with domain.sessions() as session:
         assert await session.get(CorridorCoordinator, ("ID-MY", "dewi")) is not None
-        assert await session.scalar(
+    _, changes = await dump_and_resync(domain)
+    assert sorted(changes) == sorted(
+        [
+            "- organisation-corridor id-migrant-union ↔ ID-MY",
+            "- organisation-corridor my-legal-aid ↔ ID-MY",
+            "- coordinator ID-MY ↔ dewi",
+            "- shift aisha fri 00:00-23:59",
+            "- shift aisha sat 00:00-23:59",
+            "- help 'Migrant workers hotline, Kuala Lumpur' (ID-MY)",
+        ]
+    )
+    async with domain.sessions() as session:
+        assert not await session.scalar(
             select(HelpContact).where(HelpContact.corridor_code == "ID-MY")
         )
+    assert (await dump_and_resync(domain))[1] == []
 
 
 async def test_dump_of_a_dump_is_the_same(domain: Domain) -> None:
