@@ -16,17 +16,19 @@ from models import Case, Invite, Organisation, OrganisationCorridor, Person, Res
 INVITE_LIFETIME = dt.timedelta(days=7)
 
 
-async def manageable_organisations(
-    session: AsyncSession, coordinator: Person
-) -> list[Organisation]:
+async def manageable_organisations(session: AsyncSession, coordinator: Person) -> list[Organisation]:
     """Organisations serving at least one of the coordinator's corridors."""
     corridors = await coordinator_corridors(session, coordinator)
+    # DISTINCT on ids only: PostgreSQL cannot compare the rows' json columns.
+    ids = (
+        select(OrganisationCorridor.organisation_id)
+        .where(OrganisationCorridor.corridor_code.in_(corridors))
+        .distinct()
+    )
     return list(
         await session.scalars(
             select(Organisation)
-            .join(OrganisationCorridor, OrganisationCorridor.organisation_id == Organisation.id)
-            .where(OrganisationCorridor.corridor_code.in_(corridors), Organisation.active.is_(True))
-            .distinct()
+            .where(Organisation.id.in_(ids), Organisation.active.is_(True))
             .order_by(Organisation.id)
         )
     )

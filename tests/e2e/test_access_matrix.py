@@ -197,8 +197,7 @@ def render_table() -> str:
     header = "| action | " + " | ".join(ROLE_LABELS[r] for r in ROLES) + " |"
     rule = "|---|" + "---|" * len(ROLES)
     rows = [
-        f"| {ACTION_LABELS[a]} | " + " | ".join(MATRIX[a][r] for r in ROLES) + " |"
-        for a in MATRIX
+        f"| {ACTION_LABELS[a]} | " + " | ".join(MATRIX[a][r] for r in ROLES) + " |" for a in MATRIX
     ]
     return "\n".join([header, rule, *rows])
 
@@ -529,11 +528,7 @@ async def snapshot(env: Env, w: World) -> dict[str, Any]:
     # The Doha group: the target's card as it stands, and how many messages the bot posted
     # there other than answers to group commands (which any member may send).
     cards = [(m["message_id"], shown(m), buttons(m)) for m in qa_bot if w.code in shown(m)]
-    posts = [
-        m
-        for m in qa_bot
-        if not shown(m.get("reply_to_message") or {}).startswith("/")
-    ]
+    posts = [m for m in qa_bot if not shown(m.get("reply_to_message") or {}).startswith("/")]
     return {
         "case": (
             case.status,
@@ -617,7 +612,9 @@ async def act_relayed(env: Env, w: World, actor: Actor, allow: bool) -> None:
     elif actor.role == "reporter":
         expect_text(said, t(actor, "Sent to your helper (case {code}).", code=w.code))
     elif actor.role == "other_reporter":
-        expect_text(said, t(actor, "Added to your case {code}. A helper will see it.", code=w.d_code))
+        expect_text(
+            said, t(actor, "Added to your case {code}. A helper will see it.", code=w.d_code)
+        )
     elif actor.person is not None:
         expect_text(said, t(actor, "That message is not linked to a case. Use /reply CODE text."))
     else:
@@ -760,7 +757,9 @@ async def act_invite(env: Env, w: World, actor: Actor, allow: bool) -> None:
         async with h.app.domain.sessions() as session:
             before = await session.scalar(select(func.count()).select_from(Invite))
         expect_ok(await press_real(h, actor.uid, data))
-        link = t(actor, "Send this one-time link to the new responder (valid 7 days):\n{link}", link="")
+        link = t(
+            actor, "Send this one-time link to the new responder (valid 7 days):\n{link}", link=""
+        )
         assert (await h.last_bot_text(actor.uid)).startswith(link)
         async with h.app.domain.sessions() as session:
             invite = await session.scalar(select(Invite).order_by(Invite.id.desc()).limit(1))
@@ -797,7 +796,11 @@ async def act_remove(env: Env, w: World, actor: Actor, allow: bool) -> None:
     if allow:
         expect_text(
             said,
-            t(actor, "{person} no longer has access. Their open cases are back in the queue.", person="tara"),
+            t(
+                actor,
+                "{person} no longer has access. Their open cases are back in the queue.",
+                person="tara",
+            ),
         )
         async with h.app.domain.sessions() as session:
             assert (await session.get(Person, "tara")).active is False  # type: ignore[union-attr]
@@ -848,7 +851,9 @@ async def act_linkgroup_new(env: Env, w: World, actor: Actor, allow: bool) -> No
     await link_verdict(h, actor, group, QA_ORG, allow)
     if allow:
         async with h.app.domain.sessions() as session:
-            row = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == group))
+            row = await session.scalar(
+                select(ResponderGroup).where(ResponderGroup.chat_id == group)
+            )
         assert row is not None and row.active and row.organisation_id == QA_ORG
 
 
@@ -926,18 +931,16 @@ async def act_pass(env: Env, w: World, actor: Actor, allow: bool) -> None:
         assert await event_count(h, w.case_id, "passed") == before + 1
     else:
         assert answer.get("text") == t(actor, NOT_MEMBER) and answer.get("show_alert"), answer
-        card = next(
-            m
-            for m in reversed(await h.tg.transcript(env.qa_group))
-            if data in buttons(m)
-        )
+        card = next(m for m in reversed(await h.tg.transcript(env.qa_group)) if data in buttons(m))
         query = await h.tg.press_button(
             actor.uid, env.qa_group, card["message_id"], data=reason, strict=False
         )
         expect_stale(await answer_of(h, query), actor.lang)
 
 
-def reporter_callback(data_of: Callable[[World], str], granted: Callable[..., Awaitable[None]]) -> Run:
+def reporter_callback(
+    data_of: Callable[[World], str], granted: Callable[..., Awaitable[None]]
+) -> Run:
     """A reporter's button: the reporter presses the real one, everyone else forges it."""
 
     async def run(env: Env, w: World, actor: Actor, allow: bool) -> None:
@@ -1037,7 +1040,11 @@ async def act_forget(env: Env, w: World, actor: Actor, allow: bool) -> None:
             ),
         )
         expect_ok(await press_real(h, actor.uid, "fgt:1"))
-        done = t(actor, "Your data has been erased ({n} cases). You can use /clear to delete this chat too.", n=1)
+        done = t(
+            actor,
+            "Your data has been erased ({n} cases). You can use /clear to delete this chat too.",
+            n=1,
+        )
         assert await h.last_bot_text(actor.uid) == done
         mine = await load_case(h, w.case_id if allow else w.d_id)
         assert mine.erased and mine.reporter_id is None
@@ -1157,7 +1164,11 @@ async def prepare(h: Harness, errors: list[logging.LogRecord]) -> Env:
     said = await send_text(h, h.staff["sita"], "/remove kiran")
     expect_text(
         said,
-        tr("en", "{person} no longer has access. Their open cases are back in the queue.", person="kiran"),
+        tr(
+            "en",
+            "{person} no longer has access. Their open cases are back in the queue.",
+            person="kiran",
+        ),
     )
     async with domain.sessions() as session:
         assert (await session.get(Person, "kiran")).active is False  # type: ignore[union-attr]
@@ -1279,7 +1290,11 @@ async def test_a_responder_removed_while_resolving_is_refused_politely(env: Env)
         said = await send_text(h, h.staff["sita"], "/remove mina")
         expect_text(
             said,
-            tr("en", "{person} no longer has access. Their open cases are back in the queue.", person="mina"),
+            tr(
+                "en",
+                "{person} no longer has access. Their open cases are back in the queue.",
+                person="mina",
+            ),
         )
         errors = len(env.errors)
         said = await send_text(h, mina, "-")
@@ -1334,9 +1349,7 @@ async def test_an_override_to_an_organisation_off_the_corridor_is_refused(env: E
     posted = [m for m in await h.tg.transcript(jmwu) if world.code in shown(m)]
     assert (case.status, case.owner_person_id) == ("claimed", "ramesh"), texts(said)
     assert posted == [], "the case was posted to an organisation outside its corridor"
-    assert tr("en", REFERRED, code=world.code, org=ORG_NAMES["id-migrant-union"]) not in texts(
-        said
-    )
+    assert tr("en", REFERRED, code=world.code, org=ORG_NAMES["id-migrant-union"]) not in texts(said)
 
 
 async def test_no_reporter_text_reached_a_group(env: Env) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.domain.people import on_call
 from bot.harness import Harness
+from bot.i18n import tr
 
 
 async def test_digest_on_demand_has_text_and_chart(harness: Harness) -> None:
@@ -41,7 +42,8 @@ async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
     await harness.say(sita, "/away ramesh 2026-03-05 2026-03-01")
     assert "wrong way round" in await harness.last_bot_text(sita)
     await harness.say(harness.staff["dewi"], "/away ramesh 2026-03-02 2026-03-03")  # not her corridor
-    assert "cannot change" in await harness.last_bot_text(harness.staff["dewi"])
+    refusal = tr("id", "You cannot change this person's rota (or the dates are the wrong way round).")
+    assert await harness.last_bot_text(harness.staff["dewi"]) == refusal  # in Dewi's own language
     await harness.say(sita, "/oncall")
     assert "Aisha" in await harness.last_bot_text(sita)
 

@@ -34,7 +34,7 @@ async def start(tmp_path: Path, api: str) -> asyncio.subprocess.Process:
     )
 
 
-async def read_until(process: asyncio.subprocess.Process, needle: str, timeout: float = 60) -> str:
+async def read_until(process: asyncio.subprocess.Process, needle: str, limit: float = 60) -> str:
     seen = []
 
     async def reader() -> None:
@@ -46,7 +46,7 @@ async def read_until(process: asyncio.subprocess.Process, needle: str, timeout: 
             if needle in seen[-1]:
                 return
 
-    await asyncio.wait_for(reader(), timeout)
+    await asyncio.wait_for(reader(), limit)
     return "".join(seen)
 
 

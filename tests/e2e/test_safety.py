@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select, update
 
-from bot.domain import cases, claims, privacy, relay
+from bot.domain import cases, claims, relay
 from bot.domain.events import verify_chain
 from bot.harness import Harness
 from bot.i18n import tr
