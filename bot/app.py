@@ -14,8 +14,8 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
 from aiogram.fsm.middleware import FSMContextMiddleware
-from aiogram.fsm.storage.base import BaseStorage
-from aiogram.fsm.storage.memory import DisabledEventIsolation
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
@@ -53,6 +53,15 @@ def make_storage(config: Config, domain: Domain) -> BaseStorage:
     return DatabaseStorage(domain)
 
 
+def make_isolation(config: Config) -> BaseEventIsolation:
+    if config.fsm.storage == "redis":
+        from aiogram.fsm.storage.redis import RedisEventIsolation
+
+        # Several instances share Redis: the lock must live there too.
+        return RedisEventIsolation.from_url(config.fsm.redis_url)
+    return SimpleEventIsolation()
+
+
 def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) -> Dispatcher:
     from handlers import routers
 
@@ -63,7 +72,9 @@ def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) ->
     dp.update.outer_middleware(inflight)
     dp.update.outer_middleware(DatabaseMiddleware(domain))
     dp.update.outer_middleware(
-        FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation())
+        # Updates of one chat are handled one at a time, in order: an album's photos or a
+        # long text in parts would otherwise overwrite each other's changes to the draft.
+        FSMContextMiddleware(storage=storage, events_isolation=make_isolation(domain.config))
     )
     role = RoleMiddleware(domain.config.bot.default_language)
     # Outer, so that filters (IsStaff, IsCoordinator) already see the role.

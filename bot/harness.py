@@ -169,9 +169,11 @@ class Harness:
         for _ in range(500):
             await self.tg.wait_until_idle(timeout=20)
             await self.app.sender.flush()
-            if self.app.inflight.count == 0 and not await self._outbox_busy():
+            # aiogram's own set of update tasks also counts those not yet at our middleware.
+            busy = self.app.inflight.count or self.app.dispatcher._handle_update_tasks
+            if not busy and not await self._outbox_busy():
                 await self.tg.wait_until_idle(timeout=20)
-                if self.app.inflight.count == 0:
+                if not (self.app.inflight.count or self.app.dispatcher._handle_update_tasks):
                     return
             await asyncio.sleep(0.01)
         raise TimeoutError("the bot did not settle")

@@ -10,6 +10,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.methods.base import Response
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -96,6 +98,8 @@ class RoleMiddleware(BaseMiddleware):
     async def _blocked(self, event: TelegramObject, reporter: Reporter, language: str) -> None:
         if reporter.ban_notified:
             log.debug("ignoring an update from a blocked account")
+            if isinstance(event, CallbackQuery):
+                await event.answer()  # no spinner left turning on their phone
             return None
         reporter.ban_notified = True
         text = tr(
@@ -146,7 +150,14 @@ class RecordSentMessages:
         self.domain = domain
 
     async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
-        response = await make_request(bot, method)
+        try:
+            response = await make_request(bot, method)
+        except TelegramBadRequest as error:
+            # A double tap edits the same message twice; the second edit changes nothing,
+            # which is not a failure worth an apology.
+            if "message is not modified" in str(error) and method.__api_method__.startswith("edit"):
+                return Response[bool](ok=True, result=True)
+            raise
         session = current_session.get()
         result = getattr(response, "result", None)
         chat = getattr(result, "chat", None)

@@ -132,6 +132,20 @@ async def _staff_case(session: AsyncSession, role: Role, code: str) -> Case | No
     return None
 
 
+async def _still_allowed(
+    session: AsyncSession, role: Role, state: FSMContext, message: Message
+) -> Case | None:
+    """Multi-step forms check access again at every step: the person may have been
+    removed, or the case taken from them, since the first one."""
+    data = await state.get_data()
+    case = await session.get(Case, data.get("case_id", 0))
+    case = await _staff_case(session, role, case.code) if case is not None else None
+    if case is None:
+        await state.clear()
+        await message.answer(_("You no longer have access to this case; nothing was changed."))
+    return case
+
+
 @router.message(Command("reply"), F.chat.type == "private")
 async def reply_command(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
@@ -145,7 +159,7 @@ async def reply_command(
         return
     case = await case_domain.case_by_code(session, parts[0])
     if case is None or case.owner_person_id != role.person.id:
-        await message.answer(_("No case {code} is yours.", code=html.escape(parts[0][:20])))
+        await message.answer(_("No case {code} is yours.", code=parts[0][:20]))
         return
     await _relay_to_reporter(message, session, domain, case, role.person, parts[1])
 
@@ -188,7 +202,7 @@ async def case_timeline(
     case = await _staff_case(session, role, code) if code else None
     if case is None:
         await message.answer(
-            _("No case {code} is yours.", code=html.escape(code[:20]) or "—")
+            _("No case {code} is yours.", code=code[:20] or "—")
             if role.person
             else _("This command is for responders.")
         )
@@ -262,9 +276,12 @@ async def outcome_chosen(
 
 
 @router.message(StateFilter(Resolving.amount), F.text, F.chat.type == "private")
-async def outcome_amount(message: Message, session: AsyncSession, state: FSMContext) -> None:
-    data = await state.get_data()
-    case = await session.get(Case, data["case_id"])
+async def outcome_amount(
+    message: Message, session: AsyncSession, role: Role, state: FSMContext
+) -> None:
+    case = await _still_allowed(session, role, state, message)
+    if case is None:
+        return
     try:
         minor, currency = parse_money(
             message.text, case.wage_currency or currency_of(case.destination_country)
@@ -281,9 +298,11 @@ async def outcome_amount(message: Message, session: AsyncSession, state: FSMCont
 async def outcome_note(
     message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
+    case = await _still_allowed(session, role, state, message)
+    if case is None:
+        return
     data = await state.get_data()
     await state.clear()
-    case = await session.get(Case, data["case_id"])
     note = None if message.text.strip() == "-" else message.text.strip()[:2000]
     try:
         await resolution.resolve(
@@ -356,7 +375,8 @@ async def refer_target(
     case = await session.get(Case, callback_data.case_id)
     case = await _staff_case(session, role, case.code) if case else None
     target = await session.get(Organisation, callback_data.org)
-    if case is None or target is None or not target.active:
+    allowed = {o.id for o in await referral.referral_targets(session, case)} if case else set()
+    if case is None or target is None or target.id not in allowed:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.answer()
@@ -375,9 +395,11 @@ async def refer_target(
 async def refer_note(
     message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
+    case = await _still_allowed(session, role, state, message)
+    if case is None:
+        return
     data = await state.get_data()
     await state.clear()
-    case = await session.get(Case, data["case_id"])
     target = await session.get(Organisation, data["org"])
     is_coordinator = role.name in (
         "coordinator",
@@ -493,6 +515,10 @@ async def override(
     parts = (command.args or "").split(maxsplit=2)
     case = await _staff_case(session, role, parts[0]) if parts else None
     target = await session.get(Organisation, parts[1]) if len(parts) > 1 else None
+    if case is not None and target is not None:
+        # Only organisations of the case's own corridor, as for any referral.
+        if target.id not in {o.id for o in await referral.referral_targets(session, case)}:
+            target = None
     if (
         role.name not in ("coordinator", "admin")
         or case is None

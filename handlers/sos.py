@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiogram import F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
@@ -106,6 +108,24 @@ async def _origin_for(
     return hinted if hinted in origins else origins[0]
 
 
+async def _recent_sos(
+    session: AsyncSession, role: Role, country: str, domain: Domain
+) -> Case | None:
+    if role.reporter is None:
+        return None
+    return await session.scalar(
+        select(Case)
+        .where(
+            Case.reporter_id == role.reporter.id,
+            Case.destination_country == country,
+            Case.urgency_reason.like("sos%"),
+            Case.created_at >= domain.now() - dt.timedelta(minutes=10),
+        )
+        .order_by(Case.id.desc())
+        .limit(1)
+    )
+
+
 @router.callback_query(SosSend.filter())
 async def sos_send(
     query: CallbackQuery,
@@ -121,6 +141,17 @@ async def sos_send(
         await query.answer(_("That choice is not available."), show_alert=True)
         return
     await query.answer(_("SOS sent"))
+    recent = await _recent_sos(session, role, callback_data.country, domain)
+    if recent is not None:
+        # A double tap, or a second tap because the first felt slow: one alert is enough.
+        await query.message.answer(
+            _(
+                "Your SOS {code} is already with helpers. Write here or share your location: it is added to that case.",
+                code=recent.code,
+            ),
+            protect_content=True,
+        )
+        return
     reporter = role.reporter or await case_domain.reporter_for(
         session, domain, query.from_user.id, query.message.chat.id, language
     )

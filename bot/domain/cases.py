@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing
@@ -64,11 +66,26 @@ async def reporter_for(
     key = domain.keys.pseudonym("user", user_id)
     reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
     if reporter is None:
-        reporter = Reporter(
-            user_key=key, chat_id=str(chat_id), language=language, created_at=domain.now()
+        # Two updates of a new user (a double tap) may race to create them: insert or
+        # ignore, then read, so neither fails.
+        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
+        await session.execute(
+            insert(Reporter)
+            .values(
+                user_key=key,
+                chat_id=str(chat_id),
+                language=language,
+                created_at=domain.now(),
+                safe_hours_start=None,
+                safe_hours_end=None,
+                timezone="UTC",
+                blocked_bot=False,
+                banned=False,
+                ban_notified=False,
+            )
+            .on_conflict_do_nothing(index_elements=["user_key"])
         )
-        session.add(reporter)
-        await session.flush()
+        reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
     return reporter
 
 

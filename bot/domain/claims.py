@@ -210,7 +210,8 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
     )
     if case.precise_location:
         lines.append(tr(language, "Location: {location}", location=e(case.precise_location)))
-    lines.append(tr(language, "Description: {text}", text=e(case.description or "—")))
+    if not case.description:
+        lines.append(tr(language, "Description: {text}", text="—"))
     if attachments:
         lines.append(tr(language, "Attachments: {n}", n=len(attachments)))
     lines.append(
@@ -224,45 +225,75 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
 
 
 async def send_details(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
+    """The facts as one message, then the reporter's own words and files as they came:
+    the description and every message sent before the claim, none cut short."""
     attachments = list(
-        await session.scalars(select(Attachment).where(Attachment.case_id == case.id))
+        await session.scalars(
+            select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
+        )
     )
-    text = details_text(case, person.language, attachments)
-    if len(text) > 4000:
-        text = text[:3990] + "…"
-    queue(
-        session,
-        domain,
-        purpose="details",
-        chat_id=person.telegram_user_id,
-        case_id=case.id,
-        text=text,
+    chat = person.telegram_user_id
+
+    def send(**values: object) -> None:
+        queue(session, domain, purpose="details", chat_id=chat, case_id=case.id, **values)  # type: ignore[arg-type]
+
+    send(
+        text=details_text(case, person.language, attachments),
         extra={"parse_mode": "HTML", "protect_content": True},
     )
+    headings = {
+        "description": tr(
+            person.language, "[{code}] Description, in the reporter's words:", code=case.code
+        ),
+        "text": tr(person.language, "[{code}] Message from the reporter:", code=case.code),
+        "referral_note": tr(
+            person.language, "[{code}] Note from the referring organisation:", code=case.code
+        ),
+    }
+    texts = [("description", case.description)] if case.description else []
+    texts += [
+        (item.kind, item.text)
+        for item in attachments
+        if item.kind in ("text", "referral_note") and item.text
+    ]
+    for kind, body in texts:
+        for part in split_text(headings[kind] + "\n" + body):
+            send(text=part, extra={"protect_content": True})
+    media = {
+        "photo": "sendPhoto",
+        "voice": "sendVoice",
+        "document": "sendDocument",
+        "video": "sendVideo",
+        "audio": "sendAudio",
+    }
     for item in attachments:
-        if item.kind in ("photo", "voice", "document", "video") and item.file_id:
-            method = {
-                "photo": "sendPhoto",
-                "voice": "sendVoice",
-                "document": "sendDocument",
-                "video": "sendVideo",
-            }[item.kind]
-            queue(
-                session,
-                domain,
-                purpose="details",
-                chat_id=person.telegram_user_id,
-                case_id=case.id,
+        if item.kind in media and item.file_id:
+            field = "document" if item.kind == "audio" else item.kind
+            method = "sendDocument" if item.kind == "audio" else media[item.kind]
+            send(
                 method=method,
-                extra={
-                    item.kind: item.file_id,
-                    "caption": f"[{case.code}]",
-                    "protect_content": True,
-                },
+                extra={field: item.file_id, "caption": f"[{case.code}]", "protect_content": True},
+            )
+        elif item.kind == "location" and item.text and "," in item.text:
+            latitude, longitude = (float(v) for v in item.text.split(",", 1))
+            send(
+                method="sendLocation",
+                extra={"latitude": latitude, "longitude": longitude, "protect_content": True},
             )
     await events.record(
         session, domain, "details_read", case_id=case.id, actor=f"person:{person.id}"
     )
+
+
+def split_text(text: str, size: int = 4000) -> list[str]:
+    """Telegram's 4096-character limit, split at line or word breaks where possible."""
+    parts = []
+    while len(text) > size:
+        cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
+        cut = cut if cut > size // 2 else size
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    return [*parts, text] if text else parts
 
 
 async def pass_case(

@@ -16,7 +16,9 @@ from models import Case, Invite, Organisation, OrganisationCorridor, Person, Res
 INVITE_LIFETIME = dt.timedelta(days=7)
 
 
-async def manageable_organisations(session: AsyncSession, coordinator: Person) -> list[Organisation]:
+async def manageable_organisations(
+    session: AsyncSession, coordinator: Person
+) -> list[Organisation]:
     """Organisations serving at least one of the coordinator's corridors."""
     corridors = await coordinator_corridors(session, coordinator)
     # DISTINCT on ids only: PostgreSQL cannot compare the rows' json columns.
@@ -105,6 +107,13 @@ async def link_group(
     if not await may_manage(session, coordinator, organisation_id):
         return "not_allowed"
     group = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == chat_id))
+    if (
+        group is not None
+        and group.active
+        and not await may_manage(session, coordinator, group.organisation_id)
+    ):
+        # Re-pointing another network's group would show them cards that are not theirs.
+        return "not_allowed"
     if group is None:
         session.add(
             ResponderGroup(

@@ -56,6 +56,11 @@ forges them in private and then, having joined the group, presses the real card.
 One harness serves the module. The people and cases a cell needs (a "world") are built
 once per action and shared by its denied cells, which must leave them unchanged; an
 allowed cell of an action that changes the case gets a world of its own.
+
+After the cells: access is checked again when a multi-step action completes (a responder
+released or removed between choosing an outcome and writing the note), and referral
+targets are limited to organisations serving the case's corridor (forged ``ref:`` data,
+``/override`` to another corridor's organisation).
 """
 
 from __future__ import annotations
@@ -1118,8 +1123,9 @@ ACTIONS: dict[str, Action] = {
 }
 assert ACTIONS.keys() == MATRIX.keys() == ACTION_LABELS.keys()
 
-# A denied cell may change only what the caller owns: a reporter's text goes into their
-# own case; whoever clears or erases their own chat changes that chat.
+# What a denied cell may change because the caller owns it: the reporter's reply goes into
+# their own case as a reporter's message (and the reporter's own chat is never compared
+# when the reporter is the caller).
 MAY_CHANGE: dict[tuple[str, str], set[str]] = {
     ("relayed", "reporter"): {"events", "attachments"},
 }

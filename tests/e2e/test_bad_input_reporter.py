@@ -66,12 +66,13 @@ async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Har
 
 # -- driving the emulator --------------------------------------------------------------------
 # Harness.settle waits until the emulator has seen no Bot API call for 50 ms. An update can
-# take longer than that without calling the API (aiogram reads its FSM state from the
-# database before any middleware of ours runs; an album's photos queue for the database),
-# so ``settled`` waits for what actually matters instead: the emulator has handed over every
-# update (it forgets one only when the next getUpdates confirms it, and aiogram has created
-# the task of every update of a batch before it asks again), no such task is still running,
-# and nothing due is left in the outbox. That is exact, so the quiet period can be short.
+# take longer than that without calling the API (waiting for the database: an album's photos
+# or a long text's parts all want the same rows at once), so ``settled`` waits for what
+# matters instead: the emulator has handed over every update (it forgets one only when the
+# next getUpdates confirms it, and aiogram has created the task of every update of a batch
+# before it asks again), none of those tasks is still running (aiogram keeps them in
+# Dispatcher._handle_update_tasks), and nothing due is left in the outbox. That is exact, so
+# the quiet period can be short.
 
 
 async def undelivered(h: Harness) -> int:
@@ -135,6 +136,21 @@ async def press_data(h: Harness, uid: int, data: str, chat_id: int | None = None
             return await press(h, uid, chat, message["message_id"], data)
     texts = [m.get("text") for m in await h.tg.transcript(chat)][-5:]
     raise LookupError(f"no button {data!r} in chat {chat}; last messages: {texts}")
+
+
+def nav_button(message: dict[str, Any], action: str) -> str:
+    """The data of a report navigation button (Done, Skip, Back, …) on ``message``."""
+    return next(
+        d for d in buttons(message) if d == f"nav:{action}" or d.startswith(f"nav:{action}:")
+    )
+
+
+async def press_nav(h: Harness, uid: int, action: str) -> dict[str, Any]:
+    """Presses the newest navigation button for ``action``."""
+    for message in reversed(await h.tg.transcript(uid)):
+        if any(d == f"nav:{action}" or d.startswith(f"nav:{action}:") for d in buttons(message)):
+            return await press(h, uid, uid, message["message_id"], nav_button(message, action))
+    raise LookupError(f"no {action} button in chat {uid}")
 
 
 # -- a scripted reporter -------------------------------------------------------------------
@@ -252,11 +268,11 @@ class Reporter:
         elif step == "categories":
             await self.tap(step, "WAGE")
             await self.tap(step, "DOCS")
-            await press_data(h, uid, "nav:done")
+            await press_nav(h, uid, "done")
         elif step == "employer":
             await say(h, uid, EMPLOYER)
         elif step == "agency":
-            await press_data(h, uid, "nav:skip")
+            await press_nav(h, uid, "skip")
         elif step == "wages":
             await say(h, uid, p.wages)
         elif step == "phone":
@@ -264,7 +280,7 @@ class Reporter:
         elif step == "description":
             await say(h, uid, DESCRIPTION)
             assert await self.last() == self.t("Added. Send more, or press Done.")
-            await press_data(h, uid, "nav:done")
+            await press_nav(h, uid, "done")
         else:  # pragma: no cover - a FLOW typo
             raise AssertionError(step)
         self.step_index += 1
@@ -311,7 +327,7 @@ class Reporter:
 
     async def submit(self) -> Case:
         await self.assert_asked("summary")
-        answer = await press_data(self.h, self.uid, "nav:submit")
+        answer = await press_nav(self.h, self.uid, "submit")
         assert not answer.get("show_alert"), answer
         code = (await cases_of(self.h, self.uid))[-1].code
         assert await self.last() == self.t(
@@ -471,11 +487,11 @@ async def test_description_over_telegrams_limit_is_kept_whole_and_in_order(
     reporter = await Reporter.create(harness, "Sunita", "ne")
     await reporter.begin()
     await reporter.answer_until("description")
-    long_text = words(16_000, seed=1)  # a client sends this as four messages
+    long_text = words(19_000, seed=1)  # a client sends this as five messages
     sent = await say(harness, reporter.uid, long_text)
-    assert len(sent.get("parts", [])) == 4
-    assert (await reporter.texts())[-4:] == [reporter.t("Added. Send more, or press Done.")] * 4
-    await press_data(harness, reporter.uid, "nav:done")
+    assert len(sent.get("parts", [])) == 5
+    assert (await reporter.texts())[-5:] == [reporter.t("Added. Send more, or press Done.")] * 5
+    await press_nav(harness, reporter.uid, "done")
     reporter.step_index = FLOW.index("contact")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
@@ -510,7 +526,7 @@ async def test_description_beyond_max_is_capped_with_a_message(harness: Harness)
         texts = await reporter.texts()
         assert texts[-1] == added
         assert (texts[-2] == capped) == (index >= cap_at), index
-    await press_data(harness, reporter.uid, "nav:done")
+    await press_nav(harness, reporter.uid, "done")
     reporter.step_index = FLOW.index("contact")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
@@ -527,7 +543,7 @@ async def test_twenty_photo_album_in_the_description_step_keeps_all_twenty(
     sent = await send(harness, "album", reporter.uid, n=20, caption="payslips")
     assert len(sent) == 20
     receipts = sorted(t for t in await reporter.texts() if t.startswith("Received ("))
-    await press_data(harness, reporter.uid, "nav:done")
+    await press_nav(harness, reporter.uid, "done")
     reporter.step_index = FLOW.index("contact")
     await reporter.answer_until("summary")
     text = await reporter.assert_asked("summary")
@@ -574,7 +590,7 @@ async def test_forwarded_messages(harness: Harness) -> None:
         harness, reporter.uid, "If you complain you will be deported.", forward_from_user_id=boss
     )
     assert await reporter.last() == reporter.t("Added. Send more, or press Done.")
-    await press_data(harness, reporter.uid, "nav:done")
+    await press_nav(harness, reporter.uid, "done")
     reporter.step_index = FLOW.index("contact")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
@@ -605,7 +621,7 @@ async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kep
     edit_reply = await last_bot_message(harness, reporter.uid)
     assert edit_reply["text"] == reporter.t(EDITED)
     # The report is still at the agency question and goes on from there.
-    await press_data(harness, reporter.uid, "nav:skip")
+    await press_nav(harness, reporter.uid, "skip")
     reporter.step_index += 1
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
@@ -673,7 +689,7 @@ async def test_button_from_an_old_message_is_refused_and_the_question_asked_agai
     for message, data in (
         (old, "r:destination:MY"),
         (categories, "r:categories:THRT"),
-        (categories, "nav:done"),
+        (categories, nav_button(categories, "done")),
     ):
         answer = await press(harness, reporter.uid, reporter.uid, message["message_id"], data)
         assert answer.get("text") == reporter.t(EARLIER_QUESTION), (data, answer)
@@ -693,11 +709,11 @@ async def test_stale_skip_from_an_earlier_optional_question_does_not_skip_the_cu
     await reporter.begin()
     await reporter.answer_until("area")
     area_question = await last_bot_message(harness, reporter.uid)
-    assert "nav:skip" in buttons(area_question)
+    stale_skip = nav_button(area_question, "skip")
     await reporter.answer_until("since")
     # The client still shows the area question with its Skip button.
     answer = await press(
-        harness, reporter.uid, reporter.uid, area_question["message_id"], "nav:skip", strict=False
+        harness, reporter.uid, reporter.uid, area_question["message_id"], stale_skip, strict=False
     )
     assert answer.get("text") == reporter.t(EARLIER_QUESTION), answer
     await reporter.assert_asked("since")
@@ -823,6 +839,9 @@ async def test_forged_callback_data_gets_a_polite_answer_and_changes_nothing(
         "lang:xx",
         "menu:admin",
         "nav:frobnicate",
+        "nav:submit:summary",
+        "nav:skip:destination",
+        "nav:done:destination",
         f"out:{victim.id}:OTHER",
         f"ref:{victim.id}:np-returnee-shelter",
         "sos:ZZ",

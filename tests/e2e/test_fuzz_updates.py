@@ -1,18 +1,21 @@
 """Property-based fuzzing of Telegram updates through the real dispatcher.
 
 Hypothesis draws short sequences of updates (texts, callback data, other message kinds)
-and the emulator delivers them, as if typed or tapped, from a stranger (en, ne, id), a
-reporter in the middle of a report (ne, id), a reporter whose case a responder owns, a
-responder in private, and a responder and a visitor inside a responder group. After
-every update:
+and the emulator delivers them, as if typed or tapped, from a stranger (en, ne, id),
+someone who has never written to the bot (ne), a reporter in the middle of a report (ne,
+id), a reporter whose case a responder owns (id), a responder in private, and a responder
+and a visitor inside a responder group. Callback data is drawn (any string up to 64
+bytes, or a known prefix with drawn parts) and sent on one of the bot's messages in the
+chat, or a real button is tapped, once or twice in a row (a double tap on a slow
+connection). After every update:
 
 * no unhandled exception: every callback query is answered (``get_callback_answer``
   does not time out) and nothing is logged at ERROR by ``handlers.errors`` (the
-  "update … failed" log) or by aiogram;
+  "update … failed" log, read through ``caplog``) or by aiogram;
 * the bot posts nothing into a group except case cards (sent by the outbox) and answers
   to a command sent in that group (plus the "Why are you passing?" prompt after Pass);
-* every message the bot sends or edits in a private chat while handling the update is
-  in that user's language (the one stored for them, else Telegram's language_code):
+* every message the bot sends or edits in a private chat while handling the update, and
+  every callback answer, is in that user's language (the one stored for them, else Telegram's language_code):
   each line is compared with every line of the translation catalogue in every language
   (placeholders as wildcards), and a line that is a catalogue line of another language
   only is a failure; for Devanagari and Bengali languages a message must also contain
@@ -23,6 +26,7 @@ One harness serves the module; its event loop is driven by hand, one
 ``run_until_complete`` per example, so Hypothesis's synchronous ``@given`` can reuse it.
 Shrinking is off: the harness keeps state between examples, so a failing sequence is
 reported as drawn (it is printed with the failure). ``pytest -s`` prints the volume.
+The last tests pin down, deterministically, what the fuzzing found.
 """
 
 from __future__ import annotations
@@ -269,11 +273,19 @@ def fuzz(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fuzz]:
         loop.close()
 
 
+async def newcomer(h: Harness, lang: str) -> Sender:
+    """Someone who opened the chat but never wrote to the bot."""
+    uid = (await h.tg.create_user("Newcomer", language_code=lang, started=True))["id"]
+    return Sender("newcomer", uid, uid, lang)
+
+
 @pytest.fixture
 def with_mid_reports(fuzz: Fuzz) -> Fuzz:
-    """Each test starts with reporters who are in the middle of a report."""
+    """Each test starts with reporters who are in the middle of a report, and someone who
+    has never written to the bot."""
     fuzz.senders["reporter_mid_ne"] = fuzz.run(mid_report(fuzz.h, "Maya", "ne", "report"))
     fuzz.senders["reporter_mid_id"] = fuzz.run(mid_report(fuzz.h, "Sari", "id", "missing"))
+    fuzz.senders["newcomer"] = fuzz.run(newcomer(fuzz.h, "ne"))
     return fuzz
 
 
@@ -289,6 +301,7 @@ SENDERS = [
     "responder",
     "group_responder",
     "group_visitor",
+    "newcomer",
 ]
 COMMANDS = [
     "/start",
@@ -725,12 +738,18 @@ async def play_one(
         # trimming, a caption over the limit …): that is not an update.
         fuzz.refused_by_client += 1
         return f"{key}: refused by the client: {error.description[:80]}"
+    answers = []
     for query in delivered.queries:
         try:
-            await h.tg.get_callback_answer(query, timeout=15)
+            answers.append(await h.tg.get_callback_answer(query, timeout=15))
         except TimeoutError:
             raise AssertionError(f"callback query not answered: {delivered.what}") from None
     await settled(h)
+    # The callback's own answer (a toast or an alert) is text for this user too.
+    language = await expected_language(h, sender)
+    for answer in answers:
+        problem = language_problem(answer.get("text") or "", language)
+        assert problem is None, f"{delivered.what}: answer to a {language!r} user: {problem}"
     errors = [
         r
         for r in caplog.records
@@ -770,7 +789,7 @@ def run_steps(fuzz: Fuzz, name: str, steps: list[Any], caplog: pytest.LogCapture
 # -- the properties --------------------------------------------------------------------------
 
 
-@settings(FUZZ_SETTINGS, max_examples=45)
+@settings(FUZZ_SETTINGS, max_examples=60)
 @given(steps=steps_of("text", texts))
 def test_any_text_from_anyone_is_handled(
     with_mid_reports: Fuzz, caplog: pytest.LogCaptureFixture, steps: list[Any]
@@ -779,7 +798,7 @@ def test_any_text_from_anyone_is_handled(
     run_steps(with_mid_reports, "texts", steps, caplog)
 
 
-@settings(FUZZ_SETTINGS, max_examples=60)
+@settings(FUZZ_SETTINGS, max_examples=80)
 @given(steps=steps_of("tap", taps))
 def test_any_callback_data_is_answered(
     with_mid_reports: Fuzz, caplog: pytest.LogCaptureFixture, steps: list[Any]
@@ -788,7 +807,7 @@ def test_any_callback_data_is_answered(
     run_steps(with_mid_reports, "callbacks", steps, caplog)
 
 
-@settings(FUZZ_SETTINGS, max_examples=45)
+@settings(FUZZ_SETTINGS, max_examples=60)
 @given(steps=st.lists(st.tuples(senders, kinds), min_size=1, max_size=3))
 def test_any_kind_of_message_is_handled(
     with_mid_reports: Fuzz, caplog: pytest.LogCaptureFixture, steps: list[Any]
@@ -809,3 +828,61 @@ def test_language_check_knows_the_catalogue() -> None:
     assert language_problem("QA-7K2M9 ✓", "ne") is None
     code_line = tr("ne", "Sent to your helper (case {code}).", code="QA-7K2M9")
     assert language_problem(code_line, "ne") is None
+
+
+# -- what the fuzzing found, pinned down -----------------------------------------------------
+
+
+def test_a_double_tap_is_handled(fuzz: Fuzz, caplog: pytest.LogCaptureFixture) -> None:
+    """Two taps on one button before the first is answered (a slow connection): the
+    second must be answered without an error, whatever the first changed."""
+    caplog.set_level(logging.ERROR)
+
+    async def scenario() -> None:
+        h = fuzz.h
+        someone = await newcomer(h, "en")
+        await say(h, someone.uid, "/start")
+        welcome = [m for m in await h.tg.transcript(someone.uid) if "lang:en" in buttons(m)][-1]
+        queries = [
+            await h.tg.press_button(someone.uid, someone.uid, welcome["message_id"], data="lang:en")
+            for _ in range(2)
+        ]
+        fuzz.updates += 2
+        fuzz.callbacks += 2
+        for query in queries:
+            await h.tg.get_callback_answer(query, timeout=15)
+        await settled(h)
+        assert tr("en", "Language set.") in await h.bot_texts(someone.uid)
+
+    fuzz.run(scenario())
+    errors = [r.getMessage()[:300] for r in caplog.records if r.name.startswith(WATCHED_LOGGERS)]
+    assert errors == [], errors
+
+
+def test_a_blocked_account_still_gets_its_taps_answered(fuzz: Fuzz) -> None:
+    """A coordinator blocks the account behind a case. The account is told once and then
+    ignored, but a tap must still be answered (silently), or the phone shows a spinner."""
+
+    async def scenario() -> None:
+        h = fuzz.h
+        someone = await newcomer(h, "en")
+        await say(h, someone.uid, "/sos")
+        await press(h, someone.uid, someone.uid, "sos:QA")
+        code = (await h.case_codes())[-1]
+        await say(h, h.staff["sita"], f"/block {code}")
+        for attempt in range(2):
+            last = (await h.tg.transcript(someone.uid))[-1]["message_id"]
+            query = await h.tg.press_button(
+                someone.uid, someone.uid, last, data="menu:status", strict=False
+            )
+            fuzz.updates += 1
+            fuzz.callbacks += 1
+            try:
+                await h.tg.get_callback_answer(query, timeout=10)
+            except TimeoutError:
+                raise AssertionError(
+                    f"tap {attempt + 1} of a blocked account not answered"
+                ) from None
+            await settled(h)
+
+    fuzz.run(scenario())
