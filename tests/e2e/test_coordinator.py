@@ -41,8 +41,12 @@ async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
     assert [p.id for p in people] == ["aisha"]
     await harness.say(sita, "/away ramesh 2026-03-05 2026-03-01")
     assert "wrong way round" in await harness.last_bot_text(sita)
-    await harness.say(harness.staff["dewi"], "/away ramesh 2026-03-02 2026-03-03")  # not her corridor
-    refusal = tr("id", "You cannot change this person's rota (or the dates are the wrong way round).")
+    await harness.say(
+        harness.staff["dewi"], "/away ramesh 2026-03-02 2026-03-03"
+    )  # not her corridor
+    refusal = tr(
+        "id", "You cannot change this person's rota (or the dates are the wrong way round)."
+    )
     assert await harness.last_bot_text(harness.staff["dewi"]) == refusal  # in Dewi's own language
     await harness.say(sita, "/oncall")
     assert "Aisha" in await harness.last_bot_text(sita)
@@ -70,7 +74,11 @@ async def test_export_is_sent_privately_and_anonymised(harness: Harness) -> None
         await make_case(harness, user)
     sita = harness.staff["sita"]
     await harness.say(sita, "/export csv 2026-01-01 2026-12-31 NP-QA")
-    [document] = [m for m in await harness.tg.transcript(sita) if m.get("media_kind") == "document" or m.get("kind") == "document"]
+    [document] = [
+        m
+        for m in await harness.tg.transcript(sita)
+        if m.get("media_kind") == "document" or m.get("kind") == "document"
+    ]
     content = (await harness.tg.get_file_bytes(document["file_id"])).decode("utf-8-sig")
     assert content.startswith("month,corridor")
     for secret in ("MARKER", "+974", "Al Noor"):
@@ -78,4 +86,6 @@ async def test_export_is_sent_privately_and_anonymised(harness: Harness) -> None
     await harness.say(sita, "/export 2026-05-01 2026-01-01")
     assert (await harness.last_bot_text(sita)).startswith("Usage: /export")
     await harness.say(harness.staff["ramesh"], "/export")
-    assert await harness.last_bot_text(harness.staff["ramesh"]) == "This command is for coordinators."
+    assert (
+        await harness.last_bot_text(harness.staff["ramesh"]) == "This command is for coordinators."
+    )

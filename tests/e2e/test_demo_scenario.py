@@ -41,7 +41,9 @@ async def test_scenario_runs_end_to_end(harness: Harness) -> None:
         kinds = list(await session.scalars(select(CaseEvent.kind)))
         undelivered = [
             (m.id, m.purpose, m.method, m.status, m.error)
-            for m in await session.scalars(select(OutboxMessage).where(OutboxMessage.status != "sent"))
+            for m in await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.status != "sent")
+            )
         ]
     statuses = sorted(c.status for c in cases.values())
     assert statuses == ["claimed", "resolved", "routed"]

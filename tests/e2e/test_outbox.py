@@ -28,14 +28,20 @@ async def quiet_harness(database_url: str) -> AsyncIterator[Harness]:
 
 async def queue_to(h: Harness, chat_id: int, *texts: str) -> list[int]:
     async with h.app.domain.sessions() as session, session.begin():
-        rows = [queue(session, h.app.domain, purpose="test", chat_id=chat_id, text=t) for t in texts]
+        rows = [
+            queue(session, h.app.domain, purpose="test", chat_id=chat_id, text=t) for t in texts
+        ]
         await session.flush()
         return [r.id for r in rows]
 
 
 async def rows(h: Harness, ids: list[int]) -> list[OutboxMessage]:
     async with h.app.domain.sessions() as session:
-        return list(await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)))
+        return list(
+            await session.scalars(
+                select(OutboxMessage).where(OutboxMessage.id.in_(ids)).order_by(OutboxMessage.id)
+            )
+        )
 
 
 async def test_retry_after_is_honoured(quiet_harness: Harness) -> None:
@@ -51,8 +57,12 @@ async def test_retry_after_is_honoured(quiet_harness: Harness) -> None:
     assert [m["text"] for m in await h.tg.transcript(sita)] == ["hello"]
 
 
-@pytest.mark.parametrize("failure", [{"error_code": 500}, {"error_code": 502}, {"disconnect": True}])
-async def test_server_errors_and_dropped_connections_are_retried(quiet_harness: Harness, failure: dict) -> None:
+@pytest.mark.parametrize(
+    "failure", [{"error_code": 500}, {"error_code": 502}, {"disconnect": True}]
+)
+async def test_server_errors_and_dropped_connections_are_retried(
+    quiet_harness: Harness, failure: dict
+) -> None:
     h = quiet_harness
     sita = h.staff["sita"]
     await h.tg.fail_next("sendMessage", times=2, chat_id=sita, **failure)
@@ -80,14 +90,23 @@ async def test_an_edit_waits_for_and_targets_its_original(quiet_harness: Harness
     async with h.app.domain.sessions() as session, session.begin():
         original = queue(session, h.app.domain, purpose="card", chat_id=group, text="card v1")
         await session.flush()
-        queue(session, h.app.domain, purpose="card_edit", chat_id=group, method="editMessageText",
-              text="card v2", extra={"edit_outbox_id": original.id})
+        queue(
+            session,
+            h.app.domain,
+            purpose="card_edit",
+            chat_id=group,
+            method="editMessageText",
+            text="card v2",
+            extra={"edit_outbox_id": original.id},
+        )
     await h.app.sender.flush()
     [message] = await h.tg.transcript(group)
     assert message["text"] == "card v2" and message["edited"]
 
 
-async def test_a_reporter_who_blocked_the_bot_is_recorded_and_not_retried(quiet_harness: Harness) -> None:
+async def test_a_reporter_who_blocked_the_bot_is_recorded_and_not_retried(
+    quiet_harness: Harness,
+) -> None:
     h = quiet_harness
     worker = await h.user("Worker")
     domain = h.app.domain
@@ -95,7 +114,9 @@ async def test_a_reporter_who_blocked_the_bot_is_recorded_and_not_retried(quiet_
         reporter = await cases.reporter_for(session, domain, worker, worker, "en")
         await session.flush()
         reporter_id = reporter.id
-        first = queue(session, domain, purpose="test", reporter_id=reporter_id, text="are you safe?")
+        first = queue(
+            session, domain, purpose="test", reporter_id=reporter_id, text="are you safe?"
+        )
         await events.record(session, domain, "test")
         await session.flush()
         first_id = first.id
@@ -125,7 +146,9 @@ async def test_a_message_telegram_rejects_is_failed_with_its_reason(quiet_harnes
 
 
 async def test_pacing_per_chat_and_overall() -> None:
-    limiter = RateLimiter(OutboxSection(per_chat_per_second=20, per_group_per_minute=6000, global_per_second=1000))
+    limiter = RateLimiter(
+        OutboxSection(per_chat_per_second=20, per_group_per_minute=6000, global_per_second=1000)
+    )
     started = time.monotonic()
     for _ in range(70):  # burst of 60 (3 s of tokens), then 10 more at 20/s
         await limiter.wait(42)

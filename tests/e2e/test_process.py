@@ -29,8 +29,15 @@ def environment(tmp_path: Path, api: str) -> dict[str, str]:
 
 async def start(tmp_path: Path, api: str) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "--config", str(EXAMPLE), "run",
-        env=environment(tmp_path, api), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(EXAMPLE),
+        "run",
+        env=environment(tmp_path, api),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
 
 

@@ -17,8 +17,16 @@ from models import ConversationState
 async def test_webhook_requires_the_secret(harness: Harness) -> None:
     secret = "s" * 32
     config = harness.app.config.model_copy(
-        update={"telegram": harness.app.config.telegram.model_copy(
-            update={"mode": "webhook", "webhook": harness.app.config.telegram.webhook.model_copy(update={"secret": secret})})}
+        update={
+            "telegram": harness.app.config.telegram.model_copy(
+                update={
+                    "mode": "webhook",
+                    "webhook": harness.app.config.telegram.webhook.model_copy(
+                        update={"secret": secret}
+                    ),
+                }
+            )
+        }
     )
     harness.app.config = config
     runner = web.AppRunner(webhook_app(harness.app))
@@ -27,17 +35,30 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
     await site.start()
     port = runner.addresses[0][1]
     user = (await harness.tg.create_user("Webhook user", started=True))["id"]
-    update = {"update_id": 900001, "message": {"message_id": 1, "date": 0, "text": "/help",
-                                               "chat": {"id": user, "type": "private"},
-                                               "from": {"id": user, "is_bot": False, "first_name": "W"}}}
+    update = {
+        "update_id": 900001,
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "text": "/help",
+            "chat": {"id": user, "type": "private"},
+            "from": {"id": user, "is_bot": False, "first_name": "W"},
+        },
+    }
     try:
         async with aiohttp.ClientSession() as http:
             url = f"http://127.0.0.1:{port}/telegram"
-            async with http.post(url, data=json.dumps(update), headers={"Content-Type": "application/json"}) as r:
+            async with http.post(
+                url, data=json.dumps(update), headers={"Content-Type": "application/json"}
+            ) as r:
                 assert r.status == 401 or r.status == 403
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}) as r:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}
+            ) as r:
                 assert r.status in (401, 403)
-            async with http.post(url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}) as r:
+            async with http.post(
+                url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
+            ) as r:
                 assert r.status == 200
             async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
                 assert (await r.json()) == {"ok": True}
@@ -47,7 +68,9 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
         await runner.cleanup()
 
 
-async def test_a_failing_handler_apologises_in_the_users_language(harness: Harness, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+async def test_a_failing_handler_apologises_in_the_users_language(
+    harness: Harness, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     import handlers.reporter as reporter_handlers
 
     async def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
@@ -56,7 +79,10 @@ async def test_a_failing_handler_apologises_in_the_users_language(harness: Harne
     monkeypatch.setattr(reporter_handlers, "status_text", broken)
     user = await harness.user("Broken", language_code="id")
     await harness.say(user, "/status")
-    expected = tr("id", "Sorry, something went wrong on our side. Nothing you sent is lost; please try again in a moment.")
+    expected = tr(
+        "id",
+        "Sorry, something went wrong on our side. Nothing you sent is lost; please try again in a moment.",
+    )
     assert await harness.last_bot_text(user) == expected
     # The bot is still alive for the next update.
     monkeypatch.undo()
@@ -70,7 +96,10 @@ async def test_an_abandoned_draft_gets_one_reminder_then_expires(harness: Harnes
     await harness.tap(user, "English")
     await harness.tap(user, "📝")
     await harness.tap_value(user, "self")
-    reminder = tr("en", "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.")
+    reminder = tr(
+        "en",
+        "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+    )
     await harness.advance(minutes=61)
     await harness.advance(minutes=61)
     texts = await harness.bot_texts(user)

@@ -15,15 +15,31 @@ from bot.harness import Harness
 from bot.i18n import tr
 from models import Case, CaseCard, CaseEvent, Person, Reporter
 
-MARKERS = ["MARKER-NAME-7731", "MARKER-EMPLOYER-8842", "MARKER-PHONE", "MARKER-STORY-9953", "MARKER-AGENCY-1164"]
+MARKERS = [
+    "MARKER-NAME-7731",
+    "MARKER-EMPLOYER-8842",
+    "MARKER-PHONE",
+    "MARKER-STORY-9953",
+    "MARKER-AGENCY-1164",
+]
 
 
 async def make_case(h: Harness, user_id: int, **changes) -> Case:  # type: ignore[no-untyped-def]
     domain = h.app.domain
-    values = dict(reporter_role="self", destination_country="QA", origin_country="NP", categories=["WAGE"],
-                  language="en", consents={"destination_help": True, "origin_help": True, "statistics": True},
-                  description="MARKER-STORY-9953 not paid", employer="MARKER-EMPLOYER-8842", agency="MARKER-AGENCY-1164",
-                  worker_name="MARKER-NAME-7731", contact_method="phone", contact_phone="+97433123456 MARKER-PHONE")
+    values = dict(
+        reporter_role="self",
+        destination_country="QA",
+        origin_country="NP",
+        categories=["WAGE"],
+        language="en",
+        consents={"destination_help": True, "origin_help": True, "statistics": True},
+        description="MARKER-STORY-9953 not paid",
+        employer="MARKER-EMPLOYER-8842",
+        agency="MARKER-AGENCY-1164",
+        worker_name="MARKER-NAME-7731",
+        contact_method="phone",
+        contact_phone="+97433123456 MARKER-PHONE",
+    )
     values.update(changes)
     async with domain.sessions() as session, session.begin():
         reporter = await cases.reporter_for(session, domain, user_id, user_id, "en")
@@ -39,7 +55,9 @@ async def started_user(h: Harness, name: str) -> int:
     return user
 
 
-async def test_personal_fields_are_not_readable_in_the_database_file(harness: Harness, database_url: str, tmp_path: Path) -> None:
+async def test_personal_fields_are_not_readable_in_the_database_file(
+    harness: Harness, database_url: str, tmp_path: Path
+) -> None:
     user = await started_user(harness, "Marker")
     await make_case(harness, user)
     await harness.say(user, "MARKER-RELAY-5521 more details")
@@ -50,7 +68,9 @@ async def test_personal_fields_are_not_readable_in_the_database_file(harness: Ha
     else:
         assert shutil.which("pg_dump"), "pg_dump is needed for the PostgreSQL scan"
         url = database_url.replace("postgresql+asyncpg://", "postgresql://")
-        process = await asyncio.create_subprocess_exec("pg_dump", url, stdout=asyncio.subprocess.PIPE)
+        process = await asyncio.create_subprocess_exec(
+            "pg_dump", url, stdout=asyncio.subprocess.PIPE
+        )
         raw, _ = await process.communicate()
         assert process.returncode == 0
     for marker in [*MARKERS, "MARKER-RELAY-5521"]:
@@ -71,7 +91,9 @@ async def test_forget_erases_personal_data_and_tells_the_owner(harness: Harness)
         reporter = await session.scalar(select(Reporter).where(Reporter.chat_id.is_(None)))
     assert erased.erased and erased.status == "closed" and erased.reporter_id is None
     assert erased.employer is None and erased.description is None and erased.contact_phone is None
-    assert erased.categories == ["WAGE"] and erased.corridor_code == "NP-QA"  # facts for statistics stay
+    assert (
+        erased.categories == ["WAGE"] and erased.corridor_code == "NP-QA"
+    )  # facts for statistics stay
     assert reporter is not None
     owner_texts = await harness.bot_texts(harness.staff["ramesh"])
     assert any("asked for their data to be erased" in t for t in owner_texts)
@@ -87,7 +109,10 @@ async def test_clear_deletes_recent_messages_and_says_what_it_could_not(harness:
     await harness.tap(user, "clear this chat")
     remaining = await harness.tg.transcript(user)
     # Only the closing note and what was too old to delete are left.
-    assert remaining[-1]["text"].startswith("Done.") and "could not be deleted" in remaining[-1]["text"]
+    assert (
+        remaining[-1]["text"].startswith("Done.")
+        and "could not be deleted" in remaining[-1]["text"]
+    )
     assert not any(m.get("text") == "/help" for m in remaining)
     assert any(m.get("text") == "/status" for m in remaining)
 
@@ -101,14 +126,23 @@ async def test_withdrawing_consent_stops_sharing_with_that_side_at_once(harness:
     await harness.tap(user, "country where you work")
     async with harness.app.domain.sessions() as session:
         current = await session.get(Case, case.id)
-        active_cards = list(await session.scalars(select(CaseCard.chat_id).where(CaseCard.case_id == case.id, CaseCard.active.is_(True))))
+        active_cards = list(
+            await session.scalars(
+                select(CaseCard.chat_id).where(
+                    CaseCard.case_id == case.id, CaseCard.active.is_(True)
+                )
+            )
+        )
     assert current.owner_person_id is None and current.status == "routed"
     assert active_cards == [harness.groups["np-returnee-shelter"]]
     assert any("withdrew consent" in t for t in await harness.bot_texts(ramesh))
     # The responder can no longer reach the reporter through the relay.
     async with harness.app.domain.sessions() as session, session.begin():
         person = await session.get(Person, "ramesh")
-        assert await relay.from_owner(session, harness.app.domain, current, person, "hello") == "not_owner"
+        assert (
+            await relay.from_owner(session, harness.app.domain, current, person, "hello")
+            == "not_owner"
+        )
 
 
 async def test_blocked_account_is_told_once_then_ignored(harness: Harness) -> None:
@@ -119,7 +153,10 @@ async def test_blocked_account_is_told_once_then_ignored(harness: Harness) -> No
     await harness.say(user, "/status")
     await harness.say(user, "/status")
     texts = await harness.bot_texts(user)
-    notice = tr("en", "This account can no longer use this service. If you think this is a mistake, contact the organisation that helped you.")
+    notice = tr(
+        "en",
+        "This account can no longer use this service. If you think this is a mistake, contact the organisation that helped you.",
+    )
     assert texts.count(notice) == 1 and texts[-1] == notice
 
 
@@ -136,7 +173,9 @@ async def test_owner_messages_wait_for_the_reporters_safe_hours(harness: Harness
     before = len(await harness.bot_texts(user))
     async with domain.sessions() as session, session.begin():
         current = await session.get(Case, case.id)
-        await relay.from_owner(session, domain, current, await session.get(Person, "ramesh"), "call me")
+        await relay.from_owner(
+            session, domain, current, await session.get(Person, "ramesh"), "call me"
+        )
     await harness.settle()
     assert len(await harness.bot_texts(user)) == before  # 09:00 in Doha: held back
     await harness.advance_to_local("Asia/Qatar", 18, 1)
@@ -152,7 +191,9 @@ async def test_the_audit_trail_detects_tampering(harness: Harness) -> None:
     assert count >= 2 and broken == []
     async with harness.app.domain.sessions() as session, session.begin():
         first = await session.scalar(select(CaseEvent.id).where(CaseEvent.kind == "created"))
-        await session.execute(update(CaseEvent).where(CaseEvent.id == first).values(actor="person:someone-else"))
+        await session.execute(
+            update(CaseEvent).where(CaseEvent.id == first).values(actor="person:someone-else")
+        )
     async with harness.app.domain.sessions() as session:
         _, broken = await verify_chain(session)
     assert broken == [first]
@@ -164,7 +205,8 @@ async def test_new_cases_per_day_are_limited(harness: Harness) -> None:
     for _ in range(min(limit, 3)):
         await make_case(harness, user)
     harness.app.domain.config = harness.app.config.model_copy(
-        update={"limits": harness.app.config.limits.model_copy(update={"cases_per_day": 3})})
+        update={"limits": harness.app.config.limits.model_copy(update={"cases_per_day": 3})}
+    )
     try:
         await make_case(harness, user)
     except cases.IntakeError as error:
@@ -173,5 +215,3 @@ async def test_new_cases_per_day_are_limited(harness: Harness) -> None:
         raise AssertionError("a fourth case in a day was accepted")
     harness.clock.advance(days=1, minutes=1)
     await make_case(harness, user)
-
-

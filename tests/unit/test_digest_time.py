@@ -19,7 +19,12 @@ def utc(text: str) -> dt.datetime:
     [
         ("2026-03-02T01:00", "Asia/Kathmandu", "08:00", "2026-03-02T08:00"),
         ("2026-03-02T03:00", "Asia/Kathmandu", "08:00", "2026-03-03T08:00"),
-        ("2026-03-02T20:59", "Asia/Qatar", "00:00", "2026-03-03T00:00"),  # 23:59 local, one minute to midnight
+        (
+            "2026-03-02T20:59",
+            "Asia/Qatar",
+            "00:00",
+            "2026-03-03T00:00",
+        ),  # 23:59 local, one minute to midnight
         # Europe/Berlin springs forward on 2026-03-29 02:00 → 03:00; 08:00 still exists that day.
         ("2026-03-28T08:00", "Europe/Berlin", "08:00", "2026-03-29T08:00"),
         # 02:30 does not exist on the spring-forward day; the digest still goes out once that day.
@@ -30,7 +35,9 @@ def utc(text: str) -> dt.datetime:
 )
 def test_next_digest_time(now: str, zone: str, at: str, expected_local: str) -> None:
     result = next_digest_at(utc(now), zone, at)
-    assert result.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == dt.datetime.fromisoformat(expected_local)
+    assert result.astimezone(ZoneInfo(zone)).replace(tzinfo=None) == dt.datetime.fromisoformat(
+        expected_local
+    )
 
 
 def test_one_digest_per_day_across_the_autumn_transition() -> None:
@@ -40,7 +47,12 @@ def test_one_digest_per_day_across_the_autumn_transition() -> None:
     for _ in range(4):
         moment = next_digest_at(moment, zone, "02:30")
         days.append(moment.astimezone(ZoneInfo(zone)).date())
-    assert days == [dt.date(2026, 10, 24), dt.date(2026, 10, 25), dt.date(2026, 10, 26), dt.date(2026, 10, 27)]
+    assert days == [
+        dt.date(2026, 10, 24),
+        dt.date(2026, 10, 25),
+        dt.date(2026, 10, 26),
+        dt.date(2026, 10, 27),
+    ]
 
 
 def test_weekly_digest_lands_on_the_weekday() -> None:

@@ -15,9 +15,21 @@ from tests.support import TEST_KEY
 async def test_rotation_moves_every_value_to_the_new_key(domain: Domain) -> None:
     async with domain.sessions() as session, session.begin():
         reporter = await cases.reporter_for(session, domain, 4242, 4242, "en")
-        await cases.submit_report(session, domain, reporter, cases.Report(
-            reporter_role="self", destination_country="QA", origin_country="NP", categories=["WAGE"], language="en",
-            consents={"destination_help": True}, employer="Rotating Employer", description="story"))
+        await cases.submit_report(
+            session,
+            domain,
+            reporter,
+            cases.Report(
+                reporter_role="self",
+                destination_country="QA",
+                origin_country="NP",
+                categories=["WAGE"],
+                language="en",
+                consents={"destination_help": True},
+                employer="Rotating Employer",
+                description="story",
+            ),
+        )
     new_key = crypto.generate_key()
     rotated = crypto.KeyRing([new_key, TEST_KEY], "test-hash-key")
     crypto.install(rotated)
@@ -38,10 +50,19 @@ async def test_rotation_moves_every_value_to_the_new_key(domain: Domain) -> None
 
 def test_every_personal_column_is_encrypted() -> None:
     columns = {(table, column) for table, _pk, column in encrypted_columns()}
-    for expected in [("cases", "employer"), ("cases", "agency"), ("cases", "description"), ("cases", "worker_name"),
-                     ("cases", "contact_phone"), ("cases", "precise_location"), ("attachments", "file_id"),
-                     ("attachments", "text"), ("reporters", "chat_id"), ("outbox", "payload"),
-                     ("conversation_states", "data")]:
+    for expected in [
+        ("cases", "employer"),
+        ("cases", "agency"),
+        ("cases", "description"),
+        ("cases", "worker_name"),
+        ("cases", "contact_phone"),
+        ("cases", "precise_location"),
+        ("attachments", "file_id"),
+        ("attachments", "text"),
+        ("reporters", "chat_id"),
+        ("outbox", "payload"),
+        ("conversation_states", "data"),
+    ]:
         assert expected in columns, expected
 
 
@@ -49,5 +70,9 @@ async def test_ciphertext_is_what_the_database_holds(domain: Domain) -> None:
     async with domain.sessions() as session, session.begin():
         reporter = await cases.reporter_for(session, domain, 99, 99, "en")
         await session.flush()
-        raw = (await session.execute(text("SELECT chat_id FROM reporters WHERE id = :id"), {"id": reporter.id})).scalar()
+        raw = (
+            await session.execute(
+                text("SELECT chat_id FROM reporters WHERE id = :id"), {"id": reporter.id}
+            )
+        ).scalar()
     assert raw != "99" and raw.startswith("gAAAA")

@@ -32,18 +32,30 @@ async def test_sync_shows_and_applies_differences(domain: Domain) -> None:
     assert "+ group -1009" in report.changes
     async with domain.sessions() as session:
         assert (await session.get(Person, "farid")).active is False
-        assert await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == -1009)) is not None
+        assert (
+            await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == -1009))
+            is not None
+        )
         again = await sync_network(session, changed)
     assert again.changes == []
 
 
 def test_cli_sync_dry_run_changes_nothing(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": "/tmp", "CORRIDOR_ENCRYPTION_KEYS": TEST_KEY,
-           "CORRIDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.sqlite3'}"}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": "/tmp",
+        "CORRIDOR_ENCRYPTION_KEYS": TEST_KEY,
+        "CORRIDOR_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'c.sqlite3'}",
+    }
 
     def run(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", "--config", str(EXAMPLE), *args],
-                              capture_output=True, text=True, env=env, timeout=120)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "--config", str(EXAMPLE), *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
 
     dry = run("network", "sync", str(EXAMPLE), "--dry-run")
     assert dry.returncode == 0 and "+ corridor NP-QA" in dry.stdout and "would change" in dry.stdout

@@ -24,7 +24,9 @@ def at(text: str) -> dt.datetime:
         ("2026-03-05T16:59", ["ramesh"]),  # Thursday 19:59 in Doha
     ],
 )
-async def test_on_call_follows_weekly_shifts_in_local_time(domain: Domain, moment: str, expected: list[str]) -> None:
+async def test_on_call_follows_weekly_shifts_in_local_time(
+    domain: Domain, moment: str, expected: list[str]
+) -> None:
     async with domain.sessions() as session:
         people = await on_call(session, ["qa-workers-centre"], at(moment))
     assert [p.id for p in people] == expected
@@ -32,16 +34,36 @@ async def test_on_call_follows_weekly_shifts_in_local_time(domain: Domain, momen
 
 async def test_overrides_take_people_off_and_put_them_on(domain: Domain) -> None:
     async with domain.sessions() as session, session.begin():
-        session.add(RotaOverride(person_id="ramesh", starts_at=at("2026-03-02T00:00"), ends_at=at("2026-03-03T00:00"),
-                                 on_call=False, note="holiday"))
-        session.add(RotaOverride(person_id="aisha", starts_at=at("2026-03-02T00:00"), ends_at=at("2026-03-03T00:00"),
-                                 on_call=True, note="swap"))
+        session.add(
+            RotaOverride(
+                person_id="ramesh",
+                starts_at=at("2026-03-02T00:00"),
+                ends_at=at("2026-03-03T00:00"),
+                on_call=False,
+                note="holiday",
+            )
+        )
+        session.add(
+            RotaOverride(
+                person_id="aisha",
+                starts_at=at("2026-03-02T00:00"),
+                ends_at=at("2026-03-03T00:00"),
+                on_call=True,
+                note="swap",
+            )
+        )
     async with domain.sessions() as session:
-        assert [p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-02T06:00"))] == ["aisha"]
-        assert [p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-03T06:00"))] == ["ramesh"]
+        assert [
+            p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-02T06:00"))
+        ] == ["aisha"]
+        assert [
+            p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-03T06:00"))
+        ] == ["ramesh"]
 
 
-@pytest.mark.parametrize("language", sorted({lang for flags in RED_FLAGS.values() for lang in flags}))
+@pytest.mark.parametrize(
+    "language", sorted({lang for flags in RED_FLAGS.values() for lang in flags})
+)
 def test_every_language_has_red_flags_that_are_found(language: str) -> None:
     for flag, by_language in RED_FLAGS.items():
         word = by_language[language][0]
@@ -59,9 +81,15 @@ def test_red_flags_ignore_innocent_words() -> None:
         ({"categories": ["WAGE"], "in_danger": False, "description": "not paid"}, Urgency.NORMAL),
         ({"categories": ["DOCS"], "in_danger": True, "description": None}, Urgency.HIGH),
         ({"categories": ["PHYS"], "in_danger": True, "description": None}, Urgency.SOS),
-        ({"categories": ["WAGE"], "in_danger": False, "description": "मालिकले मार्छु भन्यो"}, Urgency.SOS),
+        (
+            {"categories": ["WAGE"], "in_danger": False, "description": "मालिकले मार्छु भन्यो"},
+            Urgency.SOS,
+        ),
         ({"categories": ["WAGE"], "in_danger": False, "description": "saya dipukul"}, Urgency.HIGH),
-        ({"categories": ["OTHR"], "in_danger": False, "description": None, "sos": True}, Urgency.SOS),
+        (
+            {"categories": ["OTHR"], "in_danger": False, "description": None, "sos": True},
+            Urgency.SOS,
+        ),
     ],
 )
 def test_triage(kwargs: dict, urgency: Urgency) -> None:
