@@ -54,6 +54,26 @@ class Report(StatesGroup):
     filling = State()
 
 
+async def broken_draft_guard(handler, event, data):  # type: ignore[no-untyped-def]
+    """A draft without its step (cleared half-way by another command, or from an older
+    version) is not guessed at: the reporter is told and starts again."""
+    if data.get("raw_state") == Report.filling.state:
+        draft = await data["state"].get_data()
+        if "step" not in draft or "answers" not in draft:
+            await data["state"].clear()
+            text = _("Your unfinished report could not be restored. Please start again.")
+            message = event.message if isinstance(event, CallbackQuery) else event
+            if isinstance(event, CallbackQuery):
+                await event.answer()
+            await message.answer(text, reply_markup=menu_keyboard(data.get("language", "en")))
+            return None
+    return await handler(event, data)
+
+
+router.message.middleware(broken_draft_guard)
+router.callback_query.middleware(broken_draft_guard)
+
+
 Options = Callable[[dict[str, Any], list[Corridor]], list[tuple[str, str]]]
 
 
