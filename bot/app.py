@@ -10,6 +10,7 @@ import signal
 from dataclasses import dataclass, field
 
 from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
@@ -42,7 +43,13 @@ ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_membe
 
 def make_bot(config: Config) -> Bot:
     api = TelegramAPIServer.from_base(config.telegram.api_base_url.rstrip("/"))
-    return Bot(config.telegram.token, session=AiohttpSession(api=api))
+    # Everything the bot sends is protected from forwarding and saving: a forwarded message
+    # on a worker's phone, or out of a responder group, can expose someone.
+    return Bot(
+        config.telegram.token,
+        session=AiohttpSession(api=api),
+        default=DefaultBotProperties(protect_content=True),
+    )
 
 
 def make_storage(config: Config, domain: Domain) -> BaseStorage:

@@ -207,6 +207,9 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     )
     await h.advance_to_local("Asia/Kathmandu", 8, 1)
     await h.tg.wait_for_message(sita, contains="digest", timeout=10)
+
+    say.step("Sita exports anonymised statistics for a partner report (small cells suppressed).")
+    await h.say(sita, "/export csv 2026-01-01 2026-12-31 NP-QA")
     return names
 
 

@@ -44,6 +44,9 @@ class Case(Base):
     __table_args__ = (
         Index("ix_cases_status_created", "status", "created_at"),
         Index("ix_cases_corridor_created", "corridor_code", "created_at"),
+        # Digests and /stats count what was claimed or resolved in a window.
+        Index("ix_cases_corridor_claimed", "corridor_code", "claimed_at"),
+        Index("ix_cases_corridor_resolved", "corridor_code", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

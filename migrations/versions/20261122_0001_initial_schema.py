@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-22 21:37:53.309670
+Create Date: 2026-11-22 22:40:13.076517
 """
 
 from __future__ import annotations
@@ -233,7 +233,13 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index(
+            "ix_cases_corridor_claimed", ["corridor_code", "claimed_at"], unique=False
+        )
+        batch_op.create_index(
             "ix_cases_corridor_created", ["corridor_code", "created_at"], unique=False
+        )
+        batch_op.create_index(
+            "ix_cases_corridor_resolved", ["corridor_code", "resolved_at"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_cases_handover_key"), ["handover_key"], unique=False)
         batch_op.create_index(
@@ -518,7 +524,9 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_cases_reporter_id"))
         batch_op.drop_index(batch_op.f("ix_cases_owner_person_id"))
         batch_op.drop_index(batch_op.f("ix_cases_handover_key"))
+        batch_op.drop_index("ix_cases_corridor_resolved")
         batch_op.drop_index("ix_cases_corridor_created")
+        batch_op.drop_index("ix_cases_corridor_claimed")
 
     op.drop_table("cases")
     with op.batch_alter_table("responder_groups", schema=None) as batch_op:

@@ -215,3 +215,24 @@ async def test_new_cases_per_day_are_limited(harness: Harness) -> None:
         raise AssertionError("a fourth case in a day was accepted")
     harness.clock.advance(days=1, minutes=1)
     await make_case(harness, user)
+
+
+async def test_personal_data_of_old_resolved_cases_is_purged(harness: Harness) -> None:
+    user = await started_user(harness, "Old case")
+    case = await make_case(harness, user)
+    domain = harness.app.domain
+    async with domain.sessions() as session, session.begin():
+        current = await session.get(Case, case.id)
+        current.status, current.outcome, current.resolved_at = "resolved", "REPATRIATED", domain.now()
+    harness.clock.advance(days=30 * 11)
+    await harness.advance(minutes=1)
+    async with domain.sessions() as session:
+        assert (await session.get(Case, case.id)).employer == "MARKER-EMPLOYER-8842"  # not yet
+    harness.clock.advance(days=31)
+    await harness.advance(minutes=1)
+    async with domain.sessions() as session:
+        purged = await session.get(Case, case.id)
+        kinds = list(await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
+    assert purged.erased and purged.employer is None and purged.description is None
+    assert purged.outcome == "REPATRIATED" and purged.categories == ["WAGE"]  # statistics keep their facts
+    assert "erased" in kinds
