@@ -223,7 +223,11 @@ async def test_personal_data_of_old_resolved_cases_is_purged(harness: Harness) -
     domain = harness.app.domain
     async with domain.sessions() as session, session.begin():
         current = await session.get(Case, case.id)
-        current.status, current.outcome, current.resolved_at = "resolved", "REPATRIATED", domain.now()
+        current.status, current.outcome, current.resolved_at = (
+            "resolved",
+            "REPATRIATED",
+            domain.now(),
+        )
     harness.clock.advance(days=30 * 11)
     await harness.advance(minutes=1)
     async with domain.sessions() as session:
@@ -232,7 +236,11 @@ async def test_personal_data_of_old_resolved_cases_is_purged(harness: Harness) -
     await harness.advance(minutes=1)
     async with domain.sessions() as session:
         purged = await session.get(Case, case.id)
-        kinds = list(await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id)))
+        kinds = list(
+            await session.scalars(select(CaseEvent.kind).where(CaseEvent.case_id == case.id))
+        )
     assert purged.erased and purged.employer is None and purged.description is None
-    assert purged.outcome == "REPATRIATED" and purged.categories == ["WAGE"]  # statistics keep their facts
+    assert purged.outcome == "REPATRIATED" and purged.categories == [
+        "WAGE"
+    ]  # statistics keep their facts
     assert "erased" in kinds
