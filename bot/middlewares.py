@@ -157,6 +157,11 @@ class RecordSentMessages:
             # which is not a failure worth an apology.
             if "message is not modified" in str(error) and method.__api_method__.startswith("edit"):
                 return Response[bool](ok=True, result=True)
+            # Deleting is idempotent: a double tap's second delete finds the message gone.
+            if "message to delete not found" in str(error) and method.__api_method__.startswith(
+                "delete"
+            ):
+                return Response[bool](ok=True, result=True)
             raise
         session = current_session.get()
         result = getattr(response, "result", None)
