@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import LANGUAGE_NAMES, N_, tr
 from handlers.callbacks import Lang, Menu
@@ -59,3 +59,15 @@ def menu_text(language: str) -> str:
         "Corridor helps migrant workers and their families get help from trusted organisations.\n"
         "What you tell us is shared only with the helpers you agree to. What would you like to do?",
     )
+
+
+def media_content(message: Message) -> tuple[str, str | None, str | None] | None:
+    """(kind, file_id, text) of a file or location the reporter sent; None for anything else."""
+    for kind in ("photo", "voice", "document", "video", "audio"):
+        media = getattr(message, kind)
+        if media:
+            file_id = media[-1].file_id if kind == "photo" else media.file_id
+            return kind, file_id, message.caption
+    if message.location:
+        return "location", None, f"{message.location.latitude:.5f},{message.location.longitude:.5f}"
+    return None

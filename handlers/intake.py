@@ -39,7 +39,7 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from handlers.callbacks import Menu, Nav, Step
-from handlers.common import menu_keyboard
+from handlers.common import media_content, menu_keyboard
 from models import Corridor
 
 router = Router(name="intake")
@@ -145,6 +145,32 @@ def _needs_phone(answers: dict[str, Any]) -> bool:
     return answers.get("contact") in ("phone", "family")
 
 
+# Every flow ends the same way: when to call, the three consents, the summary.
+CLOSING_STEPS = [
+    StepSpec(
+        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
+    ),
+    StepSpec(
+        "consent_destination_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_origin_help",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
+        options=_static(YES_NO),
+    ),
+    StepSpec(
+        "consent_statistics",
+        "choice",
+        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
+        options=_static(YES_NO),
+    ),
+    StepSpec("summary", "summary", N_("Please check your report:")),
+]
+
 REPORT_STEPS = [
     StepSpec(
         "role", "choice", N_("Who is reporting?"), options=_static(list(REPORTER_ROLES.items()))
@@ -214,28 +240,7 @@ REPORT_STEPS = [
         N_("Which phone number? Include the country code, for example +974 3312 3456."),
         when=_needs_phone,
     ),
-    StepSpec(
-        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
-    ),
-    StepSpec(
-        "consent_destination_help",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
-        options=_static(YES_NO),
-    ),
-    StepSpec(
-        "consent_origin_help",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
-        options=_static(YES_NO),
-    ),
-    StepSpec(
-        "consent_statistics",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
-        options=_static(YES_NO),
-    ),
-    StepSpec("summary", "summary", N_("Please check your report:")),
+    *CLOSING_STEPS,
 ]
 
 MISSING_STEPS = [
@@ -291,28 +296,7 @@ MISSING_STEPS = [
         N_("Which phone number? Include the country code, for example +977 984 123 4567."),
         when=_needs_phone,
     ),
-    StepSpec(
-        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
-    ),
-    StepSpec(
-        "consent_destination_help",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
-        options=_static(YES_NO),
-    ),
-    StepSpec(
-        "consent_origin_help",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
-        options=_static(YES_NO),
-    ),
-    StepSpec(
-        "consent_statistics",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
-        options=_static(YES_NO),
-    ),
-    StepSpec("summary", "summary", N_("Please check your report:")),
+    *CLOSING_STEPS,
 ]
 FLOWS = {"report": REPORT_STEPS, "missing": MISSING_STEPS}
 
@@ -738,20 +722,6 @@ async def on_text(message: Message, state: FSMContext, session: AsyncSession) ->
     await ask(message, session, data, note=_("Please choose one of the buttons below."))
 
 
-def _attachment(message: Message) -> tuple[str, str | None, str | None] | None:
-    if message.photo:
-        return "photo", message.photo[-1].file_id, message.caption
-    if message.voice:
-        return "voice", message.voice.file_id, message.caption
-    if message.document:
-        return "document", message.document.file_id, message.caption
-    if message.video:
-        return "video", message.video.file_id, message.caption
-    if message.location:
-        return "location", None, f"{message.location.latitude:.5f},{message.location.longitude:.5f}"
-    return None
-
-
 # Telegram sends a GIF as both `animation` and `document`; it is not evidence we can use.
 @router.message(
     StateFilter(Report.filling), ~F.animation, F.photo | F.voice | F.document | F.video | F.location
@@ -760,7 +730,7 @@ async def on_media(message: Message, state: FSMContext, session: AsyncSession) -
     """Files are kept whatever the step: a frightened reporter may send a photo at any time."""
     data = await state.get_data()
     attachments = list(data.get("attachments", []))
-    item = _attachment(message)
+    item = media_content(message)
     if len(attachments) >= MAX_ATTACHMENTS:
         await message.answer(
             _(

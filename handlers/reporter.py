@@ -22,7 +22,7 @@ from bot.domain.people import Role
 from bot.i18n import _
 from bot.taxonomy import STATUS_LABELS, CaseStatus
 from handlers.callbacks import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
-from handlers.common import menu_keyboard
+from handlers.common import media_content, menu_keyboard
 from models import Case
 
 router = Router(name="reporter")
@@ -148,33 +148,11 @@ def _incoming(message: Message) -> relay.Incoming | None:
     base = {"from_chat_id": message.chat.id, "message_id": message.message_id}
     if message.text:
         return relay.Incoming(kind="text", text=message.text, **base)
-    if message.photo:
-        return relay.Incoming(
-            kind="photo", file_id=message.photo[-1].file_id, text=message.caption, **base
-        )
-    if message.voice:
-        return relay.Incoming(
-            kind="voice", file_id=message.voice.file_id, text=message.caption, **base
-        )
-    if message.document:
-        return relay.Incoming(
-            kind="document", file_id=message.document.file_id, text=message.caption, **base
-        )
-    if message.video:
-        return relay.Incoming(
-            kind="video", file_id=message.video.file_id, text=message.caption, **base
-        )
-    if message.audio:
-        return relay.Incoming(
-            kind="audio", file_id=message.audio.file_id, text=message.caption, **base
-        )
-    if message.location:
-        return relay.Incoming(
-            kind="location",
-            text=f"{message.location.latitude:.5f},{message.location.longitude:.5f}",
-            **base,
-        )
-    return None
+    content = media_content(message)
+    if content is None:
+        return None
+    kind, file_id, text = content
+    return relay.Incoming(kind=kind, file_id=file_id, text=text, **base)
 
 
 async def _deliver(
