@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import digest, duties, onboarding
+from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _
@@ -49,7 +50,8 @@ async def stats(
     text = digest.render(data, role.person.language, now).replace(
         _("📊 Daily digest"), _("📊 Last {n} days", n=days)
     )
-    await message.answer(text, parse_mode="HTML")
+    for part in split_text(text):
+        await message.answer(part, parse_mode="HTML")
 
 
 @router.message(Command("digest", "stats"))

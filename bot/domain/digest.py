@@ -5,21 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    Integer,
+    case,
+    cast,
+    extract,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cards import age_text
 from bot.domain.context import Domain
-from bot.domain.patterns import repeated_names
+from bot.domain.patterns import find_patterns
 from bot.domain.places import format_money
 from bot.i18n import tr
 from bot.taxonomy import OUTCOMES, UNCLAIMED_STATUSES
 from models import Case, CaseEvent, Timer
+
+# A digest is one Telegram message (4,096 characters at most) read on a phone: long lists
+# are cut to their head and a count of the rest.
+PATTERNS_SHOWN = 5
+ATTENTION_SHOWN = 20
 
 
 @dataclass
@@ -30,15 +45,18 @@ class DigestData:
     new: int = 0
     claimed: int = 0
     resolved: Counter[str] = field(default_factory=Counter)
-    unclaimed: list[tuple[str, dt.datetime, str]] = field(default_factory=list)
+    unclaimed: list[tuple[str, dt.datetime, str]] = field(default_factory=list)  # oldest 50
+    unclaimed_total: int = 0
     overdue_followups: int = 0
     escalations: int = 0
     wages_owed: dict[str, int] = field(default_factory=dict)
     wages_recovered: dict[str, int] = field(default_factory=dict)
     median_claim_minutes: float | None = None
     median_resolution_hours: float | None = None
-    attention: list[str] = field(default_factory=list)
-    patterns: list = field(default_factory=list)
+    attention: list[str] = field(default_factory=list)  # the first ATTENTION_SHOWN codes
+    attention_total: int = 0
+    patterns: list = field(default_factory=list)  # the strongest PATTERNS_SHOWN
+    patterns_total: int = 0
 
     @property
     def quiet(self) -> bool:
@@ -60,28 +78,50 @@ async def collect(
     until: dt.datetime,
     now: dt.datetime,
 ) -> DigestData:
+    """Every figure is computed by the database from the covering indexes: a year of a
+    busy network is a few hundred thousand cases, and none of them travels to Python."""
     data = DigestData(corridors, since, until)
     if not corridors:
         return data
+    sql = Aggregates(session)
     in_scope = Case.corridor_code.in_(corridors)
-    window = (since, until)
-    data.new = (
-        await session.scalar(select(func.count()).where(in_scope, Case.created_at.between(*window)))
-        or 0
-    )
-    data.claimed = (
-        await session.scalar(select(func.count()).where(in_scope, Case.claimed_at.between(*window)))
-        or 0
-    )
-    for outcome, count in await session.execute(
-        select(Case.outcome, func.count())
-        .where(in_scope, Case.resolved_at.between(*window))
-        .group_by(Case.outcome)
+    for currency, count, owed in await session.execute(
+        select(Case.wage_currency, func.count(), func.sum(Case.wage_owed_minor))
+        .where(in_scope, Case.created_at.between(since, until))
+        .group_by(Case.wage_currency)
     ):
-        data.resolved[outcome or "OTHER"] = count
+        data.new += count
+        if owed is not None:
+            data.wages_owed[currency or "?"] = int(owed)
+    claimed = (in_scope, Case.claimed_at.between(since, until))
+    data.claimed = await session.scalar(select(func.count()).where(*claimed)) or 0
+    data.median_claim_minutes = await sql.median(
+        sql.minutes_between(Case.created_at, Case.claimed_at), claimed, data.claimed
+    )
+    resolved = (in_scope, Case.resolved_at.between(since, until))
+    for outcome, currency, count, recovered in await session.execute(
+        select(
+            Case.outcome, Case.outcome_currency, func.count(), func.sum(Case.outcome_amount_minor)
+        )
+        .where(*resolved)
+        .group_by(Case.outcome, Case.outcome_currency)
+    ):
+        data.resolved[outcome or "OTHER"] += count
+        if recovered is not None:
+            key = currency or "?"
+            data.wages_recovered[key] = data.wages_recovered.get(key, 0) + int(recovered)
+    resolution_minutes = await sql.median(
+        sql.minutes_between(Case.created_at, Case.resolved_at),
+        resolved,
+        sum(data.resolved.values()),
+    )
+    if resolution_minutes is not None:
+        data.median_resolution_hours = resolution_minutes / 60
+    waiting = (in_scope, Case.status.in_([s.value for s in UNCLAIMED_STATUSES]))
+    data.unclaimed_total = await session.scalar(select(func.count()).where(*waiting)) or 0
     for code, created, urgency in await session.execute(
         select(Case.code, Case.created_at, Case.urgency)
-        .where(in_scope, Case.status.in_([s.value for s in UNCLAIMED_STATUSES]))
+        .where(*waiting)
         .order_by(Case.created_at)
         .limit(50)
     ):
@@ -105,50 +145,78 @@ async def collect(
             select(func.count())
             .select_from(CaseEvent)
             .join(Case, Case.id == CaseEvent.case_id)
-            .where(in_scope, CaseEvent.kind == "escalated", CaseEvent.at.between(*window))
+            .where(in_scope, CaseEvent.kind == "escalated", CaseEvent.at.between(since, until))
         )
         or 0
     )
-    for currency, total in await session.execute(
-        select(Case.wage_currency, func.sum(Case.wage_owed_minor))
-        .where(in_scope, Case.created_at.between(*window), Case.wage_owed_minor.is_not(None))
-        .group_by(Case.wage_currency)
-    ):
-        data.wages_owed[currency or "?"] = int(total or 0)
-    for currency, total in await session.execute(
-        select(Case.outcome_currency, func.sum(Case.outcome_amount_minor))
-        .where(in_scope, Case.resolved_at.between(*window), Case.outcome_amount_minor.is_not(None))
-        .group_by(Case.outcome_currency)
-    ):
-        data.wages_recovered[currency or "?"] = int(total or 0)
-    claim_minutes = [
-        (claimed - created).total_seconds() / 60
-        for created, claimed in await session.execute(
-            select(Case.created_at, Case.claimed_at).where(
-                in_scope, Case.claimed_at.between(*window)
-            )
-        )
-    ]
-    resolution_hours = [
-        (resolved - created).total_seconds() / 3600
-        for created, resolved in await session.execute(
-            select(Case.created_at, Case.resolved_at).where(
-                in_scope, Case.resolved_at.between(*window)
-            )
-        )
-    ]
-    data.median_claim_minutes = statistics.median(claim_minutes) if claim_minutes else None
-    data.median_resolution_hours = statistics.median(resolution_hours) if resolution_hours else None
-    data.attention = [code for code, _, urgency in data.unclaimed if urgency in ("sos", "high")] + [
-        code
-        for (code,) in await session.execute(
+    # Waiting SOS first, then waiting high-urgency cases, then SOS cases being worked.
+    needs_attention = (
+        in_scope,
+        or_(
+            Case.status.in_([s.value for s in UNCLAIMED_STATUSES])
+            & Case.urgency.in_(("sos", "high")),
+            (Case.status == "claimed") & (Case.urgency == "sos"),
+        ),
+    )
+    rank = case(
+        (Case.status == "claimed", 2),
+        (Case.urgency == "sos", 0),
+        else_=1,
+    )
+    data.attention_total = await session.scalar(select(func.count()).where(*needs_attention)) or 0
+    data.attention = list(
+        await session.scalars(
             select(Case.code)
-            .where(in_scope, Case.urgency == "sos", Case.status == "claimed")
-            .order_by(Case.created_at)
-            .limit(20)
+            .where(*needs_attention)
+            .order_by(rank, Case.created_at, Case.id)
+            .limit(ATTENTION_SHOWN)
         )
-    ]
+    )
     return data
+
+
+def seconds_of(column: Any) -> ColumnElement[int]:
+    return cast(func.strftime("%s", column), Integer)
+
+
+class Aggregates:
+    """The few expressions SQLite and PostgreSQL spell differently."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.postgres = session.bind.dialect.name == "postgresql"
+
+    def minutes_between(self, start: Any, end: Any) -> ColumnElement[float]:
+        if self.postgres:
+            return cast(extract("epoch", end - start), Float) / 60
+        # SQLite keeps UTC timestamps as ISO text; whole seconds are exact where
+        # julianday's floating-point days are not.
+        return (seconds_of(end) - seconds_of(start)) / 60.0
+
+    def utc_day(self, column: Any) -> ColumnElement[Any]:
+        if self.postgres:
+            return func.date(func.timezone("UTC", column))
+        return func.date(column)
+
+    async def median(self, value: ColumnElement[float], where: tuple, count: int) -> float | None:
+        """The median of ``value`` over the ``count`` rows matching ``where``."""
+        if not count:
+            return None
+        if self.postgres:
+            return await self.session.scalar(
+                select(func.percentile_cont(0.5).within_group(value)).where(*where)
+            )
+        # SQLite has no percentile function: sort, and read the middle one or two values.
+        middle = (
+            await self.session.scalars(
+                select(value)
+                .where(*where)
+                .order_by(value)
+                .offset((count - 1) // 2)
+                .limit(2 - count % 2)
+            )
+        ).all()
+        return sum(middle) / len(middle) if middle else None
 
 
 def money(minor: int, currency: str) -> str:
@@ -169,7 +237,7 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
     ]
     for outcome, count in sorted(data.resolved.items()):
         lines.append(f"  · {tr(language, OUTCOMES.get(outcome, outcome))}: {count}")
-    lines.append(tr(language, "Unclaimed now: {n}", n=len(data.unclaimed)))
+    lines.append(tr(language, "Unclaimed now: {n}", n=data.unclaimed_total))
     for code, created, urgency in data.unclaimed[:10]:
         lines.append(f"  · {e(code)} ({urgency}, {age_text(language, created, now)})")
     lines.append(tr(language, "Overdue follow-ups: {n}", n=data.overdue_followups))
@@ -202,7 +270,7 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
                 n=round(data.median_resolution_hours, 1),
             )
         )
-    for pattern in data.patterns:
+    for pattern in data.patterns[:PATTERNS_SHOWN]:
         lines.append(
             tr(
                 language,
@@ -215,14 +283,17 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
                 codes=e(", ".join(pattern.case_codes[:10])),
             )
         )
+    hidden = max(data.patterns_total, len(data.patterns)) - min(len(data.patterns), PATTERNS_SHOWN)
+    if hidden > 0:
+        lines.append(tr(language, "… and {n} more repeated names", n=hidden))
     if data.attention:
-        lines.append(
-            tr(
-                language,
-                "Needs attention: {codes}",
-                codes=e(", ".join(dict.fromkeys(data.attention))),
-            )
+        listed = ", ".join(data.attention[:ATTENTION_SHOWN])
+        hidden = max(data.attention_total, len(data.attention)) - min(
+            len(data.attention), ATTENTION_SHOWN
         )
+        if hidden > 0:
+            listed += " " + tr(language, "(+{n} more)", n=hidden)
+        lines.append(tr(language, "Needs attention: {codes}", codes=e(listed)))
     return "\n".join(lines)
 
 
@@ -235,22 +306,18 @@ async def daily_counts(
     series: dict[str, dict[str, list[int]]] = defaultdict(
         lambda: {"new": [0] * days, "resolved": [0] * days}
     )
-    for corridor, created in await session.execute(
-        select(Case.corridor_code, Case.created_at).where(
-            Case.corridor_code.in_(corridors), Case.created_at >= start, Case.created_at < until
-        )
-    ):
-        index = (created - start).days
-        if 0 <= index < days:
-            series[corridor]["new"][index] += 1
-    for corridor, resolved in await session.execute(
-        select(Case.corridor_code, Case.resolved_at).where(
-            Case.corridor_code.in_(corridors), Case.resolved_at >= start, Case.resolved_at < until
-        )
-    ):
-        index = (resolved - start).days
-        if 0 <= index < days:
-            series[corridor]["resolved"][index] += 1
+    sql = Aggregates(session)
+    for column, series_name in ((Case.created_at, "new"), (Case.resolved_at, "resolved")):
+        day = sql.utc_day(column)
+        for corridor, on, count in await session.execute(
+            select(Case.corridor_code, day, func.count())
+            .where(Case.corridor_code.in_(corridors), column >= start, column < until)
+            .group_by(Case.corridor_code, day)
+        ):
+            on = on if isinstance(on, dt.date) else dt.date.fromisoformat(on)
+            index = (on - start.date()).days
+            if 0 <= index < days:
+                series[corridor][series_name][index] += count
     return dict(series)
 
 
@@ -319,13 +386,15 @@ async def build(
     since = now - dt.timedelta(days=7 if weekly else 1)
     data = await collect(session, corridors, since, now, now)
     # Names are shown to coordinators only: the digest goes nowhere else.
-    data.patterns = await repeated_names(
+    search = await find_patterns(
         session,
         corridors,
         now - dt.timedelta(days=30),
         now,
         domain.config.statistics.pattern_threshold,
+        limit=PATTERNS_SHOWN,
     )
+    data.patterns, data.patterns_total = search.patterns, search.groups
     text = render(data, language, now, weekly)
     chart = chart_png(await daily_counts(session, corridors, now), now)
     return text, chart

@@ -10,6 +10,7 @@ import logging
 from sqlalchemy import select
 
 from bot.domain import digest, events, followups, routing, timers
+from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.people import coordinator_corridors
@@ -112,14 +113,17 @@ def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> No
 async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
     corridors = await coordinator_corridors(session, person)
     text, chart = await digest.build(session, domain, corridors, person.language, weekly)
-    queue(
-        session,
-        domain,
-        purpose="digest",
-        chat_id=person.telegram_user_id,
-        text=text,
-        extra={"parse_mode": "HTML"},
-    )
+    # Bounded by design (see digest.PATTERNS_SHOWN); the split is a guard, cut at line ends
+    # so no HTML tag is broken.
+    for part in split_text(text):
+        queue(
+            session,
+            domain,
+            purpose="digest",
+            chat_id=person.telegram_user_id,
+            text=part,
+            extra={"parse_mode": "HTML"},
+        )
     queue(
         session,
         domain,

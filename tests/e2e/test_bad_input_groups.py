@@ -4,7 +4,6 @@ bot losing a group or an owner."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
@@ -24,57 +23,17 @@ APOLOGY = "Sorry, something went wrong on our side. Nothing you sent is lost; pl
 
 
 # -- helpers -------------------------------------------------------------------------------
-# Harness.settle waits until the emulator has seen no Bot API call for 50 ms. An update can
-# take longer than that without calling the API (waiting for the database: an album's photos
-# or a long text's parts all want the same rows at once), so ``settled`` waits for what
-# matters instead: the emulator has handed over every update (it forgets one only when the
-# next getUpdates confirms it, and aiogram has created the task of every update of a batch
-# before it asks again), none of those tasks is still running (aiogram keeps them in
-# Dispatcher._handle_update_tasks), and nothing due is left in the outbox. That is exact, so
-# the quiet period can be short.
-
-
-async def undelivered(h: Harness) -> int:
-    async with h.app.domain.sessions() as session:
-        return int(
-            await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_(["pending", "sending"]),
-                    OutboxMessage.next_attempt_at <= h.clock.now(),
-                )
-            )
-        )
-
-
-async def settled(h: Harness) -> None:
-    handling = h.app.dispatcher._handle_update_tasks  # aiogram's own set of running updates
-    waits_for_outbox = 0
-    while True:
-        await h.tg.wait_until_idle(timeout=20, quiet=0.01)
-        if handling:
-            await asyncio.wait(set(handling), timeout=30)
-            continue
-        # Something due but not sent (a send in progress, or an edit waiting for the
-        # message it edits) gets a second; after that the test looks at what there is.
-        if (await h.app.sender.flush() or await undelivered(h)) and waits_for_outbox < 200:
-            waits_for_outbox += 1
-            await asyncio.sleep(0.005)
-            continue
-        if not handling:
-            return
 
 
 async def say(h: Harness, uid: int, text: str, **kwargs: Any) -> dict[str, Any]:
     sent = await h.tg.send_message(uid, text, **kwargs)
-    await settled(h)
+    await h.settle()
     return sent
 
 
 async def send(h: Harness, kind: str, uid: int, **kwargs: Any) -> Any:
     sent = await getattr(h.tg, f"send_{kind}")(uid, **kwargs)
-    await settled(h)
+    await h.settle()
     return sent
 
 
@@ -83,7 +42,7 @@ async def press(
 ) -> dict[str, Any]:
     query = await h.tg.press_button(user_id, chat_id, message_id, data=data, strict=strict)
     answer = await h.tg.get_callback_answer(query, timeout=20)
-    await settled(h)
+    await h.settle()
     return answer
 
 
@@ -179,7 +138,7 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
     await h.tg.set_bot_profile(can_read_all_group_messages=True)
     visitor = await h.user("Visitor", language_code="ne")
     await h.tg.add_member(group, visitor)
-    await settled(h)
+    await h.settle()
     before = len(await bot_messages(h, group))
 
     sent = await say(
@@ -193,7 +152,7 @@ async def test_group_chatter_is_ignored_and_report_commands_point_to_a_private_c
     await send(h, "contact", visitor, phone_number="+97433123456", first_name="Boss", chat_id=group)
     await send(h, "poll", visitor, question="When?", options=["Now", "Later"], chat_id=group)
     await h.tg.edit_message(visitor, group, sent["message_id"], "edited: they took my passport")
-    await settled(h)
+    await h.settle()
     assert len(await bot_messages(h, group)) == before, "the bot answered plain group chatter"
     assert await h.case_codes() == []
     assert await private_transcript(h, visitor) == [], (
@@ -219,7 +178,7 @@ async def test_group_command_does_not_disturb_a_private_report(harness: Harness)
     group = h.groups[QA_ORG]
     worker = await h.user("Worker", language_code="en")
     await h.tg.add_member(group, worker)
-    await settled(h)
+    await h.settle()
     await say(h, worker, "/start")
     await press_newest(h, worker, worker, lambda data: data == "lang:en")
     await press_newest(h, worker, worker, lambda data: data == "menu:report")
@@ -248,7 +207,7 @@ async def test_claim_by_a_non_member_is_refused_and_the_case_stays_unclaimed(
     farid = h.staff["farid"]  # a responder, but of another organisation
     for user, lang in ((visitor, "id"), (farid, "en")):
         await h.tg.add_member(group, user)
-        await settled(h)
+        await h.settle()
         answer = await press(h, user, group, card["message_id"], f"claim:{case.id}", strict=True)
         assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
             answer
@@ -280,7 +239,7 @@ async def test_pass_by_a_non_member_is_refused_like_claim(harness: Harness) -> N
     before = len(await bot_messages(h, group))
     for user, lang in ((visitor, "ne"), (farid, "en")):
         await h.tg.add_member(group, user)
-        await settled(h)
+        await h.settle()
         answer = await press(h, user, group, card["message_id"], f"pass:{case.id}", strict=True)
         assert answer.get("text") == tr(lang, NOT_MEMBER) and answer.get("show_alert") is True, (
             lang,
@@ -325,7 +284,7 @@ async def test_stale_claim_on_a_claimed_card_names_the_owner(harness: Harness) -
         answer = await press(h, h.staff["aisha"], group, card["message_id"], data)
         assert answer.get("text") == tr("en", expected), (data, answer)
     await h.tg.add_member(group, bishnu)
-    await settled(h)
+    await h.settle()
     answer = await press(h, bishnu, group, card["message_id"], "claim:abc")
     assert answer.get("text") == tr("ne", "This button is no longer valid."), answer
     await assert_no_apology(h, group)
@@ -387,7 +346,7 @@ async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(
     _, first = await sos_case(h, "First")
     await card_for(h, group, first.code)
     await h.tg.kick_bot(group, by_user_id=h.staff["ramesh"])
-    await settled(h)
+    await h.settle()
     async with h.app.domain.sessions() as session:
         row = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == group))
         assert row is not None and row.active is False
@@ -447,7 +406,7 @@ async def test_group_upgraded_to_supergroup_gets_later_cards_in_the_new_chat(
     await card_for(h, basic, first.code)
 
     new_chat = await h.tg.migrate_to_supergroup(basic, by_user_id=ramesh)
-    await settled(h)
+    await h.settle()
     assert new_chat != basic
     async with h.app.domain.sessions() as session:
         chats = set(
@@ -486,7 +445,7 @@ async def test_owner_who_blocked_the_bot_loses_the_case_to_the_queue(harness: Ha
     await claim(h, ramesh, group)
     assert (await case_by_code(h, case.code)).owner_person_id == "ramesh"
     await h.tg.block_bot(ramesh)
-    await settled(h)
+    await h.settle()
     # Blocking alone tells the bot nothing it acts on; the next message to the owner does.
     await say(h, reporter, "They are at the door, please help")
     after = await case_by_code(h, case.code)
@@ -521,7 +480,7 @@ async def test_message_stuck_at_a_blocked_owner_reaches_the_next_owner(harness: 
     reporter, case = await sos_case(h, "Reporter")
     await claim(h, ramesh, group)
     await h.tg.block_bot(ramesh)
-    await settled(h)
+    await h.settle()
     await say(h, reporter, "They are at the door, please help")
     await claim(h, aisha, group)
     assert (await case_by_code(h, case.code)).owner_person_id == "aisha"

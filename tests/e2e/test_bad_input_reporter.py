@@ -11,7 +11,6 @@ restart test, which starts and stops its own.
 
 from __future__ import annotations
 
-import asyncio
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -28,7 +27,7 @@ from bot.domain.places import country_name
 from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, tr
 from handlers.intake import MAX_DESCRIPTION, REPORT_STEPS
-from models import Attachment, Case, CaseEvent, Consent, OutboxMessage
+from models import Attachment, Case, CaseEvent, Consent
 from tests.support import database
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -65,57 +64,15 @@ async def harness(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Har
 
 
 # -- driving the emulator --------------------------------------------------------------------
-# Harness.settle waits until the emulator has seen no Bot API call for 50 ms. An update can
-# take longer than that without calling the API (waiting for the database: an album's photos
-# or a long text's parts all want the same rows at once), so ``settled`` waits for what
-# matters instead: the emulator has handed over every update (it forgets one only when the
-# next getUpdates confirms it, and aiogram has created the task of every update of a batch
-# before it asks again), none of those tasks is still running (aiogram keeps them in
-# Dispatcher._handle_update_tasks), and nothing due is left in the outbox. That is exact, so
-# the quiet period can be short.
-
-
-async def undelivered(h: Harness) -> int:
-    async with h.app.domain.sessions() as session:
-        return int(
-            await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_(["pending", "sending"]),
-                    OutboxMessage.next_attempt_at <= h.clock.now(),
-                )
-            )
-        )
-
-
-async def settled(h: Harness) -> None:
-    handling = h.app.dispatcher._handle_update_tasks  # aiogram's own set of running updates
-    waits_for_outbox = 0
-    while True:
-        await h.tg.wait_until_idle(timeout=20, quiet=0.01)
-        if handling:
-            await asyncio.wait(set(handling), timeout=30)
-            continue
-        # Something due but not sent (a send in progress, or an edit waiting for the
-        # message it edits) gets a second; after that the test looks at what there is.
-        if (await h.app.sender.flush() or await undelivered(h)) and waits_for_outbox < 200:
-            waits_for_outbox += 1
-            await asyncio.sleep(0.005)
-            continue
-        if not handling:
-            return
-
-
 async def say(h: Harness, uid: int, text: str, **kwargs: Any) -> dict[str, Any]:
     sent = await h.tg.send_message(uid, text, **kwargs)
-    await settled(h)
+    await h.settle()
     return sent
 
 
 async def send(h: Harness, kind: str, uid: int, **kwargs: Any) -> Any:
     sent = await getattr(h.tg, f"send_{kind}")(uid, **kwargs)
-    await settled(h)
+    await h.settle()
     return sent
 
 
@@ -124,7 +81,7 @@ async def press(
 ) -> dict[str, Any]:
     query = await h.tg.press_button(uid, chat_id, message_id, data=data, strict=strict)
     answer = await h.tg.get_callback_answer(query, timeout=20)
-    await settled(h)
+    await h.settle()
     return answer
 
 
@@ -617,7 +574,7 @@ async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kep
     await harness.tg.edit_message(
         reporter.uid, reporter.uid, sent["message_id"], "Some other company"
     )
-    await settled(harness)
+    await harness.settle()
     edit_reply = await last_bot_message(harness, reporter.uid)
     assert edit_reply["text"] == reporter.t(EDITED)
     # The report is still at the agency question and goes on from there.
@@ -630,7 +587,7 @@ async def test_edited_earlier_answer_gets_the_edit_reply_and_the_original_is_kep
     await harness.tg.edit_message(
         reporter.uid, reporter.uid, sent["message_id"], "Yet another company"
     )
-    await settled(harness)
+    await harness.settle()
     assert await reporter.last() == reporter.t(EDITED)
     assert (await case_by_code(harness, case.code)).employer == EMPLOYER
     await reporter.assert_no_apology()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import random
+import statistics
 
 from bot.domain import cases, claims, digest, resolution
 from bot.domain.context import Domain
@@ -80,7 +82,7 @@ async def test_a_month_in_the_digest(domain: Domain) -> None:
     assert month.wages_recovered == {"QAR": counts["resolved"] * 100_000}
     assert month.median_claim_minutes == 120
     assert month.median_resolution_hours == 50
-    assert len(month.unclaimed) == 40
+    assert len(month.unclaimed) == month.unclaimed_total == 40
     # The weekly text names the pattern: one employer in many cases.
     assert "Gulf Build Co" in text and "named in" in text
     assert "Wages reported owed" in text
@@ -96,3 +98,85 @@ async def test_a_quiet_day_gets_one_short_line(domain: Domain) -> None:
     async with domain.sessions() as session:
         text, _chart = await digest.build(session, domain, ["NP-MY"], "en")
     assert text.splitlines()[1] == "Nothing new since the last digest. No case is waiting."
+
+
+def bare_case(n: int, created: dt.datetime, **fields) -> Case:  # type: ignore[no-untyped-def]
+    values = dict(
+        code=f"T{n:06d}",
+        corridor_code="NP-QA",
+        reporter_role="self",
+        categories=["WAGE"],
+        urgency="normal",
+        status="routed",
+        side="destination",
+        language="en",
+        destination_country="QA",
+        origin_country="NP",
+        created_at=created,
+        last_activity_at=created,
+    )
+    values.update(fields)
+    return Case(**values)
+
+
+async def test_medians_computed_by_the_database_match_pythons(domain: Domain) -> None:
+    """SQLite sorts and reads the middle, PostgreSQL interpolates with percentile_cont:
+    both must agree with statistics.median, for odd and even counts."""
+    rng = random.Random(5)
+    now = domain.now()
+    claim_minutes: list[float] = []
+    resolution_hours: list[float] = []
+    async with domain.sessions() as session, session.begin():
+        for n in range(41):
+            created = now - dt.timedelta(days=5, seconds=rng.randrange(0, 86_400))
+            claim = dt.timedelta(seconds=rng.randrange(1, 50_000))
+            resolve = (
+                claim + dt.timedelta(seconds=rng.randrange(1, 200_000)) if n % 3 or n == 0 else None
+            )
+            claim_minutes.append(claim.total_seconds() / 60)
+            if resolve:
+                resolution_hours.append(resolve.total_seconds() / 3600)
+            session.add(
+                bare_case(
+                    n,
+                    created,
+                    status="resolved" if resolve else "claimed",
+                    claimed_at=created + claim,
+                    resolved_at=created + resolve if resolve else None,
+                    outcome="OTHER" if resolve else None,
+                )
+            )
+    assert len(claim_minutes) % 2 == 1 and len(resolution_hours) % 2 == 0
+    async with domain.sessions() as session:
+        data = await digest.collect(session, ["NP-QA"], now - dt.timedelta(days=30), now, now)
+    assert data.claimed == 41 and sum(data.resolved.values()) == len(resolution_hours)
+    assert abs(data.median_claim_minutes - statistics.median(claim_minutes)) < 1e-6
+    assert abs(data.median_resolution_hours - statistics.median(resolution_hours)) < 1e-6
+
+
+async def test_long_lists_are_cut_to_one_message(domain: Domain) -> None:
+    """Thirty repeated employers and seventy cases waiting: the digest still fits one
+    Telegram message, counts everything and names only the strongest patterns."""
+    now = domain.now()
+    async with domain.sessions() as session, session.begin():
+        for n in range(90):
+            session.add(
+                bare_case(
+                    n,
+                    now - dt.timedelta(days=2, minutes=n),
+                    urgency="high",
+                    employer=f"Employer Number {n % 30:02d} W.L.L." + (" " * (200 - 30)) + "x" * 20,
+                )
+            )
+        for n in range(90, 160):
+            session.add(bare_case(n, now - dt.timedelta(hours=3, minutes=n), urgency="sos"))
+    async with domain.sessions() as session:
+        text, _chart = await digest.build(session, domain, ["NP-QA"], "en")
+    assert len(text) <= 4096
+    assert "Unclaimed now: 160" in text
+    assert text.count("⚠️") == digest.PATTERNS_SHOWN == 5
+    assert "… and 25 more repeated names" in text
+    attention = text.split("Needs attention: ")[1]
+    # Every waiting SOS case comes before the older high-urgency ones.
+    assert attention.split(", ")[0] == "T000159"
+    assert f"(+{160 - digest.ATTENTION_SHOWN} more)" in attention

@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from sqlalchemy import select, update
 
+from bot import crypto
 from bot.domain import cases
 from bot.domain.context import Domain
-from bot.domain.patterns import Pattern, name_key, repeated_names
+from bot.domain.patterns import Pattern, repeated_names
+from bot.domain.privacy import erase_case
+from bot.names import name_key
+from models import Case
 
 START = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
 _next_user = iter(range(20_000, 1_000_000))
@@ -130,27 +135,58 @@ async def test_threshold_period_and_corridors(domain: Domain) -> None:
         await find(domain, threshold=1)
 
 
-async def test_grouping_is_linear_not_pairwise(domain: Domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Each name is keyed once: the number of key computations grows with the cases."""
-    import bot.domain.patterns as patterns
-
+async def test_only_names_in_a_repeated_group_are_decrypted(domain: Domain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Grouping is done by the database on fingerprints; a month of one-off employers
+    costs no decryption at all."""
     for i in range(6):
-        await submit(domain, f"Employer {i % 2}", f"Agency {i % 3}")
-    calls = 0
-    real = patterns.name_key
+        await submit(domain, f"Employer {i % 2}", f"One-off agency {i}")
+    for i in range(20):
+        await submit(domain, f"Unique employer {i}")
+    ring = crypto.active()
+    decrypted: list[str] = []
+    real = ring.decrypt
 
-    def counting(name: str | None) -> str | None:
-        nonlocal calls
-        calls += 1
-        return real(name)
+    def counting(token: str) -> str:
+        plain = real(token)
+        decrypted.append(plain)
+        return plain
 
-    monkeypatch.setattr(patterns, "name_key", counting)
+    monkeypatch.setattr(ring, "decrypt", counting)
     found = await find(domain, threshold=2)
-    assert calls == 12  # two names for each of six cases
     assert sorted((p.kind, p.name, p.count) for p in found) == [
-        ("agency", "Agency 0", 2),
-        ("agency", "Agency 1", 2),
-        ("agency", "Agency 2", 2),
         ("employer", "Employer 0", 3),
         ("employer", "Employer 1", 3),
     ]
+    assert sorted(decrypted) == sorted(f"Employer {i % 2}" for i in range(6))
+
+
+async def test_fingerprints_follow_the_names_and_are_not_the_names(domain: Domain) -> None:
+    code = await submit(domain, "Al Noor Contracting W.L.L.", "unknown")
+    await submit(domain, "AL NOOR CONTRACTING")
+    async with domain.sessions() as session, session.begin():
+        case = await session.scalar(select(Case).where(Case.code == code))
+        first = case.employer_key
+        assert first and "noor" not in first.lower() and len(first) == 32
+        assert case.agency_key == ""  # answered, but names nobody: never grouped
+        twin = await session.scalar(select(Case).where(Case.code != code))
+        assert twin.employer_key == first
+        await erase_case(session, domain, case, "test")
+    async with domain.sessions() as session:
+        case = await session.scalar(select(Case).where(Case.code == code))
+        assert case.employer is None and case.employer_key is None and case.agency_key is None
+    assert await find(domain, threshold=2) == []  # the erased case no longer counts
+
+
+async def test_cases_stored_without_fingerprints_get_them_on_first_look(domain: Domain) -> None:
+    """Rows written before the fingerprint columns existed (migration 0002)."""
+    codes = [await submit(domain, "Gulf Star Trading") for _ in range(3)]
+    async with domain.sessions() as session, session.begin():
+        await session.execute(update(Case).values(employer_key=None, agency_key=None))
+    async with domain.sessions() as session, session.begin():
+        found = await repeated_names(
+            session, ["NP-QA"], START, START + dt.timedelta(days=30), threshold=3
+        )
+    assert [(p.name, p.case_codes) for p in found] == [("Gulf Star Trading", codes)]
+    async with domain.sessions() as session:
+        keys = set(await session.scalars(select(Case.employer_key)))
+    assert len(keys) == 1 and None not in keys
