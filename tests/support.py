@@ -15,11 +15,32 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Config, parse_config
 from bot.crypto import KeyRing, generate_key, install
+from bot.domain.cases import Report
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 TEST_KEY = generate_key()
 PG_URL = os.environ.get("CORRIDOR_TEST_DATABASE_URL", "")
+
+
+def wage_report(**changes: Any) -> Report:
+    """A worker in Qatar, from Nepal, owed four months' wages, consenting to everything;
+    tests change what they are about."""
+    values: dict[str, Any] = dict(
+        reporter_role="self",
+        destination_country="QA",
+        origin_country="NP",
+        categories=["WAGE"],
+        language="ne",
+        area="Doha",
+        description="Not paid for four months",
+        employer="Al Noor Contracting",
+        wage_owed_minor=480000,
+        wage_currency="QAR",
+        consents={"destination_help": True, "origin_help": True, "statistics": True},
+    )
+    values.update(changes)
+    return Report(**values)
 
 
 def example_data() -> dict[str, Any]:

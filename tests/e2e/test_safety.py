@@ -14,6 +14,7 @@ from bot.domain.events import verify_chain
 from bot.harness import Harness
 from bot.i18n import tr
 from models import Case, CaseCard, CaseEvent, Person, Reporter
+from tests.support import wage_report
 
 MARKERS = [
     "MARKER-NAME-7731",
@@ -27,23 +28,21 @@ MARKERS = [
 async def make_case(h: Harness, user_id: int, **changes) -> Case:  # type: ignore[no-untyped-def]
     domain = h.app.domain
     values = dict(
-        reporter_role="self",
-        destination_country="QA",
-        origin_country="NP",
-        categories=["WAGE"],
         language="en",
-        consents={"destination_help": True, "origin_help": True, "statistics": True},
+        area=None,
         description="MARKER-STORY-9953 not paid",
         employer="MARKER-EMPLOYER-8842",
         agency="MARKER-AGENCY-1164",
         worker_name="MARKER-NAME-7731",
         contact_method="phone",
         contact_phone="+97433123456 MARKER-PHONE",
+        wage_owed_minor=None,
+        wage_currency=None,
     )
     values.update(changes)
     async with domain.sessions() as session, session.begin():
         reporter = await cases.reporter_for(session, domain, user_id, user_id, "en")
-        case = await cases.submit_report(session, domain, reporter, cases.Report(**values))
+        case = await cases.submit_report(session, domain, reporter, wage_report(**values))
     await h.settle()
     return case
 

@@ -10,29 +10,12 @@ from sqlalchemy import func, select
 from bot.domain import cases, claims, duties, followups, referral, relay, resolution
 from bot.domain.context import Domain
 from models import Case, CaseCard, CaseEvent, OutboxMessage, Person, Timer
+from tests.support import wage_report
 
 QA_GROUP = -1001000000001
 NP_GROUP = -1001000000002
 MY_GROUP = -1001000000003
 ID_GROUP = -1001000000004
-
-
-def wage_report(**changes) -> cases.Report:  # type: ignore[no-untyped-def]
-    values = dict(
-        reporter_role="self",
-        destination_country="QA",
-        origin_country="NP",
-        categories=["WAGE"],
-        language="ne",
-        area="Doha",
-        description="Not paid for four months",
-        employer="Al Noor Contracting",
-        wage_owed_minor=480000,
-        wage_currency="QAR",
-        consents={"destination_help": True, "origin_help": True, "statistics": True},
-    )
-    values.update(changes)
-    return cases.Report(**values)
 
 
 async def submit(domain: Domain, user_id: int = 777, **changes) -> Case:  # type: ignore[no-untyped-def]

@@ -35,6 +35,7 @@ from bot.domain.exports import (
 )
 from bot.taxonomy import CATEGORIES, OUTCOMES
 from models import Case, CaseEvent, Person, Reporter
+from tests.support import wage_report
 
 MARCH = dt.date(2026, 3, 1), dt.date(2026, 3, 31)
 PERSONAL = (
@@ -56,24 +57,14 @@ _next_user = iter(range(10_000, 1_000_000))
 
 def report(**changes) -> cases.Report:  # type: ignore[no-untyped-def]
     values = dict(
-        reporter_role="self",
-        destination_country="QA",
-        origin_country="NP",
-        categories=["WAGE"],
-        language="ne",
-        area="Doha",
-        description="Not paid for four months",
-        employer="Al Noor Contracting",
         agency="Himalaya Manpower",
         worker_name="Ram Bahadur",
         contact_phone="+97455512345",
         precise_location="Street 12, camp 4",
-        wage_owed_minor=480000,
-        wage_currency="QAR",
         consents=ALL_CONSENTS,
     )
     values.update(changes)
-    return cases.Report(**values)
+    return wage_report(**values)
 
 
 async def submit(domain: Domain, at: dt.datetime, **changes) -> Case:  # type: ignore[no-untyped-def]
