@@ -34,6 +34,7 @@ from models import Case, CaseEvent, Timer
 # A digest is one Telegram message (4,096 characters at most) read on a phone: long lists
 # are cut to their head and a count of the rest.
 PATTERNS_SHOWN = 5
+UNCLAIMED_SHOWN = 10
 ATTENTION_SHOWN = 20
 
 
@@ -45,7 +46,7 @@ class DigestData:
     new: int = 0
     claimed: int = 0
     resolved: Counter[str] = field(default_factory=Counter)
-    unclaimed: list[tuple[str, dt.datetime, str]] = field(default_factory=list)  # oldest 50
+    unclaimed: list[tuple[str, dt.datetime, str]] = field(default_factory=list)  # the oldest
     unclaimed_total: int = 0
     overdue_followups: int = 0
     escalations: int = 0
@@ -64,7 +65,7 @@ class DigestData:
             self.new
             or self.claimed
             or self.resolved
-            or self.unclaimed
+            or self.unclaimed_total
             or self.overdue_followups
             or self.escalations
             or self.patterns
@@ -123,7 +124,7 @@ async def collect(
         select(Case.code, Case.created_at, Case.urgency)
         .where(*waiting)
         .order_by(Case.created_at)
-        .limit(50)
+        .limit(UNCLAIMED_SHOWN)
     ):
         data.unclaimed.append((code, created, urgency))
     data.overdue_followups = (
@@ -238,7 +239,7 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
     for outcome, count in sorted(data.resolved.items()):
         lines.append(f"  · {tr(language, OUTCOMES.get(outcome, outcome))}: {count}")
     lines.append(tr(language, "Unclaimed now: {n}", n=data.unclaimed_total))
-    for code, created, urgency in data.unclaimed[:10]:
+    for code, created, urgency in data.unclaimed[:UNCLAIMED_SHOWN]:
         lines.append(f"  · {e(code)} ({urgency}, {age_text(language, created, now)})")
     lines.append(tr(language, "Overdue follow-ups: {n}", n=data.overdue_followups))
     lines.append(tr(language, "Escalations: {n}", n=data.escalations))
