@@ -129,7 +129,7 @@ class CaseEvent(Base):
 
     __tablename__ = "case_events"
     # Digests count escalations in a window.
-    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at"),)
+    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at", "case_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import sqlite3
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -177,6 +179,9 @@ async def collect(
 
 
 def seconds_of(column: Any) -> ColumnElement[int]:
+    # unixepoch() (SQLite 3.38+) is twice as fast as formatting and parsing a string.
+    if sqlite3.sqlite_version_info >= (3, 38):
+        return func.unixepoch(column)
     return cast(func.strftime("%s", column), Integer)
 
 
@@ -204,6 +209,8 @@ class Aggregates:
         if not count:
             return None
         if self.postgres:
+            # A year of durations is a few MB to sort: in memory, not in a temporary file.
+            await self.session.execute(text("SET LOCAL work_mem = '32MB'"))
             return await self.session.scalar(
                 select(func.percentile_cont(0.5).within_group(value)).where(*where)
             )

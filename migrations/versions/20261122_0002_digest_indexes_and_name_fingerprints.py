@@ -25,7 +25,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("case_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_events_kind"))
-        batch_op.create_index("ix_case_events_kind_at", ["kind", "at"], unique=False)
+        batch_op.create_index("ix_case_events_kind_at", ["kind", "at", "case_id"], unique=False)
 
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("employer_key", sa.String(length=32), nullable=True))
