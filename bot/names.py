@@ -109,6 +109,11 @@ def name_fingerprint(name: str | None) -> str | None:
     return None if key is None else crypto.active().pseudonym("org-name", key)
 
 
+# Set by migration 0002 on names stored before fingerprints existed: the migration cannot
+# read them (it has no keys), so the first digest to look computes the fingerprint.
+UNKEYED = "?"
+
+
 def stored_fingerprint(name: str | None) -> str | None:
     """None when no name was given; "" when the answer names nobody ("don't know")."""
     if name is None:

@@ -68,6 +68,9 @@ class Case(Base):
             "outcome_amount_minor",
         ),
         Index("ix_cases_open_urgency", "status", "urgency", "corridor_code", "created_at"),
+        # Joins from timers and events to the cases of some corridors read this narrow
+        # index, not the wide rows.
+        Index("ix_cases_id_corridor", "id", "corridor_code"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.names import stored_fingerprint
+from bot.names import UNKEYED, stored_fingerprint
 from models import Case
 
 
@@ -76,7 +76,7 @@ async def find_patterns(
             (count, kind, key)
             for key, count in await session.execute(
                 select(key_column, func.count())
-                .where(*in_window, key_column.is_not(None), key_column != "")
+                .where(*in_window, key_column.is_not(None), key_column.not_in(("", UNKEYED)))
                 .group_by(key_column)
                 .having(func.count() >= threshold)
             )
@@ -116,15 +116,12 @@ async def find_patterns(
 
 
 async def fingerprint_unkeyed(session: AsyncSession, in_window: tuple) -> None:
-    """Cases stored before names had fingerprints get them the first time a digest looks."""
+    """Cases stored before names had fingerprints get them the first time a digest looks;
+    finding them reads only the window's index entries."""
     rows = (
         await session.scalars(
             select(Case).where(
-                *in_window,
-                or_(
-                    Case.employer.is_not(None) & Case.employer_key.is_(None),
-                    Case.agency.is_not(None) & Case.agency_key.is_(None),
-                ),
+                *in_window, or_(Case.employer_key == UNKEYED, Case.agency_key == UNKEYED)
             )
         )
     ).all()

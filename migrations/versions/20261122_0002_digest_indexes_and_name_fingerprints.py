@@ -2,9 +2,9 @@
 
 Digests and /stats over a million cases read covering indexes instead of the wide rows;
 pattern alerts group cases by a keyed fingerprint of the employer and agency names instead
-of decrypting every name. Cases stored before this revision get their fingerprints the
-first time a digest looks at them (bot.domain.patterns.fingerprint_unkeyed): the keys
-needed to read the names are not available to a migration.
+of decrypting every name. A migration has no keys to read the names, so names stored
+before this revision are marked "?" (bot.names.UNKEYED) and get their fingerprints the
+first time a digest looks at them (bot.domain.patterns.fingerprint_unkeyed).
 
 Revision ID: 0002
 Revises: 0001
@@ -30,9 +30,16 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.add_column(sa.Column("employer_key", sa.String(length=32), nullable=True))
         batch_op.add_column(sa.Column("agency_key", sa.String(length=32), nullable=True))
+    op.execute("UPDATE cases SET employer_key = '?' WHERE employer IS NOT NULL")
+    op.execute("UPDATE cases SET agency_key = '?' WHERE agency IS NOT NULL")
+
+    with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_cases_corridor_claimed"))
         batch_op.drop_index(batch_op.f("ix_cases_corridor_created"))
         batch_op.drop_index(batch_op.f("ix_cases_corridor_resolved"))
+        # Joins from timers and events to the cases of some corridors read this narrow
+        # index, not the wide rows.
+        batch_op.create_index("ix_cases_id_corridor", ["id", "corridor_code"], unique=False)
         batch_op.create_index(
             "ix_cases_open_urgency",
             ["status", "urgency", "corridor_code", "created_at"],
@@ -73,6 +80,7 @@ def downgrade() -> None:
         batch_op.drop_index("ix_cases_window_created")
         batch_op.drop_index("ix_cases_window_claimed")
         batch_op.drop_index("ix_cases_open_urgency")
+        batch_op.drop_index("ix_cases_id_corridor")
         batch_op.create_index(
             batch_op.f("ix_cases_corridor_resolved"), ["corridor_code", "resolved_at"], unique=False
         )

@@ -1,12 +1,22 @@
-"""The models and the migrations must describe the same schema."""
+"""The models and the migrations must describe the same schema, and data survives them."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import select, text
 
 import models
+from bot import crypto
+from bot.domain.context import Domain
+from bot.domain.patterns import repeated_names
+from bot.names import UNKEYED
+from models import Case
 from models.db import make_engine
+from models.migrate import alembic_config, upgrade
 
 
 async def test_models_and_migrations_agree(database_url: str) -> None:
@@ -20,3 +30,47 @@ async def test_models_and_migrations_agree(database_url: str) -> None:
         differences = await connection.run_sync(diff)
     await engine.dispose()
     assert differences == [], f"models differ from migrations; add a migration: {differences}"
+
+
+async def test_names_stored_before_fingerprints_get_them_on_first_look(
+    database_url: str, domain: Domain
+) -> None:
+    """Migration 0002 cannot read encrypted names; it marks them, and the first digest
+    that looks at them computes their fingerprints."""
+    engine = make_engine(database_url)
+    config = alembic_config()
+
+    def downgrade(connection) -> None:  # type: ignore[no-untyped-def]
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0001")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    created = domain.now() - dt.timedelta(days=2)
+    async with engine.begin() as connection:
+        for n, name in enumerate(["Gulf Star Trading", "GULF STAR TRADING W.L.L.", "gulf star"]):
+            await connection.execute(
+                text(
+                    "INSERT INTO cases (code, corridor_code, reporter_role, categories, urgency,"
+                    " urgency_reason, status, side, language, destination_country,"
+                    " origin_country, worker_location, in_danger, workers_affected, employer,"
+                    " contact_method, escalation_level, erased, created_at, last_activity_at)"
+                    " VALUES (:code, 'NP-QA', 'self', '[]', 'normal', '', 'routed',"
+                    " 'destination', 'en', 'QA', 'NP', 'destination', false, 1, :employer,"
+                    " 'chat', 0, false, :created, :created)"
+                ),
+                {"code": f"OLD{n}", "employer": crypto.active().encrypt(name), "created": created},
+            )
+    await upgrade(engine)
+    await engine.dispose()
+    async with domain.sessions() as session:
+        marks = list(await session.scalars(select(Case.employer_key)))
+    assert marks == [UNKEYED] * 3
+    async with domain.sessions() as session, session.begin():
+        found = await repeated_names(
+            session, ["NP-QA"], created - dt.timedelta(days=1), domain.now(), threshold=2
+        )
+    assert [(p.count, p.case_codes) for p in found] == [(2, ["OLD0", "OLD1"])]
+    async with domain.sessions() as session:
+        keys = list(await session.scalars(select(Case.employer_key).order_by(Case.code)))
+    assert keys[0] == keys[1] != keys[2] and UNKEYED not in keys and None not in keys

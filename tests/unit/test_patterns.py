@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot import crypto
 from bot.domain import cases
@@ -175,18 +175,3 @@ async def test_fingerprints_follow_the_names_and_are_not_the_names(domain: Domai
         case = await session.scalar(select(Case).where(Case.code == code))
         assert case.employer is None and case.employer_key is None and case.agency_key is None
     assert await find(domain, threshold=2) == []  # the erased case no longer counts
-
-
-async def test_cases_stored_without_fingerprints_get_them_on_first_look(domain: Domain) -> None:
-    """Rows written before the fingerprint columns existed (migration 0002)."""
-    codes = [await submit(domain, "Gulf Star Trading") for _ in range(3)]
-    async with domain.sessions() as session, session.begin():
-        await session.execute(update(Case).values(employer_key=None, agency_key=None))
-    async with domain.sessions() as session, session.begin():
-        found = await repeated_names(
-            session, ["NP-QA"], START, START + dt.timedelta(days=30), threshold=3
-        )
-    assert [(p.name, p.case_codes) for p in found] == [("Gulf Star Trading", codes)]
-    async with domain.sessions() as session:
-        keys = set(await session.scalars(select(Case.employer_key)))
-    assert len(keys) == 1 and None not in keys
