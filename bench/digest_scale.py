@@ -187,7 +187,13 @@ async def seed(domain: Domain, count: int) -> float:
                     {
                         "kind": "checkin",
                         "case_id": row["id"],
-                        "due_at": NOW + dt.timedelta(hours=rng.randrange(-72, 72)),
+                        # A running bot fires check-ins when due; a few are stuck.
+                        "due_at": NOW
+                        + dt.timedelta(
+                            hours=rng.randrange(-72, 0)
+                            if rng.random() < 0.02
+                            else rng.randrange(1, 72)
+                        ),
                         "status": "pending",
                         "attempts": 0,
                         "payload": {},

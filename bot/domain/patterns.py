@@ -10,12 +10,15 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.names import UNKEYED, stored_fingerprint
 from models import Case
+
+SPELLING_SAMPLE = 50
 
 
 @dataclass(frozen=True)
@@ -89,15 +92,13 @@ async def find_patterns(
         if not keys:
             continue
         codes: dict[str, list[str]] = defaultdict(list)
-        spellings: dict[str, Counter[str]] = defaultdict(Counter)
-        # Only the names of cases in a group that is shown are decrypted.
-        for code, name, key in await session.execute(
-            select(Case.code, name_column, key_column)
+        for code, key in await session.execute(
+            select(Case.code, key_column)
             .where(*in_window, key_column.in_(keys))
             .order_by(Case.created_at, Case.id)
         ):
             codes[key].append(code)  # one employer and one agency per case: no repeats
-            spellings[key][" ".join(name.split())] += 1
+        spellings = await recent_spellings(session, in_window, name_column, key_column, keys)
         for key, case_codes in codes.items():
             counter = spellings[key]
             # Most common spelling; among equals, the first one seen.
@@ -113,6 +114,34 @@ async def find_patterns(
             )
     found.sort(key=lambda p: (-p.count, p.kind, p.name.casefold()))
     return PatternSearch(found, len(groups))
+
+
+async def recent_spellings(
+    session: AsyncSession, in_window: tuple, name_column: Any, key_column: Any, keys: set[str]
+) -> dict[str, Counter[str]]:
+    """How each group's name was spelled in its latest SPELLING_SAMPLE cases, oldest first.
+    Only these names are decrypted: an employer named in two thousand cases costs fifty."""
+    recent = (
+        select(
+            name_column.label("name"),
+            key_column.label("key"),
+            Case.created_at,
+            Case.id,
+            func.row_number()
+            .over(partition_by=key_column, order_by=(Case.created_at.desc(), Case.id.desc()))
+            .label("recency"),
+        )
+        .where(*in_window, key_column.in_(keys))
+        .subquery()
+    )
+    spellings: dict[str, Counter[str]] = defaultdict(Counter)
+    for name, key in await session.execute(
+        select(recent.c.name, recent.c.key)
+        .where(recent.c.recency <= SPELLING_SAMPLE)
+        .order_by(recent.c.created_at, recent.c.id)
+    ):
+        spellings[key][" ".join(name.split())] += 1
+    return spellings
 
 
 async def fingerprint_unkeyed(session: AsyncSession, in_window: tuple) -> None:

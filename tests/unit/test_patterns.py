@@ -175,3 +175,29 @@ async def test_fingerprints_follow_the_names_and_are_not_the_names(domain: Domai
         case = await session.scalar(select(Case).where(Case.code == code))
         assert case.employer is None and case.employer_key is None and case.agency_key is None
     assert await find(domain, threshold=2) == []  # the erased case no longer counts
+
+
+async def test_a_large_group_decrypts_only_its_latest_spellings(
+    domain: Domain, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    from bot.domain.patterns import SPELLING_SAMPLE
+
+    codes = [
+        await submit(domain, "big employer wll" if i < 20 else "Big Employer W.L.L.")
+        for i in range(SPELLING_SAMPLE + 10)
+    ]
+    ring = crypto.active()
+    decrypted = 0
+    real = ring.decrypt
+
+    def counting(token: str) -> str:
+        nonlocal decrypted
+        decrypted += 1
+        return real(token)
+
+    monkeypatch.setattr(ring, "decrypt", counting)
+    (found,) = await find(domain, since=START, until=START + dt.timedelta(days=90))
+    assert found.count == SPELLING_SAMPLE + 10 and found.case_codes == codes
+    assert decrypted == SPELLING_SAMPLE
+    # The latest fifty: ten old spellings and forty new ones.
+    assert found.name == "Big Employer W.L.L." and found.spellings == 2
