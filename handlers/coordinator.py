@@ -19,6 +19,7 @@ from bot.i18n import _
 from handlers.callbacks import InviteOrg
 from handlers.filters import IsCoordinator
 from models import Person
+from models.db import read_only
 
 router = Router(name="coordinator")
 router.message.filter(F.chat.type == "private")
@@ -45,6 +46,7 @@ async def stats(
         else:
             await message.answer(_("Usage: /stats [days, e.g. 30d] [corridor, e.g. NP-QA]"))
             return
+    await read_only(session)
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
     text = digest.render(data, role.person.language, now).replace(

@@ -33,7 +33,10 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection):  # type: ignore[no-untyped-def]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if connection.get_execution_options().get("read_only"):
+                connection.exec_driver_sql("BEGIN")
+            else:
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -45,3 +48,16 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+async def read_only(session: AsyncSession) -> None:
+    """Ends the session's transaction and goes on in one that only reads, from one snapshot
+    so a report's figures agree with each other. On SQLite that transaction does not take the
+    single write lock, so a long report (a year of /stats) does not make every other update
+    wait."""
+    await session.commit()
+    if session.bind.dialect.name == "sqlite":
+        options: dict[str, object] = {"read_only": True}
+    else:
+        options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+    await session.connection(execution_options=options)
