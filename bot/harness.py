@@ -166,13 +166,15 @@ class Harness:
 
     async def settle(self) -> None:
         """Until the bot has handled every update and delivered every due message."""
+        # The checks below are exact (running updates, due outbox rows), so the emulator's
+        # quiet period only has to cover the hop from its queue into aiogram.
         for _ in range(500):
-            await self.tg.wait_until_idle(timeout=20)
+            await self.tg.wait_until_idle(timeout=20, quiet=0.01)
             await self.app.sender.flush()
             # aiogram's own set of update tasks also counts those not yet at our middleware.
             busy = self.app.inflight.count or self.app.dispatcher._handle_update_tasks
             if not busy and not await self._outbox_busy():
-                await self.tg.wait_until_idle(timeout=20)
+                await self.tg.wait_until_idle(timeout=20, quiet=0.01)
                 if not (self.app.inflight.count or self.app.dispatcher._handle_update_tasks):
                     return
             await asyncio.sleep(0.01)

@@ -65,7 +65,6 @@ targets are limited to organisations serving the case's corridor (forged ``ref:`
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import html
 import logging
@@ -87,7 +86,6 @@ from models import (
     CaseEvent,
     Consent,
     Invite,
-    OutboxMessage,
     Person,
     ResponderGroup,
     Timer,
@@ -261,32 +259,6 @@ LANGUAGES = {p["id"]: p.get("language", "en") for p in network()["people"]}
 # -- driving the emulator --------------------------------------------------------------------
 
 
-async def settled(h: Harness) -> None:
-    """Until every update is handled and nothing due is left in the outbox. Harness.settle
-    watches the emulator only; aiogram may still be reading FSM state for an update."""
-    handling = h.app.dispatcher._handle_update_tasks
-    for _ in range(400):
-        await h.tg.wait_until_idle(timeout=20, quiet=0.01)
-        if handling:
-            await asyncio.wait(set(handling), timeout=30)
-            continue
-        if await h.app.sender.flush():
-            continue
-        async with h.app.domain.sessions() as session:
-            due = await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_(["pending", "sending"]),
-                    OutboxMessage.next_attempt_at <= h.clock.now(),
-                )
-            )
-        if not due and not handling:
-            return
-        await asyncio.sleep(0.005)
-    raise TimeoutError("the bot did not settle")
-
-
 def buttons(message: dict[str, Any]) -> list[str]:
     return [
         b.get("callback_data", "")
@@ -305,7 +277,7 @@ async def send_text(
     """Sends ``text``; returns the bot's messages in that chat that came after it."""
     chat = uid if chat_id is None else chat_id
     sent = await h.tg.send_message(uid, text, chat_id=chat_id, reply_to_message_id=reply_to)
-    await settled(h)
+    await h.settle()
     return [
         m
         for m in await h.tg.transcript(chat)
@@ -315,7 +287,7 @@ async def send_text(
 
 async def answer_of(h: Harness, query_id: str) -> dict[str, Any]:
     answer = await h.tg.get_callback_answer(query_id, timeout=20)
-    await settled(h)
+    await h.settle()
     return answer
 
 
@@ -462,7 +434,7 @@ async def build_world(env: Env, spec: WorldSpec) -> World:
                     session, domain, target, "⏰ Case {code} is quiet.", keyboard_for_owner=True
                 )
         world = World(a, b, target.id, target.code, other.id, other.code)
-    await settled(h)
+    await h.settle()
     if spec.relay:
         await send_text(h, a, "Asha again: the supervisor threatened me today")
         ramesh_chat = await h.tg.transcript(h.staff["ramesh"])
@@ -866,7 +838,7 @@ async def join_qa_group(env: Env, uid: int) -> None:
     if uid not in env.joined:
         await env.h.tg.add_member(env.qa_group, uid)
         env.joined.add(uid)
-        await settled(env.h)
+        await env.h.settle()
 
 
 async def act_linkgroup_repoint(env: Env, w: World, actor: Actor, allow: bool) -> None:
@@ -1160,7 +1132,7 @@ async def prepare(h: Harness, errors: list[logging.LogRecord]) -> Env:
         won = await claims.claim(session, domain, case.id, kiran, h.groups[QA_ORG])
         assert won.outcome == "won"
         code = case.code
-    await settled(h)
+    await h.settle()
     await send_text(h, eve, "Eve writes: my employer locked the door")
     relayed = next(
         m["message_id"]
@@ -1257,7 +1229,7 @@ async def start_resolving(env: Env, person: str) -> World:
         owner = await session.get(Person, person)
         won = await claims.claim(session, domain, world.case_id, owner, env.qa_group)
         assert won.outcome == "won"
-    await settled(h)
+    await h.settle()
     uid = h.staff[person]
     await send_text(h, uid, f"/resolve {world.code}")
     expect_ok(await press_real(h, uid, f"out:{world.case_id}:OTHER"))

@@ -42,7 +42,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from bot.domain import cases, claims
 from bot.domain.people import person_by_telegram
@@ -144,31 +144,6 @@ class Fuzz:
         return self.loop.run_until_complete(coro)
 
 
-async def settled(h: Harness) -> None:
-    """Until every update is handled and nothing due is left in the outbox."""
-    handling = h.app.dispatcher._handle_update_tasks
-    for _ in range(400):
-        await h.tg.wait_until_idle(timeout=20, quiet=0.01)
-        if handling:
-            await asyncio.wait(set(handling), timeout=30)
-            continue
-        if await h.app.sender.flush():
-            continue
-        async with h.app.domain.sessions() as session:
-            due = await session.scalar(
-                select(func.count())
-                .select_from(OutboxMessage)
-                .where(
-                    OutboxMessage.status.in_(["pending", "sending"]),
-                    OutboxMessage.next_attempt_at <= h.clock.now(),
-                )
-            )
-        if not due and not handling:
-            return
-        await asyncio.sleep(0.005)
-    raise TimeoutError("the bot did not settle")
-
-
 def buttons(message: dict[str, Any]) -> list[str]:
     return [
         b["callback_data"]
@@ -187,14 +162,14 @@ async def press(h: Harness, uid: int, chat: int, data: str) -> dict[str, Any]:
         if data in buttons(message):
             query = await h.tg.press_button(uid, chat, message["message_id"], data=data)
             answer = await h.tg.get_callback_answer(query, timeout=20)
-            await settled(h)
+            await h.settle()
             return answer
     raise LookupError(f"no button {data!r} in {chat}")
 
 
 async def say(h: Harness, uid: int, text: str) -> None:
     await h.tg.send_message(uid, text)
-    await settled(h)
+    await h.settle()
 
 
 async def mid_report(h: Harness, name: str, lang: str, flow: str) -> Sender:
@@ -237,7 +212,7 @@ async def prepare(h: Harness) -> dict[str, Sender]:
         farid = await session.get(Person, "farid")
         won = await claims.claim(session, domain, case.id, farid, h.groups["my-legal-aid"])
         assert won.outcome == "won"
-    await settled(h)
+    await h.settle()
     senders["reporter_case_id"] = Sender("reporter_case_id", uid, uid, "id")
     ramesh = h.staff["ramesh"]
     senders["responder"] = Sender("responder", ramesh, ramesh, "en")
@@ -245,7 +220,7 @@ async def prepare(h: Harness) -> dict[str, Sender]:
     senders["group_responder"] = Sender("group_responder", ramesh, group, "en")
     visitor = (await h.tg.create_user("Visitor", language_code="ne"))["id"]
     await h.tg.add_member(group, visitor)
-    await settled(h)
+    await h.settle()
     senders["group_visitor"] = Sender("group_visitor", visitor, group, "ne")
     return senders
 
@@ -744,7 +719,7 @@ async def play_one(
             answers.append(await h.tg.get_callback_answer(query, timeout=15))
         except TimeoutError:
             raise AssertionError(f"callback query not answered: {delivered.what}") from None
-    await settled(h)
+    await h.settle()
     # The callback's own answer (a toast or an alert) is text for this user too.
     language = await expected_language(h, sender)
     for answer in answers:
@@ -851,7 +826,7 @@ def test_a_double_tap_is_handled(fuzz: Fuzz, caplog: pytest.LogCaptureFixture) -
         fuzz.callbacks += 2
         for query in queries:
             await h.tg.get_callback_answer(query, timeout=15)
-        await settled(h)
+        await h.settle()
         assert tr("en", "Language set.") in await h.bot_texts(someone.uid)
 
     fuzz.run(scenario())
@@ -883,6 +858,6 @@ def test_a_blocked_account_still_gets_its_taps_answered(fuzz: Fuzz) -> None:
                 raise AssertionError(
                     f"tap {attempt + 1} of a blocked account not answered"
                 ) from None
-            await settled(h)
+            await h.settle()
 
     fuzz.run(scenario())
