@@ -56,7 +56,7 @@ async def read_only(session: AsyncSession) -> None:
     single write lock, so a long report (a year of /stats) does not make every other update
     wait."""
     await session.commit()
-    if session.bind.dialect.name == "sqlite":
+    if is_sqlite(session.bind):
         options: dict[str, object] = {"read_only": True}
     else:
         options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}

@@ -291,18 +291,21 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
                 codes=e(", ".join(pattern.case_codes[:10])),
             )
         )
-    hidden = max(data.patterns_total, len(data.patterns)) - min(len(data.patterns), PATTERNS_SHOWN)
+    hidden = not_shown(data.patterns_total, data.patterns, PATTERNS_SHOWN)
     if hidden > 0:
         lines.append(tr(language, "… and {n} more repeated names", n=hidden))
     if data.attention:
         listed = ", ".join(data.attention[:ATTENTION_SHOWN])
-        hidden = max(data.attention_total, len(data.attention)) - min(
-            len(data.attention), ATTENTION_SHOWN
-        )
+        hidden = not_shown(data.attention_total, data.attention, ATTENTION_SHOWN)
         if hidden > 0:
             listed += " " + tr(language, "(+{n} more)", n=hidden)
         lines.append(tr(language, "Needs attention: {codes}", codes=e(listed)))
     return "\n".join(lines)
+
+
+def not_shown(total: int, items: list, limit: int) -> int:
+    """How many of ``total`` are left out when at most ``limit`` of ``items`` are listed."""
+    return max(total, len(items)) - min(len(items), limit)
 
 
 async def daily_counts(
