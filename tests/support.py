@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import tomllib
@@ -95,7 +96,9 @@ async def database(tmp_path: Path) -> AsyncIterator[str]:
         yield url
         return
     admin = create_async_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    template = "corridor_test_template"
+    # One template per checkout: several work trees (or their CI runs) may share a server,
+    # each with migrations of its own.
+    template = "corridor_tpl_" + hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
     try:
         if not _template_ready:
             async with admin.connect() as connection:
