@@ -16,22 +16,23 @@ from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
 from aiogram.types import BotCommand
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.orm import Session
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.crypto import make_keyring
+from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
 from bot.errors import StartupError, safe_url
 from bot.fsm import DatabaseStorage
-from bot.middlewares import DatabaseMiddleware, FloodGuard, RecordSentMessages, RoleMiddleware
-from bot.outbox import OutboxSender
+from bot.middlewares import ChatLock, DatabaseMiddleware, Deferral, FloodGuard, RoleMiddleware
+from bot.transactions import TransactionGuard
 from models.db import make_engine, make_sessionmaker
 from models.migrate import pending_revisions, upgrade
 
@@ -47,7 +48,7 @@ def make_bot(config: Config) -> Bot:
     # on a worker's phone, or out of a responder group, can expose someone.
     return Bot(
         config.telegram.token,
-        session=AiohttpSession(api=api),
+        session=AiohttpSession(api=api, timeout=config.telegram.request_timeout),
         default=DefaultBotProperties(protect_content=True),
     )
 
@@ -64,12 +65,20 @@ def make_isolation(config: Config) -> BaseEventIsolation:
     if config.fsm.storage == "redis":
         from aiogram.fsm.storage.redis import RedisEventIsolation
 
-        # Several instances share Redis: the lock must live there too.
-        return RedisEventIsolation.from_url(config.fsm.redis_url)
+        # Several instances share Redis: the lock must live there too. It expires by itself
+        # (handlers hold it for milliseconds), so a process killed mid-update frees the chat.
+        return RedisEventIsolation.from_url(
+            config.fsm.redis_url, lock_kwargs={"timeout": CHAT_LOCK_SECONDS}
+        )
     return SimpleEventIsolation()
 
 
-def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) -> Dispatcher:
+CHAT_LOCK_SECONDS = 5
+
+
+def make_dispatcher(
+    domain: Domain, storage: BaseStorage, inflight: InFlight, delivery: Delivery
+) -> Dispatcher:
     from handlers import routers
 
     # FSM is registered by hand, after the database middleware, so reading the state uses
@@ -77,11 +86,13 @@ def make_dispatcher(domain: Domain, storage: BaseStorage, inflight: InFlight) ->
     dp = Dispatcher(storage=storage, disable_fsm=True)
     dp.update.outer_middleware(FloodGuard(domain.config.limits.updates_per_minute))
     dp.update.outer_middleware(inflight)
-    dp.update.outer_middleware(DatabaseMiddleware(domain))
+    # Updates of one chat are handled one at a time, in order, each after the previous one
+    # committed: an album's photos or a long text in parts would otherwise overwrite each
+    # other's changes to the draft.
+    dp.update.outer_middleware(ChatLock(make_isolation(domain.config)))
+    dp.update.outer_middleware(DatabaseMiddleware(domain, delivery))
     dp.update.outer_middleware(
-        # Updates of one chat are handled one at a time, in order: an album's photos or a
-        # long text in parts would otherwise overwrite each other's changes to the draft.
-        FSMContextMiddleware(storage=storage, events_isolation=make_isolation(domain.config))
+        FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation())
     )
     role = RoleMiddleware(domain.config.bot.default_language)
     # Outer, so that filters (IsStaff, IsCoordinator) already see the role.
@@ -118,55 +129,57 @@ class CorridorApp:
     domain: Domain
     bot: Bot
     dispatcher: Dispatcher
-    sender: OutboxSender
+    sender: Delivery
     inflight: InFlight
-    scheduler: AsyncIOScheduler | None = None
     _tasks: list[asyncio.Task] = field(default_factory=list)
+    _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def tick(self) -> int:
-        """One turn of the clock: due timers fire, then the outbox is flushed."""
-        fired = await duties.run_due(self.domain)
-        await duties.sweep_drafts(self.domain)
-        await privacy.purge_expired(self.domain)
+        """One turn of the clock: due timers fire, then everything due is delivered."""
+        fired = await self.run_duties()
         await self.sender.flush()
         return fired
 
-    async def start_background(self) -> None:
-        self._tasks.append(asyncio.create_task(self.sender.run_forever(), name="outbox"))
-        self.scheduler = AsyncIOScheduler(timezone="UTC")
-        self.scheduler.add_job(
-            self._scheduled_tick,
-            "interval",
-            seconds=self.config.bot.tick_seconds,
-            max_instances=1,
-            coalesce=True,
-            id="tick",
-        )
-        self.scheduler.start()
+    async def run_duties(self) -> int:
+        fired = await duties.run_due(self.domain)
+        await duties.sweep_drafts(self.domain)
+        await privacy.purge_expired(self.domain)
+        await duties.forget_handled_updates(self.domain)
+        return fired
 
-    async def _scheduled_tick(self) -> None:
-        try:
-            await duties.run_due(self.domain)
-            await duties.sweep_drafts(self.domain)
-            await privacy.purge_expired(self.domain)
-        except Exception:
-            log.exception("scheduled tick failed")
+    async def start_background(self) -> None:
+        self.sender.start()
+        self._stopping.clear()
+        self._tasks.append(asyncio.create_task(self._clock_loop(), name="clock"))
+
+    async def _clock_loop(self) -> None:
+        """Timers are rows in the database; this loop only looks for due ones. A slow turn
+        delays the next one, it never skips it, and a turn that found work looks again at
+        once, so a busy minute does not push timers back."""
+        period = self.config.bot.tick_seconds
+        while not self._stopping.is_set():
+            fired = 0
+            try:
+                fired = await self.run_duties()
+            except Exception:
+                log.exception("timer tick failed")
+            if fired:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), period)
 
     async def stop_background(self) -> None:
-        if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
-            self.scheduler = None
-        # Finish what handlers started before stopping the sender that delivers it.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
-        self.sender.stop()
-        # Deliver what those updates queued; anything left stays in the outbox for next start.
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(self.sender.flush(rounds=3), timeout=10)
+        # The clock stops first, so no timer fires into a closing database.
+        self._stopping.set()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        # Finish what handlers started before stopping delivery.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
+        # Deliver what is ready; anything left is released and goes out after the next start.
+        await self.sender.stop(drain=10)
 
     async def close(self) -> None:
         await self.stop_background()
@@ -303,8 +316,13 @@ async def build_app(
     except Exception as exc:
         await engine.dispose()
         raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
+    # Sessions of this app get their own class, so delivery's commit hooks are this app's only.
+    session_class = type("CorridorSession", (Session,), {})
     domain = Domain(
-        config=config, clock=clock or SystemClock(), sessions=make_sessionmaker(engine), keys=keys
+        config=config,
+        clock=clock or SystemClock(),
+        sessions=make_sessionmaker(engine, session_class),
+        keys=keys,
     )
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)
@@ -312,11 +330,12 @@ async def build_app(
         log.info("network loaded: %d changes", len(report.changes))
     await duties.ensure_digest_timers(domain)
     bot = make_bot(config)
-    bot.session.middleware(RecordSentMessages(domain))
-    sender = OutboxSender(bot, domain)
-    domain.on_outbox = sender.notify
+    sender = Delivery(bot, domain)
+    sender.attach(session_class)
+    bot.session.middleware(Deferral(sender))
+    bot.session.middleware(TransactionGuard())
     inflight = InFlight()
-    dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight)
+    dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight, sender)
     return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight)
 
 

@@ -109,6 +109,9 @@ class TelegramSection(_Strict):
     token: str = ""
     api_base_url: str = "https://api.telegram.org"
     mode: Literal["polling", "webhook"] = "polling"
+    # Seconds to wait for the Bot API's answer; a message whose answer does not come in time
+    # is sent again (the person may see it twice, never not at all).
+    request_timeout: float = Field(default=30.0, gt=0, le=300)
     webhook: WebhookSection = WebhookSection()
 
     @field_validator("token")

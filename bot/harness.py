@@ -38,7 +38,6 @@ class Harness:
     groups: dict[str, int]  # organisation id → emulator chat id
     staff: dict[str, int]  # person id → telegram user id
     _polling: asyncio.Task | None = None
-    _sender: asyncio.Task | None = None
     titles: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -110,7 +109,7 @@ class Harness:
             )
         )
         if background_sender:
-            harness._sender = asyncio.create_task(app.sender.run_forever())
+            app.sender.start()
         return harness
 
     async def leaks_into_groups(self, min_length: int = 8) -> list[str]:
@@ -155,10 +154,7 @@ class Harness:
         if self._polling is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
-        self.app.sender.stop()
-        if self._sender is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sender
+        await self.app.sender.stop(drain=5)
         await self.app.bot.session.close()
         await self.app.engine.dispose()
         await self.tg.close()

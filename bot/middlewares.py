@@ -1,4 +1,5 @@
-"""Per-update plumbing: a database session, who the user is, their language, flood guard."""
+"""Per-update plumbing: one chat at a time, one transaction whose messages are delivered after
+its commit, who the user is and their language, a flood guard."""
 
 from __future__ import annotations
 
@@ -7,19 +8,23 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.exceptions import TelegramBadRequest
-from aiogram.methods.base import Response
+from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
+from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, TelegramMethod
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import calls
+from bot.delivery import Item, delivering
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
 from bot.i18n import current_language, normalise_language, tr
-from models import Reporter, SentMessage
+from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -32,26 +37,142 @@ current_session: contextvars.ContextVar[AsyncSession | None] = contextvars.Conte
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 
 
-class DatabaseMiddleware(BaseMiddleware):
-    def __init__(self, domain: Domain) -> None:
-        self.domain = domain
+@dataclass
+class UpdateScope:
+    """What one update has asked to say, until its transaction commits."""
+
+    session: AsyncSession
+    callback_query_id: str | None = None
+    callback_answer: AnswerCallbackQuery | None = None
+
+
+current_scope: contextvars.ContextVar[UpdateScope | None] = contextvars.ContextVar(
+    "current_scope", default=None
+)
+
+
+class ChatLock(BaseMiddleware):
+    """Updates of one chat and user are handled one at a time, in order, and the next one
+    starts only after the previous one committed. With Redis the lock lives there (several
+    processes) and expires by itself, so a process killed mid-update frees the chat within
+    seconds."""
+
+    def __init__(self, isolation: BaseEventIsolation) -> None:
+        self.isolation = isolation
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        context = data.get("event_context")
+        chat = getattr(context, "chat_id", None)
+        user = getattr(context, "user_id", None)
+        if chat is None and user is None:
+            return await handler(event, data)
+        bot = data["bot"]
+        key = StorageKey(bot_id=bot.id, chat_id=chat or user, user_id=user or chat)
+        async with self.isolation.lock(key):
+            return await handler(event, data)
+
+
+class DatabaseMiddleware(BaseMiddleware):
+    """One transaction per update. The update's id, what it changed and every message it
+    causes are committed together; the messages are delivered after the commit, and a
+    callback query is answered once, after the commit too."""
+
+    def __init__(self, domain: Domain, delivery: Any) -> None:
+        self.domain = domain
+        self.delivery = delivery
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        query = getattr(event, "callback_query", None)
         async with self.domain.sessions() as session:
-            token = current_session.set(session)
+            scope = UpdateScope(session, callback_query_id=query.id if query else None)
+            tokens = (current_session.set(session), current_scope.set(scope))
             data["session"] = session
             data["domain"] = self.domain
             try:
+                update_id = getattr(event, "update_id", None)
+                if update_id is not None and not await self._first_time(session, update_id):
+                    return None
                 result = await handler(event, data)
                 await session.commit()
             except BaseException:
                 await session.rollback()
                 raise
             finally:
-                current_session.reset(token)
-        if session.info.pop("outbox", False):
-            self.domain.on_outbox()
+                current_scope.reset(tokens[1])
+                current_session.reset(tokens[0])
+        if scope.callback_query_id is not None:
+            self.delivery.ephemeral(
+                scope.callback_answer
+                or AnswerCallbackQuery(callback_query_id=scope.callback_query_id)
+            )
         return result
+
+    async def _first_time(self, session: AsyncSession, update_id: int) -> bool:
+        session.add(HandledUpdate(update_id=update_id, handled_at=self.domain.now()))
+        try:
+            await session.flush()
+        except IntegrityError:
+            await session.rollback()
+            log.info("update %s was handled before; ignoring it", update_id)
+            return False
+        return True
+
+
+class Deferral:
+    """Bot API client middleware. While an update is being handled, whatever the handler
+    sends is not sent: it becomes an outbox row in the update's transaction (a callback answer
+    is kept for after the commit). Outside an update, calls that put something in a chat go
+    through delivery's pace. Delivery's own calls go straight out."""
+
+    def __init__(self, delivery: Any) -> None:
+        self.delivery = delivery
+
+    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
+        if delivering.get():
+            return await make_request(bot, method)
+        scope = current_scope.get()
+        if isinstance(method, AnswerCallbackQuery):
+            if scope is not None and scope.callback_query_id == method.callback_query_id:
+                scope.callback_answer = method
+                return True
+            return await self.delivery.submit(method)
+        if not calls.is_chat_call(method):
+            return await make_request(bot, method)
+        if scope is None:
+            return await self.delivery.submit(method)
+        defer(scope.session, self.delivery.domain, method)
+        return True
+
+
+def defer(session: AsyncSession, domain: Domain, method: TelegramMethod) -> None:
+    """Stores a handler's call as an outbox message of the update's transaction. A private
+    chat's id goes in the encrypted payload, never in a column."""
+    chat = calls.chat_of(method)
+    data = calls.dump(method)
+    data.pop("chat_id", None)
+    payload: dict[str, Any] = {"call": data}
+    if chat is not None and chat > 0:
+        payload["to_chat"] = chat
+    if isinstance(method, EditMessageReplyMarkup):
+        # Removing old buttons is cosmetic: it must never hold up or fail the answer.
+        session.info.setdefault("outbox_rows", []).append(
+            Item(chat_id=chat or 0, call=method, priority=0)
+        )
+        return
+    row = OutboxMessage(
+        created_at=domain.now(),
+        chat_id=chat if chat is not None and chat < 0 else None,
+        reporter_id=None,
+        method=calls.name(method),
+        payload=payload,
+        purpose="reply",
+        priority=0,
+        status="pending",
+        attempts=0,
+        next_attempt_at=domain.now(),
+    )
+    session.add(row)
+    session.info.setdefault("outbox_rows", []).append(row)
 
 
 class RoleMiddleware(BaseMiddleware):
@@ -139,44 +260,3 @@ class FloodGuard(BaseMiddleware):
             return None
         self.warned.discard(user.id)
         return await handler(event, data)
-
-
-class RecordSentMessages:
-    """Bot API request middleware: remembers (pseudonymously) every message the bot sends
-    into a private chat while handling an update, so /clear can delete it later. Messages
-    the outbox sends are recorded by the outbox itself."""
-
-    def __init__(self, domain: Domain) -> None:
-        self.domain = domain
-
-    async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
-        try:
-            response = await make_request(bot, method)
-        except TelegramBadRequest as error:
-            # A double tap edits the same message twice; the second edit changes nothing,
-            # which is not a failure worth an apology.
-            if "message is not modified" in str(error) and method.__api_method__.startswith("edit"):
-                return Response[bool](ok=True, result=True)
-            # Deleting is idempotent: a double tap's second delete finds the message gone.
-            if "message to delete not found" in str(error) and method.__api_method__.startswith(
-                "delete"
-            ):
-                return Response[bool](ok=True, result=True)
-            raise
-        session = current_session.get()
-        result = getattr(response, "result", None)
-        chat = getattr(result, "chat", None)
-        if (
-            session is not None
-            and chat is not None
-            and chat.type == "private"
-            and getattr(result, "message_id", None)
-        ):
-            session.add(
-                SentMessage(
-                    chat_key=self.domain.keys.pseudonym("chat", chat.id),
-                    message_id=result.message_id,
-                    sent_at=self.domain.now(),
-                )
-            )
-        return response

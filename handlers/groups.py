@@ -13,8 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
+from bot.domain.recipients import group_lost, migrate_group
 from bot.i18n import _
-from bot.outbox import group_lost, migrate_group
 
 log = logging.getLogger(__name__)
 router = Router(name="groups")

@@ -41,10 +41,6 @@ async def claim(
     result = await claims.claim(
         session, domain, callback_data.case_id, role.person, query.message.chat.id
     )
-    # Commit before answering: on SQLite the write lock is not held across a Bot API call.
-    await session.commit()
-    if session.info.pop("outbox", False):
-        domain.on_outbox()
     if result.outcome == "won":
         await query.answer(
             _(

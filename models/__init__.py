@@ -14,7 +14,7 @@ from models.network import (
     RotaOverride,
     RotaShift,
 )
-from models.runtime import ConversationState, OutboxMessage, SentMessage, Timer
+from models.runtime import ConversationState, HandledUpdate, OutboxMessage, SentMessage, Timer
 
 __all__ = [
     "Attachment",
@@ -26,6 +26,7 @@ __all__ = [
     "ConversationState",
     "Corridor",
     "CorridorCoordinator",
+    "HandledUpdate",
     "HelpContact",
     "Invite",
     "Organisation",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, SmallInteger, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, EncryptedJSON
@@ -31,6 +31,21 @@ class OutboxMessage(Base):
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
     sent_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # 0: the answer to someone's own action; 1: everything the bot says unasked. Lower goes first.
+    priority: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")
+    # The process that holds the lease; its lease is renewed while the message waits in its
+    # queue, so a message leased by a process that died goes out again within seconds.
+    lease_owner: Mapped[str | None] = mapped_column(String(32))
+
+
+class HandledUpdate(Base):
+    """Update ids already handled, written in the same commit as what the update changed, so
+    an update Telegram delivers twice is handled once."""
+
+    __tablename__ = "handled_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    handled_at: Mapped[dt.datetime] = mapped_column(index=True)
 
 
 class Timer(Base):

@@ -8,6 +8,7 @@ import pytest
 from bot.clock import FakeClock
 from bot.domain import network
 from bot.domain.context import Domain
+from bot.transactions import Violations
 from models.db import make_engine, make_sessionmaker
 from tests.support import database, install_test_keys, make_config
 
@@ -30,3 +31,7 @@ async def domain(database_url: str) -> AsyncIterator[Domain]:
         await network.sync_network(session, config)
     yield built
     await engine.dispose()
+
+
+# Talking to the Bot API inside a database transaction fails the test where it happens.
+Violations.strict = True

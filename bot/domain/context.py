@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,8 +17,6 @@ class Domain:
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
     keys: KeyRing
-    # Called after a commit that queued outbox messages, so the sender wakes at once.
-    on_outbox: Callable[[], None] = field(default=lambda: None)
     bot_username: str = "corridor_help_bot"
 
     def now(self):  # type: ignore[no-untyped-def]

@@ -7,14 +7,14 @@ import base64
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from bot.domain import digest, events, followups, routing, timers
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.people import coordinator_corridors
-from models import Case, Person, Timer
+from models import Case, HandledUpdate, Person, Timer
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -46,7 +46,6 @@ async def run_due(domain: Domain, limit: int = 100) -> int:
                 if timer is not None:
                     timer.status = "failed" if timer.attempts >= MAX_ATTEMPTS else "pending"
                     timer.due_at = domain.now() + dt.timedelta(minutes=2**timer.attempts)
-    domain.on_outbox()
     return len(ids)
 
 
@@ -194,6 +193,12 @@ async def sweep_drafts(domain: Domain) -> int:
             data["_reminded"] = True
             row.data = data
             touched += 1
-    if touched:
-        domain.on_outbox()
     return touched
+
+
+async def forget_handled_updates(domain: Domain, keep: dt.timedelta = dt.timedelta(days=2)) -> None:
+    """Telegram redelivers an update within hours at most; older ids need not be kept."""
+    async with domain.sessions() as session, session.begin():
+        await session.execute(
+            delete(HandledUpdate).where(HandledUpdate.handled_at < domain.now() - keep)
+        )

@@ -51,6 +51,6 @@ def queue(
         next_attempt_at=domain.now(),
     )
     session.add(message)
-    # The update's middleware wakes the sender only when something was queued.
-    session.info["outbox"] = True
+    # Delivery takes the messages of a transaction straight after its commit.
+    session.info.setdefault("outbox_rows", []).append(message)
     return message

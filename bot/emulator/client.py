@@ -392,9 +392,16 @@ class EmulatorClient:
         times: int = 1,
         chat_id: int | str | None = None,
         disconnect: bool = False,
+        after: bool = False,
+        delay: float = 0.0,
     ) -> None:
+        """The next ``times`` calls of ``method`` fail. ``after``: the call is carried out and
+        only its answer is lost. ``delay``: seconds before the answer (error_code=0 with a
+        delay: a slow answer that succeeds, unless the client gives up first)."""
         await self._call(
             "fail_next",
+            after=after,
+            delay=delay,
             method=method,
             error_code=error_code,
             description=description,
@@ -403,6 +410,10 @@ class EmulatorClient:
             chat_id=chat_id,
             disconnect=disconnect,
         )
+
+    async def redeliver(self, update_id: int | None = None) -> bool:
+        """Offers an already delivered update (by default the newest) again, with its own id."""
+        return await self._call("redeliver", update_id=update_id)
 
     async def set_flood_control(self, enabled: bool) -> None:
         await self._call("set_flood_control", enabled=enabled)

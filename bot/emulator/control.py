@@ -229,6 +229,8 @@ def fail_next(
     times: int = 1,
     chat_id: int | str | None = None,
     disconnect: bool = False,
+    after: bool = False,
+    delay: float = 0.0,
 ) -> bool:
     world.fail_rules.add(
         FailRule(
@@ -239,9 +241,16 @@ def fail_next(
             times=int(times),
             chat_id=chat_id,
             disconnect=bool(disconnect),
+            after=bool(after),
+            delay=float(delay),
         )
     )
     return True
+
+
+@action()
+def redeliver(world: World, update_id: int | None = None) -> bool:
+    return world.redeliver(None if update_id is None else int(update_id))
 
 
 @action()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,8 +34,10 @@ class Dispatcher:
         world.stats[canonical or name] += 1
         if canonical is None:
             raise ApiError(404, "Not Found: method not found")
-        injected = world.fail_rules.check(canonical, raw)
-        if injected is not None:
+        injected, rule = world.fail_rules.check(canonical, raw)
+        if rule is not None and rule.delay:
+            await asyncio.sleep(rule.delay)
+        if injected is not None and not rule.after:
             raise injected
         if not is_implemented(canonical) or canonical not in METHODS:
             raise ApiError(501, f"Not Implemented: the emulator does not implement {canonical}")
@@ -45,4 +48,6 @@ class Dispatcher:
         result = METHODS[canonical](Request(world, params, files, self.webhooks))
         if inspect.isawaitable(result):
             result = await result
+        if injected is not None:
+            raise injected
         return result

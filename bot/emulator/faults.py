@@ -24,6 +24,11 @@ class FailRule:
     times: int
     chat_id: int | str | None
     disconnect: bool
+    # The call is carried out and only its answer fails: the message is delivered, the
+    # client does not know it. What a real network does to a 502 or a dropped connection.
+    after: bool = False
+    # Seconds before answering (a slow server; longer than the client's timeout is a timeout).
+    delay: float = 0.0
 
     def matches(self, method: str, params: dict[str, Any]) -> bool:
         if self.method != method.lower() or self.times <= 0:
@@ -54,13 +59,17 @@ class FailRules:
     def add(self, rule: FailRule) -> None:
         self.rules.append(rule)
 
-    def check(self, method: str, params: dict[str, Any]) -> Exception | None:
+    def check(
+        self, method: str, params: dict[str, Any]
+    ) -> tuple[Exception | None, FailRule | None]:
         for rule in self.rules:
             if rule.matches(method, params):
-                error = rule.fire()
+                error = None if rule.delay and not rule.error_code else rule.fire()
+                if error is None:
+                    rule.times -= 1
                 self.rules = [r for r in self.rules if r.times > 0]
-                return error
-        return None
+                return error, rule
+        return None, None
 
 
 class _Bucket:

@@ -254,7 +254,10 @@ class World:
         self.chats: dict[int, ChatRecord] = {}
         self.files = FileStore()
         self.updates: list[dict[str, Any]] = []
-        self.next_update_id = 1
+        # Like Telegram's, update ids start at some positive number, not at 1: a bot that
+        # remembers handled ids must not mistake a new emulator's updates for old ones.
+        self.next_update_id = secrets.randbelow(1 << 30) + 1
+        self.sent_updates: dict[int, dict[str, Any]] = {}
         self.allowed_updates: frozenset[str] | None = None
         self.callbacks: dict[str, CallbackRecord] = {}
         self.commands: dict[str, list[dict[str, str]]] = {}
@@ -447,8 +450,23 @@ class World:
         update = {"update_id": self.next_update_id, kind: payload}
         self.next_update_id += 1
         self.updates.append(update)
+        self.sent_updates[update["update_id"]] = update
+        while len(self.sent_updates) > 5000:
+            self.sent_updates.pop(next(iter(self.sent_updates)))
         self.signal.fire()
         return update
+
+    def redeliver(self, update_id: int | None = None) -> bool:
+        """Offers an update again (by default the newest), as Telegram does when it did not
+        see it confirmed."""
+        if update_id is None and self.sent_updates:
+            update_id = next(reversed(self.sent_updates))
+        update = self.sent_updates.get(update_id) if update_id is not None else None
+        if update is None:
+            return False
+        self.updates.append(update)
+        self.signal.fire()
+        return True
 
     def confirm_updates(self, offset: int | None) -> None:
         if offset is None:

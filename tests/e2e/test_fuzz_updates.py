@@ -555,8 +555,9 @@ async def expected_language(h: Harness, sender: Sender) -> str:
 async def outbox_ids(h: Harness, sender: Sender | None, chat: int) -> set[int]:
     """Message ids the outbox sent into ``chat`` (notifications, not replies)."""
     async with h.app.domain.sessions() as session:
+        # Replies travel through the outbox too; this is about what the bot says unasked.
         query = select(OutboxMessage.telegram_message_id, OutboxMessage.purpose).where(
-            OutboxMessage.telegram_message_id.is_not(None)
+            OutboxMessage.telegram_message_id.is_not(None), OutboxMessage.purpose != "reply"
         )
         if sender is not None:
             reporter = await cases.find_reporter(session, h.app.domain, sender.uid)
