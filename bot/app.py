@@ -95,7 +95,7 @@ def make_dispatcher(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation())
     )
     role = RoleMiddleware(domain.config.bot.default_language)
-    # Outer, so that filters (IsStaff, IsCoordinator) already see the role.
+    # Outer, so that filters (Allowed) already see the role.
     for observer in (dp.message, dp.edited_message, dp.callback_query, dp.my_chat_member):
         observer.outer_middleware(role)
     for router in routers():

@@ -378,7 +378,7 @@ class Delivery:
                 and s.payload["edit_outbox_id"] not in self.delivered
             }
             # A short read, closed before anything is sent.
-            async with self.domain.sessions() as session:
+            async with self.domain.transaction() as session:
                 if ids:
                     for reporter in await session.scalars(
                         select(Reporter).where(Reporter.id.in_(ids))
@@ -678,7 +678,7 @@ class Delivery:
             return
         batch, self.results = self.results, []
         try:
-            async with self.domain.sessions() as session, session.begin():
+            async with self.domain.transaction() as session:
                 for status, item, detail in batch:
                     await self._write_one(session, status, item, detail)
         except BaseException:
@@ -791,7 +791,7 @@ class Delivery:
                 and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
             ),
         )
-        async with self.domain.sessions() as session, session.begin():
+        async with self.domain.transaction() as session:
             query = (
                 select(OutboxMessage)
                 .where(due)
@@ -834,7 +834,7 @@ class Delivery:
         if not held:
             return
         until = self.domain.now() + LEASE
-        async with self.domain.sessions() as session, session.begin():
+        async with self.domain.transaction() as session:
             for start in range(0, len(held), 500):
                 await session.execute(
                     update(OutboxMessage)
@@ -851,7 +851,7 @@ class Delivery:
         if not held:
             return
         with contextlib.suppress(Exception):
-            async with self.domain.sessions() as session, session.begin():
+            async with self.domain.transaction() as session:
                 for start in range(0, len(held), 500):
                     await session.execute(
                         update(OutboxMessage)

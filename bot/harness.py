@@ -19,6 +19,7 @@ from bot.config import Config, parse_config
 from bot.crypto import generate_key
 from bot.emulator.client import EmulatorClient
 from bot.emulator.server import EmulatorServer, start_emulator
+from bot.transactions import Violations
 
 EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 DEMO_TOKEN = "7000000001:AAHdemoDEMOdemoDEMOdemoDEMOdemo12345"
@@ -39,6 +40,7 @@ class Harness:
     staff: dict[str, int]  # person id → telegram user id
     _polling: asyncio.Task | None = None
     titles: dict[int, str] = field(default_factory=dict)
+    violations_at_start: int = 0
 
     @classmethod
     async def start(
@@ -98,7 +100,16 @@ class Harness:
         clock = clock or FakeClock()
         app = await build_app(config, clock)
         await app.wait_for_api(attempts=3)
-        harness = cls(server, tg, app, clock, groups, staff, titles=titles)
+        harness = cls(
+            server,
+            tg,
+            app,
+            clock,
+            groups,
+            staff,
+            titles=titles,
+            violations_at_start=Violations.count,
+        )
         harness._polling = asyncio.create_task(
             app.dispatcher.start_polling(
                 app.bot,
@@ -147,6 +158,11 @@ class Harness:
         await self._shutdown()
         if leaks:
             raise AssertionError(f"reporter-supplied text reached a group chat: {leaks[:5]}")
+        if Violations.count != self.violations_at_start:
+            raise AssertionError(
+                f"{Violations.count - self.violations_at_start} Bot API calls were made "
+                "inside a database transaction"
+            )
 
     async def _shutdown(self) -> None:
         with contextlib.suppress(RuntimeError):
@@ -167,11 +183,11 @@ class Harness:
         for _ in range(500):
             await self.tg.wait_until_idle(timeout=20, quiet=0.01)
             await self.app.sender.flush()
-            # aiogram's own set of update tasks also counts those not yet at our middleware.
-            busy = self.app.inflight.count or self.app.dispatcher._handle_update_tasks
-            if not busy and not await self._outbox_busy():
+            # An update fetched but not yet at the in-flight middleware is caught by the second
+            # look: the emulator is quiet only once nothing has been fetched for a while.
+            if not self.app.inflight.count and not await self._outbox_busy():
                 await self.tg.wait_until_idle(timeout=20, quiet=0.01)
-                if not (self.app.inflight.count or self.app.dispatcher._handle_update_tasks):
+                if not self.app.inflight.count and self.app.sender.idle():
                     return
             await asyncio.sleep(0.01)
         raise TimeoutError("the bot did not settle")

@@ -83,7 +83,7 @@ class DatabaseMiddleware(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         query = getattr(event, "callback_query", None)
-        async with self.domain.sessions() as session:
+        async with self.domain.writing(), self.domain.sessions() as session:
             scope = UpdateScope(session, callback_query_id=query.id if query else None)
             tokens = (current_session.set(session), current_scope.set(scope))
             data["session"] = session

@@ -1,4 +1,5 @@
-"""aiogram routers, one per feature. Order matters: specific before general, fallback last."""
+"""aiogram handlers, one module per feature. Order matters: specific before general, fallback
+last. Each dispatcher gets fresh routers (see handlers.blueprint)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def routers() -> list[Router]:
         sos,
     )
 
-    result = [
+    blueprints = [
         errors.router,
         groups.router,
         coordinator.router,
@@ -32,9 +33,4 @@ def routers() -> list[Router]:
         groups.silence,
         fallback.router,
     ]
-    for router in result:
-        # Routers are module singletons and aiogram has no public way to detach one. A
-        # process that builds a second dispatcher (tests, benchmarks, an in-process
-        # restart) re-attaches them; the earlier dispatcher is no longer running by then.
-        router._parent_router = None
-    return result
+    return [blueprint.build() for blueprint in blueprints]

@@ -5,34 +5,36 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import digest, duties, onboarding
+from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _
+from handlers.blueprint import Blueprint
 from handlers.callbacks import InviteOrg
-from handlers.filters import IsCoordinator
+from handlers.filters import Allowed
 from models import Person
 from models.db import read_only
 
-router = Router(name="coordinator")
+router = Blueprint("coordinator")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
 
-@router.message(Command("digest"), IsCoordinator())
+@router.message(Command("digest"), Allowed(Action.DIGEST))
 async def digest_now(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
     await duties.queue_digest(session, domain, role.person)
     await message.answer(_("Your digest is on its way."))
 
 
-@router.message(Command("stats"), IsCoordinator())
+@router.message(Command("stats"), Allowed(Action.STATS))
 async def stats(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
@@ -61,7 +63,7 @@ async def not_coordinator(message: Message) -> None:
     await message.answer(html.escape(_("This command is for coordinators.")))
 
 
-@router.message(Command("invite"), IsCoordinator())
+@router.message(Command("invite"), Allowed(Action.INVITE))
 async def invite(message: Message, session: AsyncSession, role: Role) -> None:
     organisations = await onboarding.manageable_organisations(session, role.person)
     if not organisations:
@@ -77,7 +79,7 @@ async def invite(message: Message, session: AsyncSession, role: Role) -> None:
     )
 
 
-@router.callback_query(InviteOrg.filter(), IsCoordinator())
+@router.callback_query(InviteOrg.filter(), Allowed(Action.INVITE))
 async def invite_link(
     query: CallbackQuery,
     callback_data: InviteOrg,
@@ -100,7 +102,7 @@ async def invite_link(
     )
 
 
-@router.message(Command("team"), IsCoordinator())
+@router.message(Command("team"), Allowed(Action.TEAM))
 async def team(message: Message, session: AsyncSession, role: Role) -> None:
     organisations = await onboarding.manageable_organisations(session, role.person)
     lines = []
@@ -119,7 +121,7 @@ async def team(message: Message, session: AsyncSession, role: Role) -> None:
     )
 
 
-@router.message(Command("remove"), IsCoordinator())
+@router.message(Command("remove"), Allowed(Action.REMOVE))
 async def remove(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
@@ -140,7 +142,7 @@ async def remove(
     await message.answer(replies[result])
 
 
-@router.message(Command("away", "cover"), IsCoordinator())
+@router.message(Command("away", "cover"), Allowed(Action.ROTA))
 async def rota_override(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
@@ -180,7 +182,7 @@ async def rota_override(
     await message.answer(replies[result])
 
 
-@router.message(Command("export"), IsCoordinator())
+@router.message(Command("export"), Allowed(Action.EXPORT))
 async def export(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import Router
 from aiogram.types import ErrorEvent
 
 from bot.i18n import normalise_language, tr
+from handlers.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
-router = Router(name="errors")
+router = Blueprint("errors")
 
 
 @router.errors()

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
 from bot.i18n import _
+from handlers.blueprint import Blueprint
 from handlers.common import menu_keyboard
 
 log = logging.getLogger(__name__)
-router = Router(name="fallback")
+router = Blueprint("fallback")
 
 
 @router.callback_query()

@@ -3,14 +3,16 @@ from __future__ import annotations
 from aiogram.filters import Filter
 from aiogram.types import TelegramObject
 
+from bot.domain import access
+from bot.domain.access import Action
 from bot.domain.people import Role
 
 
-class IsStaff(Filter):
-    async def __call__(self, event: TelegramObject, role: Role) -> bool:
-        return role.is_staff
+class Allowed(Filter):
+    """Lets an update through when the access policy allows the caller ``action``."""
 
+    def __init__(self, action: Action) -> None:
+        self.action = action
 
-class IsCoordinator(Filter):
     async def __call__(self, event: TelegramObject, role: Role) -> bool:
-        return role.name in ("coordinator", "admin")
+        return access.allowed(role, self.action)

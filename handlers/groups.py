@@ -5,19 +5,21 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.types import ChatMemberUpdated, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import onboarding
+from bot.domain import access, onboarding
+from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.recipients import group_lost, migrate_group
 from bot.i18n import _
+from handlers.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
-router = Router(name="groups")
+router = Blueprint("groups")
 router.message.filter(F.chat.type.in_({"group", "supergroup"}))
 
 PRIVATE_ONLY = ("start", "sos", "status", "language", "cancel", "forget", "clear")
@@ -44,7 +46,7 @@ async def link_group(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
     """A coordinator, inside the group: `/linkgroup ORGANISATION_ID`."""
-    if role.name not in ("coordinator", "admin"):
+    if not access.allowed(role, Action.LINK_GROUP):
         await message.reply(_("This command is for coordinators."))
         return
     organisation_id = (command.args or "").strip()
@@ -62,7 +64,7 @@ async def link_group(
 
 
 # Last before the fallback, so group commands other routers handle (/oncall) still work.
-silence = Router(name="groups-silence")
+silence = Blueprint("groups-silence")
 silence.message.filter(F.chat.type.in_({"group", "supergroup"}))
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -38,11 +38,12 @@ from bot.taxonomy import (
     SINCE_LABELS,
     ConsentPurpose,
 )
+from handlers.blueprint import Blueprint
 from handlers.callbacks import Menu, Nav, Step
 from handlers.common import media_content, menu_keyboard
 from models import Corridor
 
-router = Router(name="intake")
+router = Blueprint("intake")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
@@ -16,11 +16,12 @@ from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _, current_language, tr
+from handlers.blueprint import Blueprint
 from handlers.callbacks import Lang, Menu
 from handlers.common import language_keyboard, menu_keyboard, menu_text
 from models import Case, HelpContact, Organisation
 
-router = Router(name="menu")
+router = Blueprint("menu")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -15,17 +15,19 @@ from aiogram.types import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import access, followups, referral, relay, resolution
 from bot.domain import cases as case_domain
-from bot.domain import followups, referral, relay, resolution
+from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
 from bot.taxonomy import STATUS_LABELS, CaseStatus
+from handlers.blueprint import Blueprint
 from handlers.callbacks import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
 from handlers.common import media_content, menu_keyboard
 from models import Case
 
-router = Router(name="reporter")
+router = Blueprint("reporter")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
@@ -91,7 +93,7 @@ async def join_case(
     language: str,
 ) -> None:
     token = (command.args or "").strip()
-    if role.is_staff or not token:
+    if not access.allowed(role, Action.JOIN) or not token:
         await message.answer(
             _("Usage: /join CODE — the code the person who reported for you received.")
         )
@@ -192,7 +194,7 @@ async def reporter_message(
     state: FSMContext,
     language: str,
 ) -> None:
-    if role.is_staff:
+    if not access.allowed(role, Action.RELAY_TO_OWNER):
         await message.answer(
             _("To answer a reporter, reply to their relayed message or use /reply CODE text.")
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
@@ -13,18 +13,19 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import cases as case_domain
-from bot.domain import claims, events, followups, onboarding, referral, relay, resolution
+from bot.domain import access, claims, events, followups, onboarding, referral, relay, resolution
+from bot.domain.access import Action
 from bot.domain.context import Domain
-from bot.domain.people import Role, coordinator_corridors, group_by_chat, on_call
+from bot.domain.people import Role, group_by_chat, on_call
 from bot.domain.places import MoneyError, currency_of, parse_money
 from bot.i18n import N_, _
 from bot.taxonomy import OUTCOMES
+from handlers.blueprint import Blueprint
 from handlers.callbacks import Claim, Outcome, Pass, PassReason, Refer, Snooze
-from handlers.filters import IsStaff
+from handlers.filters import Allowed
 from models import Case, CaseEvent, Organisation, Person
 
-router = Router(name="responder")
+router = Blueprint("responder")
 
 PASS_REASONS = {
     "busy": N_("Too busy"),
@@ -112,30 +113,14 @@ async def pass_reason(
         await query.answer(_("This button is no longer valid."), show_alert=True)
 
 
-async def _staff_case(session: AsyncSession, role: Role, code: str) -> Case | None:
-    """Cases a staff member may act on: their own, or their corridors' for coordinators."""
-    if role.person is None:
-        return None
-    case = await case_domain.case_by_code(session, code)
-    if case is None:
-        return None
-    if case.owner_person_id == role.person.id:
-        return case
-    if role.name in ("coordinator", "admin") and case.corridor_code in await coordinator_corridors(
-        session, role.person
-    ):
-        return case
-    return None
-
-
 async def _still_allowed(
-    session: AsyncSession, role: Role, state: FSMContext, message: Message
+    session: AsyncSession, role: Role, state: FSMContext, message: Message, action: Action
 ) -> Case | None:
     """Multi-step forms check access again at every step: the person may have been
     removed, or the case taken from them, since the first one."""
     data = await state.get_data()
     case = await session.get(Case, data.get("case_id", 0))
-    case = await _staff_case(session, role, case.code) if case is not None else None
+    case = await access.case_for(session, role, action, case)
     if case is None:
         await state.clear()
         await message.answer(_("You no longer have access to this case; nothing was changed."))
@@ -153,8 +138,8 @@ async def reply_command(
     if len(parts) < 2:
         await message.answer(_("Usage: /reply CODE your message"))
         return
-    case = await case_domain.case_by_code(session, parts[0])
-    if case is None or case.owner_person_id != role.person.id:
+    case = await access.case_for(session, role, Action.REPLY, parts[0])
+    if case is None:
         await message.answer(_("No case {code} is yours.", code=parts[0][:20]))
         return
     await _relay_to_reporter(message, session, domain, case, role.person, parts[1])
@@ -177,7 +162,7 @@ async def _relay_to_reporter(
     F.chat.type == "private",
     F.reply_to_message,
     F.text & ~F.text.startswith("/"),
-    IsStaff(),
+    Allowed(Action.REPLY),
     StateFilter(None),
 )
 async def reply_to_relayed(
@@ -195,7 +180,7 @@ async def case_timeline(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
     code = (command.args or "").strip()
-    case = await _staff_case(session, role, code) if code else None
+    case = await access.case_for(session, role, Action.VIEW_CASE, code) if code else None
     if case is None:
         await message.answer(
             _("No case {code} is yours.", code=code[:20] or "—")
@@ -229,7 +214,7 @@ async def resolve_command(
     message: Message, command: CommandObject, session: AsyncSession, role: Role
 ) -> None:
     code = (command.args or "").strip()
-    case = await _staff_case(session, role, code) if code else None
+    case = await access.case_for(session, role, Action.RESOLVE, code) if code else None
     if case is None:
         await message.answer(_("Usage: /resolve CODE (a case you own)"))
         return
@@ -256,7 +241,7 @@ async def outcome_chosen(
     state: FSMContext,
 ) -> None:
     case = await session.get(Case, callback_data.case_id)
-    case = await _staff_case(session, role, case.code) if case else None
+    case = await access.case_for(session, role, Action.RESOLVE, case.code) if case else None
     if case is None or callback_data.code not in OUTCOMES:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
@@ -275,7 +260,7 @@ async def outcome_chosen(
 async def outcome_amount(
     message: Message, session: AsyncSession, role: Role, state: FSMContext
 ) -> None:
-    case = await _still_allowed(session, role, state, message)
+    case = await _still_allowed(session, role, state, message, Action.RESOLVE)
     if case is None:
         return
     try:
@@ -294,7 +279,7 @@ async def outcome_amount(
 async def outcome_note(
     message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
-    case = await _still_allowed(session, role, state, message)
+    case = await _still_allowed(session, role, state, message, Action.RESOLVE)
     if case is None:
         return
     data = await state.get_data()
@@ -321,7 +306,7 @@ async def outcome_note(
 async def reopen_command(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
-    case = await _staff_case(session, role, (command.args or "").strip())
+    case = await access.case_for(session, role, Action.REOPEN, (command.args or "").strip())
     if case is None:
         await message.answer(_("Usage: /reopen CODE"))
         return
@@ -341,7 +326,7 @@ class Referring(StatesGroup):
 async def refer_command(
     message: Message, command: CommandObject, session: AsyncSession, role: Role
 ) -> None:
-    case = await _staff_case(session, role, (command.args or "").strip())
+    case = await access.case_for(session, role, Action.REFER, (command.args or "").strip())
     if case is None:
         await message.answer(_("Usage: /refer CODE (a case you own)"))
         return
@@ -369,7 +354,7 @@ async def refer_target(
     query: CallbackQuery, callback_data: Refer, session: AsyncSession, role: Role, state: FSMContext
 ) -> None:
     case = await session.get(Case, callback_data.case_id)
-    case = await _staff_case(session, role, case.code) if case else None
+    case = await access.case_for(session, role, Action.REFER, case.code) if case else None
     target = await session.get(Organisation, callback_data.org)
     allowed = {o.id for o in await referral.referral_targets(session, case)} if case else set()
     if case is None or target is None or target.id not in allowed:
@@ -391,16 +376,13 @@ async def refer_target(
 async def refer_note(
     message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
-    case = await _still_allowed(session, role, state, message)
+    case = await _still_allowed(session, role, state, message, Action.REFER)
     if case is None:
         return
     data = await state.get_data()
     await state.clear()
     target = await session.get(Organisation, data["org"])
-    is_coordinator = role.name in (
-        "coordinator",
-        "admin",
-    ) and case.corridor_code in await coordinator_corridors(session, role.person)
+    is_coordinator = await access.case_for(session, role, Action.OVERRIDE, case) is not None
     result = await referral.refer(
         session,
         domain,
@@ -457,7 +439,7 @@ async def followup_date(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
     parts = (command.args or "").split()
-    case = await _staff_case(session, role, parts[0]) if parts else None
+    case = await access.case_for(session, role, Action.FOLLOWUP, parts[0]) if parts else None
     try:
         day = dt.date.fromisoformat(parts[1]) if len(parts) > 1 else None
     except ValueError:
@@ -509,18 +491,13 @@ async def override(
     """A coordinator refers without the reporter's consent because a life is at risk; the
     reason is recorded in the audit trail."""
     parts = (command.args or "").split(maxsplit=2)
-    case = await _staff_case(session, role, parts[0]) if parts else None
+    case = await access.case_for(session, role, Action.OVERRIDE, parts[0]) if parts else None
     target = await session.get(Organisation, parts[1]) if len(parts) > 1 else None
     if case is not None and target is not None:
         # Only organisations of the case's own corridor, as for any referral.
         if target.id not in {o.id for o in await referral.referral_targets(session, case)}:
             target = None
-    if (
-        role.name not in ("coordinator", "admin")
-        or case is None
-        or target is None
-        or len(parts) < 3
-    ):
+    if case is None or target is None or len(parts) < 3:
         await message.answer(
             _("Usage: /override CODE ORGANISATION_ID reason (coordinators, danger to life only)")
         )

@@ -4,23 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import Bot, F, Router
+from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import access, privacy
 from bot.domain import cases as case_domain
-from bot.domain import privacy
+from bot.domain.access import Action
 from bot.domain.context import Domain
-from bot.domain.people import Role, coordinator_corridors
+from bot.domain.people import Role
 from bot.i18n import N_, _
 from bot.taxonomy import ConsentPurpose
+from handlers.blueprint import Blueprint
 from handlers.callbacks import ClearChat, ConsentWithdraw, Forget
 from models import Reporter
 
-router = Router(name="safety")
+router = Blueprint("safety")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
@@ -184,19 +186,11 @@ async def block(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
     """A coordinator blocks the account behind a case (abuse, flooding)."""
-    if role.name not in ("coordinator", "admin"):
+    if not access.allowed(role, Action.BLOCK):
         await message.answer(_("This command is for coordinators."))
         return
-    case = (
-        await case_domain.case_by_code(session, (command.args or "").strip())
-        if command.args
-        else None
-    )
-    if (
-        case is None
-        or case.reporter_id is None
-        or case.corridor_code not in await coordinator_corridors(session, role.person)
-    ):
+    case = await access.case_for(session, role, Action.BLOCK, (command.args or "").strip())
+    if case is None or case.reporter_id is None:
         await message.answer(_("Usage: /block CODE (a case of your corridors)"))
         return
     reporter = await session.get(Reporter, case.reporter_id)

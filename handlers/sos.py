@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import (
@@ -24,10 +24,11 @@ from bot.domain.people import Role
 from bot.domain.places import LANGUAGE_ORIGINS, country_name, timezone_of
 from bot.i18n import N_, _
 from bot.taxonomy import ConsentPurpose
+from handlers.blueprint import Blueprint
 from handlers.callbacks import Menu, SosSend
 from models import Case, Corridor
 
-router = Router(name="sos")
+router = Blueprint("sos")
 
 # An SOS cannot wait for three consent questions: one sentence covers both sides, so an
 # unclaimed alert may climb to the home-country side of the corridor.

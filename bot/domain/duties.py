@@ -27,12 +27,12 @@ WEEKDAY_INDEX = {
 
 
 async def run_due(domain: Domain, limit: int = 100) -> int:
-    async with domain.sessions() as session, session.begin():
+    async with domain.transaction() as session:
         leased = await timers.claim_due(session, domain.now(), limit)
         ids = [t.id for t in leased]
     for timer_id in ids:
         try:
-            async with domain.sessions() as session, session.begin():
+            async with domain.transaction() as session:
                 timer = await session.get(Timer, timer_id)
                 if timer is None or timer.status != "running":
                     continue
@@ -41,7 +41,7 @@ async def run_due(domain: Domain, limit: int = 100) -> int:
                 timer.fired_at = domain.now()
         except Exception:
             log.exception("timer %s failed", timer_id)
-            async with domain.sessions() as session, session.begin():
+            async with domain.transaction() as session:
                 timer = await session.get(Timer, timer_id)
                 if timer is not None:
                     timer.status = "failed" if timer.attempts >= MAX_ATTEMPTS else "pending"
@@ -73,7 +73,7 @@ async def _fire(session, domain: Domain, timer: Timer) -> None:  # type: ignore[
 async def ensure_digest_timers(domain: Domain) -> int:
     """One pending daily and one weekly digest timer per coordinator; idempotent."""
     created = 0
-    async with domain.sessions() as session, session.begin():
+    async with domain.transaction() as session:
         people = list(
             await session.scalars(
                 select(Person).where(
@@ -159,7 +159,7 @@ async def sweep_drafts(domain: Domain) -> int:
     remind_before = now - dt.timedelta(minutes=domain.config.bot.draft_reminder_minutes)
     expire_before = now - dt.timedelta(hours=domain.config.bot.draft_expiry_hours)
     touched = 0
-    async with domain.sessions() as session, session.begin():
+    async with domain.transaction() as session:
         rows = await session.scalars(
             select(ConversationState)
             .where(
@@ -198,7 +198,7 @@ async def sweep_drafts(domain: Domain) -> int:
 
 async def forget_handled_updates(domain: Domain, keep: dt.timedelta = dt.timedelta(days=2)) -> None:
     """Telegram redelivers an update within hours at most; older ids need not be kept."""
-    async with domain.sessions() as session, session.begin():
+    async with domain.transaction() as session:
         await session.execute(
             delete(HandledUpdate).where(HandledUpdate.handled_at < domain.now() - keep)
         )

@@ -119,7 +119,7 @@ async def forget_reporter(session: AsyncSession, domain: Domain, reporter: Repor
 async def purge_expired(domain: Domain) -> int:
     """Retention: personal data of cases resolved more than the configured months ago."""
     cutoff = domain.now() - dt.timedelta(days=30 * domain.config.security.retention_months)
-    async with domain.sessions() as session, session.begin():
+    async with domain.transaction() as session:
         due = list(
             await session.scalars(
                 select(Case)

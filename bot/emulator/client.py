@@ -415,6 +415,16 @@ class EmulatorClient:
         """Offers an already delivered update (by default the newest) again, with its own id."""
         return await self._call("redeliver", update_id=update_id)
 
+    async def retry_stats(self) -> dict[str, int]:
+        """{"refused_429": …, "early_calls": …}: 429s answered, and calls to a chat made
+        before its retry_after ran out."""
+        return await self._call("retry_stats")
+
+    async def set_chaos(self, rate: float, seed: int = 0, slow_seconds: float = 0.0) -> None:
+        """A share ``rate`` of chat calls fails at random (429, 500, 502 before or after
+        delivery, dropped connections after delivery, answers ``slow_seconds`` late)."""
+        await self._call("set_chaos", rate=rate, seed=seed, slow_seconds=slow_seconds)
+
     async def set_flood_control(self, enabled: bool) -> None:
         await self._call("set_flood_control", enabled=enabled)
 

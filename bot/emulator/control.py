@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from . import users
+from . import faults, users
 from .errors import ControlError
 from .faults import FailRule
 from .state import World
@@ -254,6 +254,12 @@ def redeliver(world: World, update_id: int | None = None) -> bool:
 
 
 @action()
+def set_chaos(world: World, rate: float, seed: int = 0, slow_seconds: float = 0.0) -> bool:
+    world.chaos = faults.Chaos(rate=float(rate), seed=int(seed), slow_seconds=float(slow_seconds))
+    return True
+
+
+@action()
 def set_flood_control(world: World, enabled: bool) -> bool:
     world.flood.enabled = bool(enabled)
     world.flood.reset()
@@ -280,6 +286,13 @@ def sent_files(world: World) -> list[dict[str, Any]]:
 @action()
 def stats(world: World) -> dict[str, int]:
     return dict(world.stats)
+
+
+@action()
+def retry_stats(world: World) -> dict[str, int]:
+    """Calls refused with 429 (flood control or injected), and calls to a chat made before
+    its retry_after ran out."""
+    return {"refused_429": world.retries.refused, "early_calls": world.retries.early}
 
 
 @action()

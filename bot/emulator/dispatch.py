@@ -34,7 +34,26 @@ class Dispatcher:
         world.stats[canonical or name] += 1
         if canonical is None:
             raise ApiError(404, "Not Found: method not found")
+        chat = raw.get("chat_id")
+        world.retries.check(chat, world.now_float())
+        try:
+            return await self._call(world, canonical, raw, files, chat)
+        except ApiError as error:
+            world.retries.record(chat, error, world.now_float())
+            raise
+
+    async def _call(
+        self,
+        world: World,
+        canonical: str,
+        raw: dict[str, Any],
+        files: dict[str, Upload],
+        chat: Any,
+    ) -> Any:
         injected, rule = world.fail_rules.check(canonical, raw)
+        if rule is None and chat is not None:
+            rule = world.chaos.pick()
+            injected = rule.fire() if rule is not None and rule.error_code else None
         if rule is not None and rule.delay:
             await asyncio.sleep(rule.delay)
         if injected is not None and not rule.after:

@@ -126,3 +126,58 @@ class FloodControl:
         for bucket in buckets:
             bucket.tokens -= 1
         return None
+
+
+@dataclass
+class Chaos:
+    """A share of all chat calls fails at random, the way a bad network and a busy Telegram
+    fail: 429 with retry_after, 500 and 502 (some after the message was delivered), dropped
+    connections (after delivery) and slow answers. Seeded, so a run can be repeated."""
+
+    rate: float = 0.0
+    seed: int = 0
+    slow_seconds: float = 0.0  # a slow answer; longer than the client's timeout is a timeout
+
+    def __post_init__(self) -> None:
+        import random
+
+        self.random = random.Random(self.seed)
+
+    def pick(self) -> FailRule | None:
+        if self.rate <= 0 or self.random.random() >= self.rate:
+            return None
+        kind = self.random.choice(["429", "500", "502", "502 after", "drop after", "slow"])
+        rule = FailRule(
+            method="",
+            error_code={"429": 429, "500": 500, "slow": 0}.get(kind, 502),
+            description=None,
+            retry_after=1 if kind == "429" else None,
+            times=1,
+            chat_id=None,
+            disconnect=kind == "drop after",
+            after=kind.endswith("after"),
+            delay=self.slow_seconds if kind == "slow" else 0.0,
+        )
+        return rule
+
+
+class RetryLedger:
+    """Remembers each chat's retry_after, and counts calls to a chat before it ran out:
+    the one thing Telegram punishes hardest."""
+
+    def __init__(self) -> None:
+        self.until: dict[str, float] = {}
+        self.early = 0
+        self.refused = 0
+
+    def check(self, chat_id: Any, now: float) -> None:
+        if chat_id is not None and self.until.get(str(chat_id), 0.0) > now:
+            self.early += 1
+
+    def record(self, chat_id: Any, error: Exception, now: float) -> None:
+        parameters = getattr(error, "parameters", None) or {}
+        seconds = parameters.get("retry_after")
+        if getattr(error, "code", None) == 429:
+            self.refused += 1
+        if seconds and chat_id is not None:
+            self.until[str(chat_id)] = now + float(seconds)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from .errors import ApiError, bad_request, forbidden, migrated
-from .faults import FailRules, FloodControl
+from .faults import Chaos, FailRules, FloodControl, RetryLedger
 from .files import FileStore
 
 T = TypeVar("T")
@@ -244,6 +244,8 @@ class World:
         self.stats: Counter[str] = Counter()
         self.fail_rules = FailRules()
         self.flood = FloodControl()
+        self.chaos = Chaos()
+        self.retries = RetryLedger()
         self.webhook = WebhookConfig()
         self.closed = False
         self._reset_world()
@@ -278,6 +280,8 @@ class World:
         self.stats.clear()
         self.fail_rules = FailRules()
         self.flood = FloodControl()
+        self.chaos = Chaos()
+        self.retries = RetryLedger()
         self._reset_world()
         self.signal.fire()
 

@@ -1,0 +1,171 @@
+"""Who may do what: one table of role × action, and one function that reads it.
+
+Every handler, callback, CLI command and web page asks here; nothing else decides access.
+An action on a case is allowed on the cases within the person's reach: a responder's own
+cases (their organisation's, for claiming a card), a coordinator's corridors, everything for
+an admin."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.cases import case_by_code
+from bot.domain.people import Role, coordinator_corridors
+from models import Case
+
+
+class Action(StrEnum):
+    # reporters
+    REPORT = "report"
+    SOS = "sos"
+    STATUS = "status"
+    JOIN = "join"
+    CONSENT = "consent"
+    CLEAR = "clear"
+    FORGET = "forget"
+    RELAY_TO_OWNER = "relay_to_owner"
+    # responders, on a case
+    CLAIM = "claim"
+    PASS = "pass"
+    VIEW_CASE = "view_case"
+    REPLY = "reply"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    REFER = "refer"
+    FOLLOWUP = "followup"
+    ONCALL = "oncall"
+    # coordinators
+    DIGEST = "digest"
+    STATS = "stats"
+    EXPORT = "export"
+    REPORT_EVIDENCE = "report_evidence"
+    DASHBOARD = "dashboard"
+    INVITE = "invite"
+    TEAM = "team"
+    REMOVE = "remove"
+    ROTA = "rota"
+    LINK_GROUP = "link_group"
+    BLOCK = "block"
+    OVERRIDE = "override"
+
+
+class Decision(StrEnum):
+    ALLOW = "allow"
+    DENY = "deny"
+    # Allowed on a case within the person's reach (see reaches()).
+    OWN = "own"
+
+
+_REPORTER_ACTIONS = {
+    Action.REPORT,
+    Action.SOS,
+    Action.STATUS,
+    Action.JOIN,
+    Action.CONSENT,
+    Action.CLEAR,
+    Action.FORGET,
+    Action.RELAY_TO_OWNER,
+}
+_CASE_ACTIONS = {
+    Action.CLAIM,
+    Action.PASS,
+    Action.VIEW_CASE,
+    Action.REPLY,
+    Action.RESOLVE,
+    Action.REOPEN,
+    Action.REFER,
+    Action.FOLLOWUP,
+}
+_COORDINATOR_ACTIONS = {
+    Action.DIGEST,
+    Action.STATS,
+    Action.EXPORT,
+    Action.REPORT_EVIDENCE,
+    Action.DASHBOARD,
+    Action.INVITE,
+    Action.TEAM,
+    Action.REMOVE,
+    Action.ROTA,
+    Action.LINK_GROUP,
+}
+_CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE}
+_OWNER_ONLY = {Action.REPLY}
+
+
+def _table() -> dict[tuple[str, Action], Decision]:
+    table: dict[tuple[str, Action], Decision] = {}
+    for action in Action:
+        for role in ("stranger", "reporter"):
+            # A stranger becomes a reporter by reporting; staff report through colleagues.
+            table[(role, action)] = Decision.ALLOW if action in _REPORTER_ACTIONS else Decision.DENY
+        for role in ("responder", "coordinator", "admin"):
+            if action in _REPORTER_ACTIONS:
+                decision = Decision.DENY
+            elif action in _CASE_ACTIONS:
+                decision = Decision.OWN
+            elif action is Action.ONCALL:
+                decision = Decision.ALLOW
+            elif action in _COORDINATOR_ACTIONS:
+                decision = Decision.DENY if role == "responder" else Decision.ALLOW
+            else:  # block, override: a coordinator's word on a case of their corridor
+                decision = Decision.DENY if role == "responder" else Decision.OWN
+            table[(role, action)] = decision
+    return table
+
+
+POLICY = _table()
+
+
+def decide(role: str, action: Action) -> Decision:
+    """The table's answer; an unknown role is denied everything."""
+    return POLICY.get((role, action), Decision.DENY)
+
+
+def allowed(role: Role, action: Action) -> bool:
+    """Allowed at all (for an OWN action: on some case)."""
+    return decide(role.name, action) is not Decision.DENY
+
+
+def reaches(role: Role, case: Case, corridors: Iterable[str], action: Action) -> bool:
+    """Whether ``case`` is within the person's reach for ``action``."""
+    decision = decide(role.name, action)
+    if decision is Decision.ALLOW:
+        return True
+    if decision is Decision.DENY or role.person is None:
+        return False
+    if action in _OWNER_ONLY:
+        # Words to a reporter come from the one person they are talking to.
+        return case.owner_person_id == role.person.id
+    if role.name == "admin":
+        return True
+    if action in _CORRIDOR_CASE_ACTIONS:
+        return case.corridor_code in set(corridors)
+    if action is Action.CLAIM:
+        # Claiming is for the organisation whose group shows the card (checked by the
+        # claim itself), and for the corridor's coordinators.
+        return True
+    if case.owner_person_id == role.person.id:
+        return True
+    return role.name == "coordinator" and case.corridor_code in set(corridors)
+
+
+async def corridors_of(session: AsyncSession, role: Role) -> list[str]:
+    if role.person is None or role.name not in ("coordinator", "admin"):
+        return []
+    return await coordinator_corridors(session, role.person)
+
+
+async def case_for(
+    session: AsyncSession, role: Role, action: Action, code: str | Case | None
+) -> Case | None:
+    """The case a person may act on with ``action``, or None (unknown, or out of reach:
+    the two are not told apart, so a code cannot be probed)."""
+    if not code or decide(role.name, action) is Decision.DENY:
+        return None
+    case = code if isinstance(code, Case) else await case_by_code(session, code)
+    if case is None:
+        return None
+    return case if reaches(role, case, await corridors_of(session, role), action) else None

@@ -1,0 +1,100 @@
+"""`corridor run` killed with SIGKILL between the commit and the delivery: after a restart the
+committed message goes out within seconds, and the case exists once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.emulator.client import EmulatorClient
+from bot.emulator.server import start_emulator
+from models import Case
+from models.db import make_engine, make_sessionmaker
+from tests.e2e.test_process import TOKEN, environment, read_until
+from tests.support import EXAMPLE
+
+
+async def launch(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(EXAMPLE),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+
+
+async def confirmation(tg: EmulatorClient, user: int) -> bool:
+    return any(
+        "SOS sent" in (m.get("text") or "") for m in await tg.transcript(user) if m.get("from_bot")
+    )
+
+
+async def test_a_confirmation_committed_before_a_kill_is_sent_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    server = await start_emulator()
+    tg = EmulatorClient(server.base_url, TOKEN)
+    processes = []
+    env = environment(tmp_path, server.base_url)  # one key for both lives of the process
+    try:
+        first = await launch(env)
+        processes.append(first)
+        await read_until(first, "Start polling")
+        worker = (await tg.create_user("Worker", started=True))["id"]
+        sent = await tg.send_message(worker, "/sos")
+        question = await tg.wait_for_message(
+            worker, after_message_id=sent["message_id"], timeout=30
+        )
+        # The answer to the confirmation hangs: the process is killed while it waits.
+        await tg.fail_next("sendMessage", chat_id=worker, error_code=0, delay=120)
+        before = (await tg.stats()).get("sendMessage", 0)
+        await tg.press_button(worker, worker, question["message_id"], data="sos:QA")
+        for _ in range(300):
+            if (await tg.stats()).get("sendMessage", 0) > before:
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the confirmation was never sent")
+        first.kill()
+        await first.wait()
+        killed_at = time.monotonic()
+        assert not await confirmation(tg, worker)
+
+        second = await launch(env)
+        processes.append(second)
+        await read_until(second, "Start polling")
+        ready_at = time.monotonic()
+        for _ in range(1200):
+            if await confirmation(tg, worker):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise AssertionError("the confirmation was not sent after the restart")
+        # Leases last seconds, not minutes (they were ten minutes once): a restarted process
+        # sends what the dead one held as soon as the lease has run out.
+        assert time.monotonic() - max(ready_at, killed_at + 8) < 60
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await tg.close()
+        await server.close()
+    engine = make_engine(env["CORRIDOR_DATABASE_URL"])
+    try:
+        async with make_sessionmaker(engine)() as session:
+            assert await session.scalar(select(func.count()).select_from(Case)) == 1
+    finally:
+        await engine.dispose()

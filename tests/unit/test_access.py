@@ -1,0 +1,90 @@
+"""The access policy as a table: every role × action, read as a person would read the README,
+and the reach of OWN actions over real cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.domain import access
+from bot.domain.access import Action, Decision
+from bot.domain.people import Role
+from models import Case, Person
+
+A, D, OWN = Decision.ALLOW, Decision.DENY, Decision.OWN
+ROLES = ("stranger", "reporter", "responder", "coordinator", "admin")
+
+# action: stranger, reporter, responder, coordinator, admin
+EXPECTED = {
+    Action.REPORT: (A, A, D, D, D),
+    Action.SOS: (A, A, D, D, D),
+    Action.STATUS: (A, A, D, D, D),
+    Action.JOIN: (A, A, D, D, D),
+    Action.CONSENT: (A, A, D, D, D),
+    Action.CLEAR: (A, A, D, D, D),
+    Action.FORGET: (A, A, D, D, D),
+    Action.RELAY_TO_OWNER: (A, A, D, D, D),
+    Action.CLAIM: (D, D, OWN, OWN, OWN),
+    Action.PASS: (D, D, OWN, OWN, OWN),
+    Action.VIEW_CASE: (D, D, OWN, OWN, OWN),
+    Action.REPLY: (D, D, OWN, OWN, OWN),
+    Action.RESOLVE: (D, D, OWN, OWN, OWN),
+    Action.REOPEN: (D, D, OWN, OWN, OWN),
+    Action.REFER: (D, D, OWN, OWN, OWN),
+    Action.FOLLOWUP: (D, D, OWN, OWN, OWN),
+    Action.ONCALL: (D, D, A, A, A),
+    Action.DIGEST: (D, D, D, A, A),
+    Action.STATS: (D, D, D, A, A),
+    Action.EXPORT: (D, D, D, A, A),
+    Action.REPORT_EVIDENCE: (D, D, D, A, A),
+    Action.DASHBOARD: (D, D, D, A, A),
+    Action.INVITE: (D, D, D, A, A),
+    Action.TEAM: (D, D, D, A, A),
+    Action.REMOVE: (D, D, D, A, A),
+    Action.ROTA: (D, D, D, A, A),
+    Action.LINK_GROUP: (D, D, D, A, A),
+    Action.BLOCK: (D, D, D, OWN, OWN),
+    Action.OVERRIDE: (D, D, D, OWN, OWN),
+}
+
+
+def test_every_action_is_in_the_table() -> None:
+    assert set(EXPECTED) == set(Action)
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", ROLES)
+def test_decision(role: str, action: Action) -> None:
+    assert access.decide(role, action) is EXPECTED[action][ROLES.index(role)]
+
+
+def test_an_unknown_role_is_denied_everything() -> None:
+    assert {access.decide("intruder", action) for action in Action} == {Decision.DENY}
+
+
+def person(pid: int, role: str) -> Role:
+    return Role(role, person=Person(id=pid, role=role, name=f"P{pid}"))
+
+
+CASE = Case(id=1, code="QA-1", corridor_code="NP-QA", owner_person_id=7)
+
+
+@pytest.mark.parametrize(
+    ("who", "action", "corridors", "reached"),
+    [
+        (person(7, "responder"), Action.VIEW_CASE, [], True),  # their own case
+        (person(8, "responder"), Action.VIEW_CASE, [], False),  # a colleague's
+        (person(9, "coordinator"), Action.VIEW_CASE, ["NP-QA"], True),  # their corridor
+        (person(9, "coordinator"), Action.VIEW_CASE, ["ID-MY"], False),  # another corridor
+        (person(9, "coordinator"), Action.REPLY, ["NP-QA"], False),  # only the owner speaks
+        (person(7, "responder"), Action.REPLY, [], True),
+        (person(9, "coordinator"), Action.OVERRIDE, ["NP-QA"], True),
+        (person(9, "coordinator"), Action.BLOCK, ["ID-MY"], False),
+        (person(7, "responder"), Action.BLOCK, [], False),  # even on their own case
+        (person(1, "admin"), Action.RESOLVE, [], True),
+        (Role("reporter"), Action.VIEW_CASE, [], False),
+    ],
+)
+def test_reach_of_case_actions(
+    who: Role, action: Action, corridors: list[str], reached: bool
+) -> None:
+    assert access.reaches(who, CASE, corridors, action) is reached
