@@ -41,6 +41,91 @@ HTCDS = {
     "HLTH": "RestrictsMedicalCare",
 }
 
+# Migrant Workers Convention (ICRMW) articles each category documents (TAXONOMY.md). A case
+# is counted once per article, however many of its categories point there.
+ICRMW_ARTICLES: dict[str, tuple[str, ...]] = {
+    "WAGE": ("25",),
+    "DOCS": ("21",),
+    "MOVE": ("16",),
+    "THRT": ("16",),
+    "PHYS": ("10", "16"),
+    "SEXV": ("10",),
+    "HOUR": ("25",),
+    "COND": ("25",),
+    "HLTH": ("28",),
+    "DETN": ("16", "22"),
+    "CONS": ("23",),
+}
+ARTICLE_TITLES: dict[str, str] = {
+    "10": N_("No torture or cruel, inhuman or degrading treatment"),
+    "16": N_(
+        "Liberty and security of person; protection against violence, threats and arbitrary arrest"
+    ),
+    "21": N_("No confiscation or destruction of identity documents, passports or permits"),
+    "22": N_("No collective expulsion; due process in expulsion"),
+    "23": N_("Recourse to consular or diplomatic protection"),
+    "25": N_("Treatment not less favourable than nationals in remuneration and conditions of work"),
+    "28": N_("Emergency medical care"),
+}
+
+# ILO indicators of forced labour each category documents. "Restriction of movement" and
+# "isolation" are two indicators that one category (MOVE) records together.
+ILO_INDICATORS: dict[str, tuple[str, ...]] = {
+    "WAGE": ("WITHHOLDING_OF_WAGES",),
+    "DOCS": ("RETENTION_OF_DOCUMENTS",),
+    "DEBT": ("DEBT_BONDAGE",),
+    "DECV": ("DECEPTION",),
+    "MOVE": ("RESTRICTION_OF_MOVEMENT", "ISOLATION"),
+    "THRT": ("INTIMIDATION_AND_THREATS",),
+    "PHYS": ("PHYSICAL_AND_SEXUAL_VIOLENCE",),
+    "SEXV": ("PHYSICAL_AND_SEXUAL_VIOLENCE",),
+    "HOUR": ("EXCESSIVE_OVERTIME",),
+    "COND": ("ABUSIVE_CONDITIONS",),
+}
+ILO_LABELS: dict[str, str] = {
+    "WITHHOLDING_OF_WAGES": N_("Withholding of wages"),
+    "RETENTION_OF_DOCUMENTS": N_("Retention of identity documents"),
+    "DEBT_BONDAGE": N_("Debt bondage"),
+    "DECEPTION": N_("Deception"),
+    "RESTRICTION_OF_MOVEMENT": N_("Restriction of movement"),
+    "ISOLATION": N_("Isolation"),
+    "INTIMIDATION_AND_THREATS": N_("Intimidation and threats"),
+    "PHYSICAL_AND_SEXUAL_VIOLENCE": N_("Physical and sexual violence"),
+    "EXCESSIVE_OVERTIME": N_("Excessive overtime"),
+    "ABUSIVE_CONDITIONS": N_("Abusive working and living conditions"),
+}
+
+
+def articles_of(categories: list[str] | tuple[str, ...]) -> set[str]:
+    return {a for c in categories for a in ICRMW_ARTICLES.get(c, ())}
+
+
+def indicators_of(categories: list[str] | tuple[str, ...]) -> set[str]:
+    return {i for c in categories for i in ILO_INDICATORS.get(c, ())}
+
+
+# Optional intake facts (TAXONOMY.md, "Optional intake facts"): both skippable, counted only
+# in anonymised aggregates under the same suppression, never shown on cards, summaries or
+# digests. Sector codes are ISIC Rev. 4 sections, in plain words.
+SECTORS: dict[str, str] = {
+    "SECTOR_T": N_("Domestic work"),
+    "SECTOR_F": N_("Construction"),
+    "SECTOR_C": N_("Factory or manufacturing"),
+    "SECTOR_A": N_("Farm or fishing"),
+    "SECTOR_I": N_("Hotel or restaurant"),
+    "SECTOR_Q": N_("Care or health work"),
+    "SECTOR_H": N_("Driving or transport"),
+    "SECTOR_N": N_("Security or cleaning"),
+    "SECTOR_OTHER": N_("Other work"),
+}
+GENDERS: dict[str, str] = {
+    "WOMAN": N_("Woman"),
+    "MAN": N_("Man"),
+    "ANOTHER": N_("Another gender"),
+    "UNSAID": N_("Prefer not to say"),
+}
+NOT_GIVEN = "UNKNOWN"  # in aggregates: the question was skipped or not asked
+
 OUTCOMES: dict[str, str] = {
     "WAGES_RECOVERED": N_("Wages recovered"),
     "REPATRIATED": N_("Returned home"),
@@ -77,7 +162,8 @@ class ConsentPurpose(StrEnum):
     STATISTICS = "statistics"
 
 
-CONSENT_VERSION = 1
+# Version 2: the statistics text explains the optional sector and gender questions.
+CONSENT_VERSION = 2
 CONSENT_TEXTS = {
     ConsentPurpose.DESTINATION_HELP: N_(
         "Share my report with trusted helpers in the country where I work, so they can help me."
@@ -86,7 +172,9 @@ CONSENT_TEXTS = {
         "Share my report with trusted helpers in my home country (for example when I return)."
     ),
     ConsentPurpose.STATISTICS: N_(
-        "Count my case in anonymous statistics (no names, no contacts) used to push for change."
+        "Count my case in anonymous statistics (no names, no contacts) used to push for change. "
+        "If you tell us your kind of work or your gender, they are only counted together with "
+        "many other cases, never shown on their own."
     ),
 }
 

@@ -15,6 +15,7 @@ from models.network import (
     RotaShift,
 )
 from models.runtime import ConversationState, HandledUpdate, OutboxMessage, SentMessage, Timer
+from models.stats import StatsDay, StatsName
 
 __all__ = [
     "Attachment",
@@ -39,5 +40,11 @@ __all__ = [
     "RotaOverride",
     "RotaShift",
     "SentMessage",
+    "StatsDay",
+    "StatsName",
     "Timer",
 ]
+
+# Rollups are kept in step by session events registered on import (bot.domain.rollups), so
+# every session that can change a case keeps them.
+import bot.domain.rollups  # noqa: E402

@@ -93,6 +93,10 @@ class Case(Base):
     in_danger: Mapped[bool] = mapped_column(Boolean, default=False)
     workers_affected: Mapped[int] = mapped_column(Integer, default=1)
     since: Mapped[str | None] = mapped_column(String(16))
+    # Optional, skippable (bot.taxonomy SECTORS / GENDERS): counted only in anonymised
+    # aggregates, never shown on cards, summaries or digests.
+    sector: Mapped[str | None] = mapped_column(String(16))
+    gender: Mapped[str | None] = mapped_column(String(16))
     employer: Mapped[str | None] = mapped_column(Encrypted)
     agency: Mapped[str | None] = mapped_column(Encrypted)
     # Keyed fingerprints of the names, kept in step by the listeners below (see bot.names).

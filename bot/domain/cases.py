@@ -16,7 +16,15 @@ from bot.domain import events, routing
 from bot.domain.context import Domain
 from bot.domain.triage import triage
 from bot.i18n import tr
-from bot.taxonomy import CONSENT_TEXTS, CONSENT_VERSION, OPEN_STATUSES, CaseStatus, ConsentPurpose
+from bot.taxonomy import (
+    CONSENT_TEXTS,
+    CONSENT_VERSION,
+    GENDERS,
+    OPEN_STATUSES,
+    SECTORS,
+    CaseStatus,
+    ConsentPurpose,
+)
 from models import Attachment, Case, Consent, Corridor, Reporter
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
@@ -58,6 +66,9 @@ class Report:
     sos: bool = False
     # The exact sentence shown when consent was given, if not the standard per-purpose text.
     consent_text: str | None = None
+    # Optional, skippable: a bot.taxonomy SECTORS / GENDERS code, or None.
+    sector: str | None = None
+    gender: str | None = None
 
 
 async def reporter_for(
@@ -181,6 +192,8 @@ async def submit_report(
         in_danger=report.in_danger,
         workers_affected=max(1, report.workers_affected),
         since=report.since,
+        sector=report.sector if report.sector in SECTORS else None,
+        gender=report.gender if report.gender in GENDERS else None,
         employer=report.employer,
         agency=report.agency,
         wage_owed_minor=report.wage_owed_minor,
