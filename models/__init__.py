@@ -47,4 +47,4 @@ __all__ = [
 
 # Rollups are kept in step by session events registered on import (bot.domain.rollups), so
 # every session that can change a case keeps them.
-import bot.domain.rollups  # noqa: E402
+import bot.domain.rollups  # noqa: F401

@@ -107,7 +107,7 @@ def band(seconds: float) -> int:
     """The duration band: 0 under a minute, then 2^(1/8)-wide bands from one minute up."""
     if seconds < 60:
         return 0
-    return int(math.floor(BANDS_PER_DOUBLING * math.log2(seconds / 60))) + 1
+    return math.floor(BANDS_PER_DOUBLING * math.log2(seconds / 60)) + 1
 
 
 def band_limits(number: int) -> tuple[float, float]:
