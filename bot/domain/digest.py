@@ -25,13 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import rollups
 from bot.domain.cards import age_text
 from bot.domain.context import Domain
 from bot.domain.patterns import find_patterns
 from bot.domain.places import format_money
 from bot.i18n import tr
 from bot.taxonomy import OUTCOMES, UNCLAIMED_STATUSES
-from models import Case, CaseEvent, Timer
+from models import Case, CaseEvent, StatsDay, Timer
 
 # A digest is one Telegram message (4,096 characters at most) read on a phone: long lists
 # are cut to their head and a count of the rest.
@@ -74,6 +75,19 @@ class DigestData:
         )
 
 
+# Windows longer than this many whole UTC days read the per-day rollups for those days
+# (bot.domain.rollups) and count only the partial days at both ends from the cases, so a
+# year or all time costs what its days cost, not its cases. Medians there come from duration
+# bands (within about 9 %); shorter windows (the daily and weekly digests, /stats 30d) are
+# counted exactly from the cases.
+ROLLUP_AFTER_DAYS = 31
+
+
+def _midnight(moment: dt.datetime, up: bool) -> dt.datetime:
+    day = moment.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return day + dt.timedelta(days=1) if up and day < moment else day
+
+
 async def collect(
     session: AsyncSession,
     corridors: list[str],
@@ -81,45 +95,34 @@ async def collect(
     until: dt.datetime,
     now: dt.datetime,
 ) -> DigestData:
-    """Every figure is computed by the database from the covering indexes: a year of a
-    busy network is a few hundred thousand cases, and none of them travels to Python."""
+    """Every figure is computed by the database: from the covering indexes for a short
+    window, from the per-day rollups for the whole days of a long one."""
     data = DigestData(corridors, since, until)
     if not corridors:
         return data
     sql = Aggregates(session)
     in_scope = Case.corridor_code.in_(corridors)
-    for currency, count, owed in await session.execute(
-        select(Case.wage_currency, func.count(), func.sum(Case.wage_owed_minor))
-        .where(in_scope, Case.created_at.between(since, until))
-        .group_by(Case.wage_currency)
-    ):
-        data.new += count
-        if owed is not None:
-            data.wages_owed[currency or "?"] = int(owed)
-    claimed = (in_scope, Case.claimed_at.between(since, until))
-    data.claimed = await session.scalar(select(func.count()).where(*claimed)) or 0
-    data.median_claim_minutes = await sql.median(
-        sql.minutes_between(Case.created_at, Case.claimed_at), claimed, data.claimed
-    )
-    resolved = (in_scope, Case.resolved_at.between(since, until))
-    for outcome, currency, count, recovered in await session.execute(
-        select(
-            Case.outcome, Case.outcome_currency, func.count(), func.sum(Case.outcome_amount_minor)
+    first, last = _midnight(since, up=True), _midnight(until, up=False)
+    if (last - first).days > ROLLUP_AFTER_DAYS:
+        await _collect_rolled(data, session, sql, corridors, since, first, last, until)
+    else:
+
+        def window(column: Any) -> ColumnElement[bool]:
+            return column.between(since, until)
+
+        await _count_directly(data, session, in_scope, window)
+        claimed = (in_scope, window(Case.claimed_at))
+        data.median_claim_minutes = await sql.median(
+            sql.minutes_between(Case.created_at, Case.claimed_at), claimed, data.claimed
         )
-        .where(*resolved)
-        .group_by(Case.outcome, Case.outcome_currency)
-    ):
-        data.resolved[outcome or "OTHER"] += count
-        if recovered is not None:
-            key = currency or "?"
-            data.wages_recovered[key] = data.wages_recovered.get(key, 0) + int(recovered)
-    resolution_minutes = await sql.median(
-        sql.minutes_between(Case.created_at, Case.resolved_at),
-        resolved,
-        sum(data.resolved.values()),
-    )
-    if resolution_minutes is not None:
-        data.median_resolution_hours = resolution_minutes / 60
+        resolved = (in_scope, window(Case.resolved_at))
+        resolution_minutes = await sql.median(
+            sql.minutes_between(Case.created_at, Case.resolved_at),
+            resolved,
+            sum(data.resolved.values()),
+        )
+        if resolution_minutes is not None:
+            data.median_resolution_hours = resolution_minutes / 60
     waiting = (in_scope, Case.status.in_([s.value for s in UNCLAIMED_STATUSES]))
     data.unclaimed_total = await session.scalar(select(func.count()).where(*waiting)) or 0
     for code, created, urgency in await session.execute(
@@ -140,15 +143,6 @@ async def collect(
                 Timer.kind.in_(("checkin", "owner_reminder")),
                 Timer.due_at < now - dt.timedelta(hours=1),
             )
-        )
-        or 0
-    )
-    data.escalations = (
-        await session.scalar(
-            select(func.count())
-            .select_from(CaseEvent)
-            .join(Case, Case.id == CaseEvent.case_id)
-            .where(in_scope, CaseEvent.kind == "escalated", CaseEvent.at.between(since, until))
         )
         or 0
     )
@@ -176,6 +170,94 @@ async def collect(
         )
     )
     return data
+
+
+async def _count_directly(
+    data: DigestData, session: AsyncSession, in_scope: Any, window: Any
+) -> None:
+    """Adds the counts and amounts of the cases (and escalations) whose moment falls in
+    ``window`` (a function of the timestamp column) to ``data``."""
+    for currency, count, owed in await session.execute(
+        select(Case.wage_currency, func.count(), func.sum(Case.wage_owed_minor))
+        .where(in_scope, window(Case.created_at))
+        .group_by(Case.wage_currency)
+    ):
+        data.new += count
+        if owed is not None:
+            key = currency or "?"
+            data.wages_owed[key] = data.wages_owed.get(key, 0) + int(owed)
+    data.claimed += (
+        await session.scalar(select(func.count()).where(in_scope, window(Case.claimed_at))) or 0
+    )
+    for outcome, currency, count, recovered in await session.execute(
+        select(
+            Case.outcome, Case.outcome_currency, func.count(), func.sum(Case.outcome_amount_minor)
+        )
+        .where(in_scope, window(Case.resolved_at))
+        .group_by(Case.outcome, Case.outcome_currency)
+    ):
+        data.resolved[outcome or "OTHER"] += count
+        if recovered is not None:
+            key = currency or "?"
+            data.wages_recovered[key] = data.wages_recovered.get(key, 0) + int(recovered)
+    data.escalations += (
+        await session.scalar(
+            select(func.count())
+            .select_from(CaseEvent)
+            .join(Case, Case.id == CaseEvent.case_id)
+            .where(in_scope, CaseEvent.kind == "escalated", window(CaseEvent.at))
+        )
+        or 0
+    )
+
+
+async def _collect_rolled(
+    data: DigestData,
+    session: AsyncSession,
+    sql: Aggregates,
+    corridors: list[str],
+    since: dt.datetime,
+    first: dt.datetime,
+    last: dt.datetime,
+    until: dt.datetime,
+) -> None:
+    """Whole days ``first`` ≤ day < ``last`` from the rollups; [since, first) and
+    [last, until] from the cases."""
+    in_scope = Case.corridor_code.in_(corridors)
+    edges = (
+        lambda column: (column >= since) & (column < first),
+        lambda column: (column >= last) & (column <= until),
+    )
+    claim_seconds: list[float] = []
+    resolve_seconds: list[float] = []
+    for window in edges:
+        await _count_directly(data, session, in_scope, window)
+        for column, values in (
+            (Case.claimed_at, claim_seconds),
+            (Case.resolved_at, resolve_seconds),
+        ):
+            values.extend(
+                60 * minutes
+                for minutes in await session.scalars(
+                    select(sql.minutes_between(Case.created_at, column)).where(
+                        in_scope, window(column)
+                    )
+                )
+                if minutes is not None
+            )
+    days = await rollups.totals(session, corridors, rollups.EVENT, first.date(), last.date())
+    data.new += days.cases("new")
+    data.claimed += days.cases("claimed")
+    data.escalations += days.cases("escalated")
+    for outcome, (count, _w, _a) in days.codes("resolved").items():
+        data.resolved[outcome] += count
+    for target, measure in ((data.wages_owed, "owed"), (data.wages_recovered, "recovered")):
+        for currency, (_n, _w, amount) in days.codes(measure).items():
+            target[currency] = target.get(currency, 0) + amount
+    claim = rollups.median_seconds(days.bands("claim_time"), claim_seconds)
+    data.median_claim_minutes = None if claim is None else claim / 60
+    resolution = rollups.median_seconds(days.bands("resolve_time"), resolve_seconds)
+    data.median_resolution_hours = None if resolution is None else resolution / 3600
 
 
 def seconds_of(column: Any) -> ColumnElement[int]:
@@ -311,24 +393,27 @@ def not_shown(total: int, items: list, limit: int) -> int:
 async def daily_counts(
     session: AsyncSession, corridors: list[str], until: dt.datetime, days: int = 30
 ) -> dict[str, dict[str, list[int]]]:
-    """Per corridor: new and resolved per day over the last ``days`` days (UTC days)."""
-    # The window ends with today, so what happened this morning is on the chart.
-    start = (until - dt.timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+    """Per corridor: new and resolved per day over the last ``days`` days (UTC days), from
+    the per-day rollups. The window ends with today, so what happened this morning is on
+    the chart."""
+    start = (until - dt.timedelta(days=days - 1)).date()
     series: dict[str, dict[str, list[int]]] = defaultdict(
         lambda: {"new": [0] * days, "resolved": [0] * days}
     )
-    sql = Aggregates(session)
-    for column, series_name in ((Case.created_at, "new"), (Case.resolved_at, "resolved")):
-        day = sql.utc_day(column)
-        for corridor, on, count in await session.execute(
-            select(Case.corridor_code, day, func.count())
-            .where(Case.corridor_code.in_(corridors), column >= start, column < until)
-            .group_by(Case.corridor_code, day)
-        ):
-            on = on if isinstance(on, dt.date) else dt.date.fromisoformat(on)
-            index = (on - start.date()).days
-            if 0 <= index < days:
-                series[corridor][series_name][index] += count
+    for corridor, on, measure, count in await session.execute(
+        select(StatsDay.corridor, StatsDay.day, StatsDay.measure, func.sum(StatsDay.cases))
+        .where(
+            StatsDay.corridor.in_(corridors),
+            StatsDay.basis == rollups.EVENT,
+            StatsDay.measure.in_(("new", "resolved")),
+            StatsDay.day >= start,
+            StatsDay.day <= until.date(),
+        )
+        .group_by(StatsDay.corridor, StatsDay.day, StatsDay.measure)
+    ):
+        index = (on - start).days
+        if 0 <= index < days and count:
+            series[corridor][measure][index] += int(count)
     return dict(series)
 
 

@@ -383,3 +383,38 @@ def test_medians_from_bands_are_within_a_band() -> None:
         assert estimate is not None
         assert abs(estimate - exact) <= max(60, exact * (2 ** (1 / 8) - 1)) + 1
     assert rollups.median_seconds({}) is None
+
+
+# --- /stats over long windows reads the rollups -------------------------------------------
+
+
+async def test_long_stats_from_rollups_equal_direct_counts(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.domain import digest
+
+    world = World(asyncio.get_running_loop(), domain, iter(range(70_000, 80_000)))
+    domain.clock.set(dt.datetime(2026, 2, 1, 7, 30, tzinfo=dt.UTC))
+    rng = random.Random(5)
+    for _ in range(70):
+        await act(world, "submit", {**BASE_SUBMIT, "corridor": rng.choice(["NP-QA", "ID-MY"])})
+        for kind in ("claim", "resolve", "escalate", "claim"):
+            if rng.random() < 0.6:
+                args = {"pick": rng.randrange(10**6), "outcome": "WAGES_RECOVERED", "amount": 7}
+                await act(world, kind, args)
+        domain.clock.advance(hours=rng.randint(1, 60))
+    now = domain.now()
+    for days in (40, 100, 365, 3660):
+        since = now - dt.timedelta(days=days, minutes=17)
+        async with domain.sessions() as session:
+            rolled = await digest.collect(session, ["NP-QA", "ID-MY"], since, now, now)
+        monkeypatch.setattr(digest, "ROLLUP_AFTER_DAYS", 10**6)
+        async with domain.sessions() as session:
+            direct = await digest.collect(session, ["NP-QA", "ID-MY"], since, now, now)
+        monkeypatch.undo()
+        assert direct.new > 0 and direct.claimed > 0 and direct.resolved
+        for name in ("new", "claimed", "resolved", "escalations", "wages_owed", "wages_recovered"):
+            assert getattr(rolled, name) == getattr(direct, name), name
+        for name in ("median_claim_minutes", "median_resolution_hours"):
+            exact, estimate = getattr(direct, name), getattr(rolled, name)
+            assert abs(estimate - exact) <= exact * (2 ** (1 / 8) - 1) + 1, name
