@@ -154,6 +154,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.domain.exports import anonymised_rows, full_detail_export, to_csv, to_json
 
     config = _load(args)
+    if args.hxl and (args.format != "csv" or args.full):
+        print("export: --hxl adds a row of HXL hashtags to a CSV export only", file=sys.stderr)
+        return 2
 
     def day(value: str, flag: str) -> dt.date:
         try:
@@ -205,7 +208,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                     "cases": result.cases_included,
                 },
             )
-        text = to_csv(result) if args.format == "csv" else to_json(result)
+        text = to_csv(result, hxl=args.hxl) if args.format == "csv" else to_json(result)
         write_output(args.out, text)
         print(
             f"{result.cases_included} cases with statistics consent; {result.cells_suppressed} cells suppressed (k={k})",
@@ -308,6 +311,11 @@ def parser() -> argparse.ArgumentParser:
         help="public: k=10 suppression; partner: k=5 (see [statistics])",
     )
     export.add_argument("--out", help="file to write (default: standard output)")
+    export.add_argument(
+        "--hxl",
+        action="store_true",
+        help="add a row of HXL hashtags under the CSV header (for humanitarian data tools)",
+    )
     export.add_argument(
         "--full",
         action="store_true",

@@ -53,6 +53,15 @@ rows of one month × corridor × dimension; its published total is the ``ALL`` r
 The pure function :func:`protect` implements rule 2 for one group and is what the
 property-based tests exercise.
 
+Standard codes: each row carries, next to Corridor's ``code``, the IOM Human Trafficking
+Case Data Standard ``MethodsOfControl`` code of a category (``htcds``; empty where
+TAXONOMY.md has none), so partners can join the table with other HTCDS datasets. With
+``hxl=True`` the CSV gets a second row of HXL hashtags under the header (see
+:data:`HXL_TAGS`), so humanitarian data tools (HDX, HXL Proxy) recognise the columns; without
+it the file has no such row. The table is wide (one amount column per currency), so the
+currency is an attribute of the amount's hashtag (``#value+owed+qar``, as in HDX financial
+data) rather than a ``#currency`` column.
+
 Spreadsheets: CSV is UTF-8 with a byte-order mark and RFC 4180 quoting, and a text cell
 starting with ``= + - @``, a tab or a carriage return is prefixed with ``'`` so that no
 spreadsheet evaluates it as a formula.
@@ -88,7 +97,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events
 from bot.domain.context import Domain
-from bot.taxonomy import CATEGORIES, OUTCOMES, ConsentPurpose
+from bot.taxonomy import CATEGORIES, HTCDS, OUTCOMES, ConsentPurpose
 from models import Attachment, Case, Consent, Corridor, Person, Reporter
 
 Audience = Literal["public", "partner"]
@@ -495,6 +504,35 @@ def _amount(
     return values[currency]
 
 
+# HXL hashtags of the columns (https://hxlstandard.org): the amount columns get theirs from
+# hxl_tag().
+HXL_TAGS = {
+    "month": "#date+month",
+    "corridor": "#meta+corridor",
+    "origin": "#country+code+origin",
+    "destination": "#country+code+dest",
+    "dimension": "#indicator+type",
+    "code": "#indicator+code",
+    "htcds": "#indicator+code+htcds",
+    "cases": "#indicator+value+num",
+    "workers_affected": "#affected+num",
+    "suppressed": "#meta+suppressed",
+    "amounts_suppressed": "#meta+suppressed+amounts",
+}
+
+
+def hxl_tag(column: str) -> str:
+    for measure, attribute in (("wages_owed_", "owed"), ("wages_recovered_", "recovered")):
+        if column.startswith(measure):
+            return f"#value+{attribute}+{column.removeprefix(measure).lower()}"
+    return HXL_TAGS[column]
+
+
+def htcds_code(dimension: str, code: str) -> str:
+    """The HTCDS MethodsOfControl code(s) of a category row, ``;``-separated; else empty."""
+    return HTCDS.get(code, "") if dimension == "category" else ""
+
+
 def csv_columns(result: ExportResult) -> list[str]:
     return [
         "month",
@@ -503,6 +541,7 @@ def csv_columns(result: ExportResult) -> list[str]:
         "destination",
         "dimension",
         "code",
+        "htcds",
         "cases",
         "workers_affected",
         "suppressed",
@@ -511,11 +550,15 @@ def csv_columns(result: ExportResult) -> list[str]:
     ]
 
 
-def to_csv(result: ExportResult) -> str:
-    """The table as CSV text starting with a UTF-8 byte-order mark (write it as UTF-8)."""
+def to_csv(result: ExportResult, *, hxl: bool = False) -> str:
+    """The table as CSV text starting with a UTF-8 byte-order mark (write it as UTF-8);
+    ``hxl``: a row of HXL hashtags under the header."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([csv_cell(c) for c in csv_columns(result)])
+    columns = csv_columns(result)
+    writer.writerow([csv_cell(c) for c in columns])
+    if hxl:
+        writer.writerow([hxl_tag(c) for c in columns])
     for row in result.rows:
         amounts = [
             _amount(getattr(row, m), c, row.suppressed) for m in MEASURES for c in result.currencies
@@ -530,6 +573,7 @@ def to_csv(result: ExportResult) -> str:
                     row.destination,
                     row.dimension,
                     row.code,
+                    htcds_code(row.dimension, row.code),
                     row.cases,
                     row.workers_affected,
                     row.suppressed,
@@ -571,6 +615,7 @@ def to_json(result: ExportResult) -> str:
                 "destination": row.destination,
                 "dimension": row.dimension,
                 "code": row.code,
+                "htcds": htcds_code(row.dimension, row.code) or None,
                 "cases": row.cases,
                 "workers_affected": row.workers_affected,
                 "suppressed": row.suppressed,

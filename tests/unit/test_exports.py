@@ -403,7 +403,7 @@ def test_csv_cells_cannot_be_formulas() -> None:
     (header, row) = list(csv.reader(io.StringIO(to_csv(result).removeprefix("\ufeff"))))
     assert header[:6] == ["month", "corridor", "origin", "destination", "dimension", "code"]
     assert row[1:6] == ['\'=HYPERLINK("http://x")', "'+1", "'@SUM(A1)", "'-2+3", "'\tTAB"]
-    assert row[6] == "12" and "10.00" in row
+    assert row[6] == "" and row[7] == "12" and "10.00" in row  # "\tTAB" has no HTCDS code
 
 
 @settings(max_examples=200, deadline=None)
@@ -412,6 +412,38 @@ def test_no_cell_starts_like_a_formula(text: str) -> None:
     cell = csv_cell(text)
     assert not cell.startswith(("=", "+", "-", "@", "\t", "\r"))
     assert cell.removeprefix("'") == text or cell == text
+
+
+# --- Standard codes ----------------------------------------------------------------------
+
+
+async def test_category_rows_carry_htcds_codes_and_hxl_adds_one_row(domain: Domain) -> None:
+    await seed(domain)
+    async with domain.sessions() as session:
+        result = await anonymised_rows(
+            session, start=MARCH[0], end=MARCH[1], corridor="NP-QA", audience="partner", k=1
+        )
+    plain, tagged = to_csv(result), to_csv(result, hxl=True)
+    header, *rows = list(csv.reader(io.StringIO(plain.removeprefix("\ufeff"))))
+    assert header[5:7] == ["code", "htcds"]
+    by_code = {row[5]: row[6] for row in rows}
+    assert by_code["WAGE"] == "TakesEarnings" and by_code["DOCS"] == "WithholdsDocuments"
+    assert by_code["SEXV"] == "SexualAbuse" and by_code[ALL] == "" and by_code["OPEN"] == ""
+    tagged_lines = tagged.removeprefix("\ufeff").split("\r\n")
+    plain_lines = plain.removeprefix("\ufeff").split("\r\n")
+    # Without --hxl nothing changes; with it, exactly one row of hashtags under the header.
+    assert tagged_lines[0] == plain_lines[0] and tagged_lines[2:] == plain_lines[1:]
+    tags = dict(zip(header, tagged_lines[1].split(","), strict=True))
+    assert tags["month"] == "#date+month"
+    assert tags["origin"] == "#country+code+origin"
+    assert tags["destination"] == "#country+code+dest"
+    assert tags["code"] == "#indicator+code"
+    assert tags["workers_affected"] == "#affected+num"
+    assert tags["suppressed"] == "#meta+suppressed"
+    assert tags["wages_owed_QAR"] == "#value+owed+qar"
+    assert all(tag.startswith("#") for tag in tags.values())
+    document = json.loads(to_json(result))
+    assert {r["code"]: r["htcds"] for r in document["rows"]}["WAGE"] == "TakesEarnings"
 
 
 # --- Full detail export ------------------------------------------------------------------
