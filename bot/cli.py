@@ -240,6 +240,83 @@ def full_detail_export_sync_guard(out: str | None) -> None:
         raise ValueError("--full needs --out FILE (the encrypted file is binary)")
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """The corridor evidence report (PDF and HTML) into --out."""
+    import datetime as dt
+
+    from bot.domain import evidence
+
+    config = _load(args)
+    try:
+        first = evidence.parse_month(args.start, "--from")
+        last = evidence.parse_month(args.end, "--to")
+        language = evidence.check_language(args.language)
+    except evidence.ReportError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+    k = config.statistics.k_public if args.audience == "public" else config.statistics.k_partner
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        from bot.clock import SystemClock
+        from bot.crypto import active
+        from bot.domain import events
+        from bot.domain.context import Domain
+
+        domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        async with sessions() as session, session.begin():
+            report = await evidence.build(
+                session,
+                corridor=args.corridor,
+                first=first,
+                last=last,
+                audience=args.audience,
+                language=language,
+                k=k,
+                pattern_threshold=config.statistics.pattern_threshold,
+                today=dt.date.today(),
+            )
+            await events.record(
+                session,
+                domain,
+                "report",
+                actor="cli",
+                data={
+                    "corridor": args.corridor,
+                    "from": args.start,
+                    "to": args.end,
+                    "audience": args.audience,
+                    "language": language,
+                },
+            )
+        paths = evidence.save(report, Path(args.out))
+        for path in paths:
+            print(path)
+        print(
+            f"{report.cases if report.cases is not None else 'fewer than k'} cases; "
+            f"{report.hidden} of {report.figures} figures suppressed (k={k})",
+            file=sys.stderr,
+        )
+        return 0
+
+    try:
+        return asyncio.run(_with_engine(config, work))
+    except evidence.ReportError as error:
+        print(f"report: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
+    from bot.domain.rollups import rebuild
+
+    async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        async with sessions() as session, session.begin():
+            cases, rows = await rebuild(session)
+        print(f"rollups rebuilt from {cases} cases: {rows} rows")
+        return 0
+
+    return asyncio.run(_with_engine(_load(args), work))
+
+
 def cmd_network_dump(args: argparse.Namespace) -> int:
     from bot.domain.network_dump import dump_network
 
@@ -322,6 +399,29 @@ def parser() -> argparse.ArgumentParser:
         help="every field, encrypted with a passphrase ($CORRIDOR_EXPORT_PASSPHRASE or prompt); recorded",
     )
     export.set_defaults(func=cmd_export)
+
+    report = commands.add_parser(
+        "report", help="corridor evidence report (PDF and HTML) from anonymised statistics"
+    )
+    report.add_argument("--corridor", required=True, help="corridor code, e.g. NP-QA")
+    report.add_argument("--from", dest="start", required=True, help="first month, YYYY-MM")
+    report.add_argument("--to", dest="end", required=True, help="last month, YYYY-MM")
+    report.add_argument(
+        "--audience",
+        choices=("public", "partner"),
+        default="public",
+        help="public: k=10, no names; partner: k=5, repeated names allowed (see [statistics])",
+    )
+    report.add_argument("--language", default="en", help="report language (default: en)")
+    report.add_argument("--out", required=True, metavar="DIR", help="folder for the two files")
+    report.set_defaults(func=cmd_report)
+
+    rollups = commands.add_parser("rollups", help="per-day statistics rollups").add_subparsers(
+        dest="rollups_command", required=True
+    )
+    rollups.add_parser(
+        "rebuild", help="recompute every rollup row from the cases (after a bulk import)"
+    ).set_defaults(func=cmd_rollups_rebuild)
 
     keys = commands.add_parser("keys", help="encryption keys").add_subparsers(
         dest="keys_command", required=True

@@ -771,7 +771,7 @@ def _widths(header: list[str]) -> tuple[int, ...]:
     if len(header) == 5:  # category: code, HTCDS, label, cases, workers
         return (12, 30, 60, 14, 18)
     if len(header) == 4 and header[1] == "":
-        return (16, 80, 14, 18)
+        return (36, 62, 14, 18)
     return tuple(1 for _ in header)
 
 
@@ -784,3 +784,13 @@ def file_stem(report: Evidence) -> str:
 
 def data_uri_png(data: bytes) -> str:  # kept small: the HTML uses inline SVG
     return "data:image/png;base64," + base64.b64encode(data).decode()
+
+
+def save(report: Evidence, out: Path) -> list[Path]:
+    """Write the report's PDF and HTML into the folder ``out``; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
+    stem = file_stem(report)
+    pdf, page = out / f"{stem}.pdf", out / f"{stem}.html"
+    pdf.write_bytes(to_pdf(report))
+    page.write_text(to_html(report), encoding="utf-8")
+    return [pdf, page]

@@ -89,3 +89,23 @@ async def test_export_is_sent_privately_and_anonymised(harness: Harness) -> None
     assert (
         await harness.last_bot_text(harness.staff["ramesh"]) == "This command is for coordinators."
     )
+
+
+async def test_report_sends_a_pdf_and_an_html_file_to_coordinators_only(harness: Harness) -> None:
+    sita = harness.staff["sita"]
+    await harness.say(sita, "/report 2026-01 2026-12 NP-QA public")
+    documents = [
+        m
+        for m in await harness.tg.transcript(sita)
+        if m.get("media_kind") == "document" or m.get("kind") == "document"
+    ]
+    assert len(documents) == 2
+    pdf, page = [await harness.tg.get_file_bytes(d["file_id"]) for d in documents]
+    assert pdf.startswith(b"%PDF-") and b"<!DOCTYPE html>" in page
+    assert "publishes no figures" in page.decode()  # no case yet: said plainly
+    await harness.say(sita, "/report 2026-12 2026-01")
+    assert (await harness.last_bot_text(sita)).startswith("Usage: /report")
+    await harness.say(harness.staff["ramesh"], "/report")
+    assert (
+        await harness.last_bot_text(harness.staff["ramesh"]) == "This command is for coordinators."
+    )

@@ -397,3 +397,41 @@ def test_report_tables_are_protected_for_any_data(facts: list[tuple], k: int) ->
         partition = key in ("outcome", "sector", "gender")
         assert_table_protected(report.tables[key].rows, total, k, partition)
     assert set(CATEGORIES) >= {r.code for r in report.tables["category"].rows}
+
+
+# --- The command line -----------------------------------------------------------------------
+
+
+def test_cli_report_and_rebuild(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+    from bot.crypto import generate_key
+    from tests.support import EXAMPLE
+
+    monkeypatch.setenv("CORRIDOR_CONFIG", str(EXAMPLE))
+    monkeypatch.setenv("CORRIDOR_DATABASE_URL", f"sqlite+aiosqlite:///{tmp_path / 'c.sqlite3'}")
+    monkeypatch.setenv("CORRIDOR_ENCRYPTION_KEYS", generate_key())
+    assert main(["db", "upgrade"]) == 0
+    assert main(["network", "sync", str(EXAMPLE)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "out"
+    base = ["report", "--corridor", "NP-QA", "--from", "2026-01", "--to", "2026-12"]
+    for arguments, problem in (
+        (["--corridor", "XX-YY"], "report: unknown corridor 'XX-YY' (known: ID-MY, NP-MY, NP-QA)"),
+        (["--from", "2026-13"], "report: --from: '2026-13' is not a month like 2026-01"),
+        (["--from", "2027-01"], "report: empty period: 2027-01 is after 2026-12"),
+        (["--language", "xx"], "report: no catalogue for language 'xx'"),
+    ):
+        assert main([*base, "--out", str(out), *arguments]) == 2
+        error = capsys.readouterr().err.strip()
+        assert error.startswith(problem) and "\n" not in error, error
+    assert main([*base, "--out", str(out), "--audience", "partner"]) == 0
+    written = sorted(p.name for p in out.iterdir())
+    assert written == [
+        "corridor-report-NP-QA-202601-202612-partner-en.html",
+        "corridor-report-NP-QA-202601-202612-partner-en.pdf",
+    ]
+    assert "publishes no figures" in (out / written[0]).read_text()
+    assert main(["rollups", "rebuild"]) == 0
+    assert "rollups rebuilt from 0 cases" in capsys.readouterr().out
