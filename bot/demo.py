@@ -252,6 +252,11 @@ async def run_demo(keep: Path | None = None, quiet: bool = False) -> int:
                 item["file_id"]: await h.tg.get_file_bytes(item["file_id"]) for item in files
             }
             save(keep, chats, files, contents)
+            # Last: the corridor evidence report and an HXL export, on a seeded year.
+            from bot.demo_evidence import write as write_evidence
+
+            for path in await write_evidence(h.app.domain, keep):
+                say.step(f"Wrote {path.name}")
     finally:
         await h.stop()
     if keep is not None:
