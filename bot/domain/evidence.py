@@ -445,11 +445,9 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
     """Title, subtitle and the sections, in the report's language."""
     lang = report.language
 
-    def t(message: str, **values: object) -> str:
-        return tr(lang, message, **values)
-
-    title = t("Corridor evidence report: {corridor}", corridor=report.corridor)
-    subtitle = t(
+    title = tr(lang, "Corridor evidence report: {corridor}", corridor=report.corridor)
+    subtitle = tr(
+        lang,
         "{origin} to {destination}, {first} to {last}",
         origin=report.origin,
         destination=report.destination,
@@ -460,9 +458,10 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
     if report.empty:
         result.append(
             Section(
-                t("Summary"),
+                tr(lang, "Summary"),
                 [
-                    t(
+                    tr(
+                        lang,
                         "Fewer than {k} cases with consent to statistics were reported in this period, so this report publishes no figures.",
                         k=report.k,
                     )
@@ -472,16 +471,16 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
         result.append(_methods(report))
         return title, subtitle, result
     summary = Section(
-        t("Summary"),
+        tr(lang, "Summary"),
         [
-            t("Cases: {n}", n=number(report.cases, lang)),
-            t("Workers affected: {n}", n=number(report.workers, lang)),
+            tr(lang, "Cases: {n}", n=number(report.cases, lang)),
+            tr(lang, "Workers affected: {n}", n=number(report.workers, lang)),
         ],
     )
     result.append(summary)
     month_section = Section(
-        t(HEADINGS["month"]),
-        header=[t("Month"), t("Cases"), t("Workers affected")],
+        tr(lang, HEADINGS["month"]),
+        header=[tr(lang, "Month"), tr(lang, "Cases"), tr(lang, "Workers affected")],
         rows=[
             [row.label, number(row.cases, lang), number(row.workers, lang)]
             for row in report.months.rows
@@ -493,9 +492,15 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
         table = report.tables[key]
         if not table.rows:
             continue
-        header = [t("Code"), "", t("Cases"), t("Workers affected")]
+        header = [tr(lang, "Code"), "", tr(lang, "Cases"), tr(lang, "Workers affected")]
         if key == "category":
-            header = [t("Code"), "HTCDS", "", t("Cases"), t("Workers affected")]
+            header = [
+                tr(lang, "Code"),
+                "HTCDS",
+                "",
+                tr(lang, "Cases"),
+                tr(lang, "Workers affected"),
+            ]
         rows = []
         for row in table.rows:
             code = f"Art. {row.code}" if key == "article" else row.code
@@ -503,17 +508,24 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
             if key == "category":
                 cells.insert(1, row.note.replace(";", "; "))
             rows.append(cells)
-        section = Section(t(HEADINGS[key]), header=header, rows=rows)
+        section = Section(tr(lang, HEADINGS[key]), header=header, rows=rows)
         if key in ("category", "outcome"):
             section.chart = key
         if key in ("sector", "gender"):
-            section.paragraphs.append(t("Optional question: counted only where it was answered."))
+            section.paragraphs.append(
+                tr(lang, "Optional question: counted only where it was answered.")
+            )
         result.append(section)
     if report.money:
         result.append(
             Section(
-                t("Wages reported owed and recovered"),
-                header=[t("Currency"), t("Owed"), t("Recovered"), t("Share recovered")],
+                tr(lang, "Wages reported owed and recovered"),
+                header=[
+                    tr(lang, "Currency"),
+                    tr(lang, "Owed"),
+                    tr(lang, "Recovered"),
+                    tr(lang, "Share recovered"),
+                ],
                 rows=[
                     [
                         m.currency,
@@ -527,29 +539,34 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
         )
     result.append(
         Section(
-            t("Time to help and referrals"),
+            tr(lang, "Time to help and referrals"),
             [
-                t(
+                tr(
+                    lang,
                     "Median time to first claim: {value} hours",
                     value=number(report.claim_hours, lang, 1),
                 ),
-                t(
+                tr(
+                    lang,
                     "Median time to resolution: {value} days",
                     value=number(report.resolution_days, lang, 1),
                 ),
-                t("Cases referred across the corridor: {n}", n=number(report.referred, lang)),
-                t("Referrals taken up: {n}", n=number(report.taken_up, lang)),
+                tr(
+                    lang, "Cases referred across the corridor: {n}", n=number(report.referred, lang)
+                ),
+                tr(lang, "Referrals taken up: {n}", n=number(report.taken_up, lang)),
             ],
         )
     )
-    repeated = Section(t("Repeated employers and recruitment agencies"))
+    repeated = Section(tr(lang, "Repeated employers and recruitment agencies"))
     for kind, message in (
         ("employer", N_("Employers named in {t} or more cases: {n} (together {cases} cases)")),
         ("agency", N_("Agencies named in {t} or more cases: {n} (together {cases} cases)")),
     ):
         groups, cases = report.repeated.get(kind, (None, None))
         repeated.paragraphs.append(
-            t(
+            tr(
+                lang,
                 message,
                 t=report.pattern_threshold,
                 n=number(groups, lang),
@@ -558,14 +575,19 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
         )
     if report.names:
         repeated.paragraphs.append(
-            t(
+            tr(
+                lang,
                 "Named for partners (each in {k} or more cases):",
                 k=max(report.k, report.pattern_threshold),
             )
         )
-        repeated.header = [t("Kind"), t("Name"), t("Cases")]
+        repeated.header = [tr(lang, "Kind"), tr(lang, "Name"), tr(lang, "Cases")]
         repeated.rows = [
-            [t("Employer") if kind == "employer" else t("Agency"), name, number(n, lang)]
+            [
+                tr(lang, "Employer") if kind == "employer" else tr(lang, "Agency"),
+                name,
+                number(n, lang),
+            ]
             for kind, name, n in report.names
         ]
     result.append(repeated)
@@ -576,21 +598,21 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
 def _methods(report: Evidence) -> Section:
     lang = report.language
 
-    def t(message: str, **values: object) -> str:
-        return tr(lang, message, **values)
-
     return Section(
-        t("Methods"),
+        tr(lang, "Methods"),
         [
-            t(
+            tr(
+                lang,
                 "Period: {first} to {last}. Cases are counted in the month they were reported (UTC).",
                 first=f"{report.first:%Y-%m}",
                 last=f"{report.last:%Y-%m}",
             ),
-            t(
-                "Only cases whose reporter agreed to anonymised statistics, and did not withdraw it, are counted; no other case is counted or mentioned."
+            tr(
+                lang,
+                "Only cases whose reporter agreed to anonymised statistics, and did not withdraw it, are counted; no other case is counted or mentioned.",
             ),
-            t(
+            tr(
+                lang,
                 "Small numbers are hidden ({hidden}): every figure from fewer than {k} cases, and any other figure that would let a reader work one out. {n} of the {m} figures of this report are hidden ({audience} release, k = {k}).",
                 hidden=HIDDEN,
                 k=report.k,
@@ -598,13 +620,15 @@ def _methods(report: Evidence) -> Section:
                 m=report.figures,
                 audience=report.audience,
             ),
-            t(
-                "A case with several categories counts in each of them, and so in articles and indicators; outcomes, sectors and genders add up to the total. Wages are what reporters said they are owed, per currency, never converted; recovered amounts count in the month the case was reported. Medians come from durations grouped in bands about 9% wide."
+            tr(
+                lang,
+                "A case with several categories counts in each of them, and so in articles and indicators; outcomes, sectors and genders add up to the total. Wages are what reporters said they are owed, per currency, never converted; recovered amounts count in the month the case was reported. Medians come from durations grouped in bands about 9% wide.",
             ),
-            t(
-                "Not in this report: names of workers, contacts, anything reporters wrote, places finer than a country, exact dates. Employers and agencies are counted by a keyed fingerprint of their name."
+            tr(
+                lang,
+                "Not in this report: names of workers, contacts, anything reporters wrote, places finer than a country, exact dates. Employers and agencies are counted by a keyed fingerprint of their name.",
             ),
-            t("Generated by Corridor on {date}.", date=report.generated.isoformat()),
+            tr(lang, "Generated by Corridor on {date}.", date=report.generated.isoformat()),
         ],
     )
 
