@@ -283,13 +283,14 @@ def assemble(
     (what the property tests exercise)."""
     k, language = report.k, report.language
     total = period.cells.get(("total", ""), [0, 0, 0])
-    everything_hidden = total[0] < k
+    # By month: one group whose total is the period's; if the months cannot be protected,
+    # the total cannot be published either (as the export's ALL row), and so nothing is.
+    cells = {m: by_month[m][0] for m in months if by_month.get(m, (0, 0))[0]}
+    hidden, total_hidden = protect(cells, k, total=total[0])
+    everything_hidden = total[0] < k or total_hidden
     report.figures = 2
     if not everything_hidden:
         report.cases, report.workers = total[0], total[1]
-    # By month: one group whose total is the period's.
-    cells = {m: by_month[m][0] for m in months if by_month.get(m, (0, 0))[0]}
-    hidden, _ = protect(cells, k, total=total[0])
     report.months = Table(
         "month",
         [
@@ -307,8 +308,9 @@ def assemble(
         order = list(LABELS[key])
         counts = {code: v[0] for code, v in codes.items()}
         hidden, total_hidden = protect(counts, k, total=total[0])
-        if total_hidden or everything_hidden:
-            hidden = set(counts)
+        # A table that even hiding every cell cannot protect is left out whole: it is one
+        # group, and the period's total is published elsewhere.
+        everything_hidden_here = total_hidden or everything_hidden
         rows = []
         for code in sorted(codes, key=lambda c: (order.index(c) if c in order else len(order), c)):
             secret = code in hidden
@@ -321,7 +323,8 @@ def assemble(
                     note=HTCDS.get(code, "") if key == "category" else "",
                 )
             )
-        report.tables[key] = Table(key, rows)
+        # A hidden period (or table) does not list which codes its few cases had.
+        report.tables[key] = Table(key, [] if everything_hidden_here else rows)
     # Money: a figure needs k contributing cases.
     owed, recovered = period.codes("owed"), period.codes("recovered")
     for currency in sorted(set(owed) | set(recovered)):
@@ -334,9 +337,8 @@ def assemble(
             if shown_owed and shown_recovered is not None and not everything_hidden
             else None
         )
-        if everything_hidden:
-            shown_owed = shown_recovered = None
-        report.money.append(Money(currency, shown_owed, shown_recovered, share))
+        if not everything_hidden:  # a hidden period does not even say in which currencies
+            report.money.append(Money(currency, shown_owed, shown_recovered, share))
     # Medians: k durations at least.
     claim_bands, resolve_bands = period.bands("claim_time"), period.bands("resolve_time")
     if not everything_hidden and sum(n for n, _ in claim_bands.values()) >= k:
