@@ -8,23 +8,25 @@ from __future__ import annotations
 
 import datetime as dt
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BufferedInputFile, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, evidence
+from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, _
-from handlers.filters import IsCoordinator
+from handlers.blueprint import Blueprint
+from handlers.filters import Allowed
 from models.db import read_only
 
-router = Router(name="report")
+router = Blueprint("report")
 router.message.filter(F.chat.type == "private")
 
 
-@router.message(Command("report"), IsCoordinator())
+@router.message(Command("report"), Allowed(Action.REPORT_EVIDENCE))
 async def report(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
