@@ -42,11 +42,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot import crypto
 from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
-from bot.domain import digest, network
+from bot.domain import digest, evidence, network, rollups
 from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.names import stored_fingerprint
-from models import Case, CaseEvent, Person, Timer
+from models import Case, CaseEvent, Consent, Person, Reporter, Timer
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
 from tests.support import make_config
@@ -154,6 +154,8 @@ def case_row(n: int, rng: random.Random) -> dict:
         "escalation_level": 0,
         "erased": False,
         "contact_method": "chat",
+        "sector": rng.choice(["SECTOR_F", "SECTOR_T", "SECTOR_I", None]),
+        "gender": rng.choice(["MAN", "MAN", "WOMAN", None]),
     }
 
 
@@ -166,10 +168,26 @@ async def seed(domain: Domain, count: int) -> float:
     cases: list[dict] = []
     events: list[dict] = []
     timers: list[dict] = []
+    consents: list[dict] = []
     async with domain.sessions() as session:
+        reporter = Reporter(user_key="bench", language="ne", created_at=NOW)
+        session.add(reporter)
+        await session.flush()
         for n in range(count):
             row = case_row(n, rng)
             cases.append(row)
+            consents.append(
+                {
+                    "reporter_id": reporter.id,
+                    "case_id": row["id"],
+                    "purpose": "statistics",
+                    "granted": rng.random() < 0.8,
+                    "version": 2,
+                    "text_shown": "",
+                    "language": "ne",
+                    "given_at": row["created_at"],
+                }
+            )
             if rng.random() < 0.1:
                 events.append(
                     {
@@ -201,9 +219,15 @@ async def seed(domain: Domain, count: int) -> float:
                     }
                 )
             if len(cases) == 10_000:
-                await flush(session, cases, events, timers)
-        await flush(session, cases, events, timers)
+                await flush(session, cases, events, timers, consents)
+        await flush(session, cases, events, timers, consents)
         await session.commit()
+        # A bulk INSERT bypasses the session events that keep rollups in step: rebuild them,
+        # as `corridor rollups rebuild` does after an import.
+        rebuilt = time.perf_counter()
+        await rollups.rebuild(session)
+        await session.commit()
+        print(f"rollups rebuilt in {time.perf_counter() - rebuilt:.0f} s", file=sys.stderr)
         if session.bind.dialect.name == "sqlite":
             await session.execute(text("ANALYZE"))
         else:
@@ -219,8 +243,10 @@ async def seed(domain: Domain, count: int) -> float:
     return time.perf_counter() - started
 
 
-async def flush(session, cases: list[dict], events: list[dict], timers: list[dict]) -> None:  # type: ignore[no-untyped-def]
-    for model, rows in ((Case, cases), (CaseEvent, events), (Timer, timers)):
+async def flush(
+    session, cases: list[dict], events: list[dict], timers: list[dict], consents: list[dict]
+) -> None:  # type: ignore[no-untyped-def]
+    for model, rows in ((Case, cases), (CaseEvent, events), (Timer, timers), (Consent, consents)):
         if rows:
             await session.execute(insert(model), rows)
             rows.clear()
@@ -241,12 +267,28 @@ async def operations(domain: Domain):  # type: ignore[no-untyped-def]
     async def weekly(session, corridors):  # type: ignore[no-untyped-def]
         return await digest.build(session, domain, corridors, "en", weekly=True)
 
+    async def report(session, corridors):  # type: ignore[no-untyped-def]
+        built = await evidence.build(
+            session,
+            corridor="NP-QA",
+            first=dt.date(2025, 12, 1),
+            last=dt.date(2026, 11, 1),
+            audience="partner",
+            language="ne",
+            today=NOW.date(),
+        )
+        page, pdf = evidence.to_html(built), evidence.to_pdf(built)
+        return f"{len(page)} chars of HTML, {len(pdf)} bytes of PDF"
+
     return [
         ("daily digest (text, patterns, chart)", daily),
         ("weekly digest", weekly),
+        ("/stats 7 days", stats(7)),
         ("/stats 30 days", stats(30)),
+        ("/stats 90 days", stats(90)),
         ("/stats 365 days", stats(365)),
         ("/stats 3660 days (all)", stats(3660)),
+        ("report NP-QA 12 months (ne, HTML+PDF)", report),
     ]
 
 
