@@ -758,7 +758,14 @@ def to_pdf(report: Evidence) -> bytes:
         pdf.add_font(family, "", str(regular))
         pdf.add_font(family, "B", str(bold))
     pdf.set_fallback_fonts(["deva", "beng"])
-    pdf.set_text_shaping(True)
+    # HarfBuzz shaping is what Devanagari and Bengali need (conjuncts, vowel signs), and it
+    # makes line breaking several times slower: only where such text occurs.
+    words = [title, subtitle] + [
+        text
+        for part in parts
+        for text in (part.title, *part.paragraphs, *part.header, *(c for r in part.rows for c in r))
+    ]
+    pdf.set_text_shaping(any(ord(ch) >= 0x0900 for text in words for ch in text))
     pdf.set_auto_page_break(True, margin=15)
     pdf.add_page()
     line = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
