@@ -147,7 +147,11 @@ async def withdraw(
 
 
 def _incoming(message: Message) -> relay.Incoming | None:
-    base = {"from_chat_id": message.chat.id, "message_id": message.message_id}
+    base = {
+        "from_chat_id": message.chat.id,
+        "message_id": message.message_id,
+        "album": message.media_group_id,
+    }
     if message.text:
         return relay.Incoming(kind="text", text=message.text, **base)
     content = media_content(message)
@@ -162,7 +166,10 @@ async def _deliver(
 ) -> None:
     if item.kind == "location" and not case.precise_location:
         case.precise_location = item.text
+    acknowledged = await relay.continues_album(session, domain, case, item)
     result = await relay.from_reporter(session, domain, case, item)
+    if acknowledged:
+        return
     if result == "relayed":
         text = _("Sent to your helper (case {code}).", code=case.code)
     else:

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.i18n import tr
 from bot.taxonomy import CaseStatus
-from models import Attachment, Case, Organisation, Person, RelayLink
+from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink
 
 MEDIA_KINDS = ("photo", "voice", "document", "video", "audio", "location")
 
@@ -26,6 +28,32 @@ class Incoming:
     file_id: str | None = None
     from_chat_id: int | None = None
     message_id: int | None = None
+    album: str | None = None  # Telegram's media group id: photos sent together
+
+
+ALBUM_GAP = dt.timedelta(seconds=10)
+
+
+async def continues_album(
+    session: AsyncSession, domain: Domain, case: Case, item: Incoming
+) -> bool:
+    """Whether ``item`` is a later part of photos already added to the case: twenty photos
+    sent at once (Telegram splits them into albums of ten) are acknowledged once, not twenty
+    times. Parts of one chat are handled one at a time, each after the previous one
+    committed, so the last event tells."""
+    if item.album is None:
+        return False
+    last = (
+        await session.execute(
+            select(CaseEvent.data, CaseEvent.at)
+            .where(CaseEvent.case_id == case.id, CaseEvent.kind == "reporter_message")
+            .order_by(CaseEvent.id.desc())
+            .limit(1)
+        )
+    ).first()
+    if last is None or not last.data or "album" not in last.data:
+        return False
+    return last.data["album"] == item.album or domain.now() - as_utc(last.at) <= ALBUM_GAP
 
 
 async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item: Incoming) -> str:
@@ -45,7 +73,7 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
         "reporter_message",
         case_id=case.id,
         actor=f"reporter:{case.reporter_id}",
-        data={"kind": item.kind},
+        data={"kind": item.kind, **({"album": item.album} if item.album else {})},
     )
     if owner is None or owner.unreachable or case.status != CaseStatus.CLAIMED.value:
         return "attached"

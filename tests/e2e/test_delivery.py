@@ -153,3 +153,28 @@ async def test_a_blocked_chat_does_not_hold_up_other_chats(h: Harness) -> None:
     # The first 403 drops the rest of that chat's queue at once.
     assert await count(h, OutboxMessage, OutboxMessage.status == "blocked") == 20
     assert stats.get("sendMessage", 0) < 20 + 5
+
+
+async def test_an_album_of_twenty_photos_gets_one_acknowledgement(h: Harness) -> None:
+    worker = await h.user("Worker")
+    await h.say(worker, "/sos")
+    await h.press_data(worker, lambda data: data == "sos:QA")
+    ramesh = h.staff["ramesh"]
+    await h.claim(ramesh, h.groups["qa-workers-centre"])
+    before = texts(await h.tg.transcript(worker))
+    await h.tg.send_album(worker, 20, caption="my contract")
+    await h.settle()
+    after = texts(await h.tg.transcript(worker))[len(before) :]
+    assert len([t for t in after if "Sent to your helper" in t]) == 1
+    # Every photo still reaches the owner.
+    photos = [m for m in await h.tg.transcript(ramesh) if m.get("from_bot") and m.get("photo")]
+    assert len(photos) == 20
+    async with h.app.domain.sessions() as session:
+        assert (
+            await session.scalar(
+                select(func.count())
+                .select_from(CaseEvent)
+                .where(CaseEvent.kind == "reporter_message")
+            )
+            == 20
+        )
