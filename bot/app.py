@@ -18,7 +18,6 @@ from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
 from aiogram.types import BotCommand
-from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -260,44 +259,70 @@ class CorridorApp:
             await self.close()
 
     async def run_webhook(self) -> None:
+        """Registers ``webhook.url`` with Telegram exactly as configured and answers on its
+        path (``webhook.listen_path``); one line says both, and another if Telegram reports
+        that its last deliveries failed."""
+        from bot.webhook import HANDLER
+
         hook = self.config.telegram.webhook
         await self.wait_for_api()
         await self.set_commands()
         web_app = webhook_app(self)
-        runner = web.AppRunner(web_app)
+        # No lingering: a body refused unread is not read afterwards either.
+        runner = web.AppRunner(web_app, lingering_time=0)
         await runner.setup()
         host, _, port = hook.listen.rpartition(":")
         site = web.TCPSite(runner, host, int(port))
-        await site.start()
-        await self.bot.set_webhook(
-            hook.url.rstrip("/") + hook.path,
-            secret_token=hook.secret,
-            allowed_updates=ALLOWED_UPDATES,
-        )
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            await self.close()
+            raise StartupError(
+                f"cannot listen on {hook.listen} ([telegram.webhook] listen): {exc.strerror}"
+            ) from None
+        try:
+            before = await self.bot.get_webhook_info()
+            if before.last_error_message and before.url:
+                log.warning(
+                    "webhook: Telegram reports its last delivery to %s failed: %s",
+                    before.url,
+                    before.last_error_message,
+                )
+            await self.bot.set_webhook(
+                hook.url, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
+            )
+            info = await self.bot.get_webhook_info()
+        except Exception:
+            await runner.cleanup()
+            await self.close()
+            raise
+        if info.url != hook.url:
+            log.error("webhook: Telegram holds %r, not the configured %r", info.url, hook.url)
         await self.start_background()
         stop = self._stop_on_signals()
-        log.info("webhook listening on %s%s", hook.listen, hook.path)
+        log.info(
+            "webhook: Telegram posts to %s; listening on %s, path %s",
+            hook.url,
+            hook.listen,
+            hook.listen_path,
+        )
         try:
             await stop.wait()
         finally:
+            await runner.shutdown()
+            await web_app[HANDLER].drain()
             await runner.cleanup()
             await self.close()
 
 
 def webhook_app(app: CorridorApp) -> web.Application:
-    """aiohttp app for webhook mode: the secret header is checked (403 otherwise)."""
+    """aiohttp app for webhook mode (bot.webhook): the secret header is checked (403
+    otherwise), bodies are bounded, and every other answer is defined."""
+    from bot.webhook import make_webhook_app
+
     hook = app.config.telegram.webhook
-    web_app = web.Application()
-    handler = SimpleRequestHandler(
-        app.dispatcher, app.bot, secret_token=hook.secret, handle_in_background=True
-    )
-    handler.register(web_app, path=hook.path)
-
-    async def health(_: web.Request) -> web.Response:
-        return web.json_response({"ok": True})
-
-    web_app.router.add_get("/healthz", health)
-    return web_app
+    return make_webhook_app(app.dispatcher, app.bot, secret=hook.secret, path=hook.listen_path)
 
 
 async def build_app(

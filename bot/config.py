@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pycountry
@@ -33,7 +34,12 @@ ENV_OVERRIDES = {
 
 
 class ConfigError(Exception):
-    """A configuration problem, already phrased for the operator."""
+    """Configuration problems, already phrased for the operator: one line each, naming the
+    file (or environment variable) and the key."""
+
+    def __init__(self, problems: str | list[str]) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("\n".join(self.problems))
 
 
 class _Strict(BaseModel):
@@ -90,19 +96,69 @@ class BotSection(_Strict):
     _default = field_validator("default_language")(_language)
 
 
+# Telegram's rule for the secret it echoes in X-Telegram-Bot-Api-Secret-Token.
+WEBHOOK_SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
+
 class WebhookSection(_Strict):
+    # The public URL Telegram posts to, in full (https://host/telegram): registered as is.
     url: str = ""
     secret: str = ""
     listen: str = "127.0.0.1:8080"
-    path: str = "/telegram"
+    # The path the local server answers on. Leave it out: it is the path of ``url``. Only a
+    # proxy that strips a prefix (public /corridor/telegram → local /telegram) needs it, and
+    # then the public path must end with it.
+    path: str = ""
 
     @field_validator("listen")
     @classmethod
     def _listen(cls, value: str) -> str:
         host, _, port = value.rpartition(":")
-        if not host or not port.isdigit():
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise ValueError(f"{value!r} is not host:port")
         return value
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise ValueError(f"{value!r} does not start with /")
+        return value
+
+    @property
+    def public_path(self) -> str:
+        """The path of ``url``: where Telegram posts."""
+        return urlsplit(self.url).path or "/"
+
+    @property
+    def listen_path(self) -> str:
+        """The path the webhook server answers on."""
+        if self.path:
+            return self.path
+        return self.public_path if self.url else "/telegram"
+
+
+def webhook_problems(hook: WebhookSection) -> list[str]:
+    """What keeps Telegram's posts from reaching the bot, as ``key: problem`` lines."""
+    problems = []
+    parts = urlsplit(hook.url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        problems.append(
+            f"webhook.url: webhook mode needs the full public URL Telegram posts to, "
+            f"e.g. https://bot.example.org/telegram, not {hook.url!r}"
+        )
+    elif hook.path and not parts.path.endswith(hook.path):
+        problems.append(
+            f"webhook.path: Telegram posts to {parts.path or '/'!r} (the path of webhook.url) "
+            f"but the bot would listen on {hook.path!r}: leave path out, it follows the url"
+        )
+    if len(hook.secret) < 16:
+        problems.append("webhook.secret: webhook mode needs a secret of at least 16 characters")
+    elif not WEBHOOK_SECRET_RE.fullmatch(hook.secret):
+        problems.append(
+            "webhook.secret: Telegram accepts only letters, digits, _ and - (up to 256)"
+        )
+    return problems
 
 
 class TelegramSection(_Strict):
@@ -121,17 +177,20 @@ class TelegramSection(_Strict):
             raise ValueError("does not look like a bot token (123456:ABC…)")
         return value
 
+    @field_validator("api_base_url")
+    @classmethod
+    def _api(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError(f"{value!r} is not an http(s) URL")
+        return value
+
     @model_validator(mode="after")
     def _webhook_complete(self) -> TelegramSection:
         if self.mode == "webhook":
-            if not self.webhook.url.startswith("https://") and not self.webhook.url.startswith(
-                "http://"
-            ):
-                raise ValueError("webhook.url: webhook mode needs a public URL")
-            if len(self.webhook.secret) < 16:
-                raise ValueError(
-                    "webhook.secret: webhook mode needs a secret of at least 16 characters"
-                )
+            problems = webhook_problems(self.webhook)
+            if problems:
+                raise ValueError("\n".join(problems))
         return self
 
 
@@ -144,7 +203,10 @@ class DatabaseSection(_Strict):
         if not (
             value.startswith("sqlite+aiosqlite://") or value.startswith("postgresql+asyncpg://")
         ):
-            raise ValueError("use sqlite+aiosqlite:///FILE or postgresql+asyncpg://…")
+            scheme = value.split("://", 1)[0] + "://" if "://" in value else repr(value)
+            raise ValueError(
+                f"{scheme} is not supported: use sqlite+aiosqlite:///FILE or postgresql+asyncpg://…"
+            )
         return value
 
 
@@ -326,60 +388,121 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references(self) -> Config:
-        problems = network_problems(self)
+        problems = network_problems(self.model_dump(exclude={"path"}))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("\n".join(problems))
         return self
 
 
-def network_problems(config: Config) -> list[str]:
-    """Duplicate ids and dangling references in the network, as a list of readable problems."""
+# The network's lists, and the key that names an entry in messages (then the fallback).
+ENTRY_NAMES: dict[str, tuple[str, ...]] = {
+    "corridors": ("code",),
+    "organisations": ("id", "name"),
+    "groups": ("chat_id", "title"),
+    "people": ("id", "name"),
+    "rota": ("person",),
+    "help": ("name",),
+}
+
+
+def _entries(data: dict[str, Any], section: str) -> list[dict[str, Any]]:
+    value = data.get(section)
+    if not isinstance(value, list):
+        return []
+    return [entry for entry in value if isinstance(entry, dict)]
+
+
+def entry_label(data: dict[str, Any], section: str, index: int) -> str:
+    """``[[people]] ramesh``: an entry named by its id (or name), not its position. The
+    position is added only where the name does not single the entry out."""
+    entries = data.get(section) if isinstance(data.get(section), list) else []
+    entry = entries[index] if 0 <= index < len(entries) else None
+    name = None
+    key = None
+    if isinstance(entry, dict):
+        for key in ENTRY_NAMES.get(section, ()):
+            value = entry.get(key)
+            if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                name = str(value)
+                break
+    if name is None:
+        return f"[[{section}]] number {index + 1}"
+    same = [
+        i
+        for i, other in enumerate(entries)
+        if isinstance(other, dict) and key is not None and str(other.get(key)) == name
+    ]
+    shown = name if re.fullmatch(r"[\w.+-]+", name) else f"{name!r}"
+    if len(same) > 1:
+        shown += f" (number {index + 1})"
+    return f"[[{section}]] {shown}"
+
+
+def network_problems(data: dict[str, Any]) -> list[str]:
+    """Duplicate ids and dangling references in the network (raw or validated data), one
+    readable line each, every entry named by its id."""
     problems: list[str] = []
 
-    def dupes(kind: str, ids: list[Any]) -> None:
-        seen: set[Any] = set()
-        for item in ids:
-            if item in seen:
-                problems.append(f"duplicate {kind} {item!r}")
-            seen.add(item)
+    def label(section: str, entry: dict[str, Any]) -> str:
+        index = next(i for i, e in enumerate(data[section]) if e is entry)
+        return entry_label(data, section, index)
 
-    dupes("corridor", [c.code for c in config.corridors])
-    dupes("organisation", [o.id for o in config.organisations])
-    dupes("group chat_id", [g.chat_id for g in config.groups])
-    dupes("person", [p.id for p in config.people])
-    dupes("telegram_user_id", [p.telegram_user_id for p in config.people])
-    corridors = {c.code for c in config.corridors}
-    orgs = {o.id for o in config.organisations}
-    people = {p.id for p in config.people}
-    for corridor in config.corridors:
+    def dupes(section: str, key: str, what: str) -> None:
+        seen: set[Any] = set()
+        for entry in _entries(data, section):
+            value = entry.get(key)
+            if value is None:
+                continue
+            if value in seen:
+                problems.append(f"{label(section, entry)}: {what} {value!r} is used twice")
+            seen.add(value)
+
+    dupes("corridors", "code", "code")
+    dupes("organisations", "id", "id")
+    dupes("groups", "chat_id", "chat_id")
+    dupes("people", "id", "id")
+    dupes("people", "telegram_user_id", "telegram_user_id")
+    corridors = {c.get("code") for c in _entries(data, "corridors")}
+    orgs = {o.get("id") for o in _entries(data, "organisations")}
+    people = {p.get("id") for p in _entries(data, "people")}
+
+    def listed(value: Any) -> list[Any]:
+        return value if isinstance(value, list) else []
+
+    for corridor in _entries(data, "corridors"):
         problems += [
-            f"corridor {corridor.code}: unknown coordinator {p!r}"
-            for p in corridor.coordinators
+            f"{label('corridors', corridor)}: coordinators: unknown person {p!r}"
+            for p in listed(corridor.get("coordinators"))
             if p not in people
         ]
-    for org in config.organisations:
+    for org in _entries(data, "organisations"):
         problems += [
-            f"organisation {org.id}: unknown corridor {c!r}"
-            for c in org.corridors
+            f"{label('organisations', org)}: corridors: unknown corridor {c!r}"
+            for c in listed(org.get("corridors"))
             if c not in corridors
         ]
     problems += [
-        f"group {g.chat_id}: unknown organisation {g.organisation!r}"
-        for g in config.groups
-        if g.organisation not in orgs
+        f"{label('groups', g)}: organisation: unknown organisation {g.get('organisation')!r}"
+        for g in _entries(data, "groups")
+        if "organisation" in g and g.get("organisation") not in orgs
     ]
-    for person in config.people:
-        if person.organisation is not None and person.organisation not in orgs:
-            problems.append(f"person {person.id}: unknown organisation {person.organisation!r}")
-        if person.role == "responder" and person.organisation is None:
-            problems.append(f"person {person.id}: a responder needs an organisation")
+    for person in _entries(data, "people"):
+        organisation = person.get("organisation")
+        if organisation is not None and organisation not in orgs:
+            problems.append(
+                f"{label('people', person)}: organisation: unknown organisation {organisation!r}"
+            )
+        if person.get("role") == "responder" and organisation is None:
+            problems.append(f"{label('people', person)}: a responder needs an organisation")
     problems += [
-        f"rota: unknown person {r.person!r}" for r in config.rota if r.person not in people
+        f"{label('rota', r)}: person: unknown person {r.get('person')!r}"
+        for r in _entries(data, "rota")
+        if "person" in r and r.get("person") not in people
     ]
     problems += [
-        f"help {h.name!r}: unknown corridor {h.corridor!r}"
-        for h in config.help
-        if h.corridor not in corridors
+        f"{label('help', h)}: corridor: unknown corridor {h.get('corridor')!r}"
+        for h in _entries(data, "help")
+        if "corridor" in h and h.get("corridor") not in corridors
     ]
     return problems
 
@@ -390,41 +513,125 @@ def _set_path(data: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
     data[path[-1]] = value
 
 
-def _format_error(path: Path | str, error: ValidationError) -> str:
-    first = error.errors()[0]
-    location = [str(part) for part in first["loc"]]
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "unknown key"
-    elif first["type"] == "missing":
-        message = "missing key"
-    key = ""
-    if location:
-        section, rest = location[0], location[1:]
-        key = f"[{section}]" + (" " + ".".join(rest) if rest else "")
-    more = len(error.errors()) - 1
-    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
-    return f"{path}: {key}: {message}{suffix}" if key else f"{path}: {message}{suffix}"
+# A model-level message that names its key: "webhook.url: …".
+_KEYED_MESSAGE = re.compile(r"([a-z_]+(?:\.[a-z_]+)*): (.*)", re.DOTALL)
+
+
+def _keys(parts: list[Any]) -> str:
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text
+
+
+def _describe(
+    path: str,
+    location: list[Any],
+    message: str,
+    data: dict[str, Any],
+    from_environment: dict[tuple[str, ...], str],
+) -> str:
+    """One problem as one line: the environment variable, or the file's table, entry and
+    key, then what is wrong."""
+    for key_path, variable in from_environment.items():
+        if tuple(location[: len(key_path)]) == key_path:
+            return f"{variable} (environment): {message}"
+    if not location:
+        return f"{path}: {message}"
+    section = str(location[0])
+    rest = location[1:]
+    if section in ENTRY_NAMES and rest and isinstance(rest[0], int):
+        where = entry_label(data, section, rest[0]) + (":" if len(rest) > 1 else "")
+        rest = rest[1:]
+    elif section == "telegram" and rest[:1] == ["webhook"]:
+        where, rest = "[telegram.webhook]", rest[1:]
+    else:
+        where = f"[{section}]"
+    key = _keys(rest)
+    return f"{path}: {where} {key}: {message}" if key else f"{path}: {where}: {message}"
+
+
+def _problems(
+    path: str,
+    error: ValidationError,
+    data: dict[str, Any],
+    from_environment: dict[tuple[str, ...], str],
+) -> list[str]:
+    lines: list[str] = []
+    for item in error.errors():
+        location = list(item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        elif item["type"] == "missing":
+            message = "missing key"
+        for part in message.split("\n"):
+            where = list(location)
+            keyed = _KEYED_MESSAGE.fullmatch(part) if item["type"] == "value_error" else None
+            if keyed and where and where[0] == "telegram":
+                where += keyed.group(1).split(".")
+                part = keyed.group(2)
+            if not where and part.startswith("[["):
+                lines.append(f"{path}: {part}")  # network problems name their entry
+                continue
+            lines.append(_describe(path, where, part, data, from_environment))
+    return lines
+
+
+def resolve_relative_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Relative paths in a file mean relative to that file's folder, not to wherever the
+    command happens to run: the SQLite database (also the default one) and the key file."""
+    from models.db import resolve_sqlite_url
+
+    data = _deep_copy(data)
+    database = data.get("database")
+    if database is None:
+        database = data["database"] = {}
+    if isinstance(database, dict):
+        url = database.get("url", DatabaseSection.model_fields["url"].default)
+        if isinstance(url, str):
+            database["url"] = resolve_sqlite_url(url, base)
+    security = data.get("security")
+    if isinstance(security, dict):
+        key_file = security.get("key_file")
+        if isinstance(key_file, str) and key_file:
+            security["key_file"] = str(base / Path(key_file).expanduser())
+    return data
 
 
 def parse_config(
-    data: dict[str, Any], path: str = "<memory>", environ: dict[str, str] | None = None
+    data: dict[str, Any],
+    path: str = "<memory>",
+    environ: dict[str, str] | None = None,
+    base_dir: Path | None = None,
 ) -> Config:
+    """Validates ``data`` (a parsed file) with the environment's overrides applied; every
+    problem becomes one line of the ``ConfigError``. With ``base_dir``, relative paths are
+    taken relative to it (the file's folder)."""
     environ = dict(os.environ if environ is None else environ)
-    data = {**data}
-    for section in ("telegram", "database", "security"):
-        if section in data:
-            data[section] = _deep_copy(data[section])
+    data = _deep_copy(data)
+    if base_dir is not None:
+        data = resolve_relative_paths(data, base_dir)
+    from_environment: dict[tuple[str, ...], str] = {}
     for variable, key_path in ENV_OVERRIDES.items():
         if environ.get(variable):
             value: Any = environ[variable]
             if key_path[-1] == "encryption_keys":
                 value = [k.strip() for k in value.split(",") if k.strip()]
-            _set_path(data, key_path, value)
+            try:
+                _set_path(data, key_path, value)
+            except (AttributeError, TypeError):
+                continue  # the file's table is not a table: reported below
+            from_environment[key_path] = variable
     try:
         return Config.model_validate({**data, "path": path})
     except ValidationError as error:
-        raise ConfigError(_format_error(path, error)) from None
+        lines = _problems(path, error, data, from_environment)
+        # References are checked only once every entry is valid; check them on the raw
+        # data too, so one run lists every problem.
+        if not any(item["loc"] == () for item in error.errors()):
+            lines += [f"{path}: {line}" for line in network_problems(data)]
+        raise ConfigError(list(dict.fromkeys(lines))) from None
 
 
 def _deep_copy(value: Any) -> Any:
@@ -436,15 +643,23 @@ def _deep_copy(value: Any) -> Any:
 
 
 def load_config(path: str | Path, environ: dict[str, str] | None = None) -> Config:
+    """The file at ``path`` with the environment's overrides; relative paths inside it are
+    relative to its folder."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             data = tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a folder, not a configuration file") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: not readable (permission denied)") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not valid TOML: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return parse_config(data, str(path), environ)
+    return parse_config(data, str(path), environ, base_dir=path.resolve().parent)
 
 
 def time_of_day(value: str) -> dt.time:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -10,6 +14,33 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite URL (None for PostgreSQL, an in-memory database or a bad URL)."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return None
+    if not parsed.get_backend_name() == "sqlite":
+        return None
+    database = parsed.database or ""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def resolve_sqlite_url(url: str, base: Path) -> str:
+    """A SQLite URL whose relative file name is taken relative to ``base`` (the folder of
+    the configuration file that names it), so the database does not depend on the
+    directory a command is started from. Other URLs are returned unchanged."""
+    path = sqlite_file(url)
+    if path is None:
+        return url
+    absolute = path if path.is_absolute() else (base / path).resolve()
+    if str(absolute) == make_url(url).database:
+        return url
+    return make_url(url).set(database=str(absolute)).render_as_string(hide_password=False)
 
 
 def make_engine(url: str) -> AsyncEngine:

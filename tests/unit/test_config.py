@@ -24,17 +24,26 @@ def test_example_config_is_valid() -> None:
         (lambda d: d["database"].update(url="mysql://x"), "[database] url"),
         (lambda d: d["bot"].update(timezone="Mars/Olympus"), "[bot] timezone: unknown time zone"),
         (lambda d: d["bot"].update(colour="red"), "[bot] colour: unknown key"),
-        (lambda d: d["corridors"][0].update(origin="Nepal"), "[corridors] 0.origin"),
+        (
+            lambda d: d["corridors"][0].update(origin="Nepal"),
+            "[[corridors]] NP-QA: origin: 'Nepal' is not",
+        ),
         (
             lambda d: d["people"][0].pop("telegram_user_id"),
-            "[people] 0.telegram_user_id: missing key",
+            "[[people]] sita: telegram_user_id: missing key",
         ),
         (
             lambda d: d["groups"].append({"organisation": "nobody", "chat_id": -5}),
-            "unknown organisation 'nobody'",
+            "[[groups]] -5: organisation: unknown organisation 'nobody'",
         ),
-        (lambda d: d["people"].append(dict(d["people"][0])), "duplicate person 'sita'"),
-        (lambda d: d["telegram"].update(mode="webhook"), "webhook.url"),
+        (
+            lambda d: d["people"].append(dict(d["people"][0], telegram_user_id=99)),
+            "[[people]] sita (number 8): id 'sita' is used twice",
+        ),
+        (
+            lambda d: d["telegram"].update(mode="webhook", webhook={"secret": "s" * 20}),
+            "[telegram.webhook] url: webhook mode",
+        ),
     ],
 )
 def test_bad_config_gives_one_clear_line(change, expected) -> None:  # type: ignore[no-untyped-def]
