@@ -438,6 +438,7 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from cryptography.fernet import InvalidToken
 
+    from bot.crypto import keys_from
     from bot.keys import rotate_all
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
@@ -450,7 +451,8 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
                 "`corridor keys rotate` again (values already re-encrypted stay readable)"
             ) from None
         print(f"re-encrypted {count} values with the newest key")
-        if not config.security.hash_key and len(config.security.encryption_keys) > 1:
+        configured = keys_from(config.security.encryption_keys, config.security.key_file)
+        if not config.security.hash_key and len(configured) > 1:
             print(
                 "note: no hash key is set, so Telegram ids are pseudonymised with the oldest "
                 "key in the list: set CORRIDOR_HASH_KEY to that key before you remove it, or "
