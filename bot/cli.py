@@ -739,6 +739,19 @@ def cmd_rollups_rebuild(args: argparse.Namespace) -> int:
     return asyncio.run(_with_engine(_load(args), work))
 
 
+def cmd_example_config(args: argparse.Namespace) -> int:
+    """The documented example configuration, as shipped in the package."""
+    from bot.config import EXAMPLE_CONFIG
+
+    _check_output(args.out)
+    if args.out and Path(args.out).exists():
+        raise UsageError(f"--out {args.out}: already exists; choose a new name")
+    write_output(args.out, EXAMPLE_CONFIG.read_text(encoding="utf-8"))
+    if args.out:
+        print(f"wrote {args.out}: describe your network in it, then `corridor check-config`")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -918,6 +931,12 @@ def parser() -> argparse.ArgumentParser:
         "--html", action="store_true", help="print Telegram's HTML instead of plain text"
     )
     digest.set_defaults(func=cmd_digest)
+
+    example = command(
+        commands, "example-config", "print the documented example configuration (or --out FILE)"
+    )
+    example.add_argument("--out", help="new file to write (default: standard output)")
+    example.set_defaults(func=cmd_example_config)
 
     demo = command(commands, "demo", "offline demo against the built-in Bot API emulator")
     demo.add_argument(

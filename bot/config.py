@@ -10,6 +10,7 @@ import datetime as dt
 import os
 import re
 import tomllib
+from importlib.resources import files
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -19,6 +20,11 @@ import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bot.taxonomy import CATEGORY_CODES
+
+# The documented config.example.toml, shipped inside the package (a copy of the one at the
+# top of the repository; tests/unit/test_package.py keeps the two identical), so the demo
+# and `corridor example-config` work when Corridor is installed from a wheel.
+EXAMPLE_CONFIG = files("bot") / "config.example.toml"
 
 SUPPORTED_LANGUAGES = ("en", "ne", "bn", "id", "fil", "hi")
 ENV_PREFIX = "CORRIDOR_"

@@ -10,18 +10,16 @@ import contextlib
 import copy
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bot.app import CorridorApp, build_app
 from bot.clock import FakeClock
-from bot.config import Config, parse_config
+from bot.config import EXAMPLE_CONFIG, Config, parse_config
 from bot.crypto import generate_key
 from bot.emulator.client import EmulatorClient
 from bot.emulator.server import EmulatorServer, start_emulator
 from bot.transactions import Violations
 
-EXAMPLE_CONFIG = Path(__file__).resolve().parent.parent / "config.example.toml"
 DEMO_TOKEN = "7000000001:AAHdemoDEMOdemoDEMOdemoDEMOdemo12345"
 
 
