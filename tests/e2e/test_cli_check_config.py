@@ -95,7 +95,7 @@ def webhook_file(tmp_path: Path, url: str, path: str | None) -> Path:
     text = text.replace('url = ""', f'url = "{url}"').replace(
         'secret = ""', 'secret = "' + "s" * 20 + '"'
     )
-    text = text.replace('path = "/telegram"\n', "" if path is None else f'path = "{path}"\n')
+    text = text.replace('# path = "/telegram"\n', "" if path is None else f'path = "{path}"\n')
     config.write_text(text)
     return config
 

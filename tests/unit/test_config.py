@@ -67,19 +67,25 @@ def test_secrets_come_from_the_environment() -> None:
     assert config.security.encryption_keys == ["k1", "k2"]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=120,
-        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp"},
+        env={"PATH": "/usr/bin:/bin", "HOME": "/tmp", **(env or {})},
     )
 
 
 def test_check_config_cli_exit_codes(tmp_path: Path) -> None:
-    good = run_cli("check-config", str(EXAMPLE))
+    secrets = {
+        "CORRIDOR_TELEGRAM_TOKEN": "123456:" + "A" * 35,
+        "CORRIDOR_ENCRYPTION_KEYS": __import__("bot.crypto").crypto.generate_key(),
+    }
+    good = run_cli("check-config", str(EXAMPLE), env=secrets)
     assert good.returncode == 0 and "OK" in good.stdout
     broken = tmp_path / "broken.toml"
     broken.write_text(EXAMPLE.read_text().replace('mode = "polling"', 'mode = "poling"'))
