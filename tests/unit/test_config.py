@@ -115,3 +115,66 @@ def test_unreachable_database_exits_1_with_a_clear_line(tmp_path: Path) -> None:
     result = run_cli("--config", str(config), "db", "upgrade")
     assert result.returncode == 1
     assert "unavailable" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "listens", "problem"),
+    [
+        # The full public URL: its path is where the bot listens; nothing is appended.
+        ("https://bot.example.org/telegram", "", "/telegram", None),
+        ("https://bot.example.org/telegram", "/telegram", "/telegram", None),
+        ("https://bot.example.org", "", "/", None),
+        # A proxy that strips a prefix: the public path ends with the local one.
+        ("https://example.org/corridor/telegram", "/telegram", "/telegram", None),
+        # The old way (host only, path appended): Telegram would post where nobody listens.
+        ("https://bot.example.org", "/telegram", None, "webhook.path: Telegram posts to '/'"),
+        ("https://bot.example.org/hook", "/telegram", None, "but the bot would listen on"),
+        ("bot.example.org/telegram", "", None, "webhook.url: webhook mode needs the full"),
+    ],
+)
+def test_webhook_url_and_listening_path(url: str, path: str, listens, problem) -> None:  # type: ignore[no-untyped-def]
+    from bot.config import WebhookSection, webhook_problems
+
+    hook = WebhookSection(url=url, path=path, secret="s" * 20)
+    problems = webhook_problems(hook)
+    if problem is None:
+        assert problems == [] and hook.listen_path == listens
+    else:
+        assert len(problems) == 1 and problem in problems[0]
+
+
+def test_webhook_secret_uses_only_what_telegram_accepts() -> None:
+    from bot.config import WebhookSection, webhook_problems
+
+    hook = WebhookSection(url="https://h/t", secret="a secret with spaces!")
+    assert webhook_problems(hook) == [
+        "webhook.secret: Telegram accepts only letters, digits, _ and - (up to 256)"
+    ]
+    data = example_data()
+    data["telegram"].update(mode="webhook", webhook={"url": "https://h/t"})
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, "c.toml", environ={"CORRIDOR_WEBHOOK_SECRET": "short"})
+    assert str(error.value) == (
+        "CORRIDOR_WEBHOOK_SECRET (environment): webhook mode needs a secret of at least 16 "
+        "characters"
+    )
+
+
+def test_relative_paths_are_relative_to_the_file(tmp_path: Path) -> None:
+    folder = tmp_path / "etc"
+    folder.mkdir()
+    text = EXAMPLE.read_text().replace('key_file = ""', 'key_file = "keys.txt"')
+    (folder / "c.toml").write_text(text)
+    config = load_config(folder / "c.toml", environ={})
+    assert config.database.url == f"sqlite+aiosqlite:///{folder / 'corridor.sqlite3'}"
+    assert config.security.key_file == str(folder / "keys.txt")
+    # A file without [database]: the default database sits beside it too.
+    (folder / "bare.toml").write_text("")
+    assert load_config(folder / "bare.toml", environ={}).database.url.endswith(
+        f"{folder}/corridor.sqlite3"
+    )
+    # From the environment, a path means what it says.
+    url = "sqlite+aiosqlite:///here.sqlite3"
+    assert (
+        load_config(folder / "c.toml", environ={"CORRIDOR_DATABASE_URL": url}).database.url == url
+    )
