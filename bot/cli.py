@@ -261,15 +261,15 @@ async def prepare_database(config: Config, *, migrate: bool, source: str) -> Non
     from models.migrate import upgrade
 
     make_keyring(config)
-    label = _database_label(config)
     database = sqlite_file(config.database.url)
+    # A URL from the environment is the operator's own, given as is: named, not repeated.
+    if os.environ.get("CORRIDOR_DATABASE_URL"):
+        label, hint = "from CORRIDOR_DATABASE_URL", ""
+    else:
+        label = _database_label(config)
+        hint = f" (relative paths in {config.path} are relative to its folder)"
     if database is not None and not database.exists():
-        log.warning(
-            "database %s does not exist: starting a new, empty one (relative paths in %s are "
-            "relative to its folder)",
-            label,
-            config.path,
-        )
+        log.warning("database %s does not exist: starting a new, empty one%s", label, hint)
     else:
         log.info("database %s", label)
     engine = make_engine(config.database.url)
@@ -790,8 +790,7 @@ def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
         "--verbose",
         action="store_true",
         default=argparse.SUPPRESS if after_command else False,
-        help="also log the scheduler's, migrations' and web server's routine lines, and "
-        "debug lines",
+        help="also log the migrations' and the webhook server's routine lines, and debug lines",
     )
     return options
 
@@ -947,7 +946,9 @@ def parser() -> argparse.ArgumentParser:
     return root
 
 
-# Libraries whose routine INFO lines drown what matters (APScheduler: two every tick).
+# Libraries whose routine INFO lines drown what matters: the migrations' two lines at every
+# start, the webhook server's line per request (and APScheduler's two per tick, should it
+# come back as a dependency of a dependency).
 ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access")
 
 
