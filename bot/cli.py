@@ -161,16 +161,13 @@ def _passphrase(purpose: str, *, confirm: bool) -> str:
     if given:
         return given
     if not sys.stdin.isatty():
-        raise UsageError(
-            f"{purpose} needs a passphrase: set {PASSPHRASE_VARIABLE} (there is no terminal "
-            "to ask on)"
-        )
+        raise UsageError(f"{purpose}: set {PASSPHRASE_VARIABLE} (there is no terminal to ask on)")
     try:
         first = getpass.getpass("Passphrase: ")
         if confirm and getpass.getpass("Passphrase again: ") != first:
             raise UsageError("the two passphrases differ")
     except EOFError:
-        raise UsageError(f"{purpose}: no passphrase given") from None
+        raise UsageError("no passphrase given") from None
     return first
 
 
@@ -597,7 +594,7 @@ def _export_full(args: argparse.Namespace) -> int:
         raise UsageError("--full needs --out FILE (the encrypted file is binary)")
     _check_output(args.out)
     config = _load(args)
-    passphrase = _passphrase("export --full", confirm=True)
+    passphrase = _passphrase("--full needs a passphrase", confirm=True)
     if len(passphrase) < MIN_PASSPHRASE:
         raise UsageError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
 
@@ -639,7 +636,7 @@ def cmd_export_decrypt(args: argparse.Namespace) -> int:
         raise CommandError(f"{source}: is a folder") from None
     except OSError as exc:
         raise CommandError(f"{source}: cannot be read ({exc.strerror or exc})") from None
-    passphrase = _passphrase("export decrypt", confirm=False)
+    passphrase = _passphrase("a passphrase is needed", confirm=False)
     try:
         document = decrypt_full_export(blob, passphrase)
     except ExportDecryptionError as error:
@@ -976,7 +973,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     from bot.crypto import KeyError_
 
-    name = f"corridor {_command_name(args)}"
+    name = _command_name(args)
     try:
         return args.func(args)
     except ConfigError as error:

@@ -101,7 +101,7 @@ def test_keys_rotate_without_the_old_key_names_the_missing_key(
     code, _, err = corridor(capsys, "--config", str(config), "keys", "rotate")
     line = one_line(err)
     assert code == 1
-    assert line.startswith("corridor keys rotate: ")
+    assert line.startswith("keys rotate: ")
     assert "not configured" in line and "CORRIDOR_ENCRYPTION_KEYS" in line
     # With the old key behind the new one, the rotation goes through.
     monkeypatch.setenv("CORRIDOR_ENCRYPTION_KEYS", f"{new},{key}")
@@ -175,7 +175,7 @@ def test_export_dates_are_argument_errors(capsys, config: Path, key: str) -> Non
     code, _, err = corridor(capsys, "--config", str(config), "export", "--from", "2026-02-30")
     line = one_line(err)
     assert code == 2
-    assert line == "corridor export: --from: '2026-02-30' is not a date like 2026-01-31"
+    assert line == "export: --from: '2026-02-30' is not a date like 2026-01-31"
     code, _, err = corridor(
         capsys, "--config", str(config), "export", "--from", "2026-03-01", "--to", "2026-02-01"
     )
@@ -293,6 +293,6 @@ def test_no_traceback_without_a_terminal(tmp_path: Path, config: Path) -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == [
-        "corridor export: export --full needs a passphrase: set CORRIDOR_EXPORT_PASSPHRASE "
+        "export: --full needs a passphrase: set CORRIDOR_EXPORT_PASSPHRASE "
         "(there is no terminal to ask on)"
     ]

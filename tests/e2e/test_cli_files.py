@@ -88,7 +88,7 @@ def test_reading_commands_never_create_an_empty_database(capsys, layout, monkeyp
         code, _, err = corridor(capsys, "--config", str(config), *argv)
         assert code == 1, argv
         assert err.strip() == (
-            f"corridor {argv[0]}{' ' + argv[1] if argv[0] in ('network', 'audit') else ''}: "
+            f"{argv[0]}{' ' + argv[1] if argv[0] in ('network', 'audit') else ''}: "
             f"database {database} does not exist (relative paths in {config} are relative to "
             "its folder); `corridor run` or `corridor db upgrade` creates it"
         )
