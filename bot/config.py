@@ -29,6 +29,7 @@ ENV_OVERRIDES = {
     "CORRIDOR_ENCRYPTION_KEYS": ("security", "encryption_keys"),
     "CORRIDOR_HASH_KEY": ("security", "hash_key"),
     "CORRIDOR_TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
+    "CORRIDOR_TRANSLATION_API_KEY": ("translation", "api_key"),
 }
 
 
@@ -206,6 +207,24 @@ class DigestSection(_Strict):
     _time = field_validator("default_time")(_clock_time)
 
 
+class TranslationSection(_Strict):
+    """Machine translation of relayed free text. Off unless the operator names an engine they
+    run themselves: nothing a reporter writes goes to any service not configured here."""
+
+    backend: Literal["none", "libretranslate"] = "none"
+    # The LibreTranslate server, e.g. http://127.0.0.1:5000 (self-hosted).
+    url: str = ""
+    api_key: str = ""
+    # Seconds to wait for the engine; past it the original goes alone and the reader is told.
+    timeout: float = Field(3.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _url_for_backend(self) -> TranslationSection:
+        if self.backend == "libretranslate" and not re.fullmatch(r"https?://[^\s/]+.*", self.url):
+            raise ValueError("url: the libretranslate backend needs http(s)://host[:port]")
+        return self
+
+
 class CorridorEntry(_Strict):
     code: str
     origin: str
@@ -316,6 +335,7 @@ class Config(_Strict):
     digest: DigestSection = DigestSection()
     limits: LimitsSection = LimitsSection()
     statistics: StatisticsSection = StatisticsSection()
+    translation: TranslationSection = TranslationSection()
     corridors: list[CorridorEntry] = Field(default_factory=list)
     organisations: list[OrganisationEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)
@@ -412,7 +432,7 @@ def parse_config(
 ) -> Config:
     environ = dict(os.environ if environ is None else environ)
     data = {**data}
-    for section in ("telegram", "database", "security"):
+    for section in ("telegram", "database", "security", "translation"):
         if section in data:
             data[section] = _deep_copy(data[section])
     for variable, key_path in ENV_OVERRIDES.items():

@@ -11,6 +11,7 @@ import contextvars
 from functools import cache
 from pathlib import Path
 
+from babel import Locale, UnknownLocaleError
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).with_name("locales")
@@ -71,3 +72,18 @@ def tr(language: str, message: str, /, **values: object) -> str:
 
 def _(message: str, /, **values: object) -> str:
     return tr(current_language.get(), message, **values)
+
+
+@cache
+def _locale(language: str) -> Locale | None:
+    try:
+        return Locale.parse(language.replace("-", "_"))
+    except (UnknownLocaleError, ValueError):
+        return None
+
+
+def language_name(code: str, in_language: str) -> str:
+    """A language's name in the reader's language, from CLDR (Babel); the code if unknown."""
+    locale = _locale(in_language) or _locale(DEFAULT_LANGUAGE)
+    key = code.replace("-", "_")
+    return locale.languages.get(key) or locale.languages.get(key.split("_")[0]) or code

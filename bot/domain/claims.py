@@ -14,6 +14,7 @@ from bot.domain.cards import country_name
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.places import format_money
+from bot.domain.relay import translation_requests
 from bot.i18n import tr
 from bot.taxonomy import (
     CATEGORIES,
@@ -257,8 +258,14 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
         if item.kind in ("text", "referral_note") and item.text
     ]
     for kind, body in texts:
+        # A referring organisation's note is in its writer's language, which is not recorded.
+        writer = None if kind == "referral_note" else case.language
         for part in split_text(headings[kind] + "\n" + body):
-            send(text=part, extra={"protect_content": True})
+            words = part.removeprefix(headings[kind] + "\n")
+            wish = translation_requests(
+                domain, words, reader=person.language, writer=writer, style="add"
+            )
+            send(text=part, extra={"protect_content": True, **wish})
     media = {
         "photo": "sendPhoto",
         "voice": "sendVoice",
