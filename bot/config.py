@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.taxonomy import CATEGORY_CODES
+from bot.taxonomy import CATEGORY_CODES, SAVED_REPLY_CODES, SAVED_REPLY_FIELDS
 
 SUPPORTED_LANGUAGES = ("en", "ne", "bn", "id", "fil", "hi")
 ENV_PREFIX = "CORRIDOR_"
@@ -319,6 +319,55 @@ class HelpEntry(_Strict):
     verified: dt.date
 
 
+class SavedReplyEntry(_Strict):
+    """An organisation's own saved reply, with its text in each language it was reviewed in;
+    it is offered only for reporters whose language has a text."""
+
+    code: str
+    # Offered to this organisation's people; empty: to everyone.
+    organisation: str | None = None
+    fields: list[str] = Field(default_factory=list)
+    title: dict[str, str]
+    text: dict[str, str]
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,19}", value):
+            raise ValueError(f"{value!r} is not a code like OFFICE_HOURS (A-Z, 0-9, _)")
+        if value in SAVED_REPLY_CODES:
+            raise ValueError(f"{value!r} is the code of a built-in saved reply")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in SAVED_REPLY_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}; use {', '.join(SAVED_REPLY_FIELDS)}")
+        return value
+
+    @field_validator("title", "text")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("needs a text in at least one language")
+        for language in value:
+            _language(language)
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> SavedReplyEntry:
+        allowed = {*self.fields, "code"}
+        for language, text in self.text.items():
+            used = set(re.findall(r"{(\w*)}", text))
+            if used - allowed:
+                raise ValueError(
+                    f"text.{language} uses {sorted(used - allowed)}, not among its fields"
+                )
+        return self
+
+
 class Config(_Strict):
     """The whole file, validated; ``path`` is where it came from, for messages."""
 
@@ -342,6 +391,7 @@ class Config(_Strict):
     people: list[PersonEntry] = Field(default_factory=list)
     rota: list[RotaEntry] = Field(default_factory=list)
     help: list[HelpEntry] = Field(default_factory=list)
+    saved_replies: list[SavedReplyEntry] = Field(default_factory=list)
     path: Annotated[str, Field(exclude=True)] = "<memory>"
 
     @model_validator(mode="after")
@@ -368,6 +418,7 @@ def network_problems(config: Config) -> list[str]:
     dupes("group chat_id", [g.chat_id for g in config.groups])
     dupes("person", [p.id for p in config.people])
     dupes("telegram_user_id", [p.telegram_user_id for p in config.people])
+    dupes("saved reply", [r.code for r in config.saved_replies])
     corridors = {c.code for c in config.corridors}
     orgs = {o.id for o in config.organisations}
     people = {p.id for p in config.people}
@@ -395,6 +446,11 @@ def network_problems(config: Config) -> list[str]:
             problems.append(f"person {person.id}: a responder needs an organisation")
     problems += [
         f"rota: unknown person {r.person!r}" for r in config.rota if r.person not in people
+    ]
+    problems += [
+        f"saved reply {r.code}: unknown organisation {r.organisation!r}"
+        for r in config.saved_replies
+        if r.organisation is not None and r.organisation not in orgs
     ]
     problems += [
         f"help {h.name!r}: unknown corridor {h.corridor!r}"

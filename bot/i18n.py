@@ -87,3 +87,8 @@ def language_name(code: str, in_language: str) -> str:
     locale = _locale(in_language) or _locale(DEFAULT_LANGUAGE)
     key = code.replace("-", "_")
     return locale.languages.get(key) or locale.languages.get(key.split("_")[0]) or code
+
+
+def has_translation(language: str, message: str) -> bool:
+    """Whether a reader of ``language`` gets ``message`` in their language (English always)."""
+    return language == DEFAULT_LANGUAGE or message in _catalogue(language)

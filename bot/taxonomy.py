@@ -217,3 +217,27 @@ CONTACT_LABELS = {
     "phone": N_("By phone"),
     "family": N_("Through my family"),
 }
+
+
+# Fields a saved reply may ask its sender for; ``code`` (the case code) is filled in by itself.
+SAVED_REPLY_FIELDS = ("organisation", "office", "phone", "flight", "arrival", "date")
+# The reviewed saved replies every organisation has (texts in bot/domain/saved_replies.py).
+SAVED_REPLY_CODES = (
+    "ACK",
+    "DOCS",
+    "COPIES",
+    "NOSIGN",
+    "EMBASSY",
+    "LABOUR",
+    "PICKUP",
+    "REFERRAL",
+    "CHECKIN",
+    "CLOSING",
+    "SAFETY",
+    "NOFEE",
+    "WORKING",
+    "CALL",
+    "PHONE",
+    "MEDICAL",
+    "WAGES",
+)

@@ -149,13 +149,17 @@ async def _relay_to_reporter(
     message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
 ) -> None:
     result = await relay.from_owner(session, domain, case, person, text[:3500])
-    replies = {
-        "sent": _("Sent to the reporter of {code}.", code=case.code),
-        "not_owner": _("No case {code} is yours.", code=case.code),
-        "closed": _("Case {code} is not open; nothing was sent.", code=case.code),
-        "no_reporter": _("The reporter of {code} can no longer be reached here.", code=case.code),
-    }
-    await message.answer(replies[result])
+    await message.answer(relay_result_text(result, case.code))
+
+
+def relay_result_text(result: str, code: str) -> str:
+    """What the sender of a message to a reporter is told (``relay.from_owner``'s result)."""
+    return {
+        "sent": _("Sent to the reporter of {code}.", code=code),
+        "not_owner": _("No case {code} is yours.", code=code),
+        "closed": _("Case {code} is not open; nothing was sent.", code=code),
+        "no_reporter": _("The reporter of {code} can no longer be reached here.", code=code),
+    }[result]
 
 
 @router.message(

@@ -124,9 +124,16 @@ async def case_for_reply(session: AsyncSession, chat_id: int, message_id: int) -
 
 
 async def from_owner(
-    session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    person: Person,
+    text: str,
+    *,
+    reviewed: bool = False,
 ) -> str:
-    """Returns "sent", "not_owner", "closed" or "no_reporter"."""
+    """Returns "sent", "not_owner", "closed" or "no_reporter". A ``reviewed`` text (a saved
+    reply) is already in the reporter's language and is not machine-translated."""
     if case.owner_person_id != person.id:
         return "not_owner"
     if case.status != CaseStatus.CLAIMED.value:
@@ -155,7 +162,7 @@ async def from_owner(
             "protect_content": True,
             **translation_requests(
                 domain,
-                text,
+                None if reviewed else text,
                 reader=case.language,
                 writer=person.language,
                 style="replace",
