@@ -17,9 +17,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from bot.i18n import LANGUAGE_NAMES
 from bot.taxonomy import CATEGORY_CODES, SAVED_REPLY_CODES, SAVED_REPLY_FIELDS
 
-SUPPORTED_LANGUAGES = ("en", "ne", "bn", "id", "fil", "hi")
+SUPPORTED_LANGUAGES = tuple(LANGUAGE_NAMES)
 ENV_PREFIX = "CORRIDOR_"
 # Secrets may come from the environment so they never have to live in a file in the repo.
 ENV_OVERRIDES = {

@@ -25,9 +25,12 @@ LANGUAGE_NAMES = {
     "id": "Bahasa Indonesia",
     "fil": "Filipino",
     "hi": "हिन्दी",
+    "ar": "العربية",
+    "ms": "Bahasa Melayu",
+    "ur": "اردو",
 }
 # Telegram sends IETF tags such as "ne-NP" or "tl"; map them to the catalogue we ship.
-LANGUAGE_ALIASES = {"tl": "fil", "in": "id", "ms": "id"}
+LANGUAGE_ALIASES = {"tl": "fil", "in": "id", "zsm": "ms"}
 
 current_language: contextvars.ContextVar[str] = contextvars.ContextVar(
     "current_language", default=DEFAULT_LANGUAGE
