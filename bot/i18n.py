@@ -29,6 +29,10 @@ LANGUAGE_NAMES = {
     "ms": "Bahasa Melayu",
     "ur": "اردو",
 }
+# Written right to left. Their lines start with a right-to-left mark, so a line that begins
+# with a case code, a number or an emoji still reads from the right in every client.
+RTL_LANGUAGES = frozenset({"ar", "ur"})
+RLM = "\u200f"
 # Telegram sends IETF tags such as "ne-NP" or "tl"; map them to the catalogue we ship.
 LANGUAGE_ALIASES = {"tl": "fil", "in": "id", "zsm": "ms"}
 
@@ -70,7 +74,14 @@ def normalise_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str
 
 def tr(language: str, message: str, /, **values: object) -> str:
     text = _catalogue(language).get(message, message) if language != DEFAULT_LANGUAGE else message
-    return text.format(**values) if values else text
+    return bidi_lines(text.format(**values) if values else text, language)
+
+
+def bidi_lines(text: str, language: str) -> str:
+    """Marks every line of a right-to-left language's text as right to left."""
+    if language not in RTL_LANGUAGES:
+        return text
+    return "\n".join(line if line.startswith(RLM) else RLM + line for line in text.split("\n"))
 
 
 def _(message: str, /, **values: object) -> str:

@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import access, claims, events, followups, onboarding, referral, relay, resolution
 from bot.domain.access import Action
 from bot.domain.context import Domain
@@ -181,7 +182,12 @@ async def reply_to_relayed(
 
 @router.message(Command("case"), F.chat.type == "private")
 async def case_timeline(
-    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    language: str,
 ) -> None:
     code = (command.args or "").strip()
     case = await access.case_for(session, role, Action.VIEW_CASE, code) if code else None
@@ -197,7 +203,10 @@ async def case_timeline(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
         )
     )
-    lines = [f"🗂 <b>{html.escape(case.code)}</b> · {case.status} · {case.urgency}"]
+    status = labels.status(case.status, language)
+    lines = [
+        f"🗂 <b>{html.escape(case.code)}</b> · {status} · {labels.urgency(case.urgency, language)}"
+    ]
     for event in rows[-40:]:
         lines.append(
             f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"

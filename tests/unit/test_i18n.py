@@ -6,7 +6,15 @@ import re
 
 import pytest
 
-from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, _catalogue, normalise_language, tr
+from bot.i18n import (
+    LANGUAGE_NAMES,
+    LOCALES_DIR,
+    RLM,
+    _catalogue,
+    bidi_lines,
+    normalise_language,
+    tr,
+)
 from bot.i18n_catalog import TEMPLATE, extract, read
 
 LANGUAGES = [code for code in LANGUAGE_NAMES if code != "en"]
@@ -53,7 +61,8 @@ def test_translation_is_used_and_formatted() -> None:
     message = "Your cases:"
     assert tr("en", message) == message
     for language in LANGUAGES:
-        assert tr(language, message) == _catalogue(language)[message] != message
+        expected = bidi_lines(_catalogue(language)[message], language)
+        assert tr(language, message) == expected != message
 
 
 def test_unknown_languages_fall_back() -> None:
@@ -61,3 +70,13 @@ def test_unknown_languages_fall_back() -> None:
     assert normalise_language("tl") == "fil"
     assert normalise_language("xx") == "en"
     assert normalise_language(None) == "en"
+
+
+@pytest.mark.parametrize("language", ["ar", "ur"])
+def test_right_to_left_lines_start_with_a_right_to_left_mark(language: str) -> None:
+    text = tr(language, "Workers affected: {n}", n=3) + "\n" + tr(language, "Your cases:")
+    lines = tr(
+        language, "{n} cases with statistics consent; small cells suppressed (k={k}).", n=4, k=5
+    )
+    assert all(line.startswith(RLM) and line.count(RLM) == 1 for line in text.split("\n"))
+    assert lines.startswith(RLM) and tr("ne", "Your cases:")[0] != RLM
