@@ -8,10 +8,13 @@ its own (follow-ups, cards, digests) to someone who is not the current user.
 from __future__ import annotations
 
 import contextvars
+import gettext
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
+from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
 LOCALES_DIR = Path(__file__).with_name("locales")
@@ -47,17 +50,36 @@ def N_(message: str) -> str:
 
 
 @cache
-def _catalogue(language: str) -> dict[str, str]:
+def _read(language: str) -> Catalog | None:
     path = LOCALES_DIR / f"{language}.po"
     if not path.exists():
-        return {}
+        return None
     with path.open("rb") as handle:
-        catalog = read_po(handle)
+        return read_po(handle)
+
+
+@cache
+def _catalogue(language: str) -> dict[str, str]:
+    catalog = _read(language)
     return {
         str(message.id): str(message.string)
-        for message in catalog
-        if message.id and message.string and not message.fuzzy
+        for message in catalog or ()
+        if message.id and not message.pluralizable and message.string and not message.fuzzy
     }
+
+
+@cache
+def _plurals(language: str) -> tuple[dict[str, tuple[str, ...]], Callable[[int], int]]:
+    """Plural messages by their singular, with the language's rule choosing the form."""
+    catalog = _read(language)
+    if catalog is None:
+        return {}, lambda n: int(n != 1)
+    forms = {
+        str(message.id[0]): tuple(str(form) for form in message.string)
+        for message in catalog
+        if message.pluralizable and all(message.string) and not message.fuzzy
+    }
+    return forms, gettext.c2py(catalog.plural_expr)
 
 
 def available_languages() -> list[str]:
@@ -86,6 +108,22 @@ def bidi_lines(text: str, language: str) -> str:
 
 def _(message: str, /, **values: object) -> str:
     return tr(current_language.get(), message, **values)
+
+
+def ntr(language: str, singular: str, plural: str, n: int, /, **values: object) -> str:
+    """ngettext: the form of the message the reader's language uses for ``n`` ({n} is
+    filled in). English, and any message not yet translated, choose between the two given."""
+    forms, rule = _plurals(language) if language != DEFAULT_LANGUAGE else ({}, None)
+    chosen = forms.get(singular)
+    if chosen and rule is not None:
+        text = chosen[min(rule(n), len(chosen) - 1)]
+    else:
+        text = singular if n == 1 else plural
+    return bidi_lines(text.format(n=n, **values), language)
+
+
+def _n(singular: str, plural: str, n: int, /, **values: object) -> str:
+    return ntr(current_language.get(), singular, plural, n, **values)
 
 
 @cache

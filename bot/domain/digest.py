@@ -30,7 +30,7 @@ from bot.domain import rollups
 from bot.domain.context import Domain
 from bot.domain.patterns import find_patterns
 from bot.domain.places import format_money
-from bot.i18n import bidi_lines, tr
+from bot.i18n import bidi_lines, ntr, tr
 from bot.taxonomy import UNCLAIMED_STATUSES
 from models import Case, CaseEvent, StatsDay, Timer
 
@@ -369,20 +369,28 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
         )
     for pattern in data.patterns[:PATTERNS_SHOWN]:
         lines.append(
-            tr(
+            ntr(
                 language,
+                "⚠️ {kind} named in {n} case: {name} ({codes})",
                 "⚠️ {kind} named in {n} cases: {name} ({codes})",
+                pattern.count,
                 kind=tr(language, "Employer")
                 if pattern.kind == "employer"
                 else tr(language, "Agency"),
-                n=pattern.count,
                 name=e(pattern.name),
                 codes=e(", ".join(pattern.case_codes[:10])),
             )
         )
     hidden = not_shown(data.patterns_total, data.patterns, PATTERNS_SHOWN)
     if hidden > 0:
-        lines.append(tr(language, "… and {n} more repeated names", n=hidden))
+        lines.append(
+            ntr(
+                language,
+                "… and {n} more repeated name",
+                "… and {n} more repeated names",
+                hidden,
+            )
+        )
     if data.attention:
         listed = ", ".join(data.attention[:ATTENTION_SHOWN])
         hidden = not_shown(data.attention_total, data.attention, ATTENTION_SHOWN)
