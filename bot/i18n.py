@@ -94,8 +94,31 @@ def normalise_language(code: str | None, default: str = DEFAULT_LANGUAGE) -> str
     return base if base in LANGUAGE_NAMES else default
 
 
+class Untranslated:
+    """Messages looked up in a language whose catalogue lacks them. Tests collect them (set
+    ``seen`` to a set) to fail on anything a reader would get in English instead."""
+
+    seen: set[tuple[str, str]] | None = None
+
+    @classmethod
+    def note(cls, language: str, message: str) -> None:
+        # Place and company names pass through ``_`` too; a sentence of three or more words
+        # or any catalogue message is what counts.
+        if cls.seen is not None and (message in _template() or len(message.split()) >= 3):
+            cls.seen.add((language, message))
+
+
+@cache
+def _template() -> frozenset[str]:
+    path = LOCALES_DIR / "messages.pot"
+    with path.open("rb") as handle:
+        return frozenset(str(m.id[0] if m.pluralizable else m.id) for m in read_po(handle) if m.id)
+
+
 def tr(language: str, message: str, /, **values: object) -> str:
     text = _catalogue(language).get(message, message) if language != DEFAULT_LANGUAGE else message
+    if text is message and language != DEFAULT_LANGUAGE:
+        Untranslated.note(language, message)
     return bidi_lines(text.format(**values) if values else text, language)
 
 
@@ -119,6 +142,8 @@ def ntr(language: str, singular: str, plural: str, n: int, /, **values: object) 
         text = chosen[min(rule(n), len(chosen) - 1)]
     else:
         text = singular if n == 1 else plural
+        if language != DEFAULT_LANGUAGE:
+            Untranslated.note(language, singular)
     return bidi_lines(text.format(n=n, **values), language)
 
 

@@ -359,7 +359,7 @@ async def release(session: AsyncSession, domain: Domain, case: Case, reason: str
         session,
         domain,
         case,
-        "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue.",
+        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
     )
     timers.schedule(
         session,
