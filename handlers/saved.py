@@ -4,25 +4,27 @@ The sender previews the reply in their own language; the reporter receives it in
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import access, saved_replies
 from bot.domain import cases as case_domain
-from bot.domain import saved_replies
+from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.saved_replies import SavedReply
 from bot.i18n import _, language_name
+from handlers.blueprint import Blueprint
 from handlers.callbacks import SavedCase, SavedPick, SavedSend
-from handlers.filters import IsStaff
+from handlers.filters import Allowed
 from handlers.responder import relay_result_text
 from models import Case
 
-router = Router(name="saved")
+router = Blueprint("saved")
 
 
 class SavedReplyForm(StatesGroup):
@@ -88,13 +90,12 @@ def preview_keyboard(case: Case) -> InlineKeyboardMarkup:
 
 
 async def _own_open_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
+    """The case, if the access policy lets this person reply on it (its owner)."""
     case = await session.get(Case, case_id)
-    if case is None or role.person is None or case.owner_person_id != role.person.id:
-        return None
-    return case
+    return await access.case_for(session, role, Action.REPLY, case) if case else None
 
 
-@router.message(Command("saved"), F.chat.type == "private", IsStaff())
+@router.message(Command("saved"), F.chat.type == "private", Allowed(Action.REPLY))
 async def saved_command(
     message: Message,
     command: CommandObject,
@@ -118,8 +119,8 @@ async def saved_command(
             return
         case: Case | None = owned[0]
     else:
-        case = await case_domain.case_by_code(session, args[0])
-        if case is None or case.owner_person_id != role.person.id:
+        case = await access.case_for(session, role, Action.REPLY, args[0])
+        if case is None:
             await message.answer(_("No case {code} is yours.", code=args[0][:20]))
             return
     await offer(message, domain, role, case, args[1] if len(args) > 1 else None, state, language)
