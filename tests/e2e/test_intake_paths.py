@@ -659,7 +659,8 @@ async def test_help_lists_the_directory_with_source_and_date(harness: Harness, l
     assert len(entries) == 3
     for entry in entries:
         line = f"• {r.expect(HELP_KINDS[entry['kind']])}: {entry['name']} — {entry['phone']}"
-        source = r.expect(HELP_SOURCE, source=entry["source"], date=entry["verified"].isoformat())
+        checked = labels.date(entry["verified"], lang)  # the reader's date format, not ISO
+        source = r.expect(HELP_SOURCE, source=entry["source"], date=checked)
         assert f"{line}\n  {source}" in text, (line, source, text)
     for corridor in ("NP-QA", "ID-MY"):
         assert f"\n{corridor}\n" in text
