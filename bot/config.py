@@ -19,14 +19,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import pycountry
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from bot.taxonomy import CATEGORY_CODES
+from bot.i18n import LANGUAGE_NAMES
+from bot.taxonomy import CATEGORY_CODES, SAVED_REPLY_CODES, SAVED_REPLY_FIELDS
 
 # The documented config.example.toml, shipped inside the package (a copy of the one at the
 # top of the repository; tests/unit/test_package.py keeps the two identical), so the demo
 # and `corridor example-config` work when Corridor is installed from a wheel.
 EXAMPLE_CONFIG = files("bot") / "config.example.toml"
 
-SUPPORTED_LANGUAGES = ("en", "ne", "bn", "id", "fil", "hi")
+SUPPORTED_LANGUAGES = tuple(LANGUAGE_NAMES)
 ENV_PREFIX = "CORRIDOR_"
 # Secrets may come from the environment so they never have to live in a file in the repo.
 ENV_OVERRIDES = {
@@ -36,6 +37,7 @@ ENV_OVERRIDES = {
     "CORRIDOR_ENCRYPTION_KEYS": ("security", "encryption_keys"),
     "CORRIDOR_HASH_KEY": ("security", "hash_key"),
     "CORRIDOR_TELEGRAM_API_BASE_URL": ("telegram", "api_base_url"),
+    "CORRIDOR_TRANSLATION_API_KEY": ("translation", "api_key"),
 }
 
 
@@ -274,6 +276,24 @@ class DigestSection(_Strict):
     _time = field_validator("default_time")(_clock_time)
 
 
+class TranslationSection(_Strict):
+    """Machine translation of relayed free text. Off unless the operator names an engine they
+    run themselves: nothing a reporter writes goes to any service not configured here."""
+
+    backend: Literal["none", "libretranslate"] = "none"
+    # The LibreTranslate server, e.g. http://127.0.0.1:5000 (self-hosted).
+    url: str = ""
+    api_key: str = ""
+    # Seconds to wait for the engine; past it the original goes alone and the reader is told.
+    timeout: float = Field(3.0, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _url_for_backend(self) -> TranslationSection:
+        if self.backend == "libretranslate" and not re.fullmatch(r"https?://[^\s/]+.*", self.url):
+            raise ValueError("url: the libretranslate backend needs http(s)://host[:port]")
+        return self
+
+
 class CorridorEntry(_Strict):
     code: str
     origin: str
@@ -368,6 +388,55 @@ class HelpEntry(_Strict):
     verified: dt.date
 
 
+class SavedReplyEntry(_Strict):
+    """An organisation's own saved reply, with its text in each language it was reviewed in;
+    it is offered only for reporters whose language has a text."""
+
+    code: str
+    # Offered to this organisation's people; empty: to everyone.
+    organisation: str | None = None
+    fields: list[str] = Field(default_factory=list)
+    title: dict[str, str]
+    text: dict[str, str]
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Z][A-Z0-9_]{1,19}", value):
+            raise ValueError(f"{value!r} is not a code like OFFICE_HOURS (A-Z, 0-9, _)")
+        if value in SAVED_REPLY_CODES:
+            raise ValueError(f"{value!r} is the code of a built-in saved reply")
+        return value
+
+    @field_validator("fields")
+    @classmethod
+    def _fields(cls, value: list[str]) -> list[str]:
+        unknown = [f for f in value if f not in SAVED_REPLY_FIELDS]
+        if unknown:
+            raise ValueError(f"unknown fields {unknown}; use {', '.join(SAVED_REPLY_FIELDS)}")
+        return value
+
+    @field_validator("title", "text")
+    @classmethod
+    def _languages(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError("needs a text in at least one language")
+        for language in value:
+            _language(language)
+        return value
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> SavedReplyEntry:
+        allowed = {*self.fields, "code"}
+        for language, text in self.text.items():
+            used = set(re.findall(r"{(\w*)}", text))
+            if used - allowed:
+                raise ValueError(
+                    f"text.{language} uses {sorted(used - allowed)}, not among its fields"
+                )
+        return self
+
+
 class Config(_Strict):
     """The whole file, validated; ``path`` is where it came from, for messages."""
 
@@ -384,12 +453,14 @@ class Config(_Strict):
     digest: DigestSection = DigestSection()
     limits: LimitsSection = LimitsSection()
     statistics: StatisticsSection = StatisticsSection()
+    translation: TranslationSection = TranslationSection()
     corridors: list[CorridorEntry] = Field(default_factory=list)
     organisations: list[OrganisationEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)
     people: list[PersonEntry] = Field(default_factory=list)
     rota: list[RotaEntry] = Field(default_factory=list)
     help: list[HelpEntry] = Field(default_factory=list)
+    saved_replies: list[SavedReplyEntry] = Field(default_factory=list)
     path: Annotated[str, Field(exclude=True)] = "<memory>"
 
     @model_validator(mode="after")
@@ -408,6 +479,7 @@ ENTRY_NAMES: dict[str, tuple[str, ...]] = {
     "people": ("id", "name"),
     "rota": ("person",),
     "help": ("name",),
+    "saved_replies": ("code",),
 }
 
 
@@ -468,6 +540,7 @@ def network_problems(data: dict[str, Any]) -> list[str]:
     dupes("groups", "chat_id", "chat_id")
     dupes("people", "id", "id")
     dupes("people", "telegram_user_id", "telegram_user_id")
+    dupes("saved_replies", "code", "code")
     corridors = {c.get("code") for c in _entries(data, "corridors")}
     orgs = {o.get("id") for o in _entries(data, "organisations")}
     people = {p.get("id") for p in _entries(data, "people")}
@@ -509,6 +582,11 @@ def network_problems(data: dict[str, Any]) -> list[str]:
         f"{label('help', h)}: corridor: unknown corridor {h.get('corridor')!r}"
         for h in _entries(data, "help")
         if "corridor" in h and h.get("corridor") not in corridors
+    ]
+    problems += [
+        f"{label('saved_replies', r)}: organisation: unknown organisation {r.get('organisation')!r}"
+        for r in _entries(data, "saved_replies")
+        if r.get("organisation") is not None and r.get("organisation") not in orgs
     ]
     return problems
 

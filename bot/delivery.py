@@ -56,8 +56,8 @@ from aiogram.types import BufferedInputFile
 from sqlalchemy import and_, event, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot import calls
-from bot.domain import events, recipients
+from bot import calls, translation
+from bot.domain import events, outbox, recipients
 from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
 from models import OutboxMessage, Person, RelayLink, Reporter, SentMessage
@@ -110,6 +110,8 @@ class Item:
     case_id: int | None = None
     reporter_id: int | None = None
     edit_of: int | None = None  # outbox id of the message an edit changes
+    # Translations to write into the text before the first attempt (bot/translation.py).
+    translations: list[dict[str, Any]] | None = None
     attempts: int = 0
     future: asyncio.Future | None = None
     seq: int = 0
@@ -179,6 +181,7 @@ class Delivery:
         self._busy_settle = False
         self._stopping = False
         self.calls_sent = 0
+        self.translator = translation.engine_for(domain.config.translation)
 
     # ---- handing over -------------------------------------------------------------------
 
@@ -310,6 +313,8 @@ class Delivery:
         self.in_flight.clear()
         await self._write_results()
         await self._release_held()
+        if self.translator is not None:
+            await self.translator.close()
 
     async def flush(self, limit: float = 120.0) -> int:
         """Delivers everything due now and waits until it is settled (tests, the demo)."""
@@ -468,6 +473,7 @@ class Delivery:
             reporter_id=snap.reporter_id,
             edit_of=edit_of,
             attempts=snap.attempts,
+            translations=payload.get("translate"),
         )
 
     def _enqueue(self, item: Item) -> None:
@@ -558,6 +564,8 @@ class Delivery:
 
     async def _send(self, queue: ChatQueue, item: Item) -> None:
         try:
+            if item.translations:
+                await self._translate(item)
             await self._attempt(queue, item)
         except asyncio.CancelledError:
             raise
@@ -567,6 +575,22 @@ class Delivery:
             self._result("failed", item, "unexpected error")
         finally:
             queue.busy = False
+
+    async def _translate(self, item: Item) -> None:
+        """Writes the requested translations into the call, once, outside any transaction:
+        only this chat waits for the engine, and at most its timeout."""
+        requests, item.translations = item.translations or [], None
+        field_name = "caption" if isinstance(item.call, CopyMessage) else "text"
+        text = getattr(item.call, field_name, None)
+        if not text:
+            return
+        limit = 1024 if field_name == "caption" else 4096
+        rendered = await translation.render(self.translator, text, requests, limit)
+        item.call = item.call.model_copy(update={field_name: rendered.text})
+        for chat_id, notice in rendered.notices:
+            self.results.append(("notice", Item(chat_id=chat_id, call=None), (item, notice)))
+        if rendered.notices:
+            self.settle_wake.set()
 
     def _drop_head(self, queue: ChatQueue, item: Item) -> None:
         if queue.items and queue.items[0] is item:
@@ -700,6 +724,17 @@ class Delivery:
             return
         if status == "blocked":
             await self._blocked(session, item, *detail)
+            return
+        if status == "notice":
+            about, text = detail
+            outbox.queue(
+                session,
+                self.domain,
+                purpose="notice",
+                chat_id=item.chat_id,
+                case_id=about.case_id,
+                text=text,
+            )
             return
         values: dict[str, Any] = {"locked_until": None, "lease_owner": None}
         if status == "sent":

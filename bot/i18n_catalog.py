@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from babel.messages.catalog import Catalog
+from babel.messages.catalog import Catalog, Message
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po, write_po
 
@@ -17,7 +17,7 @@ from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("bot", "handlers")
-KEYWORDS = {"_": None, "N_": None, "tr": (2,)}
+KEYWORDS = {"_": None, "N_": None, "tr": (2,), "ntr": (2, 3), "_n": (1, 2)}
 TEMPLATE = LOCALES_DIR / "messages.pot"
 
 
@@ -38,6 +38,12 @@ def extract() -> Catalog:
                 flags=("python-brace-format",) if "{" in str(message) else (),
             )
     return catalog
+
+
+def is_translated(message: Message) -> bool:
+    """Translated and not fuzzy; a plural message needs every form its language has."""
+    forms = message.string if message.pluralizable else (message.string,)
+    return bool(forms) and all(forms) and not message.fuzzy
 
 
 def read(path: Path) -> Catalog:
@@ -72,7 +78,8 @@ def update() -> None:
                 ignore_obsolete=True,
             )
         print(
-            f"{path.relative_to(ROOT)}: {sum(1 for m in catalog if m.id and not m.string)} untranslated"
+            f"{path.relative_to(ROOT)}: "
+            f"{sum(1 for m in catalog if m.id and not is_translated(m))} untranslated"
         )
 
 

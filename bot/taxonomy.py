@@ -217,3 +217,53 @@ CONTACT_LABELS = {
     "phone": N_("By phone"),
     "family": N_("Through my family"),
 }
+
+
+# Fields a saved reply may ask its sender for; ``code`` (the case code) is filled in by itself.
+SAVED_REPLY_FIELDS = ("organisation", "office", "phone", "flight", "arrival", "date")
+# The reviewed saved replies every organisation has (texts in bot/domain/saved_replies.py).
+SAVED_REPLY_CODES = (
+    "ACK",
+    "DOCS",
+    "COPIES",
+    "NOSIGN",
+    "EMBASSY",
+    "LABOUR",
+    "PICKUP",
+    "REFERRAL",
+    "CHECKIN",
+    "CLOSING",
+    "SAFETY",
+    "NOFEE",
+    "WORKING",
+    "CALL",
+    "PHONE",
+    "MEDICAL",
+    "WAGES",
+)
+
+# Why triage chose an urgency (Triage.reason holds these codes, never the reporter's words).
+TRIAGE_REASONS = {
+    "sos": N_("SOS button"),
+    "danger_now": N_("in danger now"),
+}
+RED_FLAG_LABELS = {
+    "threat_to_life": N_("threat to life"),
+    "violence": N_("violence"),
+    "confinement": N_("locked in"),
+    "detention": N_("police or detention"),
+    "medical": N_("medical emergency"),
+    "no_food": N_("no food or water"),
+}
+
+# Answers of the missing-person report kept in Case.details, and how to show them.
+LAST_CONTACT_LABELS = {
+    "week": N_("In the last week"),
+    "month": N_("1–4 weeks ago"),
+    "half": N_("1–6 months ago"),
+    "older": N_("More than 6 months ago"),
+}
+DETAIL_LABELS = {
+    "last_contact": N_("Last heard from"),
+    "phones_tried": N_("Phones tried"),
+}

@@ -58,16 +58,19 @@ def open_in_current_task() -> bool:
     return bool(task is not None and _open.get(task))
 
 
+def refuse_inside_transaction(what: str) -> None:
+    """Counts (and in strict mode refuses) a network request made while the calling task has a
+    database transaction open: the Bot API, and the translation engine too."""
+    if open_in_current_task():
+        Violations.count += 1
+        log.error("%s made inside a database transaction", what)
+        if Violations.strict:
+            raise RuntimeError(f"{what} made inside a database transaction")
+
+
 class TransactionGuard:
-    """Bot API request middleware, innermost: counts (and in strict mode refuses) any request
-    made while the calling task has a database transaction open."""
+    """Bot API request middleware, innermost: no request while a transaction is open."""
 
     async def __call__(self, make_request, bot, method):  # type: ignore[no-untyped-def]
-        if open_in_current_task():
-            Violations.count += 1
-            log.error("Bot API %s called inside a database transaction", method.__api_method__)
-            if Violations.strict:
-                raise RuntimeError(
-                    f"Bot API {method.__api_method__} called inside a database transaction"
-                )
+        refuse_inside_transaction(f"Bot API {method.__api_method__}")
         return await make_request(bot, method)

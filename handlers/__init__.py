@@ -18,6 +18,7 @@ def routers() -> list[Router]:
         reporter,
         responder,
         safety,
+        saved,
         sos,
     )
 
@@ -26,6 +27,7 @@ def routers() -> list[Router]:
         groups.router,
         coordinator.router,
         report.router,
+        saved.router,
         responder.router,
         sos.router,
         safety.router,

@@ -98,3 +98,19 @@ class Forget(CallbackData, prefix="fgt"):
 class ConsentWithdraw(CallbackData, prefix="cwd"):
     case_id: int
     purpose: str
+
+
+class SavedCase(CallbackData, prefix="svc"):
+    """Which of the sender's cases a saved reply is for."""
+
+    case_id: int
+
+
+class SavedPick(CallbackData, prefix="svp"):
+    case_id: int
+    code: str
+
+
+class SavedSend(CallbackData, prefix="svs"):
+    case_id: int
+    send: int  # 1 send, 0 cancel

@@ -16,7 +16,7 @@ from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
-from bot.i18n import _
+from bot.i18n import _, _n
 from handlers.blueprint import Blueprint
 from handlers.callbacks import InviteOrg
 from handlers.filters import Allowed
@@ -253,9 +253,10 @@ async def export(
         name = f"corridor-{result.corridor}-{start:%Y%m}-{end:%Y%m}.{fmt}"
         await message.answer_document(
             BufferedInputFile(body.encode("utf-8"), filename=name),
-            caption=_(
+            caption=_n(
+                "{n} case with statistics consent; small cells suppressed (k={k}).",
                 "{n} cases with statistics consent; small cells suppressed (k={k}).",
-                n=result.cases_included,
+                result.cases_included,
                 k=result.k,
             ),
             protect_content=True,

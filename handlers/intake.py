@@ -17,6 +17,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import cases as case_domain
 from bot.domain.context import Domain
 from bot.domain.people import Role
@@ -29,11 +30,12 @@ from bot.domain.places import (
     parse_phone,
     timezone_of,
 )
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current_language
 from bot.taxonomy import (
     CATEGORIES,
     CONSENT_TEXTS,
     CONTACT_LABELS,
+    LAST_CONTACT_LABELS,
     REPORTER_ROLES,
     SINCE_LABELS,
     ConsentPurpose,
@@ -129,12 +131,7 @@ SAFE_HOURS = [
     ("18-22", N_("Evening (18–22)")),
     ("22-6", N_("Night (22–6)")),
 ]
-LAST_CONTACT = [
-    ("week", N_("In the last week")),
-    ("month", N_("1–4 weeks ago")),
-    ("half", N_("1–6 months ago")),
-    ("older", N_("More than 6 months ago")),
-]
+LAST_CONTACT = list(LAST_CONTACT_LABELS.items())
 WORKER_COUNTS = {"1": 1, "2-5": 3, "6-20": 10, "21+": 21}
 
 
@@ -431,7 +428,12 @@ def summary_text(data: dict[str, Any]) -> str:
         )
     )
     if a.get("categories"):
-        lines.append(_("What happened: {codes}", codes=", ".join(a["categories"])))
+        lines.append(
+            _(
+                "What happened: {categories}",
+                categories=html.escape(labels.categories(a["categories"], current_language.get())),
+            )
+        )
     if "danger" in a:
         lines.append(
             _("In danger now: {answer}", answer=_("Yes") if a["danger"] == "yes" else _("No"))

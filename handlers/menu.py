@@ -11,11 +11,12 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import cases as case_domain
 from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _, current_language, tr
+from bot.i18n import _, available_languages, current_language, tr
 from handlers.blueprint import Blueprint
 from handlers.callbacks import Lang, Menu
 from handlers.common import language_keyboard, menu_keyboard, menu_text
@@ -93,11 +94,17 @@ async def start(
     await message.answer(menu_text(language), reply_markup=menu_keyboard(language))
 
 
+def offered_languages(domain: Domain, role: Role) -> list[str]:
+    """Reporters choose among the operator's languages; staff among every shipped one (an
+    Arabic-speaking caseworker in Doha may serve reporters who never see Arabic offered)."""
+    return available_languages() if role.is_staff else domain.config.bot.languages
+
+
 @router.message(Command("language"))
-async def choose_language(message: Message, language: str, domain: Domain) -> None:
+async def choose_language(message: Message, language: str, domain: Domain, role: Role) -> None:
     await message.answer(
         _("Choose your language:"),
-        reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+        reply_markup=language_keyboard(offered_languages(domain, role), current=language),
     )
 
 
@@ -105,7 +112,7 @@ async def choose_language(message: Message, language: str, domain: Domain) -> No
 async def set_language(
     query: CallbackQuery, callback_data: Lang, role: Role, session: AsyncSession, domain: Domain
 ) -> None:
-    if callback_data.code not in domain.config.bot.languages:
+    if callback_data.code not in offered_languages(domain, role):
         await query.answer(_("This language is not available."), show_alert=True)
         return
     language = callback_data.code
@@ -172,7 +179,7 @@ async def help_text(session: AsyncSession, corridors: list[str], language: str) 
             language,
             "Source: {source}, checked {date}",
             source=html.escape(contact.source),
-            date=contact.verified_on.isoformat(),
+            date=labels.date(contact.verified_on, language),
         )
         lines.append(entry)
     return "\n".join(lines)

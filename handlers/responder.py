@@ -13,6 +13,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import access, claims, events, followups, onboarding, referral, relay, resolution
 from bot.domain.access import Action
 from bot.domain.context import Domain
@@ -149,13 +150,17 @@ async def _relay_to_reporter(
     message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
 ) -> None:
     result = await relay.from_owner(session, domain, case, person, text[:3500])
-    replies = {
-        "sent": _("Sent to the reporter of {code}.", code=case.code),
-        "not_owner": _("No case {code} is yours.", code=case.code),
-        "closed": _("Case {code} is not open; nothing was sent.", code=case.code),
-        "no_reporter": _("The reporter of {code} can no longer be reached here.", code=case.code),
-    }
-    await message.answer(replies[result])
+    await message.answer(relay_result_text(result, case.code))
+
+
+def relay_result_text(result: str, code: str) -> str:
+    """What the sender of a message to a reporter is told (``relay.from_owner``'s result)."""
+    return {
+        "sent": _("Sent to the reporter of {code}.", code=code),
+        "not_owner": _("No case {code} is yours.", code=code),
+        "closed": _("Case {code} is not open; nothing was sent.", code=code),
+        "no_reporter": _("The reporter of {code} can no longer be reached here.", code=code),
+    }[result]
 
 
 @router.message(
@@ -177,7 +182,12 @@ async def reply_to_relayed(
 
 @router.message(Command("case"), F.chat.type == "private")
 async def case_timeline(
-    message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    language: str,
 ) -> None:
     code = (command.args or "").strip()
     case = await access.case_for(session, role, Action.VIEW_CASE, code) if code else None
@@ -193,7 +203,10 @@ async def case_timeline(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
         )
     )
-    lines = [f"🗂 <b>{html.escape(case.code)}</b> · {case.status} · {case.urgency}"]
+    status = labels.status(case.status, language)
+    lines = [
+        f"🗂 <b>{html.escape(case.code)}</b> · {status} · {labels.urgency(case.urgency, language)}"
+    ]
     for event in rows[-40:]:
         lines.append(
             f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"

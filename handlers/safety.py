@@ -16,7 +16,7 @@ from bot.domain import cases as case_domain
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import N_, _
+from bot.i18n import N_, _, _n
 from bot.taxonomy import ConsentPurpose
 from handlers.blueprint import Blueprint
 from handlers.callbacks import ClearChat, ConsentWithdraw, Forget
@@ -72,9 +72,10 @@ async def clear_confirmed(
     left = old + failed
     text = _("Done. This chat was cleared.")
     if left:
-        text = _(
+        text = _n(
+            "Done. {n} older message could not be deleted by the bot: please delete this chat in Telegram (press and hold the chat, then Delete).",
             "Done. {n} older messages could not be deleted by the bot: please delete this chat in Telegram (press and hold the chat, then Delete).",
-            n=left,
+            left,
         )
     # The note itself is not protected from view, so it says nothing about any case.
     await bot.send_message(chat_id, text)
@@ -112,9 +113,10 @@ async def forget_confirmed(
     codes = await privacy.forget_reporter(session, domain, role.reporter)
     await state.clear()
     await query.message.edit_text(
-        _(
+        _n(
+            "Your data has been erased ({n} case). You can use /clear to delete this chat too.",
             "Your data has been erased ({n} cases). You can use /clear to delete this chat too.",
-            n=len(codes),
+            len(codes),
         )
     )
 

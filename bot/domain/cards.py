@@ -4,28 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+from typing import Any
 
-import pycountry
-
-from bot.i18n import tr
-from bot.taxonomy import CATEGORIES, STATUS_LABELS, URGENCY_LABELS, CaseStatus, Urgency
+from bot import labels
+from bot.i18n import bidi_lines, tr
+from bot.taxonomy import CaseStatus, Urgency
 from models import Case
 
 URGENCY_MARK = {Urgency.SOS: "🔴", Urgency.HIGH: "🟠", Urgency.NORMAL: "🟢"}
-
-
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return country.name if country else code
-
-
-def age_text(language: str, since: dt.datetime, now: dt.datetime) -> str:
-    minutes = max(0, int((now - since).total_seconds() // 60))
-    if minutes < 60:
-        return tr(language, "{n} min", n=minutes)
-    if minutes < 48 * 60:
-        return tr(language, "{n} h", n=minutes // 60)
-    return tr(language, "{n} days", n=minutes // 1440)
 
 
 def render_card(
@@ -36,28 +22,31 @@ def render_card(
     owner_name: str | None = None,
     owner_org: str | None = None,
     note: str | None = None,
+    note_values: dict[str, Any] | None = None,
 ) -> str:
+    """The card in the group's ``language``. ``note`` is a catalogue message (with
+    ``note_values``), so every group reads it in its own language."""
     urgency = Urgency(case.urgency)
-    categories = ", ".join(f"{code} · {tr(language, CATEGORIES[code])}" for code in case.categories)
-    place = country_name(
-        case.destination_country if case.worker_location == "destination" else case.origin_country
+    place = labels.country(
+        case.destination_country if case.worker_location == "destination" else case.origin_country,
+        language,
     )
     if case.area:
         # The area is a coarse label chosen from buttons, never free text.
         place = f"{case.area}, {place}"
     lines = [
-        f"{URGENCY_MARK[urgency]} <b>{html.escape(case.code)}</b> · {tr(language, URGENCY_LABELS[urgency])}",
+        f"{URGENCY_MARK[urgency]} <b>{html.escape(case.code)}</b> · {labels.urgency(urgency, language)}",
         tr(language, "Corridor: {corridor}", corridor=case.corridor_code),
-        tr(language, "What happened: {categories}", categories=html.escape(categories)),
-        tr(language, "Where: {place}", place=html.escape(place)),
-        tr(language, "Language: {language}", language=case.language),
-        tr(language, "Workers affected: {n}", n=case.workers_affected),
-        tr(language, "Reported: {age} ago", age=age_text(language, case.created_at, now)),
         tr(
             language,
-            "Status: {status}",
-            status=tr(language, STATUS_LABELS[CaseStatus(case.status)]),
+            "What happened: {categories}",
+            categories=html.escape(labels.categories(case.categories, language)),
         ),
+        tr(language, "Where: {place}", place=html.escape(place)),
+        tr(language, "Language: {language}", language=labels.language(case.language, language)),
+        tr(language, "Workers affected: {n}", n=case.workers_affected),
+        tr(language, "Reported: {when}", when=labels.ago(now - case.created_at, language)),
+        tr(language, "Status: {status}", status=labels.status(case.status, language)),
     ]
     if owner_name:
         lines.append(
@@ -69,10 +58,12 @@ def render_card(
             )
         )
     if case.outcome:
-        lines.append(tr(language, "Outcome: {outcome}", outcome=case.outcome))
+        lines.append(
+            tr(language, "Outcome: {outcome}", outcome=labels.outcome(case.outcome, language))
+        )
     if note:
-        lines.append(f"<i>{html.escape(note)}</i>")
-    return "\n".join(lines)
+        lines.append(f"<i>{html.escape(tr(language, note, **(note_values or {})))}</i>")
+    return bidi_lines("\n".join(lines), language)
 
 
 def card_keyboard(case: Case, language: str) -> dict | None:

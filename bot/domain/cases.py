@@ -242,6 +242,17 @@ async def open_cases_of(session: AsyncSession, reporter: Reporter) -> list[Case]
     )
 
 
+async def owned_open_cases(session: AsyncSession, person_id: str) -> list[Case]:
+    """The cases a person has claimed and not yet resolved, oldest first."""
+    return list(
+        await session.scalars(
+            select(Case)
+            .where(Case.owner_person_id == person_id, Case.status == CaseStatus.CLAIMED.value)
+            .order_by(Case.created_at)
+        )
+    )
+
+
 async def cases_of(session: AsyncSession, reporter: Reporter) -> list[Case]:
     return list(
         await session.scalars(

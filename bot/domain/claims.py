@@ -9,15 +9,17 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import events, followups, routing, timers
-from bot.domain.cards import country_name
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.places import format_money
-from bot.i18n import tr
+from bot.domain.relay import translation_requests
+from bot.i18n import N_, bidi_lines, tr
 from bot.taxonomy import (
-    CATEGORIES,
     CONTACT_LABELS,
+    DETAIL_LABELS,
+    LAST_CONTACT_LABELS,
     REPORTER_ROLES,
     SINCE_LABELS,
     UNCLAIMED_STATUSES,
@@ -157,20 +159,19 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
         tr(
             language,
             "From {origin} to {destination}, area: {area}",
-            origin=country_name(case.origin_country),
-            destination=country_name(case.destination_country),
+            origin=labels.country(case.origin_country, language),
+            destination=labels.country(case.destination_country, language),
             area=e(case.area or "—"),
         ),
         tr(
             language,
             "What happened: {categories}",
-            categories=", ".join(f"{c} · {tr(language, CATEGORIES[c])}" for c in case.categories),
+            categories=e(labels.categories(case.categories, language)),
         ),
         tr(
             language,
-            "Urgency: {urgency} ({reason})",
-            urgency=case.urgency,
-            reason=e(case.urgency_reason),
+            "Urgency: {urgency}",
+            urgency=e(labels.urgency_with_reasons(case.urgency, case.urgency_reason, language)),
         ),
         tr(
             language,
@@ -199,7 +200,11 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
         )
     if case.details:
         for key, value in json.loads(case.details).items():
-            lines.append(f"{e(key)}: {e(str(value))}")
+            shown = LAST_CONTACT_LABELS.get(value) if key == "last_contact" else None
+            lines.append(
+                f"{e(tr(language, DETAIL_LABELS.get(key, key)))}: "
+                + e(tr(language, shown) if shown else str(value))
+            )
     lines.append(
         tr(
             language,
@@ -221,7 +226,7 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
             code=e(case.code),
         )
     )
-    return "\n".join(lines)
+    return bidi_lines("\n".join(lines), language)
 
 
 async def send_details(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
@@ -257,8 +262,14 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
         if item.kind in ("text", "referral_note") and item.text
     ]
     for kind, body in texts:
+        # A referring organisation's note is in its writer's language, which is not recorded.
+        writer = None if kind == "referral_note" else case.language
         for part in split_text(headings[kind] + "\n" + body):
-            send(text=part, extra={"protect_content": True})
+            words = part.removeprefix(headings[kind] + "\n")
+            wish = translation_requests(
+                domain, words, reader=person.language, writer=writer, style="add"
+            )
+            send(text=part, extra={"protect_content": True, **wish})
     media = {
         "photo": "sendPhoto",
         "voice": "sendVoice",
@@ -342,13 +353,13 @@ async def release(session: AsyncSession, domain: Domain, case: Case, reason: str
         data={"reason": reason, "previous_owner": previous},
     )
     await routing.rerender_cards(
-        session, domain, case, note=tr("en", "Back in the queue: the owner is no longer available.")
+        session, domain, case, note=N_("Back in the queue: the owner is no longer available.")
     )
     await routing.alert_coordinators(
         session,
         domain,
         case,
-        "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue.",
+        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
     )
     timers.schedule(
         session,

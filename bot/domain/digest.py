@@ -25,13 +25,13 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import rollups
-from bot.domain.cards import age_text
 from bot.domain.context import Domain
 from bot.domain.patterns import find_patterns
 from bot.domain.places import format_money
-from bot.i18n import tr
-from bot.taxonomy import OUTCOMES, UNCLAIMED_STATUSES
+from bot.i18n import bidi_lines, ntr, tr
+from bot.taxonomy import UNCLAIMED_STATUSES
 from models import Case, CaseEvent, StatsDay, Timer
 
 # A digest is one Telegram message (4,096 characters at most) read on a phone: long lists
@@ -326,10 +326,11 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
         tr(language, "Resolved: {n}", n=sum(data.resolved.values())),
     ]
     for outcome, count in sorted(data.resolved.items()):
-        lines.append(f"  · {tr(language, OUTCOMES.get(outcome, outcome))}: {count}")
+        lines.append(f"  · {labels.outcome(outcome, language)}: {count}")
     lines.append(tr(language, "Unclaimed now: {n}", n=data.unclaimed_total))
     for code, created, urgency in data.unclaimed[:UNCLAIMED_SHOWN]:
-        lines.append(f"  · {e(code)} ({urgency}, {age_text(language, created, now)})")
+        waited = labels.duration(now - created, language)
+        lines.append(f"  · {e(code)} ({labels.urgency(urgency, language)}, {waited})")
     lines.append(tr(language, "Overdue follow-ups: {n}", n=data.overdue_followups))
     lines.append(tr(language, "Escalations: {n}", n=data.escalations))
     if data.wages_owed:
@@ -350,39 +351,53 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
         )
     if data.median_claim_minutes is not None:
         lines.append(
-            tr(language, "Median time to claim: {n} min", n=round(data.median_claim_minutes))
+            tr(
+                language,
+                "Median time to claim: {duration}",
+                duration=labels.duration(dt.timedelta(minutes=data.median_claim_minutes), language),
+            )
         )
     if data.median_resolution_hours is not None:
         lines.append(
             tr(
                 language,
-                "Median time to resolution: {n} h",
-                n=round(data.median_resolution_hours, 1),
+                "Median time to resolution: {duration}",
+                duration=labels.duration(
+                    dt.timedelta(hours=data.median_resolution_hours), language
+                ),
             )
         )
     for pattern in data.patterns[:PATTERNS_SHOWN]:
         lines.append(
-            tr(
+            ntr(
                 language,
+                "⚠️ {kind} named in {n} case: {name} ({codes})",
                 "⚠️ {kind} named in {n} cases: {name} ({codes})",
+                pattern.count,
                 kind=tr(language, "Employer")
                 if pattern.kind == "employer"
                 else tr(language, "Agency"),
-                n=pattern.count,
                 name=e(pattern.name),
                 codes=e(", ".join(pattern.case_codes[:10])),
             )
         )
     hidden = not_shown(data.patterns_total, data.patterns, PATTERNS_SHOWN)
     if hidden > 0:
-        lines.append(tr(language, "… and {n} more repeated names", n=hidden))
+        lines.append(
+            ntr(
+                language,
+                "… and {n} more repeated name",
+                "… and {n} more repeated names",
+                hidden,
+            )
+        )
     if data.attention:
         listed = ", ".join(data.attention[:ATTENTION_SHOWN])
         hidden = not_shown(data.attention_total, data.attention, ATTENTION_SHOWN)
         if hidden > 0:
             listed += " " + tr(language, "(+{n} more)", n=hidden)
         lines.append(tr(language, "Needs attention: {codes}", codes=e(listed)))
-    return "\n".join(lines)
+    return bidi_lines("\n".join(lines), language)
 
 
 def not_shown(total: int, items: list, limit: int) -> int:
@@ -418,11 +433,14 @@ async def daily_counts(
 
 
 def chart_png(series: dict[str, dict[str, list[int]]], until: dt.datetime, days: int = 30) -> bytes:
-    """Labels stay in English: matplotlib's bundled font has no Devanagari or Bengali
-    glyphs, and a chart of empty boxes helps no one. The digest text is translated."""
+    """A chart without words, so no reader gets one in a language they did not choose:
+    matplotlib neither has the glyphs of every shipped script nor shapes Devanagari or
+    Arabic. Corridor codes, numbers and day.month dates only; the caption (``chart_caption``)
+    says what it shows in the reader's language."""
     import matplotlib
 
     matplotlib.use("Agg")
+    from matplotlib import dates as mdates
     from matplotlib import pyplot as plt
 
     start = (until - dt.timedelta(days=days - 1)).date()
@@ -434,16 +452,15 @@ def chart_png(series: dict[str, dict[str, list[int]]], until: dt.datetime, days:
             values["new"],
             marker="o",
             markersize=3,
-            label=f"{corridor} new",
+            label=corridor,
         )
         axis.plot(
             x,
             values["resolved"],
             linestyle="--",
-            label=f"{corridor} resolved",
+            label=corridor,
         )
-    axis.set_title("Cases per day, last 30 days")
-    axis.set_ylabel("cases")
+    axis.xaxis.set_major_formatter(mdates.DateFormatter("%d.%m"))
     axis.yaxis.get_major_locator().set_params(integer=True)
     if series:
         axis.legend(fontsize=8)
@@ -453,6 +470,15 @@ def chart_png(series: dict[str, dict[str, list[int]]], until: dt.datetime, days:
     figure.savefig(buffer, format="png")
     plt.close(figure)
     return buffer.getvalue()
+
+
+def chart_caption(corridors: list[str], language: str, days: int = 30) -> str:
+    return "📈 " + tr(
+        language,
+        "Cases per day over the last {n} days ({corridors}): solid line new cases, dashed line resolved cases.",
+        n=days,
+        corridors=", ".join(corridors),
+    )
 
 
 def next_digest_at(

@@ -132,7 +132,7 @@ async def queue_digest(session, domain: Domain, person: Person, weekly: bool = F
         extra={
             "file_b64": base64.b64encode(chart).decode(),
             "filename": "digest.png",
-            "caption": "📈 " + ", ".join(corridors),
+            "caption": digest.chart_caption(corridors, person.language),
         },
     )
     await events.record(

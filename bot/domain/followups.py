@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.taxonomy import OPEN_STATUSES, URGENCY_RANK, CaseStatus, Urgency
 from models import Case, Person, Reporter
 
@@ -134,13 +134,15 @@ async def fire_sos_silence(
         session,
         domain,
         case,
-        "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them.",
+        N_(
+            "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them."
+        ),
     )
     await routing.alert_coordinators(
         session,
         domain,
         case,
-        "🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent.",
+        N_("🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent."),
     )
 
 
@@ -154,7 +156,9 @@ async def fire_owner_reminder(session: AsyncSession, domain: Domain, case: Case)
             session,
             domain,
             case,
-            "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}",
+            N_(
+                "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}"
+            ),
             keyboard_for_owner=True,
         )
         await events.record(session, domain, "owner_reminded", case_id=case.id)
@@ -233,13 +237,13 @@ async def answer_checkin(session: AsyncSession, domain: Domain, case: Case, answ
             session,
             domain,
             case,
-            "🚨 The reporter of case {code} says they are NOT safe. Please act now.",
+            N_("🚨 The reporter of case {code} says they are NOT safe. Please act now."),
         )
         await routing.alert_coordinators(
             session,
             domain,
             case,
-            "🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe.",
+            N_("🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe."),
         )
         await routing.rerender_cards(session, domain, case)
         return "unsafe"
@@ -248,7 +252,9 @@ async def answer_checkin(session: AsyncSession, domain: Domain, case: Case, answ
             session,
             domain,
             case,
-            "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you.",
+            N_(
+                "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you."
+            ),
         )
         return "changed"
     return "safe"

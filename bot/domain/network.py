@@ -111,25 +111,22 @@ async def sync_network(session: AsyncSession, config: Config) -> SyncReport:
             },
         )
     for p in config.people:
-        await _upsert(
-            session,
-            report,
-            Person,
-            p.id,
-            f"person {p.id}",
-            {
-                "id": p.id,
-                "name": p.name,
-                "telegram_user_id": p.telegram_user_id,
-                "role": p.role,
-                "organisation_id": p.organisation,
-                "language": p.language,
-                "timezone": p.timezone,
-                "backup": p.backup,
-                "digest_time": p.digest_time,
-                "active": True,
-            },
-        )
+        values = {
+            "id": p.id,
+            "name": p.name,
+            "telegram_user_id": p.telegram_user_id,
+            "role": p.role,
+            "organisation_id": p.organisation,
+            "timezone": p.timezone,
+            "backup": p.backup,
+            "digest_time": p.digest_time,
+            "active": True,
+        }
+        # The file's language is where a person starts; after that their own /language choice
+        # stands, so a restart or a sync never switches someone back to a language they left.
+        if await session.get(Person, p.id) is None:
+            values["language"] = p.language
+        await _upsert(session, report, Person, p.id, f"person {p.id}", values)
     await session.flush()
     groups = {g.chat_id: g for g in (await session.scalars(select(ResponderGroup))).all()}
     for g in config.groups:

@@ -8,9 +8,11 @@ import re
 from decimal import Decimal, InvalidOperation
 
 import phonenumbers
-import pycountry
 from babel.core import get_global
 from babel.numbers import get_currency_precision, get_territory_currencies, list_currencies
+
+from bot import labels
+from bot.i18n import current_language
 
 AREAS: dict[str, tuple[str, ...]] = {
     "QA": ("Doha", "Al Rayyan", "Al Wakrah", "Al Khor", "Umm Salal", "Industrial Area"),
@@ -29,9 +31,9 @@ AREAS: dict[str, tuple[str, ...]] = {
 LANGUAGE_ORIGINS = {"ne": "NP", "bn": "BD", "id": "ID", "fil": "PH", "hi": "IN"}
 
 
-def country_name(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or (country.name if country else code)
+def country_name(code: str, language: str | None = None) -> str:
+    """In ``language``, or the language of the update being handled."""
+    return labels.country(code, language or current_language.get())
 
 
 def timezone_of(country: str) -> str:

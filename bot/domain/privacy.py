@@ -11,6 +11,7 @@ from bot.domain import claims, events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS, notify_owner
 from bot.domain.outbox import queue
+from bot.i18n import N_
 from bot.taxonomy import OPEN_STATUSES, CaseStatus, ConsentPurpose
 from models import (
     Attachment,
@@ -80,7 +81,9 @@ async def forget_reporter(session: AsyncSession, domain: Domain, reporter: Repor
                 session,
                 domain,
                 case,
-                "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor.",
+                N_(
+                    "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor."
+                ),
             )
             case.status = CaseStatus.CLOSED.value
             case.outcome = case.outcome or "WITHDRAWN_BY_REPORTER"
@@ -177,7 +180,9 @@ async def withdraw_consent(
             session,
             domain,
             case,
-            "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you.",
+            N_(
+                "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you."
+            ),
         )
         await claims.release(session, domain, case, "consent_withdrawn")
     for card in cards:

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
+from bot.i18n import N_
 from models import Case, CaseCard, OutboxMessage, Person, ResponderGroup
 
 
@@ -65,5 +66,7 @@ async def group_lost(session: Any, domain: Domain, chat_id: int) -> None:
                 session,
                 domain,
                 case,
-                "⚠️ The bot was removed from a responder group; case <b>{code}</b> ({corridor}) was routed again.",
+                N_(
+                    "⚠️ The bot was removed from a responder group; case <b>{code}</b> ({corridor}) was routed again."
+                ),
             )

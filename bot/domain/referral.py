@@ -9,7 +9,7 @@ from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
 from bot.domain.outbox import queue
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.taxonomy import CONSENT_TEXTS, CaseStatus, ConsentPurpose
 from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Timer
 
@@ -84,7 +84,7 @@ async def _hand_over(
 ) -> None:
     await timers.cancel(session, case.id, FOLLOWUP_KINDS)
     await routing.rerender_cards(
-        session, domain, case, note=tr("en", "Referred to {org}.", org=target.name)
+        session, domain, case, note=N_("Referred to {org}."), note_values={"org": target.name}
     )
     await routing.deactivate_cards(session, case.id)
     case.referred_by_organisation_id = case.owner_organisation_id
@@ -112,7 +112,7 @@ async def _hand_over(
         domain,
         case,
         [target],
-        note=tr(routing.group_language(target), "Referral from the other side of the corridor."),
+        note=N_("Referral from the other side of the corridor."),
     )
     timers.schedule(
         session,

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import translation
 from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
@@ -77,6 +78,9 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
     )
     if owner is None or owner.unreachable or case.status != CaseStatus.CLAIMED.value:
         return "attached"
+    translate = translation_requests(
+        domain, item.text, reader=owner.language, writer=case.language, style="add"
+    )
     if item.kind == "text":
         message = queue(
             session,
@@ -87,7 +91,7 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
             text=tr(owner.language, "💬 [{code}] Reporter:", code=case.code)
             + "\n"
             + (item.text or ""),
-            extra={"protect_content": True},
+            extra={"protect_content": True, **translate},
         )
     else:
         message = queue(
@@ -104,6 +108,7 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
                 + (("\n" + item.text) if item.text else ""),
                 "protect_content": True,
                 "kind": item.kind,
+                **(translate if item.kind != "location" else {}),
             },
         )
     await session.flush()
@@ -119,9 +124,16 @@ async def case_for_reply(session: AsyncSession, chat_id: int, message_id: int) -
 
 
 async def from_owner(
-    session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    person: Person,
+    text: str,
+    *,
+    reviewed: bool = False,
 ) -> str:
-    """Returns "sent", "not_owner", "closed" or "no_reporter"."""
+    """Returns "sent", "not_owner", "closed" or "no_reporter". A ``reviewed`` text (a saved
+    reply) is already in the reporter's language and is not machine-translated."""
     if case.owner_person_id != person.id:
         return "not_owner"
     if case.status != CaseStatus.CLAIMED.value:
@@ -146,9 +158,42 @@ async def from_owner(
         )
         + "\n"
         + text,
-        extra={"protect_content": True},
+        extra={
+            "protect_content": True,
+            **translation_requests(
+                domain,
+                None if reviewed else text,
+                reader=case.language,
+                writer=person.language,
+                style="replace",
+                tell_chat=person.telegram_user_id,
+                code=case.code,
+            ),
+        },
     )
     await events.record(
         session, domain, "owner_message", case_id=case.id, actor=f"person:{person.id}"
     )
     return "sent"
+
+
+def translation_requests(
+    domain: Domain,
+    text: str | None,
+    *,
+    reader: str,
+    writer: str | None,
+    style: translation.Style,
+    tell_chat: int | None = None,
+    code: str = "",
+) -> dict[str, list[dict[str, object]]]:
+    """The outbox payload entry asking delivery to translate ``text`` for its reader, when a
+    translation engine is configured and writer and reader chose different languages. The
+    engine is asked after the commit, never inside this transaction."""
+    enabled = domain.config.translation.backend != "none"
+    if not text or not text.strip() or not translation.wanted(enabled, writer, reader):
+        return {}
+    wish = translation.request(
+        text, reader=reader, writer=writer, style=style, tell_chat=tell_chat, code=code
+    )
+    return {"translate": [wish]}

@@ -8,7 +8,7 @@ from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
 from bot.domain.outbox import queue
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.taxonomy import OUTCOMES, CaseStatus
 from models import Case, Person
 
@@ -122,4 +122,6 @@ async def withdraw(session: AsyncSession, domain: Domain, case: Case) -> None:
         session, domain, "withdrawn", case_id=case.id, actor=f"reporter:{case.reporter_id}"
     )
     await routing.rerender_cards(session, domain, case)
-    await notify_owner(session, domain, case, "The reporter withdrew case {code}. It is closed.")
+    await notify_owner(
+        session, domain, case, N_("The reporter withdrew case {code}. It is closed.")
+    )

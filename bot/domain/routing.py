@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import events, timers
 from bot.domain.cards import card_keyboard, render_card
 from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.people import coordinators_of, on_call
-from bot.i18n import tr
+from bot.i18n import N_, tr
 from bot.taxonomy import CaseStatus, ConsentPurpose, Urgency
 from models import (
     Case,
@@ -94,6 +96,7 @@ async def post_cards(
     case: Case,
     orgs: list[Organisation],
     note: str | None = None,
+    note_values: dict[str, Any] | None = None,
 ) -> int:
     posted = 0
     for org in orgs:
@@ -110,7 +113,7 @@ async def post_cards(
                 purpose="card",
                 chat_id=group.chat_id,
                 case_id=case.id,
-                text=render_card(case, language, domain.now(), note=note),
+                text=render_card(case, language, domain.now(), note=note, note_values=note_values),
                 keyboard=card_keyboard(case, language),
                 extra={"parse_mode": "HTML"},
             )
@@ -143,7 +146,7 @@ async def ping_people(
                 person.language,
                 message,
                 code=case.code,
-                urgency=case.urgency,
+                urgency=labels.urgency(case.urgency, person.language),
                 corridor=case.corridor_code,
             ),
         )
@@ -194,14 +197,16 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
             domain,
             case,
             on_duty,
-            "🔔 New case {code} ({corridor}, {urgency}) is waiting in your group.",
+            N_("🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
         )
     else:
         await alert_coordinators(
             session,
             domain,
             case,
-            "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
+            N_(
+                "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"
+            ),
         )
     await events.record(
         session,
@@ -221,7 +226,11 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
 
 
 async def rerender_cards(
-    session: AsyncSession, domain: Domain, case: Case, note: str | None = None
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    note: str | None = None,
+    note_values: dict[str, Any] | None = None,
 ) -> None:
     """Edits every card of the case to match its state; the outbox does the editing."""
     owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
@@ -250,6 +259,7 @@ async def rerender_cards(
                 owner_name=owner.name if owner else None,
                 owner_org=owner_org.name if owner_org else None,
                 note=note,
+                note_values=note_values,
             ),
             keyboard=card_keyboard(case, language),
             extra={"parse_mode": "HTML", "edit_outbox_id": card.outbox_id},
@@ -288,7 +298,9 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                     domain,
                     case,
                     backups,
-                    "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group.",
+                    N_(
+                        "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group."
+                    ),
                 )
                 step = "backup"
         elif level == 2:
@@ -308,7 +320,7 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                     domain,
                     case,
                     orgs,
-                    note=tr("en", "Escalated: unclaimed on the other side."),
+                    note=N_("Escalated: unclaimed on the other side."),
                 ):
                     step = "other_side"
         else:
@@ -316,7 +328,9 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                 session,
                 domain,
                 case,
-                "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}",
+                N_(
+                    "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}"
+                ),
             )
             step = "coordinator"
         if step == "none":

@@ -20,6 +20,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("bunuh", "bunuh diri", "mau mati", "akan mati"),
         "fil": ("papatayin", "magpakamatay", "mamamatay", "patayin"),
         "hi": ("मार डालेगा", "मार देंगे", "आत्महत्या", "मर जाऊंगा", "मर जाऊँगी"),
+        "ar": ("سيقتلني", "يقتلني", "انتحار", "سأموت", "أقتل نفسي", "أريد أن أموت"),
+        "ms": ("bunuh saya", "akan bunuh", "bunuh diri", "nak mati", "akan mati"),
+        "ur": ("مار ڈالے گا", "قتل کر دے گا", "خودکشی", "مر جاؤں گا", "مر جاؤں گی", "جان سے مار"),
     },
     "violence": {
         "en": ("beat", "beaten", "hit me", "hurt me", "rape", "raped", "blood", "abuse"),
@@ -28,6 +31,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("pukul", "dipukul", "perkosa", "diperkosa", "darah", "disiksa", "kekerasan"),
         "fil": ("bugbog", "binugbog", "ginahasa", "sinaktan", "dugo", "sinasaktan"),
         "hi": ("मारपीट", "पीटा", "बलात्कार", "खून", "हिंसा"),
+        "ar": ("ضرب", "ضربني", "اغتصاب", "اغتصبني", "دم", "تعذيب", "عنف"),
+        "ms": ("pukul", "dipukul", "rogol", "dirogol", "darah", "dianiaya", "didera"),
+        "ur": ("مارا", "مارپیٹ", "زیادتی", "ریپ", "خون", "تشدد"),
     },
     "confinement": {
         "en": ("locked", "locked in", "not allowed out", "took my phone", "trapped"),
@@ -42,6 +48,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
             "kinuha ang cellphone",
         ),
         "hi": ("बंद कर", "कैद", "बाहर नहीं जाने", "फोन छीन"),
+        "ar": ("محبوس", "حبسني", "مقفل علي", "لا يسمح لي بالخروج", "أخذ هاتفي"),
+        "ms": ("dikurung", "dikunci", "tak boleh keluar", "tidak boleh keluar", "telefon diambil"),
+        "ur": ("بند کر", "قید", "باہر نہیں جانے", "فون چھین"),
     },
     "detention": {
         "en": ("police", "jail", "prison", "arrested", "deport"),
@@ -50,6 +59,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("polisi", "penjara", "ditangkap", "deportasi", "tahanan"),
         "fil": ("pulis", "kulungan", "inaresto", "hinuli", "ipapadeport"),
         "hi": ("पुलिस", "जेल", "गिरफ्तार", "हिरासत"),
+        "ar": ("الشرطة", "سجن", "قبض علي", "ترحيل", "احتجاز"),
+        "ms": ("polis", "penjara", "ditangkap", "dihantar pulang", "tahanan"),
+        "ur": ("پولیس", "جیل", "گرفتار", "ڈی پورٹ", "حراست"),
     },
     "medical": {
         "en": ("hospital", "bleeding", "unconscious", "very sick", "injured", "pregnant"),
@@ -58,6 +70,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("rumah sakit", "pingsan", "sakit parah", "terluka", "hamil"),
         "fil": ("ospital", "nawalan ng malay", "malubha", "nasugatan", "buntis"),
         "hi": ("अस्पताल", "बेहोश", "बीमार", "घायल", "गर्भवती"),
+        "ar": ("مستشفى", "ينزف", "فاقد الوعي", "مريض جدا", "مصاب", "حامل"),
+        "ms": ("hospital", "berdarah", "pengsan", "sakit teruk", "cedera", "mengandung"),
+        "ur": ("ہسپتال", "بے ہوش", "بیمار", "زخمی", "حاملہ"),
     },
     "no_food": {
         "en": ("no food", "hungry", "no water", "starving"),
@@ -66,6 +81,9 @@ RED_FLAGS: dict[str, dict[str, tuple[str, ...]]] = {
         "id": ("tidak ada makanan", "kelaparan", "tidak dikasih makan", "tidak ada air"),
         "fil": ("walang pagkain", "gutom", "walang tubig"),
         "hi": ("खाना नहीं", "भूखा", "पानी नहीं"),
+        "ar": ("لا يوجد طعام", "جائع", "لا يوجد ماء", "جوعان"),
+        "ms": ("tiada makanan", "lapar", "tiada air", "kebuluran"),
+        "ur": ("کھانا نہیں", "بھوکا", "پانی نہیں"),
     },
 }
 LIFE_THREATENING = {"threat_to_life"}

@@ -79,7 +79,7 @@ from sqlalchemy import func, select, update
 
 from bot.domain import cases, claims, followups, referral, resolution
 from bot.harness import Harness, example_network
-from bot.i18n import tr
+from bot.i18n import ntr, tr
 from models import (
     Attachment,
     Case,
@@ -1017,10 +1017,11 @@ async def act_forget(env: Env, w: World, actor: Actor, allow: bool) -> None:
             ),
         )
         expect_ok(await press_real(h, actor.uid, "fgt:1"))
-        done = t(
-            actor,
+        done = ntr(
+            actor.lang,
+            "Your data has been erased ({n} case). You can use /clear to delete this chat too.",
             "Your data has been erased ({n} cases). You can use /clear to delete this chat too.",
-            n=1,
+            1,
         )
         assert await h.last_bot_text(actor.uid) == done
         mine = await load_case(h, w.case_id if allow else w.d_id)

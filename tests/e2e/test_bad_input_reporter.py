@@ -21,6 +21,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select
 
+from bot import labels
 from bot.crypto import generate_key
 from bot.domain.cases import find_reporter
 from bot.domain.places import country_name
@@ -261,9 +262,13 @@ class Reporter:
             self.t("Reported by: {who}", who=self.t("I am the worker")),
             self.t(
                 "Where: {place}",
-                place=f"{country_name(self.place.destination)} ← {country_name(self.place.origin)}",
+                place=f"{country_name(self.place.destination, self.lang)} ← "
+                f"{country_name(self.place.origin, self.lang)}",
             ),
-            self.t("What happened: {codes}", codes="WAGE, DOCS"),
+            self.t(
+                "What happened: {categories}",
+                categories=labels.categories(["WAGE", "DOCS"], self.lang),
+            ),
             self.t("In danger now: {answer}", answer=self.t("No")),
             f"{self.t('Employer')}: {given}",
             f"{self.t('Wages owed')}: {given}",

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from bot import labels
 from bot.domain.cases import consents_of
 from bot.harness import Harness, example_network
 from bot.i18n import tr
@@ -318,7 +319,9 @@ async def test_self_report(harness: Harness, lang: str) -> None:
     h = harness
     r = await newcomer(h, "Hari", lang)
     summary = await fill(r, "report", SELF_REPORT)
-    assert r.expect("What happened: {codes}", codes="WAGE, DOCS") in summary
+    categories = labels.categories(["WAGE", "DOCS"], lang)
+    assert r.expect("What happened: {categories}", categories=categories) in summary
+    assert "WAGE" not in summary
     assert r.expect("Description and files: {n}", n=1) in summary
     assert (
         r.expect(
@@ -656,7 +659,8 @@ async def test_help_lists_the_directory_with_source_and_date(harness: Harness, l
     assert len(entries) == 3
     for entry in entries:
         line = f"• {r.expect(HELP_KINDS[entry['kind']])}: {entry['name']} — {entry['phone']}"
-        source = r.expect(HELP_SOURCE, source=entry["source"], date=entry["verified"].isoformat())
+        checked = labels.date(entry["verified"], lang)  # the reader's date format, not ISO
+        source = r.expect(HELP_SOURCE, source=entry["source"], date=checked)
         assert f"{line}\n  {source}" in text, (line, source, text)
     for corridor in ("NP-QA", "ID-MY"):
         assert f"\n{corridor}\n" in text

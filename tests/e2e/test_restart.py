@@ -114,7 +114,7 @@ async def test_escalation_due_while_down_fires_exactly_once(database_url: str) -
         case = await sos_case(h, siti)
         escalate_at = due(await pending_timer(h, case.id, "escalate"))
         aisha = h.staff["aisha"]  # the Doha centre's backup responder
-        ping = tr("en", BACKUP_PING, code=case.code, corridor="NP-QA", urgency="sos")
+        ping = tr("en", BACKUP_PING, code=case.code, corridor="NP-QA", urgency="SOS")
         assert ping not in await h.bot_texts(aisha)
 
     clock.advance(seconds=(escalate_at - clock.now()).total_seconds() + 60)

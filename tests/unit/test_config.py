@@ -44,6 +44,18 @@ def test_example_config_is_valid() -> None:
             lambda d: d["telegram"].update(mode="webhook", webhook={"secret": "s" * 20}),
             "[telegram.webhook] url: webhook mode",
         ),
+        (
+            lambda d: d.setdefault("translation", {}).update(backend="libretranslate"),
+            "[translation]: url: the libretranslate backend needs http(s)://host[:port]",
+        ),
+        (
+            lambda d: d.setdefault("translation", {}).update(backend="google"),
+            "[translation] backend",
+        ),
+        (
+            lambda d: d.setdefault("translation", {}).update(timeout=0),
+            "[translation] timeout",
+        ),
     ],
 )
 def test_bad_config_gives_one_clear_line(change, expected) -> None:  # type: ignore[no-untyped-def]

@@ -1,0 +1,300 @@
+"""Saved replies: /saved [CASE] [REPLY] → pick → fill its fields → preview → send.
+
+The sender previews the reply in their own language; the reporter receives it in theirs."""
+
+from __future__ import annotations
+
+from aiogram import F
+from aiogram.filters import Command, CommandObject, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain import access, saved_replies
+from bot.domain import cases as case_domain
+from bot.domain.access import Action
+from bot.domain.context import Domain
+from bot.domain.people import Role
+from bot.domain.saved_replies import SavedReply
+from bot.i18n import _, language_name
+from handlers.blueprint import Blueprint
+from handlers.callbacks import SavedCase, SavedPick, SavedSend
+from handlers.filters import Allowed
+from handlers.responder import relay_result_text
+from models import Case
+
+router = Blueprint("saved")
+
+
+class SavedReplyForm(StatesGroup):
+    value = State()
+    preview = State()
+
+
+# ---- rendering (texts and keyboards) --------------------------------------------------------
+
+
+def cases_keyboard(cases: list[Case]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [InlineKeyboardButton(text=c.code, callback_data=SavedCase(case_id=c.id).pack())]
+            for c in cases
+        ]
+    )
+
+
+def replies_keyboard(case: Case, replies: list[SavedReply], language: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=reply.title(language),
+                    callback_data=SavedPick(case_id=case.id, code=reply.code).pack(),
+                )
+            ]
+            for reply in replies
+        ]
+    )
+
+
+def preview_text(case: Case, reply: SavedReply, values: dict[str, str], language: str) -> str:
+    return (
+        _(
+            "Preview of “{title}” for case {code}. The reporter will read it in {language}:",
+            title=reply.title(language),
+            code=case.code,
+            language=language_name(case.language, language),
+        )
+        + "\n\n"
+        + saved_replies.render(reply, language, values, case.code)
+    )
+
+
+def preview_keyboard(case: Case) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                InlineKeyboardButton(
+                    text=_("✅ Send"), callback_data=SavedSend(case_id=case.id, send=1).pack()
+                ),
+                InlineKeyboardButton(
+                    text=_("✖️ Cancel"), callback_data=SavedSend(case_id=case.id, send=0).pack()
+                ),
+            ]
+        ]
+    )
+
+
+# ---- handlers ---------------------------------------------------------------------------------
+
+
+async def _own_open_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
+    """The case, if the access policy lets this person reply on it (its owner)."""
+    case = await session.get(Case, case_id)
+    return await access.case_for(session, role, Action.REPLY, case) if case else None
+
+
+@router.message(Command("saved"), F.chat.type == "private", Allowed(Action.REPLY))
+async def saved_command(
+    message: Message,
+    command: CommandObject,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+    language: str,
+) -> None:
+    await state.clear()
+    args = (command.args or "").split()
+    if not args:
+        owned = await case_domain.owned_open_cases(session, role.person.id)
+        if not owned:
+            await message.answer(_("You have no open case of your own. Usage: /saved CODE [REPLY]"))
+            return
+        if len(owned) > 1:
+            await message.answer(
+                _("A saved reply for which case?"), reply_markup=cases_keyboard(owned)
+            )
+            return
+        case: Case | None = owned[0]
+    else:
+        case = await access.case_for(session, role, Action.REPLY, args[0])
+        if case is None:
+            await message.answer(_("No case {code} is yours.", code=args[0][:20]))
+            return
+    await offer(message, domain, role, case, args[1] if len(args) > 1 else None, state, language)
+
+
+async def offer(
+    message: Message,
+    domain: Domain,
+    role: Role,
+    case: Case,
+    code: str | None,
+    state: FSMContext,
+    language: str,
+) -> None:
+    replies = saved_replies.offered(domain.config, role.person, case.language)
+    if code is not None:
+        reply = saved_replies.find(domain.config, role.person, case.language, code)
+        if reply is None:
+            await message.answer(
+                _(
+                    "There is no saved reply {reply} in the reporter's language ({language}). /saved {code} lists them.",
+                    reply=code[:20],
+                    language=language_name(case.language, language),
+                    code=case.code,
+                )
+            )
+            return
+        await start_filling(message, case, reply, state, language)
+        return
+    await message.answer(
+        _(
+            "Saved replies for case {code}; the reporter will read the one you pick in {language}:",
+            code=case.code,
+            language=language_name(case.language, language),
+        ),
+        reply_markup=replies_keyboard(case, replies, language),
+    )
+
+
+@router.callback_query(SavedCase.filter(), F.message.chat.type == "private")
+async def picked_case(
+    query: CallbackQuery,
+    callback_data: SavedCase,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+    language: str,
+) -> None:
+    case = await _own_open_case(session, role, callback_data.case_id)
+    if case is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await offer(query.message, domain, role, case, None, state, language)
+
+
+@router.callback_query(SavedPick.filter(), F.message.chat.type == "private")
+async def picked_reply(
+    query: CallbackQuery,
+    callback_data: SavedPick,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+    language: str,
+) -> None:
+    case = await _own_open_case(session, role, callback_data.case_id)
+    reply = (
+        saved_replies.find(domain.config, role.person, case.language, callback_data.code)
+        if case
+        else None
+    )
+    if case is None or reply is None:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await start_filling(query.message, case, reply, state, language)
+
+
+async def start_filling(
+    message: Message, case: Case, reply: SavedReply, state: FSMContext, language: str
+) -> None:
+    await state.set_data({"case_id": case.id, "reply": reply.code, "values": {}})
+    await ask_next(message, case, reply, {}, state, language)
+
+
+async def ask_next(
+    message: Message,
+    case: Case,
+    reply: SavedReply,
+    values: dict[str, str],
+    state: FSMContext,
+    language: str,
+) -> None:
+    missing = [name for name in reply.fields if name not in values]
+    if missing:
+        await state.set_state(SavedReplyForm.value)
+        await message.answer(_(saved_replies.PROMPTS[missing[0]]))
+        return
+    await state.set_state(SavedReplyForm.preview)
+    await message.answer(
+        preview_text(case, reply, values, language), reply_markup=preview_keyboard(case)
+    )
+
+
+async def _form(
+    session: AsyncSession, domain: Domain, role: Role, state: FSMContext
+) -> tuple[Case, SavedReply, dict[str, str]] | None:
+    """The form's case and reply, checked again: the case may have moved on meanwhile."""
+    data = await state.get_data()
+    case = await _own_open_case(session, role, data.get("case_id", 0))
+    reply = (
+        saved_replies.find(domain.config, role.person, case.language, data.get("reply", ""))
+        if case
+        else None
+    )
+    if case is None or reply is None:
+        await state.clear()
+        return None
+    return case, reply, dict(data.get("values", {}))
+
+
+@router.message(
+    StateFilter(SavedReplyForm.value), F.chat.type == "private", ~F.text.startswith("/")
+)
+async def field_value(
+    message: Message,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+    language: str,
+) -> None:
+    form = await _form(session, domain, role, state)
+    if form is None:
+        await message.answer(_("You no longer have access to this case; nothing was changed."))
+        return
+    case, reply, values = form
+    name = next(n for n in reply.fields if n not in values)
+    try:
+        values[name] = saved_replies.parse_value(name, message.text or "", language)
+    except saved_replies.BadValue as problem:
+        await message.answer(str(problem) + "\n" + _(saved_replies.PROMPTS[name]))
+        return
+    await state.update_data(values=values)
+    await ask_next(message, case, reply, values, state, language)
+
+
+@router.message(
+    StateFilter(SavedReplyForm.preview), F.chat.type == "private", ~F.text.startswith("/")
+)
+async def waiting_for_a_button(message: Message) -> None:
+    await message.answer(_("Please press Send or Cancel under the preview."))
+
+
+@router.callback_query(SavedSend.filter(), F.message.chat.type == "private")
+async def send_or_cancel(
+    query: CallbackQuery,
+    callback_data: SavedSend,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+    state: FSMContext,
+) -> None:
+    form = await _form(session, domain, role, state)
+    if form is None or form[0].id != callback_data.case_id:
+        await query.answer(_("This button is no longer valid."), show_alert=True)
+        return
+    case, reply, values = form
+    await state.clear()
+    await query.message.edit_reply_markup(reply_markup=None)
+    if not callback_data.send:
+        await query.message.answer(_("Not sent."))
+        return
+    result = await saved_replies.send(session, domain, case, role.person, reply, values)
+    await query.message.answer(relay_result_text(result, case.code))
