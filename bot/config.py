@@ -22,8 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from bot.i18n import LANGUAGE_NAMES
 from bot.taxonomy import CATEGORY_CODES, SAVED_REPLY_CODES, SAVED_REPLY_FIELDS
 
-# The documented config.example.toml, shipped inside the package (a copy of the one at the
-# top of the repository; tests/unit/test_package.py keeps the two identical), so the demo
+# The documented config.example.toml, shipped inside the package (a link to the one at the
+# top of the repository, copied into the wheel when it is built), so the demo
 # and `corridor example-config` work when Corridor is installed from a wheel.
 EXAMPLE_CONFIG = files("bot") / "config.example.toml"
 

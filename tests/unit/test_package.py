@@ -38,8 +38,7 @@ NOT_SHIPPED = (
 
 def test_the_packaged_example_is_the_documented_one() -> None:
     assert EXAMPLE_CONFIG.read_bytes() == EXAMPLE.read_bytes(), (
-        "bot/config.example.toml must be a copy of config.example.toml: "
-        "cp config.example.toml bot/config.example.toml"
+        "bot/config.example.toml must be the link to ../config.example.toml"
     )
 
 
