@@ -175,7 +175,7 @@ async def test_a_long_description_and_referral_note_reach_the_new_owner(harness:
     description = words(9000, "Desc")
     note = words(TEXT_LIMIT, "Note")
     ramesh_before = await last_id(h, h.staff["ramesh"])
-    uid, case, ramesh = await claimed_case(h, "Long description", description=description)
+    _uid, case, ramesh = await claimed_case(h, "Long description", description=description)
     header = tr("en", "[{code}] Description, in the reporter's words:", code=case.code)
     parts = parts_of(await new_bot_messages(h, ramesh, ramesh_before), header)
     assert len(parts) == 3
