@@ -114,12 +114,26 @@ def cmd_keys_generate(args: argparse.Namespace) -> int:
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from bot.keys import rotate_all
 
+    config = _load(args)
+
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         count = await rotate_all(sessions)
         print(f"re-encrypted {count} values with the newest key")
+        if config.fsm.storage == "redis":
+            from redis.asyncio import Redis
+
+            from bot.crypto import active
+            from bot.fsm import rotate_redis
+
+            redis = Redis.from_url(config.fsm.redis_url)
+            try:
+                drafts = await rotate_redis(redis, active())
+            finally:
+                await redis.aclose()
+            print(f"re-encrypted {drafts} draft values in Redis")
         return 0
 
-    return asyncio.run(_with_engine(_load(args), work))
+    return asyncio.run(_with_engine(config, work))
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:

@@ -307,6 +307,21 @@ def pending_updates(world: World) -> list[dict[str, Any]]:
 
 
 @action()
+def inject_update(world: World, update: Any) -> dict[str, Any]:
+    """Queues a raw update exactly as given, valid or not (a field missing, an object of a
+    newer Bot API, a wrong type …), to test how a bot copes with what it cannot parse.
+    Only ``update_id`` is set, to the next one; getUpdates and webhooks deliver it like any
+    other, whatever ``allowed_updates`` says."""
+    if not isinstance(update, dict):
+        raise ControlError("update must be a JSON object")
+    raw = {**update, "update_id": world.next_update_id}
+    world.next_update_id += 1
+    world.updates.append(raw)
+    world.signal.fire()
+    return raw
+
+
+@action()
 def set_bot_profile(
     world: World,
     first_name: str | None = None,

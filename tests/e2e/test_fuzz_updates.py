@@ -54,7 +54,7 @@ from models import OutboxMessage, Person
 from tests.support import database
 
 QA_ORG = "qa-workers-centre"
-WATCHED_LOGGERS = ("handlers.errors", "aiogram")
+WATCHED_LOGGERS = ("handlers.errors", "aiogram", "bot.polling")
 FUZZ_SETTINGS = settings(
     deadline=None,
     database=None,
