@@ -24,21 +24,41 @@ def _load(args: argparse.Namespace) -> Config:
     return load_config(_config_path(args))
 
 
-async def _with_engine(config: Config, work: Callable[..., Awaitable[int]]) -> int:
+async def _with_engine(
+    config: Config, work: Callable[..., Awaitable[int]], *, read_only: bool = False
+) -> int:
+    """Runs ``work(engine, sessions)``. ``read_only``: for commands that only read, while
+    the bot may be running: SQLite is opened read-only, so the command never takes (or
+    waits for) the write lock the bot's updates need, and the schema must be current
+    (migrating is `corridor db upgrade`'s job, not a report's)."""
     from sqlalchemy.exc import DBAPIError, OperationalError
 
     from bot.crypto import make_keyring
     from bot.errors import StartupError, safe_url
     from models.db import make_engine, make_sessionmaker
+    from models.migrate import pending_revisions
 
     make_keyring(config)
-    engine = make_engine(config.database.url)
+    engine = make_engine(config.database.url, read_only=read_only)
     try:
+        if read_only and await pending_revisions(engine):
+            raise StartupError("the database schema is out of date: run `corridor db upgrade`")
         return await work(engine, make_sessionmaker(engine))
     except (OSError, OperationalError, DBAPIError) as exc:
         raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
     finally:
         await engine.dispose()
+
+
+async def _write_briefly(config: Config, work: Callable[..., Awaitable[None]]) -> None:
+    """One short write transaction, e.g. the audit record of a report read read-only."""
+
+    async def run(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        async with sessions() as session, session.begin():
+            await work(session)
+        return 0
+
+    await _with_engine(config, run)
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
@@ -148,7 +168,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"audit trail intact ({count} events)")
         return 0
 
-    return asyncio.run(_with_engine(_load(args), work))
+    return asyncio.run(_with_engine(_load(args), work, read_only=True))
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
@@ -165,7 +185,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from bot.domain import events
     from bot.domain.context import Domain
-    from bot.domain.exports import anonymised_rows, full_detail_export, to_csv, to_json
+    from bot.domain.exports import (
+        anonymised_rows,
+        build_full_export,
+        record_full_export,
+        to_csv,
+        to_json,
+    )
 
     config = _load(args)
     if args.hxl and (args.format != "csv" or args.full):
@@ -183,31 +209,41 @@ def cmd_export(args: argparse.Namespace) -> int:
         from bot.crypto import active
 
         domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
-        async with sessions() as session, session.begin():
+        # Read in a read-only transaction (the bot keeps working), recorded in the audit
+        # trail in a short write transaction, and only then written out.
+        async with sessions() as session:
             if args.full:
                 passphrase = os.environ.get("CORRIDOR_EXPORT_PASSPHRASE") or getpass.getpass(
                     "Passphrase: "
                 )
                 full_detail_export_sync_guard(args.out)
-                blob = await full_detail_export(
-                    session, domain, passphrase, actor=f"cli:{getpass.getuser()}"
+                actor = f"cli:{getpass.getuser()}"
+                blob, counts = await build_full_export(session, domain, passphrase, actor)
+            else:
+                k = (
+                    config.statistics.k_public
+                    if args.audience == "public"
+                    else config.statistics.k_partner
                 )
-                write_output(args.out, blob)
-                print(f"encrypted full export written to {args.out}", file=sys.stderr)
-                return 0
-            k = (
-                config.statistics.k_public
-                if args.audience == "public"
-                else config.statistics.k_partner
-            )
-            result = await anonymised_rows(
-                session,
-                start=day(args.start, "--from"),
-                end=day(args.end, "--to"),
-                corridor=args.corridor,
-                audience=args.audience,
-                k=k,
-            )
+                result = await anonymised_rows(
+                    session,
+                    start=day(args.start, "--from"),
+                    end=day(args.end, "--to"),
+                    corridor=args.corridor,
+                    audience=args.audience,
+                    k=k,
+                )
+        if args.full:
+
+            async def record_full(session) -> None:  # type: ignore[no-untyped-def]
+                await record_full_export(session, domain, actor, blob, counts)
+
+            await _write_briefly(config, record_full)
+            write_output(args.out, blob)
+            print(f"encrypted full export written to {args.out}", file=sys.stderr)
+            return 0
+
+        async def record(session) -> None:  # type: ignore[no-untyped-def]
             await events.record(
                 session,
                 domain,
@@ -222,6 +258,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                     "cases": result.cases_included,
                 },
             )
+
+        await _write_briefly(config, record)
         text = to_csv(result, hxl=args.hxl) if args.format == "csv" else to_json(result)
         write_output(args.out, text)
         print(
@@ -231,7 +269,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(_with_engine(config, work))
+        return asyncio.run(_with_engine(config, work, read_only=True))
     except ValueError as error:
         print(f"export: {error}", file=sys.stderr)
         return 2
@@ -277,7 +315,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         from bot.domain.context import Domain
 
         domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
-        async with sessions() as session, session.begin():
+        # Built in a read-only transaction, recorded in a short write one (see export).
+        async with sessions() as session:
             report = await evidence.build(
                 session,
                 corridor=args.corridor,
@@ -289,6 +328,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                 pattern_threshold=config.statistics.pattern_threshold,
                 today=dt.date.today(),
             )
+
+        async def record(session) -> None:  # type: ignore[no-untyped-def]
             await events.record(
                 session,
                 domain,
@@ -302,6 +343,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "language": language,
                 },
             )
+
+        await _write_briefly(config, record)
         paths = evidence.save(report, Path(args.out))
         for path in paths:
             print(path)
@@ -313,7 +356,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         return 0
 
     try:
-        return asyncio.run(_with_engine(config, work))
+        return asyncio.run(_with_engine(config, work, read_only=True))
     except evidence.ReportError as error:
         print(f"report: {error}", file=sys.stderr)
         return 2
@@ -340,7 +383,7 @@ def cmd_network_dump(args: argparse.Namespace) -> int:
         write_output(args.out, text)
         return 0
 
-    return asyncio.run(_with_engine(_load(args), work))
+    return asyncio.run(_with_engine(_load(args), work, read_only=True))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

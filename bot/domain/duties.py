@@ -111,6 +111,20 @@ def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> No
 async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
     corridors = await coordinator_corridors(session, person)
     text, chart = await digest.build(session, domain, corridors, person.language, weekly)
+    await queue_built_digest(session, domain, person, corridors, text, chart, weekly)
+
+
+async def queue_built_digest(  # type: ignore[no-untyped-def]
+    session,
+    domain: Domain,
+    person: Person,
+    corridors: list[str],
+    text: str,
+    chart: bytes,
+    weekly: bool = False,
+) -> None:
+    """Queues a digest built beforehand (``corridor digest --send`` builds it in a
+    read-only transaction and queues it in a short one)."""
     # Bounded by design (see digest.PATTERNS_SHOWN); the split is a guard: numbered parts,
     # no HTML tag or entity broken.
     queue_parts(
