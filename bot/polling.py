@@ -35,6 +35,28 @@ log = logging.getLogger(__name__)
 DEFAULT_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
 
 
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def out_of_range(raw: Any, path: str = "") -> str | None:
+    """Where ``raw`` holds an integer no Bot API field can hold (every one fits a signed
+    64-bit integer, which is also what the database stores ids in), or None. Such an
+    update is forged or broken; passing it on would end in an overflow in the driver."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return None if INT64[0] <= raw <= INT64[1] else (path or "update")
+    if isinstance(raw, dict):
+        items: Any = raw.items()
+    elif isinstance(raw, list):
+        items = enumerate(raw)
+    else:
+        return None
+    for key, value in items:
+        found = out_of_range(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
 class RawGetUpdates(GetUpdates):
     """getUpdates whose result stays JSON: every update is parsed on its own."""
 
@@ -159,6 +181,11 @@ class Poller:
         if not isinstance(raw, dict) or raw.get("update_id") is None:
             return None
         update_id = raw.get("update_id")
+        where = out_of_range(raw)
+        if where is not None:
+            self.skipped += 1
+            log.warning("update %s skipped: a number out of range at %s", update_id, where)
+            return None
         try:
             update = Update.model_validate(raw, context={"bot": self.bot})
             update.event_type  # noqa: B018 - raises for an update of an unknown type

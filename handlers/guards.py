@@ -1,5 +1,8 @@
 """Updates no handler should ever see: refused first, before anything is stored or relayed.
 
+(An update with a number no Bot API field can hold does not even reach the dispatcher:
+bot/polling.py skips it.)
+
 A lone UTF-16 surrogate (``\\ud800`` in the update's JSON) is valid JSON but not text: no
 Telegram client sends one, nothing can encode it (not the database, not the encryption of
 personal fields, not the Bot API request that would relay it), so a forged one used to end
@@ -14,6 +17,7 @@ import logging
 import re
 from typing import Any
 
+from aiogram import F
 from aiogram.filters import Filter
 from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, TelegramObject
 from pydantic import BaseModel
@@ -67,6 +71,21 @@ async def unreadable_message(message: Message) -> None:
 @router.callback_query(Unencodable())
 async def unreadable_button(query: CallbackQuery) -> None:
     log.info("refused a callback query with unencodable data")
+    await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+@router.message(F.from_user.is_(None))
+@router.edited_message(F.from_user.is_(None))
+async def no_sender(message: Message) -> None:
+    """Every message Telegram sends a bot in a private chat or a group has a sender
+    (anonymous admins appear as a stand-in account); one without is forged or broken, and
+    nothing here could answer it (there is no conversation to keep)."""
+    log.info("ignored a message without a sender")
+
+
+@router.callback_query(F.message.is_(None))
+async def no_message(query: CallbackQuery) -> None:
+    """A button of an inline message: this bot sends none, so it is not one of ours."""
     await query.answer(_("This button is no longer valid."), show_alert=True)
 
 

@@ -126,3 +126,56 @@ async def test_a_bad_update_between_good_ones_in_one_batch(harness: Harness) -> 
     assert "help contacts" in await h.last_bot_text(first["id"])
     assert await h.last_bot_text(second["id"]) == tr("id", "You have no cases yet.")
     assert await h.tg.pending_updates() == []
+
+
+async def test_numbers_out_of_every_range_are_skipped_before_the_dispatcher(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """No Bot API integer exceeds a signed 64-bit one (nor does the database's): a forged
+    user id of 2**64 used to end in an OverflowError in the middleware's lookup."""
+    h = harness
+    caplog.set_level(logging.INFO)
+    user = await h.tg.create_user("Overflow", language_code="en", started=True)
+    forged = valid_message(user, "/help", {})
+    forged["message"]["from"]["id"] = 2**64
+    injected = await h.tg.inject_update(forged)
+    negative = valid_message(user, "/help", {"reply_to_message": {"message_id": -(2**63) - 1}})
+    injected_too = await h.tg.inject_update(negative)
+    await h.say(user["id"], "/status")
+    assert await h.last_bot_text(user["id"]) == tr("en", "You have no cases yet.")
+    lines = skipped(caplog)
+    assert any(
+        f"update {injected['update_id']} skipped: a number out of range at message.from.id" in line
+        for line in lines
+    )
+    assert any(f"update {injected_too['update_id']} skipped" in line for line in lines)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_forged_shapes_that_parse_are_refused_quietly(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Valid to aiogram, impossible from Telegram: a private message without a sender, a
+    button of an inline message (this bot sends none)."""
+    h = harness
+    caplog.set_level(logging.INFO)
+    user = await h.tg.create_user("Shapes", language_code="ne", started=True)
+    orphan = valid_message(user, "hello there", {})
+    del orphan["message"]["from"]
+    await h.tg.inject_update(orphan)
+    sender = {"id": user["id"], "is_bot": False, "first_name": "Shapes", "language_code": "ne"}
+    await h.tg.inject_update(
+        {
+            "callback_query": {
+                "id": "4242",
+                "from": sender,
+                "chat_instance": "1",
+                "inline_message_id": "AAA",
+                "data": "menu:help",
+            }
+        }
+    )
+    answer = await h.tg.get_callback_answer("4242", timeout=20)
+    await h.settle()
+    assert answer["text"] == tr("ne", "This button is no longer valid.")
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
