@@ -138,8 +138,11 @@ class ErrorTap(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if record.name == "bot.polling" and "skipped" in record.getMessage():
             self.skipped += 1
-        if record.levelno >= logging.ERROR and record.name.startswith(UNHANDLED_LOGGERS):
-            self.errors.append(record)
+        if record.levelno < logging.ERROR or not record.name.startswith(UNHANDLED_LOGGERS):
+            return
+        if record.name == "bot.polling" and not record.exc_info:
+            return  # getUpdates itself failing is not an update escaping a handler
+        self.errors.append(record)
 
     def take(self) -> tuple[list[logging.LogRecord], int]:
         errors, skipped = self.errors, self.skipped

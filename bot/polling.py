@@ -57,6 +57,16 @@ def out_of_range(raw: Any, path: str = "") -> str | None:
     return None
 
 
+def _update_id(raw: Any) -> int | None:
+    """The update's id, if it has one a getUpdates offset can move past."""
+    if not isinstance(raw, dict):
+        return None
+    value = raw.get("update_id")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < INT64[1]:
+        return value
+    return None
+
+
 class RawGetUpdates(GetUpdates):
     """getUpdates whose result stays JSON: every update is parsed on its own."""
 
@@ -156,31 +166,22 @@ class Poller:
             return batch if isinstance(batch, list) else []
 
     async def _take(self, batch: list[Any]) -> None:
-        ids = [
-            raw["update_id"]
-            for raw in batch
-            if isinstance(raw, dict)
-            and isinstance(raw.get("update_id"), int)
-            and not isinstance(raw.get("update_id"), bool)
-        ]
-        if len(ids) < len(batch):
-            self.skipped += len(batch) - len(ids)
-            log.warning("skipped %d update(s) without an update_id", len(batch) - len(ids))
-            if not ids:
+        usable = [raw for raw in batch if _update_id(raw) is not None]
+        if len(usable) < len(batch):
+            self.skipped += len(batch) - len(usable)
+            log.warning("skipped %d update(s) without a usable update_id", len(batch) - len(usable))
+            if not usable:
                 # Nothing to move the offset past: wait rather than ask again at once.
                 await self.backoff.asleep()
                 return
-        for raw in batch:
+        for raw in usable:
             update = self._parse(raw)
             if update is not None:
                 await self._dispatch(update)
-            if isinstance(raw, dict) and raw.get("update_id") in ids:
-                self.offset = max(self.offset or 0, raw["update_id"] + 1)
+            self.offset = max(self.offset or 0, raw["update_id"] + 1)
 
-    def _parse(self, raw: Any) -> Update | None:
-        if not isinstance(raw, dict) or raw.get("update_id") is None:
-            return None
-        update_id = raw.get("update_id")
+    def _parse(self, raw: dict[str, Any]) -> Update | None:
+        update_id = raw["update_id"]
         where = out_of_range(raw)
         if where is not None:
             self.skipped += 1
