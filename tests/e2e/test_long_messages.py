@@ -260,7 +260,6 @@ async def test_any_text_queued_over_the_limit_still_goes_out_whole(harness: Harn
             keyboard={"inline_keyboard": [[{"text": "OK", "callback_data": "menu:help"}]]},
             extra={"parse_mode": "HTML"},
         )
-    domain.on_outbox()
     await h.settle()
     received = await new_bot_messages(h, dewi, before)
     assert len(parts_of(received, "")) == len(received) >= 2
