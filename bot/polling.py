@@ -116,6 +116,13 @@ class Poller:
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
+        try:
+            # Cached on the bot, as aiogram's polling does: command filters compare
+            # "/start@name" with it, and must not ask the Bot API in the middle of an update.
+            me = await self.bot.me()
+            log.info("Run polling for bot @%s id=%d", me.username, me.id)
+        except Exception as error:
+            log.warning("getMe failed before polling (%s); going on", type(error).__name__)
         await self.dispatcher.emit_startup(bot=self.bot, **self.workflow)
         log.info("Start polling (updates: %s)", ", ".join(self.allowed_updates or ["default"]))
         try:

@@ -179,3 +179,16 @@ async def test_forged_shapes_that_parse_are_refused_quietly(
     await h.settle()
     assert answer["text"] == tr("ne", "This button is no longer valid.")
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_command_addressed_by_name_first_of_all_needs_no_getme_mid_update(
+    harness: Harness,
+) -> None:
+    """The poller learns the bot's name before the first update, as aiogram's polling does:
+    "/help@name" is checked against it, never by calling getMe inside the update's
+    transaction (which the harness counts, and fails on when it stops)."""
+    h = harness
+    user = await h.tg.create_user("Addresser", language_code="en")
+    me = await h.app.bot.me()
+    await h.say(user["id"], f"/help@{me.username}")
+    assert "help contacts" in await h.last_bot_text(user["id"])
