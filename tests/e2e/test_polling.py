@@ -189,6 +189,5 @@ async def test_a_command_addressed_by_name_first_of_all_needs_no_getme_mid_updat
     transaction (which the harness counts, and fails on when it stops)."""
     h = harness
     user = await h.tg.create_user("Addresser", language_code="en")
-    me = await h.app.bot.me()
-    await h.say(user["id"], f"/help@{me.username}")
+    await h.say(user["id"], f"/help@{h.app.domain.bot_username}")
     assert "help contacts" in await h.last_bot_text(user["id"])
