@@ -148,7 +148,7 @@ async def reply_command(
 async def _relay_to_reporter(
     message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
 ) -> None:
-    result = await relay.from_owner(session, domain, case, person, text[:3500])
+    result = await relay.from_owner(session, domain, case, person, text)
     replies = {
         "sent": _("Sent to the reporter of {code}.", code=case.code),
         "not_owner": _("No case {code} is yours.", code=case.code),

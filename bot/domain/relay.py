@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.outbox import queue, queue_parts
 from bot.i18n import tr
 from bot.taxonomy import CaseStatus
+from bot.text_limits import CAPTION_LIMIT, split_message
 from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink
 
 MEDIA_KINDS = ("photo", "voice", "document", "video", "audio", "location")
@@ -78,36 +79,60 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
     if owner is None or owner.unreachable or case.status != CaseStatus.CLAIMED.value:
         return "attached"
     if item.kind == "text":
-        message = queue(
+        # A text as long as Telegram allows no longer fits once tagged: it goes in parts,
+        # each tagged and numbered, and a reply to any of them reaches the reporter.
+        messages = queue_parts(
             session,
             domain,
             purpose="relay",
             chat_id=owner.telegram_user_id,
             case_id=case.id,
-            text=tr(owner.language, "💬 [{code}] Reporter:", code=case.code)
-            + "\n"
-            + (item.text or ""),
+            header=tr(owner.language, "💬 [{code}] Reporter:", code=case.code),
+            body=item.text or "",
             extra={"protect_content": True},
         )
     else:
-        message = queue(
-            session,
-            domain,
-            purpose="relay",
-            chat_id=owner.telegram_user_id,
-            case_id=case.id,
-            method="copyMessage",
-            extra={
-                "from_chat_id": item.from_chat_id,
-                "message_id": item.message_id,
-                "caption": tr(owner.language, "[{code}] from the reporter", code=case.code)
-                + (("\n" + item.text) if item.text else ""),
-                "protect_content": True,
-                "kind": item.kind,
-            },
-        )
+        tag = tr(owner.language, "[{code}] from the reporter", code=case.code)
+        # A location has no caption; any other caption too long once tagged goes in parts:
+        # the first under the media, the rest as texts right after it.
+        if item.kind == "location" or not item.text:
+            captions = [tag + (("\n" + item.text) if item.text else "")]
+        else:
+            captions = split_message(item.text, header=tag, limit=CAPTION_LIMIT)
+        messages = [
+            queue(
+                session,
+                domain,
+                purpose="relay",
+                chat_id=owner.telegram_user_id,
+                case_id=case.id,
+                method="copyMessage",
+                extra={
+                    "from_chat_id": item.from_chat_id,
+                    "message_id": item.message_id,
+                    "caption": captions[0],
+                    "protect_content": True,
+                    "kind": item.kind,
+                },
+            )
+        ]
+        messages += [
+            queue(
+                session,
+                domain,
+                purpose="relay",
+                chat_id=owner.telegram_user_id,
+                case_id=case.id,
+                text=part,
+                extra={"protect_content": True},
+            )
+            for part in captions[1:]
+        ]
     await session.flush()
-    session.add(RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id))
+    for message in messages:
+        session.add(
+            RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id)
+        )
     return "relayed"
 
 
@@ -132,20 +157,19 @@ async def from_owner(
         await session.get(Organisation, person.organisation_id) if person.organisation_id else None
     )
     case.last_activity_at = domain.now()
-    queue(
+    queue_parts(
         session,
         domain,
         purpose="relay",
         reporter_id=case.reporter_id,
         case_id=case.id,
-        text=tr(
+        header=tr(
             case.language,
             "💬 A responder of {org} about your case {code}:",
             org=org.name if org else "Corridor",
             code=case.code,
-        )
-        + "\n"
-        + text,
+        ),
+        body=text,
         extra={"protect_content": True},
     )
     await events.record(
