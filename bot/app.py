@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import logging
 import secrets
 import signal
@@ -29,8 +30,9 @@ from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
 from bot.errors import StartupError, safe_url
-from bot.fsm import DatabaseStorage
+from bot.fsm import DatabaseStorage, EncryptedRedisStorage
 from bot.middlewares import ChatLock, DatabaseMiddleware, Deferral, FloodGuard, RoleMiddleware
+from bot.polling import poll
 from bot.transactions import TransactionGuard
 from models.db import make_engine, make_sessionmaker
 from models.migrate import pending_revisions, upgrade
@@ -54,18 +56,23 @@ def make_bot(config: Config) -> Bot:
 
 def make_storage(config: Config, domain: Domain) -> BaseStorage:
     if config.fsm.storage == "redis":
-        from aiogram.fsm.storage.redis import RedisStorage
-
-        return RedisStorage.from_url(config.fsm.redis_url)
+        # Drafts in Redis as in the database: hashed keys, encrypted values, expiring.
+        expiry = datetime.timedelta(hours=config.bot.draft_expiry_hours)
+        return EncryptedRedisStorage.for_url(config.fsm.redis_url, domain.keys, expiry)
     return DatabaseStorage(domain)
 
 
-def make_isolation(config: Config) -> BaseEventIsolation:
+def make_isolation(config: Config, storage: BaseStorage | None = None) -> BaseEventIsolation:
     if config.fsm.storage == "redis":
         from aiogram.fsm.storage.redis import RedisEventIsolation
 
         # Several instances share Redis: the lock must live there too. It expires by itself
         # (handlers hold it for milliseconds), so a process killed mid-update frees the chat.
+        if isinstance(storage, EncryptedRedisStorage):
+            # Under the drafts' keyed hash: no Telegram id in a Redis key.
+            return RedisEventIsolation(
+                storage.redis, storage.key_builder, lock_kwargs={"timeout": CHAT_LOCK_SECONDS}
+            )
         return RedisEventIsolation.from_url(
             config.fsm.redis_url, lock_kwargs={"timeout": CHAT_LOCK_SECONDS}
         )
@@ -88,7 +95,7 @@ def make_dispatcher(
     # Updates of one chat are handled one at a time, in order, each after the previous one
     # committed: an album's photos or a long text in parts would otherwise overwrite each
     # other's changes to the draft.
-    dp.update.outer_middleware(ChatLock(make_isolation(domain.config)))
+    dp.update.outer_middleware(ChatLock(make_isolation(domain.config, storage)))
     dp.update.outer_middleware(DatabaseMiddleware(domain, delivery))
     dp.update.outer_middleware(
         FSMContextMiddleware(storage=storage, events_isolation=DisabledEventIsolation())
@@ -243,18 +250,9 @@ class CorridorApp:
             await self.bot.delete_webhook(drop_pending_updates=False)
             await self.set_commands()
             await self.start_background()
-            polling = asyncio.ensure_future(
-                self.dispatcher.start_polling(
-                    self.bot,
-                    allowed_updates=ALLOWED_UPDATES,
-                    handle_signals=False,
-                    close_bot_session=False,
-                )
-            )
-            if not await self._until_stopped(polling, stop):
-                log.info("signal received: finishing in-flight updates")
-                await self.dispatcher.stop_polling()
-                await polling
+            # Our own loop, not aiogram's: an update aiogram cannot parse is skipped, not
+            # fetched again forever (bot/polling.py).
+            await poll(self.bot, self.dispatcher, allowed_updates=ALLOWED_UPDATES, stop_event=stop)
         finally:
             await self.close()
 

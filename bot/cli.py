@@ -73,16 +73,22 @@ async def _with_engine(
     *,
     schema: Schema = "required",
     keys: bool = True,
+    read_only: bool = False,
 ) -> int:
     """Runs ``work(engine, sessions)`` on the configured database. ``required``: the
     database must exist and be at the latest schema (a command that only reads never
-    creates an empty database by mistake); ``upgrade``: it is created or migrated first."""
+    creates an empty database by mistake); ``upgrade``: it is created or migrated first.
+    ``read_only``: for commands that only read, while the bot may be running: SQLite is
+    opened read-only, so the command never takes (or waits for) the write lock the bot's
+    updates need; PostgreSQL transactions are read-only."""
     from sqlalchemy.exc import DBAPIError
 
     from bot.crypto import make_keyring
     from models.db import make_engine, make_sessionmaker, sqlite_file
     from models.migrate import upgrade
 
+    if read_only and schema == "upgrade":
+        raise ValueError("a read-only command cannot migrate the database")
     if keys:
         try:
             make_keyring(config)
@@ -101,7 +107,7 @@ async def _with_engine(
                 f"database {label} does not exist (relative paths in {config.path} are "
                 "relative to its folder); `corridor run` or `corridor db upgrade` creates it"
             )
-    engine = make_engine(config.database.url)
+    engine = make_engine(config.database.url, read_only=read_only)
     try:
         try:
             heads, pending = await _schema(engine)
@@ -169,6 +175,17 @@ def _passphrase(purpose: str, *, confirm: bool) -> str:
     except EOFError:
         raise UsageError("no passphrase given") from None
     return first
+
+
+async def _write_briefly(config: Config, work: Callable[..., Awaitable[None]]) -> None:
+    """One short write transaction, e.g. the audit record of a report read read-only."""
+
+    async def run(engine, sessions) -> int:  # type: ignore[no-untyped-def]
+        async with sessions() as session, session.begin():
+            await work(session)
+        return 0
+
+    await _with_engine(config, run)
 
 
 # ---------------------------------------------------------------------------------------
@@ -422,7 +439,7 @@ def cmd_network_dump(args: argparse.Namespace) -> int:
         write_output(args.out, text)
         return 0
 
-    return asyncio.run(_with_engine(_load(args), work))
+    return asyncio.run(_with_engine(_load(args), work, read_only=True))
 
 
 def cmd_keys_generate(args: argparse.Namespace) -> int:
@@ -455,10 +472,33 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
                 "key in the list: set CORRIDOR_HASH_KEY to that key before you remove it, or "
                 "returning reporters are no longer recognised"
             )
+        if config.fsm.storage == "redis":
+            await _rotate_drafts(config)
         return 0
 
     config = _load(args)
     return asyncio.run(_with_engine(config, work))
+
+
+async def _rotate_drafts(config: Config) -> None:
+    """Drafts kept in Redis are encrypted too: re-encrypted with the newest key."""
+    from redis.asyncio import Redis
+    from redis.exceptions import RedisError
+
+    from bot.crypto import active
+    from bot.fsm import rotate_redis
+
+    redis = Redis.from_url(config.fsm.redis_url)
+    try:
+        drafts = await rotate_redis(redis, active())
+    except RedisError as exc:
+        raise CommandError(
+            f"drafts in Redis not re-encrypted ({first_line(exc)}): run `corridor keys rotate` "
+            "again once Redis is reachable"
+        ) from None
+    finally:
+        await redis.aclose()
+    print(f"re-encrypted {drafts} draft values in Redis")
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
@@ -473,7 +513,7 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
         print(f"audit trail intact ({count} events)")
         return 0
 
-    return asyncio.run(_with_engine(_load(args), work))
+    return asyncio.run(_with_engine(_load(args), work, read_only=True))
 
 
 def plain_text(telegram_html: str) -> str:
@@ -500,17 +540,29 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
             out.mkdir()
 
+    # Built in a read-only transaction (the bot keeps working); with --send, queued in a
+    # short write transaction per digest.
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
-        return await print_or_send(
-            config,
-            sessions,
-            send=args.send,
-            person_id=args.person,
-            out=out,
-            render=(lambda text: text) if args.html else plain_text,
-        )
+        async def run(writer=None) -> int:  # type: ignore[no-untyped-def]
+            return await print_or_send(
+                config,
+                sessions,
+                send=args.send,
+                person_id=args.person,
+                out=out,
+                render=(lambda text: text) if args.html else plain_text,
+                writer=writer,
+            )
 
-    return asyncio.run(_with_engine(config, work))
+        if not args.send:
+            return await run()
+
+        async def queue(_engine, writer) -> int:  # type: ignore[no-untyped-def]
+            return await run(writer)
+
+        return await _with_engine(config, queue)
+
+    return asyncio.run(_with_engine(config, work, read_only=True))
 
 
 def _day(value: str, flag: str) -> Any:
@@ -547,6 +599,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
         domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
         k = config.statistics.k_public if args.audience == "public" else config.statistics.k_partner
+        # Read in a read-only transaction (the bot keeps working), recorded in the audit
+        # trail in a short write transaction, and only then written out.
         async with sessions() as session, session.begin():
             if args.corridor:
                 known = sorted(await session.scalars(select(Corridor.code)))
@@ -558,6 +612,8 @@ def cmd_export(args: argparse.Namespace) -> int:
             result = await anonymised_rows(
                 session, start=start, end=end, corridor=args.corridor, audience=args.audience, k=k
             )
+
+        async def record(session) -> None:  # type: ignore[no-untyped-def]
             await events.record(
                 session,
                 domain,
@@ -572,6 +628,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                     "cases": result.cases_included,
                 },
             )
+
+        await _write_briefly(config, record)
         text = to_csv(result, hxl=args.hxl) if args.format == "csv" else to_json(result)
         write_output(args.out, text)
         print(
@@ -581,14 +639,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_engine(config, work))
+    return asyncio.run(_with_engine(config, work, read_only=True))
 
 
 def _export_full(args: argparse.Namespace) -> int:
     import getpass
 
     from bot.domain.context import Domain
-    from bot.domain.exports import MIN_PASSPHRASE, full_detail_export
+    from bot.domain.exports import MIN_PASSPHRASE, build_full_export, record_full_export
 
     if not args.out:
         raise UsageError("--full needs --out FILE (the encrypted file is binary)")
@@ -603,13 +661,22 @@ def _export_full(args: argparse.Namespace) -> int:
         from bot.crypto import active
 
         domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        actor = f"cli:{getpass.getuser()}"
+        # Read in a read-only transaction (the bot keeps working); the file is written
+        # before its audit event (no event for a file that was never written), and removed
+        # again when the event cannot be recorded (no export the audit trail misses).
         async with sessions() as session, session.begin():
-            blob = await full_detail_export(
-                session, domain, passphrase, actor=f"cli:{getpass.getuser()}"
-            )
-            # Written before the transaction (and its audit event) is committed: no event
-            # for a file that was never written.
-            write_output(args.out, blob)
+            blob, counts = await build_full_export(session, domain, passphrase, actor)
+        write_output(args.out, blob)
+
+        async def record(session) -> None:  # type: ignore[no-untyped-def]
+            await record_full_export(session, domain, actor, blob, counts)
+
+        try:
+            await _write_briefly(config, record)
+        except BaseException:
+            await asyncio.to_thread(Path(args.out).unlink, missing_ok=True)
+            raise
         print(
             f"encrypted full export written to {args.out}; `corridor export decrypt "
             f"{args.out}` reads it",
@@ -617,7 +684,7 @@ def _export_full(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_engine(config, work))
+    return asyncio.run(_with_engine(config, work, read_only=True))
 
 
 def cmd_export_decrypt(args: argparse.Namespace) -> int:
@@ -695,6 +762,9 @@ def cmd_report(args: argparse.Namespace) -> int:
                 )
             except evidence.ReportError as error:
                 raise UsageError(str(error)) from None
+
+        # Built in a read-only transaction, recorded in a short write one (see export).
+        async def record(session) -> None:  # type: ignore[no-untyped-def]
             await events.record(
                 session,
                 domain,
@@ -708,6 +778,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                     "language": language,
                 },
             )
+
+        await _write_briefly(config, record)
         try:
             paths = evidence.save(report, out)
         except OSError as exc:
@@ -721,7 +793,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         )
         return 0
 
-    return asyncio.run(_with_engine(config, work))
+    return asyncio.run(_with_engine(config, work, read_only=True))
 
 
 def cmd_rollups_rebuild(args: argparse.Namespace) -> int:

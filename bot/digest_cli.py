@@ -27,12 +27,18 @@ async def print_or_send(
     person_id: str | None,
     out: Path | None = None,
     render: Callable[[str], str] = lambda text: text,
+    writer: async_sessionmaker[AsyncSession] | None = None,
 ) -> int:
-    """``render`` turns the digest's Telegram HTML into what is printed (plain text on a
+    """Builds each digest reading through ``sessions`` (the operator's command opens them
+    read-only, so a running bot is never kept waiting); with ``send``, queues each in a
+    short transaction of its own in ``writer`` for the running bot to deliver.
+    ``render`` turns the digest's Telegram HTML into what is printed (plain text on a
     terminal); files in ``out`` are written as plain text and PNG."""
     from bot.cli import plain_text
     from bot.crypto import active
 
+    if send and writer is None:
+        raise ValueError("send needs a writer")
     domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
     async with domain.sessions() as session, session.begin():
         query = select(Person).where(
@@ -47,23 +53,31 @@ async def print_or_send(
                 if person_id
                 else "no active coordinator or admin in the database (is it the right one?)"
             )
+        built = []
         for person in people:
-            if send:
-                await duties.queue_digest(session, domain, person)
-                print(f"queued digest for {person.id}; the running bot delivers it")
-                continue
-            text, chart = await digest.build(
-                session, domain, await coordinator_corridors(session, person), person.language
-            )
-            print(f"— {person.name} ({person.id}) —\n{render(text)}")
-            if out is not None:
-                write(out / f"digest-{person.id}.txt", plain_text(text).encode() + b"\n")
-                write(out / f"digest-{person.id}.png", chart)
-                print(
-                    f"saved: {out / f'digest-{person.id}.txt'}, {out / f'digest-{person.id}.png'}"
-                )
-            print()
-    if not send and out is None:
+            corridors = await coordinator_corridors(session, person)
+            text, chart = await digest.build(session, domain, corridors, person.language)
+            built.append((person, corridors, text, chart))
+    if send:
+        assert writer is not None
+        queuing = Domain(config=config, clock=SystemClock(), sessions=writer, keys=active())
+        for person, corridors, text, chart in built:
+            async with queuing.transaction() as session:
+                current = await session.get(Person, person.id)
+                if current is None or not current.active:
+                    print(f"{person.id} is no longer an active coordinator: not queued")
+                    continue
+                await duties.queue_built_digest(session, queuing, current, corridors, text, chart)
+            print(f"queued digest for {person.id}; the running bot delivers it")
+        return 0
+    for person, _corridors, text, chart in built:
+        print(f"— {person.name} ({person.id}) —\n{render(text)}")
+        if out is not None:
+            write(out / f"digest-{person.id}.txt", plain_text(text).encode() + b"\n")
+            write(out / f"digest-{person.id}.png", chart)
+            print(f"saved: {out / f'digest-{person.id}.txt'}, {out / f'digest-{person.id}.png'}")
+        print()
+    if out is None:
         print("(charts are not saved: add --out DIR to keep them)")
     return 0
 

@@ -12,12 +12,13 @@ import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.app import CorridorApp, build_app
+from bot.app import ALLOWED_UPDATES, CorridorApp, build_app
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG, Config, parse_config
 from bot.crypto import generate_key
 from bot.emulator.client import EmulatorClient
 from bot.emulator.server import EmulatorServer, start_emulator
+from bot.polling import poll
 from bot.transactions import Violations
 
 DEMO_TOKEN = "7000000001:AAHdemoDEMOdemoDEMOdemoDEMOdemo12345"
@@ -37,6 +38,7 @@ class Harness:
     groups: dict[str, int]  # organisation id → emulator chat id
     staff: dict[str, int]  # person id → telegram user id
     _polling: asyncio.Task | None = None
+    _stop_polling: asyncio.Event = field(default_factory=asyncio.Event)
     titles: dict[int, str] = field(default_factory=dict)
     violations_at_start: int = 0
 
@@ -109,12 +111,12 @@ class Harness:
             violations_at_start=Violations.count,
         )
         harness._polling = asyncio.create_task(
-            app.dispatcher.start_polling(
+            poll(
                 app.bot,
-                handle_signals=False,
-                close_bot_session=False,
-                polling_timeout=1,
-                allowed_updates=["message", "edited_message", "callback_query", "my_chat_member"],
+                app.dispatcher,
+                allowed_updates=ALLOWED_UPDATES,
+                timeout=1,
+                stop_event=harness._stop_polling,
             )
         )
         if background_sender:
@@ -163,8 +165,7 @@ class Harness:
             )
 
     async def _shutdown(self) -> None:
-        with contextlib.suppress(RuntimeError):
-            await self.app.dispatcher.stop_polling()
+        self._stop_polling.set()
         if self._polling is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling

@@ -12,6 +12,7 @@ def routers() -> list[Router]:
         errors,
         fallback,
         groups,
+        guards,
         intake,
         menu,
         report,
@@ -23,6 +24,7 @@ def routers() -> list[Router]:
     )
 
     blueprints = [
+        guards.router,
         errors.router,
         groups.router,
         coordinator.router,

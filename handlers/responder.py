@@ -149,7 +149,7 @@ async def reply_command(
 async def _relay_to_reporter(
     message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
 ) -> None:
-    result = await relay.from_owner(session, domain, case, person, text[:3500])
+    result = await relay.from_owner(session, domain, case, person, text)
     await message.answer(relay_result_text(result, case.code))
 
 

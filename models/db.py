@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import quote
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import URL, event, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -43,15 +43,35 @@ def resolve_sqlite_url(url: str, base: Path) -> str:
     return make_url(url).set(database=str(absolute)).render_as_string(hide_password=False)
 
 
-def make_engine(url: str) -> AsyncEngine:
+def read_only_url(url: str) -> URL:
+    """The same SQLite database, opened read-only (``mode=ro``): such a connection never
+    takes the write lock, so an operator's report cannot keep the running bot waiting."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if parsed.query.get("uri") in ("true", "1"):
+        return parsed.update_query_dict({"mode": "ro"})
+    if not database or database == ":memory:":
+        raise ValueError("an in-memory SQLite database cannot be opened read-only")
+    return parsed.set(
+        database=f"file:{quote(database)}", query={**parsed.query, "mode": "ro", "uri": "true"}
+    )
+
+
+def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
+    """The engine for ``url``. ``read_only`` (operator commands that only read): SQLite is
+    opened with ``mode=ro``, PostgreSQL sessions are read-only transactions."""
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        engine = create_async_engine(
+            read_only_url(url) if read_only else url, connect_args={"timeout": 30}
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
             cursor = dbapi_connection.cursor()
-            # WAL lets the outbox sender read while a handler writes.
-            cursor.execute("PRAGMA journal_mode=WAL")
+            if not read_only:
+                # WAL lets the outbox sender read while a handler writes (and readers
+                # read while anyone writes).
+                cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             # Digests sort hundreds of thousands of durations for their medians: in memory,
@@ -65,12 +85,18 @@ def make_engine(url: str) -> AsyncEngine:
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(connection):  # type: ignore[no-untyped-def]
-            if connection.get_execution_options().get("read_only"):
+            if read_only or connection.get_execution_options().get("read_only"):
                 connection.exec_driver_sql("BEGIN")
             else:
                 connection.exec_driver_sql("BEGIN IMMEDIATE")
 
         return engine
+    if read_only:
+        return create_async_engine(
+            url,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"default_transaction_read_only": "on"}},
+        )
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.domain import events, followups, routing, timers
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.outbox import queue, queue_parts
 from bot.domain.places import format_money
 from bot.domain.relay import translation_requests
 from bot.i18n import N_, bidi_lines, tr
@@ -25,6 +25,7 @@ from bot.taxonomy import (
     UNCLAIMED_STATUSES,
     CaseStatus,
 )
+from bot.text_limits import TEXT_LIMIT, split_body
 from models import Attachment, Case, CaseCard, Organisation, Person
 
 
@@ -264,12 +265,20 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
     for kind, body in texts:
         # A referring organisation's note is in its writer's language, which is not recorded.
         writer = None if kind == "referral_note" else case.language
-        for part in split_text(headings[kind] + "\n" + body):
-            words = part.removeprefix(headings[kind] + "\n")
-            wish = translation_requests(
+        # Each in full, in numbered parts when longer than Telegram allows.
+        queue_parts(
+            session,
+            domain,
+            purpose="details",
+            chat_id=chat,
+            case_id=case.id,
+            header=headings[kind],
+            body=body,
+            extra={"protect_content": True},
+            per_part=lambda words, writer=writer: translation_requests(
                 domain, words, reader=person.language, writer=writer, style="add"
-            )
-            send(text=part, extra={"protect_content": True, **wish})
+            ),
+        )
     media = {
         "photo": "sendPhoto",
         "voice": "sendVoice",
@@ -296,15 +305,10 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
     )
 
 
-def split_text(text: str, size: int = 4000) -> list[str]:
-    """Telegram's 4096-character limit, split at line or word breaks where possible."""
-    parts = []
-    while len(text) > size:
-        cut = max(text.rfind("\n", 0, size), text.rfind(" ", 0, size))
-        cut = cut if cut > size // 2 else size
-        parts.append(text[:cut])
-        text = text[cut:].lstrip("\n")
-    return [*parts, text] if text else parts
+def split_text(text: str, size: int = TEXT_LIMIT) -> list[str]:
+    """An HTML text in pieces of at most ``size`` shown characters, cut at a paragraph,
+    line, sentence or word, never inside a tag or an entity (see bot.text_limits)."""
+    return [part for part in split_body(text, size, html=True) if part.strip()]
 
 
 async def pass_case(

@@ -10,9 +10,8 @@ import logging
 from sqlalchemy import delete, select
 
 from bot.domain import digest, events, followups, routing, timers
-from bot.domain.claims import split_text
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.outbox import queue, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
 
@@ -112,17 +111,30 @@ def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> No
 async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
     corridors = await coordinator_corridors(session, person)
     text, chart = await digest.build(session, domain, corridors, person.language, weekly)
-    # Bounded by design (see digest.PATTERNS_SHOWN); the split is a guard, cut at line ends
-    # so no HTML tag is broken.
-    for part in split_text(text):
-        queue(
-            session,
-            domain,
-            purpose="digest",
-            chat_id=person.telegram_user_id,
-            text=part,
-            extra={"parse_mode": "HTML"},
-        )
+    await queue_built_digest(session, domain, person, corridors, text, chart, weekly)
+
+
+async def queue_built_digest(  # type: ignore[no-untyped-def]
+    session,
+    domain: Domain,
+    person: Person,
+    corridors: list[str],
+    text: str,
+    chart: bytes,
+    weekly: bool = False,
+) -> None:
+    """Queues a digest built beforehand (``corridor digest --send`` builds it in a
+    read-only transaction and queues it in a short one)."""
+    # Bounded by design (see digest.PATTERNS_SHOWN); the split is a guard: numbered parts,
+    # no HTML tag or entity broken.
+    queue_parts(
+        session,
+        domain,
+        purpose="digest",
+        chat_id=person.telegram_user_id,
+        body=text,
+        extra={"parse_mode": "HTML"},
+    )
     queue(
         session,
         domain,

@@ -678,6 +678,16 @@ async def full_detail_export(
     ``actor`` is ``person:<id>`` of an active admin, or ``cli:<name>`` for the operator's
     command line; anyone else gets ``PermissionError``. The export is recorded as a
     ``full_export`` event (counts and the file's SHA-256, never the passphrase)."""
+    blob, counts = await build_full_export(session, domain, passphrase, actor)
+    await record_full_export(session, domain, actor, blob, counts)
+    return blob
+
+
+async def build_full_export(
+    session: AsyncSession, domain: Domain, passphrase: str, actor: str
+) -> tuple[bytes, dict[str, int]]:
+    """The encrypted file and its counts, reading only (the operator's command reads in a
+    read-only transaction, then records the export in a short one: record_full_export)."""
     await _check_admin(session, actor)
     if len(passphrase) < MIN_PASSPHRASE:
         raise ValueError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
@@ -699,20 +709,25 @@ async def full_detail_export(
     plain = json.dumps(document, ensure_ascii=False, sort_keys=True).encode()
     salt = os.urandom(SALT_BYTES)
     blob = salt + _fernet(passphrase, salt).encrypt(plain)
+    counts = {
+        "cases": len(cases),
+        "consents": len(consents),
+        "attachments": len(attachments),
+        "reporters": len(reporters),
+    }
+    return blob, counts
+
+
+async def record_full_export(
+    session: AsyncSession, domain: Domain, actor: str, blob: bytes, counts: dict[str, int]
+) -> None:
     await events.record(
         session,
         domain,
         "full_export",
         actor=actor,
-        data={
-            "cases": len(cases),
-            "consents": len(consents),
-            "attachments": len(attachments),
-            "reporters": len(reporters),
-            "sha256": hashlib.sha256(blob).hexdigest(),
-        },
+        data={**counts, "sha256": hashlib.sha256(blob).hexdigest()},
     )
-    return blob
 
 
 def decrypt_full_export(blob: bytes, passphrase: str) -> dict[str, Any]:

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.context import Domain
+from bot.text_limits import CAPTION_LIMIT, TEXT_LIMIT, fits, split_message, split_parts
 from models import OutboxMessage
+
+log = logging.getLogger(__name__)
+# Methods whose text is a caption (1,024 characters) rather than a message (4,096).
+CAPTIONED = ("copyMessage", "sendPhoto", "sendDocument", "sendVoice", "sendVideo", "sendAudio")
 
 
 def inline_keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, Any]:
@@ -33,6 +40,41 @@ def queue(
 ) -> OutboxMessage:
     if (chat_id is None) == (reporter_id is None):
         raise ValueError("an outbox message has exactly one recipient")
+    html = (extra or {}).get("parse_mode") == "HTML"
+    if method == "sendMessage" and text is not None and not fits(text, TEXT_LIMIT, html=html):
+        # A guard: callers that send long texts split them with a header (queue_parts);
+        # anything else still goes out whole, in numbered parts, rather than failing for good.
+        log.warning("a %s message over Telegram's limit is sent in parts", purpose)
+        parts = queue_parts(
+            session,
+            domain,
+            purpose=purpose,
+            body=text,
+            chat_id=chat_id,
+            reporter_id=reporter_id,
+            case_id=case_id,
+            keyboard=keyboard,
+            extra=extra,
+        )
+        return parts[0]
+    caption = (extra or {}).get("caption")
+    if method in CAPTIONED and caption and not fits(caption, CAPTION_LIMIT, html=html):
+        log.warning("a %s caption over Telegram's limit is sent in parts", purpose)
+        first, *rest = split_message(caption, limit=CAPTION_LIMIT, html=html)
+        message = queue(
+            session,
+            domain,
+            purpose=purpose,
+            chat_id=chat_id,
+            reporter_id=reporter_id,
+            case_id=case_id,
+            method=method,
+            keyboard=keyboard,
+            extra={**(extra or {}), "caption": first},
+        )
+        for part in rest:
+            _queue_text_part(session, domain, purpose, part, chat_id, reporter_id, case_id, extra)
+        return message
     payload: dict[str, Any] = dict(extra or {})
     if text is not None:
         payload["text"] = text
@@ -54,3 +96,65 @@ def queue(
     # Delivery takes the messages of a transaction straight after its commit.
     session.info.setdefault("outbox_rows", []).append(message)
     return message
+
+
+def _queue_text_part(
+    session: AsyncSession,
+    domain: Domain,
+    purpose: str,
+    text: str,
+    chat_id: int | None,
+    reporter_id: int | None,
+    case_id: int | None,
+    extra: dict[str, Any] | None,
+) -> OutboxMessage:
+    """A follow-up text of a split caption: the caption's options that apply to a text."""
+    kept = {k: v for k, v in (extra or {}).items() if k in ("protect_content", "parse_mode")}
+    return queue(
+        session,
+        domain,
+        purpose=purpose,
+        text=text,
+        chat_id=chat_id,
+        reporter_id=reporter_id,
+        case_id=case_id,
+        extra=kept,
+    )
+
+
+def queue_parts(
+    session: AsyncSession,
+    domain: Domain,
+    *,
+    purpose: str,
+    body: str,
+    header: str = "",
+    chat_id: int | None = None,
+    reporter_id: int | None = None,
+    case_id: int | None = None,
+    keyboard: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    per_part: Callable[[str], dict[str, Any]] | None = None,
+) -> list[OutboxMessage]:
+    """``header`` and ``body`` as one text message, or, when that is over Telegram's limit,
+    as several that each carry ``header (i/n)``; in order, all in this transaction (so the
+    sender is told "sent" only when every part is queued). A keyboard goes on the last part.
+    With ``extra["parse_mode"] == "HTML"`` no part breaks a tag or an entity. ``per_part``
+    adds to each part's payload from that part's share of ``body`` (a translation request
+    for the words it carries)."""
+    html = (extra or {}).get("parse_mode") == "HTML"
+    parts = split_parts(body, header=header, limit=TEXT_LIMIT, html=html)
+    return [
+        queue(
+            session,
+            domain,
+            purpose=purpose,
+            text=part,
+            chat_id=chat_id,
+            reporter_id=reporter_id,
+            case_id=case_id,
+            keyboard=keyboard if index == len(parts) - 1 else None,
+            extra={**(extra or {}), **(per_part(chunk) if per_part else {})},
+        )
+        for index, (part, chunk) in enumerate(parts)
+    ]

@@ -12,9 +12,10 @@ from bot import translation
 from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.outbox import queue, queue_parts
 from bot.i18n import tr
 from bot.taxonomy import CaseStatus
+from bot.text_limits import CAPTION_LIMIT, split_parts
 from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink
 
 MEDIA_KINDS = ("photo", "voice", "document", "video", "audio", "location")
@@ -78,41 +79,71 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
     )
     if owner is None or owner.unreachable or case.status != CaseStatus.CLAIMED.value:
         return "attached"
-    translate = translation_requests(
-        domain, item.text, reader=owner.language, writer=case.language, style="add"
-    )
     if item.kind == "text":
-        message = queue(
+        # A text as long as Telegram allows no longer fits once tagged: it goes in parts,
+        # each tagged and numbered, and a reply to any of them reaches the reporter.
+        messages = queue_parts(
             session,
             domain,
             purpose="relay",
             chat_id=owner.telegram_user_id,
             case_id=case.id,
-            text=tr(owner.language, "💬 [{code}] Reporter:", code=case.code)
-            + "\n"
-            + (item.text or ""),
-            extra={"protect_content": True, **translate},
+            header=tr(owner.language, "💬 [{code}] Reporter:", code=case.code),
+            body=item.text or "",
+            extra={"protect_content": True},
+            per_part=lambda words: translation_requests(
+                domain, words, reader=owner.language, writer=case.language, style="add"
+            ),
         )
     else:
-        message = queue(
-            session,
-            domain,
-            purpose="relay",
-            chat_id=owner.telegram_user_id,
-            case_id=case.id,
-            method="copyMessage",
-            extra={
-                "from_chat_id": item.from_chat_id,
-                "message_id": item.message_id,
-                "caption": tr(owner.language, "[{code}] from the reporter", code=case.code)
-                + (("\n" + item.text) if item.text else ""),
-                "protect_content": True,
-                "kind": item.kind,
-                **(translate if item.kind != "location" else {}),
-            },
-        )
+        tag = tr(owner.language, "[{code}] from the reporter", code=case.code)
+        # A location has no caption; any other caption too long once tagged goes in parts:
+        # the first under the media, the rest as texts right after it.
+        if item.kind == "location" or not item.text:
+            captions = [(tag + (("\n" + item.text) if item.text else ""), "")]
+        else:
+            captions = split_parts(item.text, header=tag, limit=CAPTION_LIMIT)
+
+        def translated(words: str) -> dict[str, list[dict[str, object]]]:
+            return translation_requests(
+                domain, words, reader=owner.language, writer=case.language, style="add"
+            )
+
+        messages = [
+            queue(
+                session,
+                domain,
+                purpose="relay",
+                chat_id=owner.telegram_user_id,
+                case_id=case.id,
+                method="copyMessage",
+                extra={
+                    "from_chat_id": item.from_chat_id,
+                    "message_id": item.message_id,
+                    "caption": captions[0][0],
+                    "protect_content": True,
+                    "kind": item.kind,
+                    **translated(captions[0][1]),
+                },
+            )
+        ]
+        messages += [
+            queue(
+                session,
+                domain,
+                purpose="relay",
+                chat_id=owner.telegram_user_id,
+                case_id=case.id,
+                text=part,
+                extra={"protect_content": True, **translated(words)},
+            )
+            for part, words in captions[1:]
+        ]
     await session.flush()
-    session.add(RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id))
+    for message in messages:
+        session.add(
+            RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id)
+        )
     return "relayed"
 
 
@@ -144,32 +175,29 @@ async def from_owner(
         await session.get(Organisation, person.organisation_id) if person.organisation_id else None
     )
     case.last_activity_at = domain.now()
-    queue(
+    queue_parts(
         session,
         domain,
         purpose="relay",
         reporter_id=case.reporter_id,
         case_id=case.id,
-        text=tr(
+        header=tr(
             case.language,
             "💬 A responder of {org} about your case {code}:",
             org=org.name if org else "Corridor",
             code=case.code,
-        )
-        + "\n"
-        + text,
-        extra={
-            "protect_content": True,
-            **translation_requests(
-                domain,
-                None if reviewed else text,
-                reader=case.language,
-                writer=person.language,
-                style="replace",
-                tell_chat=person.telegram_user_id,
-                code=case.code,
-            ),
-        },
+        ),
+        body=text,
+        extra={"protect_content": True},
+        per_part=lambda words: translation_requests(
+            domain,
+            None if reviewed else words,
+            reader=case.language,
+            writer=person.language,
+            style="replace",
+            tell_chat=person.telegram_user_id,
+            code=case.code,
+        ),
     )
     await events.record(
         session, domain, "owner_message", case_id=case.id, actor=f"person:{person.id}"

@@ -382,6 +382,10 @@ class EmulatorClient:
     async def pending_updates(self) -> list[dict[str, Any]]:
         return await self._call("pending_updates")
 
+    async def inject_update(self, update: dict[str, Any]) -> dict[str, Any]:
+        """Queues a raw update as given (valid or not); returns it with its update_id."""
+        return await self._call("inject_update", update=update)
+
     # -- knobs -----------------------------------------------------------------------
     async def fail_next(
         self,

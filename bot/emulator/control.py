@@ -16,7 +16,7 @@ from typing import Any
 from . import faults, users
 from .errors import ControlError
 from .faults import FailRule
-from .state import World
+from .state import CallbackRecord, World
 
 Action = Callable[..., Any]
 ACTIONS: dict[str, Action] = {}
@@ -304,6 +304,38 @@ def reset(world: World) -> bool:
 @action()
 def pending_updates(world: World) -> list[dict[str, Any]]:
     return list(world.updates)
+
+
+@action()
+def inject_update(world: World, update: Any) -> dict[str, Any]:
+    """Queues a raw update exactly as given, valid or not (a field missing, an object of a
+    newer Bot API, a wrong type …), to test how a bot copes with what it cannot parse.
+    Only ``update_id`` is set, to the next one; getUpdates and webhooks deliver it like any
+    other, whatever ``allowed_updates`` says. A callback query's id can be answered."""
+    if not isinstance(update, dict):
+        raise ControlError("update must be a JSON object")
+    raw = {**update, "update_id": world.next_update_id}
+    world.next_update_id += 1
+    query = raw.get("callback_query")
+    if isinstance(query, dict) and isinstance(query.get("id"), str):
+        # Delivered by "Telegram", so its id can be answered (get_callback_answer works).
+        def number(value: Any) -> int:
+            return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+        sender = query.get("from") if isinstance(query.get("from"), dict) else {}
+        message = query.get("message") if isinstance(query.get("message"), dict) else {}
+        chat = message.get("chat") if isinstance(message.get("chat"), dict) else {}
+        world.callbacks[query["id"]] = CallbackRecord(
+            id=query["id"],
+            user_id=number(sender.get("id")),
+            chat_id=number(chat.get("id")),
+            message_id=number(message.get("message_id")),
+            data=query.get("data") if isinstance(query.get("data"), str) else None,
+            created=world.now_float(),
+        )
+    world.updates.append(raw)
+    world.signal.fire()
+    return raw
 
 
 @action()

@@ -34,7 +34,14 @@ _DISPATCHER_KEY = web.AppKey("dispatcher", Dispatcher)
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (forged input) cannot be UTF-8: it travels as a \ud800 escape,
+        # which is valid JSON and what a Bot API server would send.
+        text = json.dumps(value, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def _api_error(error: ApiError) -> web.Response:

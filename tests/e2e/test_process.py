@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import sqlite3
 import sys
 from pathlib import Path
 
@@ -93,4 +94,64 @@ async def test_polling_answers_and_sigterm_finishes_in_flight_work(tmp_path: Pat
         if process.returncode is None:
             process.kill()
         await tg.close()
+        await server.close()
+
+
+def fast_tick_config(tmp_path: Path) -> Path:
+    """The example configuration with the clock turning every half second."""
+    text = EXAMPLE.read_text().replace("tick_seconds = 5", "tick_seconds = 0.5")
+    assert "tick_seconds = 0.5" in text
+    path = tmp_path / "fast-tick.toml"
+    path.write_text(text)
+    return path
+
+
+async def test_sigterm_during_a_timer_tick_shuts_down_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """A tick of the clock is running (held up on the database's write lock, as behind a
+    long update) when SIGTERM comes: the clock stops first and its turn is let finish, then
+    delivery drains, then the database closes; nothing is cancelled under a running tick,
+    and the log shows no traceback (with APScheduler it showed a CancelledError one)."""
+    server = await start_emulator()
+    env = environment(tmp_path, server.base_url)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "--config",
+        str(fast_tick_config(tmp_path)),
+        "run",
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    database = tmp_path / "run.sqlite3"
+    lock = None
+    try:
+        output = await read_until(process, "Start polling")
+        # Hold SQLite's write lock, as a long update would: the clock's next turn (every
+        # half second) waits for it, inside its transaction.
+        lock = await asyncio.to_thread(
+            sqlite3.connect,
+            str(database),
+            timeout=30,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        await asyncio.to_thread(lock.execute, "BEGIN IMMEDIATE")
+        await asyncio.sleep(2)  # several turns of the clock: one is surely waiting
+        process.send_signal(signal.SIGTERM)
+        output += await read_until(process, "Polling stopped")
+        await asyncio.to_thread(lock.execute, "COMMIT")
+        output += (await asyncio.wait_for(process.stdout.read(), 60)).decode()
+        assert await asyncio.wait_for(process.wait(), 60) == 0, output
+        assert "Traceback" not in output, output
+        assert "CancelledError" not in output, output
+        assert " ERROR " not in output, output
+    finally:
+        if lock is not None:
+            lock.close()
+        if process.returncode is None:
+            process.kill()
         await server.close()

@@ -1,0 +1,284 @@
+"""Long polling that one unreadable update cannot block.
+
+aiogram's own polling parses a whole getUpdates batch at once: a single update it cannot
+parse (a ``poll`` missing a field, an object of a newer Bot API it does not know, a forged
+value of the wrong type) fails the batch, the offset never moves past it, and the same
+batch is fetched and fails again, forever, with every later update waiting behind it.
+
+Here the batch is fetched as raw JSON (through aiogram's session, so its timeouts, errors
+and request middlewares apply) and each update is validated on its own. One that does not
+validate, or is of a type aiogram does not know, is logged with its id (never its
+content: it may hold personal data) and skipped, and the offset moves past it. The others
+are fed to the dispatcher exactly as aiogram's polling does: each in a task of its own
+(``handle_as_tasks``), tracked in the dispatcher's set of update tasks.
+
+When ``stop_event`` is set, the pending getUpdates is abandoned, the updates already
+fetched are finished (up to ``drain_timeout``) and Telegram is told that they are done,
+so a restart does not deliver them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates, TelegramMethod
+from aiogram.types import Update
+from aiogram.utils.backoff import Backoff, BackoffConfig
+from pydantic import ValidationError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
+
+
+INT64 = (-(2**63), 2**63 - 1)
+
+
+def out_of_range(raw: Any, path: str = "") -> str | None:
+    """Where ``raw`` holds an integer no Bot API field can hold (every one fits a signed
+    64-bit integer, which is also what the database stores ids in), or None. Such an
+    update is forged or broken; passing it on would end in an overflow in the driver."""
+    if isinstance(raw, int) and not isinstance(raw, bool):
+        return None if INT64[0] <= raw <= INT64[1] else (path or "update")
+    if isinstance(raw, dict):
+        items: Any = raw.items()
+    elif isinstance(raw, list):
+        items = enumerate(raw)
+    else:
+        return None
+    for key, value in items:
+        found = out_of_range(value, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def _update_id(raw: Any) -> int | None:
+    """The update's id, if it has one a getUpdates offset can move past."""
+    if not isinstance(raw, dict):
+        return None
+    value = raw.get("update_id")
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < INT64[1]:
+        return value
+    return None
+
+
+class RawGetUpdates(GetUpdates):
+    """getUpdates whose result stays JSON: every update is parsed on its own."""
+
+    __returning__ = list[Any]
+
+
+def describe_failure(error: ValidationError) -> str:
+    """Where and why validation failed, without the values (they may be personal data)."""
+    problems = []
+    for item in error.errors(include_url=False, include_input=False, include_context=False)[:3]:
+        where = ".".join(str(part) for part in item["loc"]) or "update"
+        problems.append(f"{where}: {item['type']}")
+    more = error.error_count() - len(problems)
+    return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
+
+
+class Poller:
+    """``await Poller(bot, dispatcher, ...).run()`` until ``stop_event`` is set."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        dispatcher: Dispatcher,
+        *,
+        allowed_updates: list[str] | None = None,
+        timeout: int = 30,
+        stop_event: asyncio.Event,
+        limit: int = 100,
+        backoff: BackoffConfig = DEFAULT_BACKOFF,
+        handle_as_tasks: bool = True,
+        drain_timeout: float = 30.0,
+        **workflow: Any,
+    ) -> None:
+        self.bot = bot
+        self.dispatcher = dispatcher
+        self.allowed_updates = allowed_updates
+        self.timeout = timeout
+        self.stop_event = stop_event
+        self.limit = limit
+        self.backoff = Backoff(config=backoff)
+        self.handle_as_tasks = handle_as_tasks
+        self.drain_timeout = drain_timeout
+        self.workflow = {"bots": (bot,), **workflow}
+        self.offset: int | None = None
+        self.skipped = 0  # updates that could not be parsed
+        self.pending: dict[int, asyncio.Task[Any]] = {}  # update id → its task
+
+    # -- the loop --------------------------------------------------------------------------
+    async def run(self) -> None:
+        try:
+            # Cached on the bot, as aiogram's polling does: command filters compare
+            # "/start@name" with it, and must not ask the Bot API in the middle of an update.
+            me = await self.bot.me()
+            log.info("Run polling for bot @%s id=%d", me.username, me.id)
+        except Exception as error:
+            log.warning("getMe failed before polling (%s); going on", type(error).__name__)
+        await self.dispatcher.emit_startup(bot=self.bot, **self.workflow)
+        log.info("Start polling (updates: %s)", ", ".join(self.allowed_updates or ["default"]))
+        try:
+            while not self.stop_event.is_set():
+                batch = await self._fetch_or_stop()
+                if batch is None:
+                    break
+                await self._take(batch)
+        finally:
+            await self._finish()
+            log.info("Polling stopped")
+            await self.dispatcher.emit_shutdown(bot=self.bot, **self.workflow)
+
+    async def _fetch_or_stop(self) -> list[Any] | None:
+        """The next batch, or None once ``stop_event`` is set (the request is abandoned)."""
+        fetch = asyncio.ensure_future(self._fetch())
+        stop = asyncio.ensure_future(self.stop_event.wait())
+        try:
+            await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fetch
+            return None
+        return fetch.result()
+
+    async def _fetch(self) -> list[Any]:
+        method = RawGetUpdates(
+            offset=self.offset,
+            limit=self.limit,
+            timeout=self.timeout,
+            allowed_updates=self.allowed_updates,
+        )
+        kwargs = {}
+        if self.bot.session.timeout:
+            kwargs["request_timeout"] = int(self.bot.session.timeout + self.timeout)
+        while True:
+            try:
+                batch = await self.bot(method, **kwargs)
+            except Exception as error:
+                log.error("getUpdates failed (%s: %s)", type(error).__name__, error)
+                log.warning("retrying getUpdates in %.1fs", self.backoff.next_delay)
+                await self.backoff.asleep()
+                continue
+            self.backoff.reset()
+            return batch if isinstance(batch, list) else []
+
+    async def _take(self, batch: list[Any]) -> None:
+        usable = [raw for raw in batch if _update_id(raw) is not None]
+        if len(usable) < len(batch):
+            self.skipped += len(batch) - len(usable)
+            log.warning("skipped %d update(s) without a usable update_id", len(batch) - len(usable))
+            if not usable:
+                # Nothing to move the offset past: wait rather than ask again at once.
+                await self.backoff.asleep()
+                return
+        for raw in usable:
+            update = self._parse(raw)
+            if update is not None:
+                await self._dispatch(update)
+            self.offset = max(self.offset or 0, raw["update_id"] + 1)
+
+    def _parse(self, raw: dict[str, Any]) -> Update | None:
+        update_id = raw["update_id"]
+        where = out_of_range(raw)
+        if where is not None:
+            self.skipped += 1
+            log.warning("update %s skipped: a number out of range at %s", update_id, where)
+            return None
+        try:
+            update = Update.model_validate(raw, context={"bot": self.bot})
+            update.event_type  # noqa: B018 - raises for an update of an unknown type
+        except ValidationError as error:
+            self.skipped += 1
+            log.warning(
+                "update %s skipped: aiogram cannot read it (%s)",
+                update_id,
+                describe_failure(error),
+            )
+            return None
+        except Exception as error:  # UpdateTypeLookupError and anything else parsing raises
+            self.skipped += 1
+            kinds = sorted(key for key in raw if key != "update_id")
+            log.warning(
+                "update %s skipped: %s (fields: %s)",
+                update_id,
+                type(error).__name__,
+                ", ".join(kinds)[:200],
+            )
+            return None
+        return update
+
+    async def _dispatch(self, update: Update) -> None:
+        handling = self._handle(update)
+        if not self.handle_as_tasks:
+            await handling
+            return
+        task = asyncio.create_task(handling, name=f"update-{update.update_id}")
+        # The dispatcher's own set, as its polling keeps it (shutdown and tests look there).
+        tasks = self.dispatcher._handle_update_tasks
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        self.pending[update.update_id] = task
+        task.add_done_callback(lambda _: self.pending.pop(update.update_id, None))
+
+    async def _handle(self, update: Update) -> None:
+        try:
+            response = await self.dispatcher.feed_update(self.bot, update, **self.workflow)
+            if isinstance(response, TelegramMethod):
+                await self.dispatcher.silent_call_request(bot=self.bot, result=response)
+        except Exception:
+            # Handlers' errors are the errors router's job; this is what escaped it.
+            log.exception("update %s failed", update.update_id)
+
+    # -- stopping --------------------------------------------------------------------------
+    async def _finish(self) -> None:
+        """Finishes the updates already fetched, then confirms them to Telegram."""
+        running = set(self.pending.values())
+        if running:
+            log.info("stopping: finishing %d update(s) in flight", len(running))
+            _done, late = await asyncio.wait(running, timeout=self.drain_timeout)
+            if late:
+                log.warning("%d update(s) still running at shutdown", len(late))
+        unfinished = [update_id for update_id, task in self.pending.items() if not task.done()]
+        confirm = min(unfinished) if unfinished else self.offset
+        if confirm is None:
+            return
+        # getUpdates with an offset confirms everything before it; whatever it returns
+        # stays queued for the next start.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(
+                self.bot(RawGetUpdates(offset=confirm, limit=1, timeout=0), request_timeout=5),
+                timeout=10,
+            )
+
+
+async def poll(
+    bot: Bot,
+    dispatcher: Dispatcher,
+    *,
+    allowed_updates: list[str] | None = None,
+    timeout: int = 30,  # noqa: ASYNC109 - getUpdates' long-poll wait, sent to the server
+    stop_event: asyncio.Event,
+    **options: Any,
+) -> Poller:
+    """Polls until ``stop_event`` is set; returns the poller (``skipped`` counts the
+    updates that could not be parsed)."""
+    poller = Poller(
+        bot,
+        dispatcher,
+        allowed_updates=allowed_updates,
+        timeout=timeout,
+        stop_event=stop_event,
+        **options,
+    )
+    await poller.run()
+    return poller
