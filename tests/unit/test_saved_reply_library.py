@@ -55,7 +55,10 @@ def reply(**changes: object) -> dict[str, object]:
         ),
         (reply(text={"xx": "Hi"}), "'xx' is not one of"),
         (reply(text={}), "needs a text in at least one language"),
-        (reply(organisation="nobody"), "saved reply OFFICE_HOURS: unknown organisation 'nobody'"),
+        (
+            reply(organisation="nobody"),
+            "[[saved_replies]] OFFICE_HOURS: organisation: unknown organisation 'nobody'",
+        ),
     ],
 )
 def test_bad_saved_replies_in_the_network_file_give_one_line(
@@ -71,5 +74,8 @@ def test_bad_saved_replies_in_the_network_file_give_one_line(
 def test_a_duplicate_code_is_named() -> None:
     data = example_data()
     data["saved_replies"] = [reply(), reply()]
-    with pytest.raises(ConfigError, match="duplicate saved reply 'OFFICE_HOURS'"):
+    with pytest.raises(ConfigError) as error:
         parse_config(data, "corridor.toml", environ={})
+    assert "[[saved_replies]] OFFICE_HOURS (number 2): code 'OFFICE_HOURS' is used twice" in str(
+        error.value
+    )
