@@ -11,7 +11,7 @@ from bot.domain import claims, dashboard, onboarding, trends
 from bot.domain.access import Action
 from bot.domain.coordinator_export import FORMATS, default_window, export_files
 from bot.domain.people import on_call
-from bot.i18n import tr
+from bot.i18n import RTL_LANGUAGES, tr
 from bot.webapp import views
 from bot.webapp.common import (
     DOMAIN,
@@ -33,6 +33,7 @@ async def me(request: web.Request) -> web.Response:
             {
                 "name": viewer.person.name,
                 "language": viewer.language,
+                "direction": "rtl" if viewer.language in RTL_LANGUAGES else "ltr",
                 "corridors": viewer.corridors,
                 "labels": page_labels(viewer.language),
             }

@@ -317,6 +317,7 @@
       L = me.labels;
       state.corridors = me.corridors;
       document.documentElement.lang = me.language;
+      document.documentElement.dir = me.direction;
       document.title = L.title;
       const picker = document.getElementById("corridor");
       picker.replaceChildren(el("option", { value: "" }, L.all_corridors), me.corridors.map((c) => el("option", { value: c }, c)));
