@@ -14,11 +14,16 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramNetworkError,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
-from aiogram.types import BotCommand
+from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
@@ -29,11 +34,14 @@ from bot.crypto import make_keyring
 from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
+from bot.domain.people import dashboard_viewers
 from bot.errors import StartupError, safe_url
 from bot.fsm import DatabaseStorage, EncryptedRedisStorage
+from bot.i18n import tr
 from bot.middlewares import ChatLock, DatabaseMiddleware, Deferral, FloodGuard, RoleMiddleware
 from bot.polling import poll
 from bot.transactions import TransactionGuard
+from bot.webapp.routes import mount as mount_dashboard
 from models.db import make_engine, make_sessionmaker
 from models.migrate import pending_revisions, upgrade
 
@@ -226,6 +234,41 @@ class CorridorApp:
                 [BotCommand(command=c, description=d) for c, d in command_list(language)],
                 language_code=None if language == self.config.bot.default_language else language,
             )
+        await self.set_dashboard_buttons()
+
+    async def set_dashboard_buttons(self) -> None:
+        """Coordinators get the dashboard as their chat's menu button. The list is read and
+        the transaction closed first: nothing talks to Telegram inside one."""
+        url = self.config.webapp.public_url
+        if not url:
+            return
+        async with self.domain.sessions() as session:
+            people = await dashboard_viewers(session)
+        for user_id, language in people:
+            try:
+                await self.bot.set_chat_menu_button(
+                    chat_id=user_id,
+                    menu_button=MenuButtonWebApp(
+                        text=tr(language, "Dashboard"), web_app=WebAppInfo(url=url)
+                    ),
+                )
+            except TelegramAPIError as exc:
+                # Someone who never opened the bot has no chat yet; /dashboard still works.
+                log.warning("no dashboard menu button for %s: %s", user_id, exc)
+
+    async def start_dashboard(self) -> web.AppRunner | None:
+        """In polling mode the dashboard gets a small server of its own (webhook mode
+        serves it on the webhook's)."""
+        if not self.config.webapp.public_url:
+            return None
+        web_app = web.Application()
+        mount_dashboard(web_app, self.domain)
+        runner = web.AppRunner(web_app)
+        await runner.setup()
+        host, _, port = self.config.webapp.listen.rpartition(":")
+        await web.TCPSite(runner, host, int(port)).start()
+        log.info("dashboard listening on %s", self.config.webapp.listen)
+        return runner
 
     def _stop_on_signals(self) -> asyncio.Event:
         stop = asyncio.Event()
@@ -243,17 +286,21 @@ class CorridorApp:
 
     async def run_polling(self) -> None:
         stop = self._stop_on_signals()
+        dashboard_server = None
         try:
             if not await self._until_stopped(asyncio.ensure_future(self.wait_for_api()), stop):
                 log.info("stopped before the Bot API answered")
                 return
             await self.bot.delete_webhook(drop_pending_updates=False)
             await self.set_commands()
+            dashboard_server = await self.start_dashboard()
             await self.start_background()
             # Our own loop, not aiogram's: an update aiogram cannot parse is skipped, not
             # fetched again forever (bot/polling.py).
             await poll(self.bot, self.dispatcher, allowed_updates=ALLOWED_UPDATES, stop_event=stop)
         finally:
+            if dashboard_server is not None:
+                await dashboard_server.cleanup()
             await self.close()
 
     async def run_webhook(self) -> None:
@@ -320,7 +367,9 @@ def webhook_app(app: CorridorApp) -> web.Application:
     from bot.webhook import make_webhook_app
 
     hook = app.config.telegram.webhook
-    return make_webhook_app(app.dispatcher, app.bot, secret=hook.secret, path=hook.listen_path)
+    web_app = make_webhook_app(app.dispatcher, app.bot, secret=hook.secret, path=hook.listen_path)
+    mount_dashboard(web_app, app.domain)
+    return web_app
 
 
 async def build_app(

@@ -75,6 +75,13 @@ def _clock_time(value: str) -> str:
     return value
 
 
+def _host_port(value: str) -> str:
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{value!r} is not host:port")
+    return value
+
+
 def _language(value: str) -> str:
     if value not in SUPPORTED_LANGUAGES:
         raise ValueError(f"{value!r} is not one of {', '.join(SUPPORTED_LANGUAGES)}")
@@ -118,13 +125,7 @@ class WebhookSection(_Strict):
     # then the public path must end with it.
     path: str = ""
 
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        host, _, port = value.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError(f"{value!r} is not host:port")
-        return value
+    _listen = field_validator("listen")(_host_port)
 
     @field_validator("path")
     @classmethod
@@ -200,6 +201,28 @@ class TelegramSection(_Strict):
             if problems:
                 raise ValueError("\n".join(problems))
         return self
+
+
+class WebappSection(_Strict):
+    """The coordinators' dashboard (a Telegram Mini App) served by the bot's own server."""
+
+    # Where the dashboard's server binds in polling mode (webhook mode serves it on the
+    # webhook's listener); a TLS proxy in front makes it reachable as public_url.
+    listen: str = "127.0.0.1:8090"
+    # The HTTPS address Telegram opens, e.g. "https://bot.example.org/webapp/". Empty: no
+    # dashboard (Telegram only opens Mini Apps over HTTPS).
+    public_url: str = ""
+    # Seconds a signed launch of the page stays valid: a captured request replayed later fails.
+    init_data_max_age: int = Field(3600, ge=60, le=86400)
+
+    _listen = field_validator("listen")(_host_port)
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise ValueError("Telegram opens Mini Apps over HTTPS only (https://…)")
+        return value
 
 
 class DatabaseSection(_Strict):
@@ -454,6 +477,7 @@ class Config(_Strict):
     limits: LimitsSection = LimitsSection()
     statistics: StatisticsSection = StatisticsSection()
     translation: TranslationSection = TranslationSection()
+    webapp: WebappSection = WebappSection()
     corridors: list[CorridorEntry] = Field(default_factory=list)
     organisations: list[OrganisationEntry] = Field(default_factory=list)
     groups: list[GroupEntry] = Field(default_factory=list)

@@ -967,5 +967,7 @@ def build_call(method: str, payload: dict[str, Any], chat_id: int) -> TelegramMe
             )
         else:
             file = payload[field_name]
-        return cls(**common, **{field_name: file}, caption=payload.get("caption"))
+        return cls(
+            **common, **{field_name: file}, caption=payload.get("caption"), reply_markup=markup
+        )
     raise ValueError(f"unknown method {method}")

@@ -11,7 +11,7 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import digest, duties, onboarding
+from bot.domain import dashboard, digest, duties, onboarding
 from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
@@ -58,7 +58,21 @@ async def stats(
         await message.answer(part, parse_mode="HTML")
 
 
-@router.message(Command("digest", "stats"))
+@router.message(Command("dashboard"), Allowed(Action.DASHBOARD))
+async def open_dashboard(message: Message, domain: Domain, role: Role) -> None:
+    keyboard = dashboard.open_button(domain, role.person.language)
+    if keyboard is None:
+        await message.answer(
+            _("The dashboard is not set up on this server yet (see [webapp] in the configuration).")
+        )
+        return
+    await message.answer(
+        _("Your corridors at a glance:"),
+        reply_markup=InlineKeyboardMarkup.model_validate(keyboard),
+    )
+
+
+@router.message(Command("digest", "stats", "dashboard"))
 async def not_coordinator(message: Message) -> None:
     await message.answer(html.escape(_("This command is for coordinators.")))
 
@@ -190,13 +204,12 @@ async def export(
     corridors at the partner threshold, sent only to them."""
     from aiogram.types import BufferedInputFile
 
-    from bot.domain import events
-    from bot.domain.exports import anonymised_rows, to_csv, to_json
+    from bot.domain.coordinator_export import FORMATS, default_window, export_files
 
     corridors = await coordinator_corridors(session, role.person)
     fmt, corridor, dates = "csv", None, []
     for arg in (command.args or "").split():
-        if arg.lower() in ("csv", "json"):
+        if arg.lower() in FORMATS:
             fmt = arg.lower()
         elif arg.upper() in corridors:
             corridor = arg.upper()
@@ -206,58 +219,21 @@ async def export(
             except ValueError:
                 dates = [None]
                 break
-    today = domain.now().date()
     if len(dates) not in (0, 2) or None in dates or (dates and dates[0] > dates[1]):
         await message.answer(
             _("Usage: /export [csv|json] [FROM TO as YYYY-MM-DD] [corridor, e.g. NP-QA]")
         )
         return
-    start, end = dates or [today.replace(day=1) - dt.timedelta(days=365), today]
-    if corridor is None and len(corridors) != 1:
-        results = [
-            await anonymised_rows(
-                session,
-                start=start,
-                end=end,
-                corridor=c,
-                audience="partner",
-                k=domain.config.statistics.k_partner,
-            )
-            for c in corridors
-        ]
-    else:
-        results = [
-            await anonymised_rows(
-                session,
-                start=start,
-                end=end,
-                corridor=corridor or corridors[0],
-                audience="partner",
-                k=domain.config.statistics.k_partner,
-            )
-        ]
-    await events.record(
-        session,
-        domain,
-        "export",
-        actor=f"person:{role.person.id}",
-        data={
-            "format": fmt,
-            "corridors": [r.corridor for r in results],
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-        },
-    )
-    for result in results:
-        body = to_csv(result) if fmt == "csv" else to_json(result)
-        name = f"corridor-{result.corridor}-{start:%Y%m}-{end:%Y%m}.{fmt}"
+    start, end = dates or default_window(domain.now().date())
+    chosen = [corridor] if corridor else corridors
+    for file in await export_files(session, domain, role.person, chosen, fmt, start, end):
         await message.answer_document(
-            BufferedInputFile(body.encode("utf-8"), filename=name),
+            BufferedInputFile(file.body.encode("utf-8"), filename=file.filename),
             caption=_n(
                 "{n} case with statistics consent; small cells suppressed (k={k}).",
                 "{n} cases with statistics consent; small cells suppressed (k={k}).",
-                result.cases_included,
-                k=result.k,
+                file.cases_included,
+                k=file.k,
             ),
             protect_content=True,
         )

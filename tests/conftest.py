@@ -8,8 +8,10 @@ import pytest
 from bot.clock import FakeClock
 from bot.domain import network
 from bot.domain.context import Domain
+from bot.harness import Harness
 from bot.transactions import Violations
 from models.db import make_engine, make_sessionmaker
+from tests.dashboard import Dashboard
 from tests.support import database, install_test_keys, make_config
 
 
@@ -35,3 +37,24 @@ async def domain(database_url: str) -> AsyncIterator[Domain]:
 
 # Talking to the Bot API inside a database transaction fails the test where it happens.
 Violations.strict = True
+
+
+@pytest.fixture
+async def dash_harness(database_url: str) -> AsyncIterator[Harness]:
+    """The running bot with the dashboard configured (a public address, a one-hour limit)."""
+    from tests.dashboard import DASHBOARD_CONFIG
+
+    running = await Harness.start(database_url, overrides=DASHBOARD_CONFIG)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
+async def dash(dash_harness: Harness) -> AsyncIterator[Dashboard]:
+    """The dashboard of ``dash_harness``, served over HTTP on a local port."""
+    from tests.dashboard import serve_dashboard
+
+    async with serve_dashboard(dash_harness) as served:
+        yield served

@@ -50,6 +50,8 @@ class Action(StrEnum):
     LINK_GROUP = "link_group"
     BLOCK = "block"
     OVERRIDE = "override"
+    # nudge an organisation, give a case to a responder, release it (the dashboard)
+    MANAGE_CASE = "manage_case"
 
 
 class Decision(StrEnum):
@@ -91,7 +93,7 @@ _COORDINATOR_ACTIONS = {
     Action.ROTA,
     Action.LINK_GROUP,
 }
-_CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE}
+_CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE, Action.MANAGE_CASE}
 _OWNER_ONLY = {Action.REPLY}
 
 
@@ -110,7 +112,7 @@ def _table() -> dict[tuple[str, Action], Decision]:
                 decision = Decision.ALLOW
             elif action in _COORDINATOR_ACTIONS:
                 decision = Decision.DENY if role == "responder" else Decision.ALLOW
-            else:  # block, override: a coordinator's word on a case of their corridor
+            else:  # block, override, manage: a coordinator's word on a case of their corridor
                 decision = Decision.DENY if role == "responder" else Decision.OWN
             table[(role, action)] = decision
     return table

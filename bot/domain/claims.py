@@ -90,6 +90,13 @@ async def claim(
     await events.record(
         session, domain, "claimed", case_id=case.id, actor=f"person:{person.id}", chat_id=chat_id
     )
+    await hand_to_owner(session, domain, case, person)
+    return ClaimResult("won", case, person.name)
+
+
+async def hand_to_owner(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
+    """What follows once ``person`` owns the case: the ladder stops, the cards show the
+    owner, the owner gets the details, the reporter (and a referrer) hear of it."""
     await timers.cancel(session, case.id, ("escalate",))
     await routing.rerender_cards(session, domain, case)
     await send_details(session, domain, case, person)
@@ -112,7 +119,50 @@ async def claim(
     if case.referred_by_organisation_id:
         await notify_referrer(session, domain, case, org)
     followups.schedule_after_claim(session, domain, case)
-    return ClaimResult("won", case, person.name)
+
+
+async def reassign(
+    session: AsyncSession, domain: Domain, case: Case, coordinator: Person, person: Person
+) -> str:
+    """A coordinator gives an open case to a responder of an organisation serving its
+    corridor (the previous owner, if any, is told and loses it)."""
+    if case.status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
+        return "not_open"
+    if not person.active or person.organisation_id is None:
+        return "not_allowed"
+    if person.id == case.owner_person_id:
+        return "unchanged"
+    previous = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
+    now = domain.now()
+    case.owner_person_id = person.id
+    case.owner_organisation_id = person.organisation_id
+    case.status = CaseStatus.CLAIMED.value
+    case.claimed_at = case.claimed_at or now
+    case.last_activity_at = now
+    await timers.cancel(session, case.id, ("checkin", "owner_reminder", "sos_silence"))
+    await events.record(
+        session,
+        domain,
+        "reassigned",
+        case_id=case.id,
+        actor=f"person:{coordinator.id}",
+        data={"to": person.id, "previous_owner": previous.id if previous else None},
+    )
+    if previous is not None:
+        queue(
+            session,
+            domain,
+            purpose="ping",
+            chat_id=previous.telegram_user_id,
+            case_id=case.id,
+            text=tr(
+                previous.language,
+                "Case {code} was given to another responder by a coordinator. Thank you.",
+                code=case.code,
+            ),
+        )
+    await hand_to_owner(session, domain, case, person)
+    return "reassigned"
 
 
 async def notify_referrer(
@@ -139,8 +189,11 @@ async def notify_referrer(
         )
 
 
-def details_text(case: Case, language: str, attachments: list[Attachment]) -> str:
-    """Everything the owner needs, for a private chat only."""
+def details_text(
+    case: Case, language: str, attachments: list[Attachment], commands: bool = True
+) -> str:
+    """Everything the owner needs, for a private chat only (``commands``: with the bot
+    commands that act on the case, which the dashboard has as buttons instead)."""
     e = html.escape
     lines = [
         tr(
@@ -220,13 +273,14 @@ def details_text(case: Case, language: str, attachments: list[Attachment]) -> st
         lines.append(tr(language, "Description: {text}", text="—"))
     if attachments:
         lines.append(tr(language, "Attachments: {n}", n=len(attachments)))
-    lines.append(
-        tr(
-            language,
-            "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
-            code=e(case.code),
+    if commands:
+        lines.append(
+            tr(
+                language,
+                "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
+                code=e(case.code),
+            )
         )
-    )
     return bidi_lines("\n".join(lines), language)
 
 
@@ -341,8 +395,11 @@ async def pass_case(
     return "passed"
 
 
-async def release(session: AsyncSession, domain: Domain, case: Case, reason: str) -> None:
-    """The owner can no longer work the case (left, blocked the bot): back to the queue."""
+async def release(
+    session: AsyncSession, domain: Domain, case: Case, reason: str, actor: str = "system"
+) -> None:
+    """The owner can no longer work the case (left, blocked the bot, a coordinator took it
+    back): back to the queue."""
     previous = case.owner_person_id
     case.owner_person_id = None
     case.owner_organisation_id = None
@@ -354,6 +411,7 @@ async def release(session: AsyncSession, domain: Domain, case: Case, reason: str
         domain,
         "released",
         case_id=case.id,
+        actor=actor,
         data={"reason": reason, "previous_owner": previous},
     )
     await routing.rerender_cards(

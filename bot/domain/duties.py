@@ -9,7 +9,7 @@ import logging
 
 from sqlalchemy import delete, select
 
-from bot.domain import digest, events, followups, routing, timers
+from bot.domain import dashboard, digest, events, followups, routing, timers
 from bot.domain.context import Domain
 from bot.domain.outbox import queue, queue_parts
 from bot.domain.people import coordinator_corridors
@@ -141,6 +141,7 @@ async def queue_built_digest(  # type: ignore[no-untyped-def]
         purpose="digest",
         chat_id=person.telegram_user_id,
         method="sendPhoto",
+        keyboard=dashboard.open_button(domain, person.language),
         extra={
             "file_b64": base64.b64encode(chart).decode(),
             "filename": "digest.png",

@@ -21,6 +21,7 @@ from models import (
 )
 
 STAFF_ROLES = ("responder", "coordinator", "admin")
+COORDINATOR_ROLES = ("coordinator", "admin")
 
 
 @dataclass(frozen=True)
@@ -128,3 +129,13 @@ async def on_call(
         if any(_in_shift(s, local) for s in shifts if s.person_id == person.id):
             result.append(person)
     return result
+
+
+async def dashboard_viewers(session: AsyncSession) -> list[tuple[int, str]]:
+    """(Telegram user id, language) of everyone the dashboard is for."""
+    rows = await session.execute(
+        select(Person.telegram_user_id, Person.language).where(
+            Person.role.in_(COORDINATOR_ROLES), Person.active.is_(True)
+        )
+    )
+    return [(user_id, language) for user_id, language in rows]

@@ -5,8 +5,8 @@ so their cost grows with the days of the range, not with the cases in it.
 
 What is counted (``models.stats``)
 -----------------------------------
-``event`` rows (every case, for coordinators' /stats and the chart), on the UTC day it happened:
-``new`` (cases reported, workers), ``owed``/currency (wages reported owed), ``claimed``,
+``event`` rows (every case, for coordinators' /stats, the chart and the dashboard), on the UTC
+day it happened: ``new`` (cases reported, workers), ``category``/code, ``owed``/currency (wages reported owed), ``claimed``,
 ``claim_time``/band, ``resolved``/outcome, ``recovered``/currency, ``resolve_time``/band,
 ``escalated``.
 
@@ -179,6 +179,10 @@ def contributions(
 
     created = utc_day(stats.created)
     add(EVENT, created, "new", "", (1, workers, 0))
+    # Every case, by what happened (the dashboard's chart); the anonymised cohort below
+    # counts only cases with statistics consent.
+    for code in sorted(set(stats.categories)):
+        add(EVENT, created, "category", code, (1, workers, 0))
     if stats.owed_minor is not None:
         add(EVENT, created, "owed", stats.owed_currency or "?", (1, 0, stats.owed_minor))
     claim_seconds = resolve_seconds = None

@@ -353,3 +353,48 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
 
 async def deactivate_cards(session: AsyncSession, case_id: int) -> None:
     await session.execute(update(CaseCard).where(CaseCard.case_id == case_id).values(active=False))
+
+
+async def nudge(
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    coordinator: Person,
+    organisation: Organisation,
+) -> str:
+    """A coordinator asks an organisation holding the card of an unclaimed case to look at
+    it: whoever is on call there is pinged (everyone active, when nobody is)."""
+    if case.status not in (CaseStatus.ROUTED.value, CaseStatus.REFERRED.value):
+        return "not_open"
+    has_card = await session.scalar(
+        select(CaseCard.id).where(
+            CaseCard.case_id == case.id,
+            CaseCard.organisation_id == organisation.id,
+            CaseCard.active.is_(True),
+        )
+    )
+    if has_card is None:
+        return "no_card"
+    people = await on_call(session, [organisation.id], domain.now()) or list(
+        await session.scalars(
+            select(Person).where(Person.organisation_id == organisation.id, Person.active.is_(True))
+        )
+    )
+    await ping_people(
+        session,
+        domain,
+        case,
+        people,
+        N_(
+            "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group."
+        ),
+    )
+    await events.record(
+        session,
+        domain,
+        "nudged",
+        case_id=case.id,
+        actor=f"person:{coordinator.id}",
+        data={"organisation": organisation.id, "people": [p.id for p in people]},
+    )
+    return "nudged"

@@ -44,6 +44,7 @@ EXPECTED = {
     Action.LINK_GROUP: (D, D, D, A, A),
     Action.BLOCK: (D, D, D, OWN, OWN),
     Action.OVERRIDE: (D, D, D, OWN, OWN),
+    Action.MANAGE_CASE: (D, D, D, OWN, OWN),
 }
 
 

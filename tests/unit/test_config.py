@@ -56,6 +56,12 @@ def test_example_config_is_valid() -> None:
             lambda d: d.setdefault("translation", {}).update(timeout=0),
             "[translation] timeout",
         ),
+        (
+            lambda d: d["webapp"].update(public_url="http://dash.example.org/"),
+            "[webapp] public_url: Telegram opens Mini Apps over HTTPS only",
+        ),
+        (lambda d: d["webapp"].update(listen="8090"), "[webapp] listen: '8090' is not host:port"),
+        (lambda d: d["webapp"].update(init_data_max_age=5), "[webapp] init_data_max_age"),
     ],
 )
 def test_bad_config_gives_one_clear_line(change, expected) -> None:  # type: ignore[no-untyped-def]

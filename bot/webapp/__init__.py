@@ -1,0 +1,1 @@
+"""The coordinators' dashboard: a Telegram Mini App served by the bot itself."""
