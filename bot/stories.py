@@ -78,6 +78,15 @@ class Button:
     prefix: str | None = None
     suffix: str | None = None
 
+    def __str__(self) -> str:
+        if self.label is not None:
+            return f"“{self.label}”"
+        if self.value is not None:
+            return f"the answer {self.value!r}"
+        if self.nav is not None:
+            return f"the {self.nav!r} button"
+        return f"a button for {self.prefix or self.suffix!r}"
+
     def matches(self, button: dict[str, Any]) -> bool:
         data = button.get("callback_data") or ""
         if not data:
@@ -102,7 +111,7 @@ async def find_button(
             for button in row:
                 if wanted.matches(button):
                     return message, button
-    raise LookupError(f"no button matching {wanted} in chat {chat_id}")
+    raise LookupError(f"no button {wanted} in chat {chat_id}")
 
 
 async def newest_case_code(h: Harness) -> str:
@@ -149,7 +158,7 @@ class Say:
     reply_to: str | None = None  # answer (by Telegram reply) the newest bot message containing this
 
     async def hint(self, cast: Cast) -> str:
-        how = "reply to the message marked “{}” with".format(self.reply_to) if self.reply_to else "send"
+        how = f"reply to the message marked “{self.reply_to}” with" if self.reply_to else "send"
         return f"{how}: {cast.fill(self.text)}"
 
     async def run(self, cast: Cast) -> None:
@@ -209,10 +218,7 @@ class Wait:
         return f"move the clock forward {self.hours:g} h {self.minutes:g} min"
 
     async def run(self, cast: Cast) -> None:
-        target = self.until(cast.h.clock.now())
-        cast.h.clock.set(target)
-        await cast.h.app.tick()
-        await cast.h.settle()
+        await cast.h.advance_until(self.until(cast.h.clock.now()))
 
 
 @dataclass(frozen=True)
@@ -350,7 +356,9 @@ AIRPORT_REFERRAL = Story(
                 Say("bishnu", "/resolve {code}"),
                 Press("bishnu", Button(suffix=":WAGES_RECOVERED")),
                 Say("bishnu", "3600 QAR"),
-                Say("bishnu", "Employer paid 3 of 4 months after embassy letter; passport returned."),
+                Say(
+                    "bishnu", "Employer paid 3 of 4 months after embassy letter; passport returned."
+                ),
                 Press("hari", Button(label="5")),
             ),
         ),
