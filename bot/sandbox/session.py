@@ -70,7 +70,7 @@ class Sandbox:
         self._workdir: Path | None = None
         self._seen_event_id = 0
         self._seen_timers: set[int] = set()
-        self.language_of: dict[int, str] = {}  # languages changed on the page
+        self.language_of: dict[int, str] = {}  # languages set on the page
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -288,6 +288,20 @@ class Sandbox:
         if due is None:
             raise SandboxError("no digest is scheduled")
         return max(h.clock.now(), as_utc(due))
+
+    async def language_by_user(self) -> dict[int, str]:
+        """Each person's language as the bot knows it now (a reporter may have chosen one)."""
+        h = self.harness()
+        assert self.cast is not None
+        known = {p.telegram_user_id: p.language for p in h.app.config.people}
+        known.update(self.language_of)  # what the page set for someone the bot does not know yet
+        async with h.app.domain.sessions() as session:
+            for user_id in self.cast.users.values():
+                person = await person_by_telegram(session, user_id)
+                reporter = None if person else await find_reporter(session, h.app.domain, user_id)
+                if person or reporter:
+                    known[user_id] = (person or reporter).language
+        return known
 
     def languages(self) -> dict[str, str]:
         return dict(LANGUAGE_NAMES)

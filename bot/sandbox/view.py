@@ -69,6 +69,7 @@ async def snapshot(sandbox: Sandbox) -> dict[str, Any]:
                 "language": language,
             }
         )
+    languages = await sandbox.language_by_user()
     emulator_chats = {c["id"]: c for c in await h.tg.chats()}
     chats = []
     for person in people:
@@ -81,7 +82,7 @@ async def snapshot(sandbox: Sandbox) -> dict[str, Any]:
                 "subtitle": person["role"]
                 + (f", {person['organisation']}" if person["organisation"] else ""),
                 "members": [person["user_id"]],
-                "language": sandbox.language_of.get(person["user_id"], person["language"]),
+                "language": languages.get(person["user_id"], person["language"]),
                 "messages": [
                     render_message(m, names) for m in await h.tg.transcript(person["user_id"])
                 ],
