@@ -123,6 +123,8 @@ class Guide:
         while self.index < len(self.steps) and self.error is None:
             await self.step()
             await asyncio.sleep(AUTOPLAY_PAUSE)
+        self._player = None  # so the page, woken below, shows it stopped
+        await self.sandbox.after_action()
 
     def stop_soon(self) -> None:
         """From inside the player: it ends after this step."""

@@ -36,10 +36,17 @@ SCREENSHOTS = Path(
 )
 
 
-@pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def sandbox_browser() -> AsyncIterator[Any]:
+__all__ = ["desktop_page", "phone_page", "sandbox_browser", "sandbox_server"]
+
+
+def _require_chromium() -> None:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium; .ci/run does)")
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def sandbox_browser() -> AsyncIterator[Any]:
+    _require_chromium()
     try:
         from playwright.async_api import async_playwright
     except ImportError:
@@ -93,7 +100,7 @@ async def phone_page(sandbox_browser: Any) -> AsyncIterator[Any]:
 
 
 async def screenshot(page: Any, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Saved under test-artifacts/ (or $CORRIDOR_SCREENSHOTS); Playwright creates the folder."""
     path = SCREENSHOTS / f"sandbox-{name}.png"
     await page.screenshot(path=str(path))
     return path

@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from bot.sandbox.session import Sandbox
-from tests.browser.sandbox_browser import (  # noqa: F401 - fixtures
-    desktop_page,
-    phone_page,
-    sandbox_browser,
-    sandbox_server,
-    screenshot,
-)
+from tests.browser.sandbox_browser import *  # noqa: F403 - the browser and sandbox fixtures
+from tests.browser.sandbox_browser import screenshot
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -60,7 +55,7 @@ async def open_sandbox(page: Any, url: str) -> None:
 
 async def test_a_case_from_report_to_resolution_by_hand(
     desktop_page: Any,
-    sandbox_server: tuple[Sandbox, str],  # noqa: F811
+    sandbox_server: tuple[Sandbox, str],
 ) -> None:
     page = desktop_page
     sandbox, url = sandbox_server
@@ -134,3 +129,84 @@ async def test_a_case_from_report_to_resolution_by_hand(
 
         case = await session.scalar(select(Case).where(Case.code == code))
     assert case is not None and case.status == "resolved" and case.outcome == "WAGES_RECOVERED"
+
+
+async def guide_progress(page: Any) -> str:
+    return await page.locator("#progress").inner_text()
+
+
+async def test_a_guided_story_shows_whose_turn_it_is_and_what_to_press(
+    desktop_page: Any, sandbox_server: tuple[Sandbox, str]
+) -> None:
+    page = desktop_page
+    sandbox, url = sandbox_server
+    await open_sandbox(page, url)
+    before = await version(page)
+    await page.locator("[data-story=worker-report]").click()
+    await settled(page, before)
+    assert "step 1 of" in await guide_progress(page)
+    assert "Hari" in await page.locator("#hint").inner_text()
+    assert "/start" in await page.locator("#hint").inner_text()
+
+    # The guide does the first step; the next one highlights the button in Hari's chat.
+    before = await version(page)
+    await page.locator("#do-step").click()
+    await settled(page, before)
+    await page.wait_for_function(
+        "document.querySelector('#progress').textContent.includes('step 2 of')"
+    )
+    hari = column(page, "hari")
+    assert "turn" in (await hari.get_attribute("class") or "")
+    highlighted = hari.locator(".keyboard button.press-me")
+    assert await highlighted.count() == 1
+    assert "नेपाली" in await highlighted.inner_text()
+    assert "नेपाली" in await page.locator("#hint").inner_text()
+    await screenshot(page, "5-guided-step")
+
+    # The person presses it by hand and tells the guide; the story moves on.
+    await highlighted.click()
+    before = await version(page)
+    await page.locator("#next-step").click()
+    await settled(page, before)
+    assert "step 3 of" in await guide_progress(page)
+    assert await hari.locator(".keyboard button.press-me").count() == 1
+
+    # A story already begun cannot start again in the same world: the page says why.
+    await page.locator("[data-story=worker-report]").click()
+    await page.locator("[data-story=family-report]").click()
+    await page.locator("[data-story=worker-report]").click()
+    await page.locator("#toast", has_text="press Reset").wait_for()
+
+    # Reset: a fresh world, empty chats, no story chosen.
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.locator("#reset").click()
+    await page.wait_for_function(
+        "document.querySelector('#step').hidden && "
+        "!document.querySelector('[data-chat=hari] .msg')"
+    )
+    assert sandbox.guide.key is None
+    assert await sandbox.harness().case_codes() == []
+
+
+async def test_a_story_plays_itself_on_a_phone(
+    phone_page: Any, sandbox_server: tuple[Sandbox, str]
+) -> None:
+    page = phone_page
+    _, url = sandbox_server
+    await open_sandbox(page, url)
+    # On a phone one chat fills the width; the others are a swipe away.
+    first = await column(page, "hari").bounding_box()
+    assert first is not None and first["width"] > 300
+    await page.locator("[data-story=sos-escalation]").click()
+    await page.locator("#play").click()
+    await page.wait_for_function(
+        "document.querySelector('#progress').textContent.includes('finished')", timeout=120_000
+    )
+    events = await page.locator("#events").inner_text()
+    assert "escalate fired" in events
+    assert "claimed by person" in events
+    await page.locator("[data-toggle=id-migrant-union]").check()
+    union = column(page, "id-migrant-union")
+    await union.scroll_into_view_if_needed()
+    await union.locator(".msg", has_text="Budi").last.wait_for()
+    await screenshot(page, "6-phone-sos")
