@@ -27,23 +27,30 @@ def has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
+async def listen(sandbox: Sandbox, port: int) -> tuple[web.AppRunner, str]:
+    """Serves the page of ``sandbox`` on 127.0.0.1:``port`` (0: any free port); its URL."""
+    runner = web.AppRunner(make_app(sandbox), handle_signals=False)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, HOST, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise StartupError(f"cannot listen on {HOST}:{port}: {error.strerror}") from None
+    return runner, f"http://{HOST}:{runner.addresses[0][1]}/"
+
+
 async def serve(port: int, open_browser: bool) -> int:
     logging.getLogger("aiogram").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("bot.app").setLevel(logging.WARNING)
     started = time.monotonic()
     sandbox = Sandbox()
     await sandbox.start()
-    runner = web.AppRunner(make_app(sandbox), handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, HOST, port)
     try:
-        await site.start()
-    except OSError as error:
-        await runner.cleanup()
+        runner, url = await listen(sandbox, port)
+    except StartupError:
         await sandbox.stop()
-        raise StartupError(f"cannot listen on {HOST}:{port}: {error.strerror}") from None
-    bound = runner.addresses[0][1]
-    url = f"http://{HOST}:{bound}/"
+        raise
     print(
         f"Corridor sandbox: {url}\n"
         f"  listening on {HOST} only (this machine); the bot talks to the built-in emulator, "

@@ -13,10 +13,9 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from aiohttp import web
 
+from bot.sandbox.run import listen
 from bot.sandbox.session import Sandbox
-from bot.sandbox.web import make_app
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -64,13 +63,9 @@ async def sandbox_server() -> AsyncIterator[tuple[Sandbox, str]]:
     """A fresh sandbox on a free port of 127.0.0.1, as `corridor sandbox --port 0` serves it."""
     sandbox = Sandbox()
     await sandbox.start()
-    runner = web.AppRunner(make_app(sandbox))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
+    runner, url = await listen(sandbox, 0)
     try:
-        yield sandbox, f"http://127.0.0.1:{port}/"
+        yield sandbox, url
     finally:
         await runner.cleanup()
         await sandbox.stop()

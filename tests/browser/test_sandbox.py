@@ -181,8 +181,7 @@ async def test_a_guided_story_shows_whose_turn_it_is_and_what_to_press(
     page.on("dialog", lambda dialog: dialog.accept())
     await page.locator("#reset").click()
     await page.wait_for_function(
-        "document.querySelector('#step').hidden && "
-        "!document.querySelector('[data-chat=hari] .msg')"
+        "document.querySelector('#step').hidden && !document.querySelector('[data-chat=hari] .msg')"
     )
     assert sandbox.guide.key is None
     assert await sandbox.harness().case_codes() == []
