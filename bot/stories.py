@@ -445,8 +445,8 @@ FAMILY_REPORT = Story(
             ),
         ),
         Beat(
-            "The card reaches the Kuala Lumpur caseworkers; Farid claims it.",
-            (Press("farid", Button(prefix="claim:"), chat="my-legal-aid"),),
+            "A family at home is helped from the home side: the card reaches the Jakarta union, where Budi claims it.",
+            (Press("budi", Button(prefix="claim:"), chat="id-migrant-union"),),
         ),
     ),
 )
