@@ -146,6 +146,10 @@ class Press:
         )
         await cast.h.tg.get_callback_answer(query, timeout=20)
         await cast.h.settle()
+        await self.observe(cast)
+
+    async def observe(self, cast: Cast) -> None:
+        """Takes note of what the step left behind (also when a person did it by hand)."""
         if self.remember:
             cast.facts[self.remember] = await newest_case_code(cast.h)
 
@@ -175,6 +179,9 @@ class Say:
         )
         await cast.h.settle()
 
+    async def observe(self, cast: Cast) -> None:
+        pass
+
 
 @dataclass(frozen=True)
 class Send:
@@ -188,6 +195,9 @@ class Send:
 
     async def run(self, cast: Cast) -> None:
         await cast.h.send(self.kind, cast.user(self.actor), **dict(self.args))
+        await self.observe(cast)
+
+    async def observe(self, cast: Cast) -> None:
         if self.remember:
             cast.facts[self.remember] = await newest_case_code(cast.h)
 
@@ -220,6 +230,9 @@ class Wait:
     async def run(self, cast: Cast) -> None:
         await cast.h.advance_until(self.until(cast.h.clock.now()))
 
+    async def observe(self, cast: Cast) -> None:
+        pass
+
 
 @dataclass(frozen=True)
 class Race:
@@ -249,9 +262,19 @@ class Race:
         await cast.h.settle()
         for actor, answer in zip(self.actors, answers, strict=True):
             cast.narrate(f"  {actor.capitalize()} sees: {answer.get('text')}")
-            if "own" in (answer.get("text") or ""):
-                cast.facts.setdefault(self.winner, actor)
-        cast.facts.setdefault(self.winner, self.actors[0])
+        await self.observe(cast)
+
+    async def observe(self, cast: Cast) -> None:
+        """The winner is whoever owns the newest case now."""
+        from sqlalchemy import select
+
+        from models import Case
+
+        async with cast.h.app.domain.sessions() as session:
+            owner = await session.scalar(
+                select(Case.owner_person_id).order_by(Case.id.desc()).limit(1)
+            )
+        cast.facts[self.winner] = owner if owner in self.actors else self.actors[0]
 
 
 Step = Press | Say | Send | Wait | Race

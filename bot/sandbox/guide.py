@@ -109,11 +109,15 @@ class Guide:
 
     async def next(self) -> None:
         """The person did the step by hand."""
-        if self.index < len(self.steps):
-            self.begun.add(self.steps[self.index].story.key)
-            self.index += 1
-            self._finish_stories()
-        await self.sandbox.after_action()
+        async with self.sandbox.lock:
+            if self.index < len(self.steps):
+                position = self.steps[self.index]
+                self.begun.add(position.story.key)
+                assert self.sandbox.cast is not None
+                await position.step.observe(self.sandbox.cast)
+                self.index += 1
+                self._finish_stories()
+            await self.sandbox.after_action()
 
     def play(self) -> None:
         if not self.playing:
@@ -141,9 +145,20 @@ class Guide:
         stories = [{"key": s.key, "title": s.title, "done": s.key in self.done} for s in STORIES]
         if self.key is None:
             return {"stories": stories, "story": None}
-        current = (
-            await self._describe(self.steps[self.index]) if self.index < len(self.steps) else None
-        )
+        current = None
+        if self.index < len(self.steps):
+            try:
+                current = await self._describe(self.steps[self.index])
+            except LookupError:  # a person or case an earlier step should have made
+                current = {
+                    "actor": None,
+                    "actor_id": None,
+                    "chat_id": None,
+                    "button": None,
+                    "beat": "",
+                    "story": "",
+                    "hint": "this step cannot be done here",
+                }
         return {
             "stories": stories,
             "story": self.key,
