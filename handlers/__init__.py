@@ -9,6 +9,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import (
         coordinator,
+        drills,
         errors,
         fallback,
         groups,
@@ -25,6 +26,7 @@ def routers() -> list[Router]:
     blueprints = [
         errors.router,
         groups.router,
+        drills.router,
         coordinator.router,
         report.router,
         saved.router,

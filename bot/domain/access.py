@@ -48,6 +48,7 @@ class Action(StrEnum):
     REMOVE = "remove"
     ROTA = "rota"
     LINK_GROUP = "link_group"
+    DRILL = "drill"
     BLOCK = "block"
     OVERRIDE = "override"
 
@@ -90,6 +91,7 @@ _COORDINATOR_ACTIONS = {
     Action.REMOVE,
     Action.ROTA,
     Action.LINK_GROUP,
+    Action.DRILL,
 }
 _CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE}
 _OWNER_ONLY = {Action.REPLY}

@@ -8,7 +8,7 @@ The build uses the application's rollup code on the schema of this revision; a l
 revision that changes a column it reads rebuilds them itself.
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0004_drills
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -18,7 +18,8 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+# After the drill flag: the rebuild below reads cases through code that leaves drills out.
+down_revision = "0004_drills"
 branch_labels = None
 depends_on = None
 
