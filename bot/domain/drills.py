@@ -8,7 +8,6 @@ marked (bot.domain.outbox). When it is resolved, the coordinator gets a short re
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -21,6 +20,7 @@ from bot.domain.outbox import queue
 from bot.domain.people import coordinator_corridors
 from bot.domain.triage import triage
 from bot.i18n import N_, tr
+from bot.labels import duration
 from bot.taxonomy import CaseStatus
 from models import (
     Case,
@@ -233,10 +233,6 @@ async def reporter_answers(session: AsyncSession, domain: Domain, case: Case, ow
     return "sent"
 
 
-def _minutes(later: dt.datetime, earlier: dt.datetime) -> int:
-    return max(0, int((later - earlier).total_seconds() // 60))
-
-
 async def report(session: AsyncSession, domain: Domain, case: Case) -> None:
     """The drill is over: what went well and what was missed, to the coordinator who started it."""
     started = await _started(session, case)
@@ -272,11 +268,7 @@ async def report(session: AsyncSession, domain: Domain, case: Case) -> None:
     deadline = routing.escalation_delay(domain, case.urgency)
     if first_claim is not None and first_claim - case.created_at > deadline:
         missed.append(tr(language, "claimed after the escalation deadline"))
-    claim_time = (
-        tr(language, "{n} min", n=_minutes(first_claim, case.created_at))
-        if first_claim is not None
-        else "—"
-    )
+    claim_time = duration(first_claim - case.created_at, language) if first_claim else "—"
     lines = [
         tr(language, "Drill report for {code}", code=case.code),
         tr(language, "Time to claim: {time}", time=claim_time),
