@@ -112,7 +112,9 @@ async def test_who_may_start_a_drill_and_for_what(harness: Harness) -> None:
     assert "no active organisation" in await h.last_bot_text(sita)
     # Dewi coordinates Indonesia–Malaysia only: not the Doha centre (Nepal–Qatar).
     await h.say(dewi, "/drill qa-workers-centre")
-    assert "your corridors" in await h.last_bot_text(dewi)
+    assert await h.last_bot_text(dewi) == tr(
+        "id", "You can start drills only for organisations of your corridors."
+    )
     # She may drill the Kuala Lumpur caseworkers.
     await h.say(dewi, "/drill my-legal-aid")
     async with h.app.domain.sessions() as session:
@@ -155,8 +157,9 @@ async def test_a_drill_appears_in_no_statistic_export_digest_or_pattern(harness:
                 audience="partner",
                 k=1,
             )
+        async with h.app.domain.sessions() as session, session.begin():  # it is audited
             full = await exports.full_detail_export(session, h.app.domain, "x" * 20, "cli:test")
-            cases = exports.decrypt_full_export(full, "x" * 20)["cases"]
+        cases = exports.decrypt_full_export(full, "x" * 20)["cases"]
         return (
             data.new,
             data.claimed,
