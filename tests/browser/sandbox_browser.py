@@ -74,7 +74,7 @@ async def sandbox_server() -> AsyncIterator[tuple[Sandbox, str]]:
 async def _page(browser: Any, options: dict[str, Any]) -> AsyncIterator[Any]:
     context = await browser.new_context(**options)
     page = await context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(90_000)  # a busy 2-core machine; a wait, not a time limit
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     yield page

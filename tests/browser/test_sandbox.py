@@ -160,6 +160,8 @@ async def test_a_guided_story_shows_whose_turn_it_is_and_what_to_press(
     highlighted = hari.locator(".keyboard button.press-me")
     assert await highlighted.count() == 1
     assert "नेपाली" in await highlighted.inner_text()
+    box = await highlighted.bounding_box()  # in view, not scrolled off to a side
+    assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 1600, box
     assert "नेपाली" in await page.locator("#hint").inner_text()
     await screenshot(page, "5-guided-step")
 

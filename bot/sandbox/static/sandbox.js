@@ -144,14 +144,19 @@ function buildColumn(chat) {
 function drawColumns(guide) {
   const columns = $("#columns");
   const current = guide && guide.current;
+  let previous = null;
+  let newTurn = null;
   for (const key of state.open) {
     const chat = chatByKey(key);
     if (!chat) continue;
     let column = $(`[data-chat="${key}"]`, columns);
     if (!column) { column = buildColumn(chat); state.drawn[key] = null; }
-    columns.append(column); // keeps the order of state.open
+    // Moved only when out of order: moving a column resets the row's scroll position.
+    const expected = previous ? previous.nextElementSibling : columns.firstElementChild;
+    if (expected !== column) columns.insertBefore(column, expected);
+    previous = column;
     const turn = current && current.chat_id === chat.id;
-    if (turn && !column.classList.contains("turn")) column.scrollIntoView({ block: "nearest", inline: "nearest" });
+    if (turn && !column.classList.contains("turn")) newTurn = column;
     column.classList.toggle("turn", Boolean(turn));
     if (turn && chat.type !== "private" && current.actor_id && chat.members.includes(current.actor_id)) {
       if (state.actingAs[key] !== current.actor_id) { state.actingAs[key] = current.actor_id; state.drawn[key] = null; }
@@ -173,8 +178,10 @@ function drawColumns(guide) {
   }
   if (current && current.chat_id) {
     const chat = state.data.chats.find((c) => c.id === current.chat_id);
-    if (chat && !state.open.includes(chat.key)) { state.open.push(chat.key); drawColumns(guide); }
+    if (chat && !state.open.includes(chat.key)) { state.open.push(chat.key); drawColumns(guide); return; }
   }
+  // Whose turn it is comes into view (the row scrolls sideways; on a phone, one chat wide).
+  if (newTurn) newTurn.scrollIntoView({ block: "nearest", inline: "nearest" });
 }
 
 // -- side panels --------------------------------------------------------------------------
