@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
 import os
 import signal
@@ -35,7 +36,8 @@ async def listen(sandbox: Sandbox, port: int) -> tuple[web.AppRunner, str]:
         await web.TCPSite(runner, HOST, port).start()
     except OSError as error:
         await runner.cleanup()
-        raise StartupError(f"cannot listen on {HOST}:{port}: {error.strerror}") from None
+        reason = "the port is in use" if error.errno == errno.EADDRINUSE else error.strerror
+        raise StartupError(f"cannot listen on {HOST}:{port}: {reason}") from None
     return runner, f"http://{HOST}:{runner.addresses[0][1]}/"
 
 

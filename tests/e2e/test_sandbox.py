@@ -287,7 +287,7 @@ async def test_a_busy_port_is_one_line_and_a_failure(tmp_path: Path) -> None:
         out, err = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 1
     lines = err.decode().strip().splitlines()
-    assert lines[-1].startswith(f"cannot start: cannot listen on 127.0.0.1:{port}")
+    assert lines == [f"sandbox: cannot listen on 127.0.0.1:{port}: the port is in use"], lines
     assert b"Corridor sandbox:" not in out
 
 

@@ -37,3 +37,16 @@ async def test_the_family_report_plays_on_its_own(harness: Harness) -> None:
     assert case.reporter_role == "family" and case.corridor_code == "ID-MY"
     assert case.status == "claimed" and case.owner_organisation_id == "id-migrant-union"
     assert "Mega Jaya" not in "".join(await harness.bot_texts(harness.groups["id-migrant-union"]))
+
+
+async def test_the_stories_play_one_after_another(harness: Harness) -> None:
+    """Every story in the order the sandbox offers them, as "Play all" would, in one world."""
+    cast = await Cast.gather(harness)
+    await play(cast, STORIES)
+    async with harness.app.domain.sessions() as session:
+        statuses = dict((await session.execute(select(Case.code, Case.status))).tuples().all())
+    assert statuses[cast.facts["code"]] == "resolved"  # the wage case, after the referral
+    assert statuses[cast.facts["sos_code"]] == "claimed"  # by Budi, after the escalation
+    assert statuses[cast.facts["family_code"]] == "claimed"
+    assert statuses[cast.facts["missing_code"]] == "routed"
+    assert cast.facts["owner"] in ("ramesh", "aisha")
