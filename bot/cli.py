@@ -864,6 +864,12 @@ def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
     return options
 
 
+def cmd_sandbox(args: argparse.Namespace) -> int:
+    from bot.sandbox.run import serve
+
+    return asyncio.run(serve(args.port, open_browser=not args.no_browser))
+
+
 def parser() -> argparse.ArgumentParser:
     common = _global_options(after_command=True)
     root = Parser(
@@ -1012,6 +1018,22 @@ def parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--quiet", action="store_true", help="print only the summary")
     demo.set_defaults(func=cmd_demo)
+
+    sandbox = commands.add_parser(
+        "sandbox",
+        help="try Corridor in the browser: several people's chats, a clock, guided stories",
+        description="Runs the bot against the built-in emulator with a fresh database and the "
+        "example network, and serves a web page on 127.0.0.1 only. Nothing goes to Telegram.",
+    )
+    sandbox.add_argument(
+        "--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765; 0: any free)"
+    )
+    sandbox.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="do not open a browser window (none opens anyway without a display)",
+    )
+    sandbox.set_defaults(func=cmd_sandbox)
     return root
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
+import datetime as dt
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any
@@ -258,6 +259,41 @@ class Harness:
         self.clock.advance(**delta)
         await self.app.tick()
         await self.settle()
+
+    async def advance_until(self, moment: dt.datetime, limit: int = 500) -> list[int]:
+        """Moves the clock to ``moment`` one due timer at a time, as a running bot would live
+        through it (a reminder scheduled by an earlier timer fires in between too); returns
+        the ids of the timers that fired, in order."""
+        from sqlalchemy import select
+
+        from bot.clock import as_utc
+        from models import Timer
+
+        started = self.clock.now()
+        for _ in range(limit):
+            async with self.app.domain.sessions() as session:
+                due = await session.scalar(
+                    select(Timer.due_at)
+                    .where(Timer.status == "pending", Timer.due_at <= moment)
+                    .order_by(Timer.due_at)
+                    .limit(1)
+                )
+            if due is None:
+                break
+            self.clock.set(max(self.clock.now(), as_utc(due)))
+            await self.app.tick()
+            await self.settle()
+        self.clock.set(max(self.clock.now(), moment))
+        await self.app.tick()
+        await self.settle()
+        async with self.app.domain.sessions() as session:
+            return list(
+                await session.scalars(
+                    select(Timer.id)
+                    .where(Timer.status == "done", Timer.fired_at >= started)
+                    .order_by(Timer.fired_at, Timer.id)
+                )
+            )
 
     async def bot_texts(self, chat_id: int) -> list[str]:
         return [

@@ -9,6 +9,7 @@ from aiogram import Router
 def routers() -> list[Router]:
     from handlers import (
         coordinator,
+        drills,
         errors,
         fallback,
         groups,
@@ -27,6 +28,7 @@ def routers() -> list[Router]:
         guards.router,
         errors.router,
         groups.router,
+        drills.router,
         coordinator.router,
         report.router,
         saved.router,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -56,8 +57,9 @@ class Case(Base):
             "wage_owed_minor",
             "employer_key",
             "agency_key",
+            "drill",
         ),
-        Index("ix_cases_window_claimed", "corridor_code", "claimed_at", "created_at"),
+        Index("ix_cases_window_claimed", "corridor_code", "claimed_at", "created_at", "drill"),
         Index(
             "ix_cases_window_resolved",
             "corridor_code",
@@ -66,11 +68,12 @@ class Case(Base):
             "outcome",
             "outcome_currency",
             "outcome_amount_minor",
+            "drill",
         ),
-        Index("ix_cases_open_urgency", "status", "urgency", "corridor_code", "created_at"),
+        Index("ix_cases_open_urgency", "status", "urgency", "corridor_code", "created_at", "drill"),
         # Joins from timers and events to the cases of some corridors read this narrow
         # index, not the wide rows.
-        Index("ix_cases_id_corridor", "id", "corridor_code"),
+        Index("ix_cases_id_corridor", "id", "corridor_code", "drill"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -122,6 +125,9 @@ class Case(Base):
     # Keyed hash of the one-time code a proxy reporter passes on so the worker can take over.
     handover_key: Mapped[str | None] = mapped_column(String(64), index=True)
     erased: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A practice case (`/drill`): worked like any other, counted nowhere, no real reporter.
+    # Every statistic reads it from the indexes above, so excluding drills costs no lookup.
+    drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime]
     routed_at: Mapped[dt.datetime | None]
     claimed_at: Mapped[dt.datetime | None]

@@ -48,6 +48,7 @@ class Action(StrEnum):
     REMOVE = "remove"
     ROTA = "rota"
     LINK_GROUP = "link_group"
+    DRILL = "drill"
     BLOCK = "block"
     OVERRIDE = "override"
     # nudge an organisation, give a case to a responder, release it (the dashboard)
@@ -92,6 +93,7 @@ _COORDINATOR_ACTIONS = {
     Action.REMOVE,
     Action.ROTA,
     Action.LINK_GROUP,
+    Action.DRILL,
 }
 _CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE, Action.MANAGE_CASE}
 _OWNER_ONLY = {Action.REPLY}

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.domain import rollups
 from bot.domain.context import Domain
+from bot.domain.counted import COUNTED
 from bot.domain.patterns import find_patterns
 from bot.domain.places import format_money
 from bot.i18n import bidi_lines, ntr, tr
@@ -101,7 +102,7 @@ async def collect(
     if not corridors:
         return data
     sql = Aggregates(session)
-    in_scope = Case.corridor_code.in_(corridors)
+    in_scope = Case.corridor_code.in_(corridors) & COUNTED
     first, last = _midnight(since, up=True), _midnight(until, up=False)
     if (last - first).days > ROLLUP_AFTER_DAYS:
         await _collect_rolled(data, session, sql, corridors, since, first, last, until)
@@ -223,7 +224,7 @@ async def _collect_rolled(
 ) -> None:
     """Whole days ``first`` ≤ day < ``last`` from the rollups; [since, first) and
     [last, until] from the cases."""
-    in_scope = Case.corridor_code.in_(corridors)
+    in_scope = Case.corridor_code.in_(corridors) & COUNTED
     edges = (
         lambda column: (column >= since) & (column < first),
         lambda column: (column >= last) & (column <= until),

@@ -33,6 +33,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import rollups
+from bot.domain.counted import COUNTED
 from bot.domain.exports import K_DEFAULT, major_units, protect
 from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, N_, tr
 from bot.taxonomy import (
@@ -371,6 +372,7 @@ async def _spelling(
             select(Case.id, column)
             .where(
                 Case.corridor_code == corridor,
+                COUNTED,
                 key_column == key,
                 Case.created_at >= lo,
                 Case.created_at < hi,

@@ -97,6 +97,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events
 from bot.domain.context import Domain
+from bot.domain.counted import COUNTED
 from bot.taxonomy import CATEGORIES, HTCDS, OUTCOMES, ConsentPurpose
 from models import Attachment, Case, Consent, Corridor, Person, Reporter
 
@@ -312,7 +313,7 @@ async def anonymised_rows(
         )
         .outerjoin(latest, latest.c.case_id == Case.id)
         .outerjoin(Consent, Consent.id == latest.c.consent_id)
-        .where(Case.created_at >= lo, Case.created_at < hi)
+        .where(Case.created_at >= lo, Case.created_at < hi, COUNTED)
     )
     if corridor is not None:
         query = query.where(Case.corridor_code == corridor)
@@ -691,10 +692,16 @@ async def build_full_export(
     await _check_admin(session, actor)
     if len(passphrase) < MIN_PASSPHRASE:
         raise ValueError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
-    cases = [_as_dict(c) for c in await session.scalars(select(Case).order_by(Case.id))]
+    cases = [
+        _as_dict(c) for c in await session.scalars(select(Case).where(COUNTED).order_by(Case.id))
+    ]
     consents = [_as_dict(c) for c in await session.scalars(select(Consent).order_by(Consent.id))]
+    drills = select(Case.id).where(~COUNTED)
     attachments = [
-        _as_dict(a) for a in await session.scalars(select(Attachment).order_by(Attachment.id))
+        _as_dict(a)
+        for a in await session.scalars(
+            select(Attachment).where(Attachment.case_id.not_in(drills)).order_by(Attachment.id)
+        )
     ]
     reporters = [_as_dict(r) for r in await session.scalars(select(Reporter).order_by(Reporter.id))]
     document = {

@@ -7,10 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.util import identity_key
 
 from bot.domain.context import Domain
+from bot.i18n import N_, tr
 from bot.text_limits import CAPTION_LIMIT, TEXT_LIMIT, fits, split_message, split_parts
-from models import OutboxMessage
+from models import Case, OutboxMessage
+
+DRILL_MARK = N_("🧪 DRILL: a practice case, not a real person.")
 
 log = logging.getLogger(__name__)
 # Methods whose text is a caption (1,024 characters) rather than a message (4,096).
@@ -23,6 +27,20 @@ def inline_keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, Any]:
             [{"text": text, "callback_data": data} for text, data in row] for row in rows
         ]
     }
+
+
+def _drill_language(session: AsyncSession, case_id: int | None) -> str | None:
+    """The language of the case a message is about, if that case is a drill. Whoever
+    queues a message about a case has just loaded it, so this never reads the database."""
+    if case_id is None:
+        return None
+    case = session.sync_session.identity_map.get(identity_key(Case, case_id))
+    return case.language if case is not None and case.drill else None
+
+
+def mark_drill(language: str, text: str) -> str:
+    """Every message about a drill says so on its first line."""
+    return f"{tr(language, DRILL_MARK)}\n{text}"
 
 
 def queue(
@@ -76,8 +94,11 @@ def queue(
             _queue_text_part(session, domain, purpose, part, chat_id, reporter_id, case_id, extra)
         return message
     payload: dict[str, Any] = dict(extra or {})
+    drill = _drill_language(session, case_id)
     if text is not None:
-        payload["text"] = text
+        payload["text"] = text if drill is None else mark_drill(drill, text)
+    elif drill is not None and "caption" in payload:
+        payload["caption"] = mark_drill(drill, payload["caption"] or "")
     if keyboard is not None:
         payload["reply_markup"] = keyboard
     message = OutboxMessage(

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.counted import COUNTED
 from bot.names import UNKEYED, stored_fingerprint
 from models import Case
 
@@ -65,6 +66,7 @@ async def find_patterns(
         return PatternSearch([], 0)
     in_window = (
         Case.corridor_code.in_(corridors),
+        COUNTED,
         Case.created_at >= since,
         Case.created_at < until,
     )

@@ -169,6 +169,10 @@ async def from_owner(
         return "not_owner"
     if case.status != CaseStatus.CLAIMED.value:
         return "closed"
+    if case.drill:
+        from bot.domain import drills
+
+        return await drills.reporter_answers(session, domain, case, person)
     if case.reporter_id is None or case.erased:
         return "no_reporter"
     org = (

@@ -59,6 +59,10 @@ async def resolve(
         data={"outcome": outcome, "amount_minor": amount_minor, "currency": currency},
     )
     await routing.rerender_cards(session, domain, case)
+    if case.drill:
+        from bot.domain import drills
+
+        await drills.report(session, domain, case)
     if case.reporter_id is not None and not case.erased:
         queue(
             session,

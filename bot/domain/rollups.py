@@ -50,6 +50,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from bot.domain import counted
 from bot.taxonomy import (
     CATEGORIES,
     GENDERS,
@@ -94,6 +95,7 @@ COUNTED = (
     "gender",
     "employer_key",
     "agency_key",
+    "drill",  # a practice case contributes nothing (bot.domain.counted)
 )
 CONSENT_COUNTED = ("case_id", "purpose", "granted", "withdrawn_at")
 
@@ -310,7 +312,7 @@ def read_stats(session: Session, ids: Iterable[int], *, lock: bool) -> dict[int,
     ids = sorted(set(ids))
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        query = select(*CASE_COLUMNS).where(Case.id.in_(chunk)).order_by(Case.id)
+        query = select(*CASE_COLUMNS).where(Case.id.in_(chunk), counted.COUNTED).order_by(Case.id)
         if lock:
             query = query.with_for_update(of=Case.__table__)
         rows = list(session.execute(query))
@@ -463,7 +465,9 @@ def _before_commit(session: Session) -> None:
         missing = {i for i, _ in state.escalations if i not in corridors}
         if missing:
             for case_id, corridor in session.execute(
-                select(Case.id, Case.corridor_code).where(Case.id.in_(sorted(missing)))
+                select(Case.id, Case.corridor_code).where(
+                    Case.id.in_(sorted(missing)), counted.COUNTED
+                )
             ):
                 corridors[case_id] = corridor
         for case_id, at in state.escalations:
@@ -546,7 +550,7 @@ def _all_stats(connection: Any, corridor: str) -> Iterator[CaseStats]:
         select(*CASE_COLUMNS, Consent.granted, Consent.withdrawn_at)
         .outerjoin(latest, latest.c.case_id == Case.id)
         .outerjoin(Consent, Consent.id == latest.c.consent_id)
-        .where(Case.corridor_code == corridor)
+        .where(Case.corridor_code == corridor, counted.COUNTED)
     )
     result = connection.execute(
         query, execution_options={"stream_results": True, "yield_per": 5000}
@@ -574,7 +578,7 @@ def computed(connection: Any, corridor: str) -> tuple[dict, dict, int]:
     for (at,) in connection.execute(
         select(CaseEvent.at)
         .join(Case, Case.id == CaseEvent.case_id)
-        .where(Case.corridor_code == corridor, CaseEvent.kind == "escalated")
+        .where(Case.corridor_code == corridor, counted.COUNTED, CaseEvent.kind == "escalated")
     ):
         days[(corridor, EVENT, utc_day(at), "escalated", "")][0] += 1
     return dict(days), dict(names), cases

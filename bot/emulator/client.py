@@ -90,6 +90,9 @@ class EmulatorClient:
             started=started,
         )
 
+    async def set_language(self, user_id: int, language_code: str) -> dict[str, Any]:
+        return await self._call("set_language", user_id=user_id, language_code=language_code)
+
     async def create_group(
         self,
         title: str,

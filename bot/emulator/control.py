@@ -37,6 +37,7 @@ def _bytes(data: str | None) -> bytes | None:
 for _name in (
     "create_user",
     "create_group",
+    "set_language",
     "add_member",
     "remove_member",
     "kick_bot",

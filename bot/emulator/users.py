@@ -101,6 +101,13 @@ def create_user(
     return user.api()
 
 
+def set_language(world: World, user_id: int, language_code: str) -> dict[str, Any]:
+    """What a user's Telegram app reports as its language from now on."""
+    user = _user(world, user_id)
+    user.language_code = language_code
+    return user.api()
+
+
 def create_group(
     world: World,
     title: str,

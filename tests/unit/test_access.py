@@ -42,6 +42,7 @@ EXPECTED = {
     Action.REMOVE: (D, D, D, A, A),
     Action.ROTA: (D, D, D, A, A),
     Action.LINK_GROUP: (D, D, D, A, A),
+    Action.DRILL: (D, D, D, A, A),
     Action.BLOCK: (D, D, D, OWN, OWN),
     Action.OVERRIDE: (D, D, D, OWN, OWN),
     Action.MANAGE_CASE: (D, D, D, OWN, OWN),
