@@ -70,6 +70,9 @@ POLL_EVERY = 1.0
 MAX_BACKOFF = 60.0
 MAX_HELD = 5000
 BURST_SECONDS = 3
+# Telegram counts calls when they arrive, we when we send them: a call delayed on its way
+# and the next one sent on time could arrive closer than the window. A little slack.
+JITTER = 0.05
 MAX_IN_FLIGHT = 32
 
 # Set while delivery itself calls the Bot API, so the client middleware lets the call through.
@@ -164,7 +167,7 @@ class Delivery:
         self.domain = domain
         self.limits = domain.config.outbox
         self.instance = secrets.token_hex(8)
-        self.global_window = Window(round(self.limits.global_per_second), 1.0)
+        self.global_window = Window(round(self.limits.global_per_second), 1.0 + JITTER)
         self.chats: dict[int, ChatQueue] = {}
         self.held: set[int] = set()  # outbox ids in memory (queued or being sent)
         self.delivered: dict[int, tuple[int, int]] = {}  # outbox id → (chat, message id)
@@ -482,10 +485,10 @@ class Delivery:
         if queue is None:
             queue = ChatQueue(item.chat_id)
             pace = max(1, round(self.limits.per_chat_per_second))
-            queue.second = Window(pace, 1.0)
-            queue.burst = Window(pace * BURST_SECONDS, float(BURST_SECONDS))
+            queue.second = Window(pace, 1.0 + JITTER)
+            queue.burst = Window(pace * BURST_SECONDS, BURST_SECONDS + JITTER)
             if item.chat_id < 0:
-                queue.minute = Window(self.limits.per_group_per_minute, 60.0)
+                queue.minute = Window(self.limits.per_group_per_minute, 60.0 + JITTER)
             self.chats[item.chat_id] = queue
         queue.items.append(item)
         self.wake.set()
