@@ -13,6 +13,7 @@ def routers() -> list[Router]:
         fallback,
         groups,
         intake,
+        membership,
         menu,
         report,
         reporter,
@@ -25,6 +26,7 @@ def routers() -> list[Router]:
     blueprints = [
         errors.router,
         groups.router,
+        membership.router,
         coordinator.router,
         report.router,
         saved.router,

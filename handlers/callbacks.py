@@ -114,3 +114,8 @@ class SavedPick(CallbackData, prefix="svp"):
 class SavedSend(CallbackData, prefix="svs"):
     case_id: int
     send: int  # 1 send, 0 cancel
+
+
+class ConsentGive(CallbackData, prefix="cgv"):
+    case_id: int
+    purpose: str
