@@ -3,7 +3,14 @@ falls through to the fallback router, which answers politely."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Case ids are 32-bit integers in the database (PostgreSQL): a forged larger number is
+# stale data like any other, not a query that fails.
+CaseId = Annotated[int, Field(gt=0, lt=2**31)]
 
 
 class Lang(CallbackData, prefix="lang"):
@@ -15,46 +22,46 @@ class Menu(CallbackData, prefix="menu"):
 
 
 class Claim(CallbackData, prefix="claim"):
-    case_id: int
+    case_id: CaseId
 
 
 class Pass(CallbackData, prefix="pass"):
-    case_id: int
+    case_id: CaseId
 
 
 class PassReason(CallbackData, prefix="passr"):
-    case_id: int
+    case_id: CaseId
     reason: str
 
 
 class CheckIn(CallbackData, prefix="chk"):
-    case_id: int
+    case_id: CaseId
     answer: str  # safe | unsafe | changed
 
 
 class Snooze(CallbackData, prefix="snz"):
-    case_id: int
+    case_id: CaseId
     hours: int
 
 
 class Feedback(CallbackData, prefix="fb"):
-    case_id: int
+    case_id: CaseId
     score: int
 
 
 class ConsentAnswer(CallbackData, prefix="cns"):
-    case_id: int
+    case_id: CaseId
     purpose: str
     granted: int
 
 
 class Outcome(CallbackData, prefix="out"):
-    case_id: int
+    case_id: CaseId
     code: str
 
 
 class Refer(CallbackData, prefix="ref"):
-    case_id: int
+    case_id: CaseId
     org: str
 
 
@@ -75,11 +82,11 @@ class SosSend(CallbackData, prefix="sos"):
 
 
 class PickCase(CallbackData, prefix="pick"):
-    case_id: int
+    case_id: CaseId
 
 
 class Withdraw(CallbackData, prefix="wd"):
-    case_id: int
+    case_id: CaseId
     confirm: int
 
 
@@ -96,7 +103,7 @@ class Forget(CallbackData, prefix="fgt"):
 
 
 class ConsentWithdraw(CallbackData, prefix="cwd"):
-    case_id: int
+    case_id: CaseId
     purpose: str
 
 
@@ -117,5 +124,5 @@ class SavedSend(CallbackData, prefix="svs"):
 
 
 class ConsentGive(CallbackData, prefix="cgv"):
-    case_id: int
+    case_id: CaseId
     purpose: str
