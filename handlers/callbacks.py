@@ -110,16 +110,16 @@ class ConsentWithdraw(CallbackData, prefix="cwd"):
 class SavedCase(CallbackData, prefix="svc"):
     """Which of the sender's cases a saved reply is for."""
 
-    case_id: int
+    case_id: CaseId
 
 
 class SavedPick(CallbackData, prefix="svp"):
-    case_id: int
+    case_id: CaseId
     code: str
 
 
 class SavedSend(CallbackData, prefix="svs"):
-    case_id: int
+    case_id: CaseId
     send: int  # 1 send, 0 cancel
 
 
