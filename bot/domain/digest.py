@@ -380,9 +380,11 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
         lines.append(
             tr(
                 language,
-                "Referrals claimed: {n} (median {m} min after the referral)",
+                "Referrals claimed: {n} (median {duration} after the referral)",
                 n=data.referrals_claimed,
-                m=round(data.median_referral_claim_minutes or 0),
+                duration=labels.duration(
+                    dt.timedelta(minutes=data.median_referral_claim_minutes or 0), language
+                ),
             )
         )
     if data.median_resolution_hours is not None:

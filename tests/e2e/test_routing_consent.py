@@ -3,11 +3,13 @@ reporter's own time zone: end to end through the emulator, in two languages each
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from bot import labels
 from bot.domain.places import country_name
 from bot.harness import Harness, example_network
 from bot.i18n import tr
@@ -406,9 +408,22 @@ async def test_time_to_claim_counts_the_first_claim_and_referrals_their_own(
         )
         lines = digest.splitlines()
         assert tr(lang, "Claimed: {n}", n=1) in lines
-        assert tr(lang, "Median time to claim: {n} min", n=10) in lines
+        # 10 minutes from the report to the first claim; the referral's own 2 hours apart.
         assert (
-            tr(lang, "Referrals claimed: {n} (median {m} min after the referral)", n=1, m=120)
+            tr(
+                lang,
+                "Median time to claim: {duration}",
+                duration=labels.duration(dt.timedelta(minutes=10), lang),
+            )
+            in lines
+        )
+        assert (
+            tr(
+                lang,
+                "Referrals claimed: {n} (median {duration} after the referral)",
+                n=1,
+                duration=labels.duration(dt.timedelta(hours=2), lang),
+            )
             in lines
         )
     finally:
