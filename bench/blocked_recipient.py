@@ -40,22 +40,7 @@ async def owner_blocks(h: Harness, n: int) -> tuple[float, float]:
     await h.say(worker, "/sos")
     await h.press_data(worker, lambda data: data == "sos:QA")
     code = (await h.case_codes())[-1]
-    owner = await h.user(f"Owner {n}")
-    # A fresh responder of the Doha centre for each run (the previous one blocked us).
-    async with h.app.domain.sessions() as session, session.begin():
-        from models import Person
-
-        session.add(
-            Person(
-                id=f"bench{n}",
-                name=f"Owner {n}",
-                telegram_user_id=owner,
-                role="responder",
-                organisation_id=QA,
-            )
-        )
-    await h.tg.add_member(h.groups[QA], owner)
-    await h.settle()
+    owner = h.staff["ramesh"]
     await h.claim(owner, h.groups[QA])
     alerts_before = len(await h.bot_texts(h.staff["sita"]))
 
@@ -98,16 +83,19 @@ async def main(runs: int, json_path: str | None) -> None:
     quiet_logs()
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as folder:
-        url = f"sqlite+aiosqlite:///{folder}/bench.sqlite3"
-        engine = make_engine(url)
-        await upgrade(engine)
-        await engine.dispose()
-        h = await Harness.start(url)
-        try:
-            owners = [await owner_blocks(h, n) for n in range(runs)]
-            reporters = [await reporter_blocks(h, n) for n in range(runs)]
-        finally:
-            await h.stop()
+        owners, reporters = [], []
+        for n in range(runs):
+            # A fresh bot each run: the owner who blocked it is gone for good.
+            url = f"sqlite+aiosqlite:///{folder}/bench{n}.sqlite3"
+            engine = make_engine(url)
+            await upgrade(engine)
+            await engine.dispose()
+            h = await Harness.start(url)
+            try:
+                owners.append(await owner_blocks(h, n))
+                reporters.append(await reporter_blocks(h, n))
+            finally:
+                await h.stop()
     rows = [
         ("owner blocks → case back in the queue", ms(median([o[0] for o in owners]))),
         ("owner blocks → coordinator alerted", ms(median([o[1] for o in owners]))),
