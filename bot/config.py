@@ -337,6 +337,8 @@ class OrganisationEntry(_Strict):
     id: str
     name: str
     side: Literal["origin", "destination"]
+    # In plain words to a reporter asked to consent (bot.taxonomy.ORGANISATION_KINDS).
+    kind: Literal["ngo", "shelter", "union", "legal", "embassy", "nhri"] = "ngo"
     country: str
     corridors: list[str]
     languages: list[str] = Field(default_factory=lambda: ["en"])

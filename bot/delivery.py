@@ -775,6 +775,10 @@ class Delivery:
                 case_id=item.case_id,
                 data={"outbox": item.outbox_id, "error": str(detail)[:200]},
             )
+            gone = recipients.why_gone(str(detail)) if item.chat_id < 0 else None
+            if gone is not None:
+                # A card (or its update) for a group Telegram says is not there for us.
+                await recipients.group_unreachable(session, self.domain, item.chat_id, gone)
         await session.execute(
             update(OutboxMessage).where(OutboxMessage.id == item.outbox_id).values(**values)
         )
@@ -804,9 +808,7 @@ class Delivery:
             data={"kind": kind},
         )
         if item.reporter_id is not None:
-            reporter = await session.get(Reporter, item.reporter_id)
-            if reporter is not None:
-                reporter.blocked_bot = True
+            await recipients.reporter_unreachable(session, self.domain, item.reporter_id)
         elif chat_id < 0:
             await recipients.group_lost(session, self.domain, chat_id)
         else:

@@ -23,6 +23,7 @@ from bot.delivery import Item, delivering
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
+from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
 
@@ -199,6 +200,8 @@ class RoleMiddleware(BaseMiddleware):
                     language = reporter.language
                     if reporter.banned:
                         return await self._blocked(event, reporter, language)
+                    if reporter.blocked_bot and isinstance(event, Message | CallbackQuery):
+                        reporter_returned(reporter)
             if isinstance(event, Message) and event.chat.type == "private" and not role.is_staff:
                 # Remembered (pseudonymously) so /clear can delete it from the phone later.
                 session.add(

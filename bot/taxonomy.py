@@ -164,6 +164,25 @@ class ConsentPurpose(StrEnum):
 
 # Version 2: the statistics text explains the optional sector and gender questions.
 CONSENT_VERSION = 2
+# What a receiving organisation is, said to a reporter asked to consent to a referral.
+ORGANISATION_KINDS = {
+    "ngo": N_("an organisation that helps migrant workers in {country}"),
+    "shelter": N_("a shelter in {country}"),
+    "union": N_("a migrant workers' union in {country}"),
+    "legal": N_("a legal aid office in {country}"),
+    "embassy": N_("an embassy desk in {country}"),
+    "nhri": N_("a human rights commission in {country}"),
+}
+# Why a referral to a side helps, in the words a reporter is asked in.
+REFERRAL_REASONS = {
+    "origin": N_(
+        "They are near your home: they can meet the worker on return and stay in touch with the family."
+    ),
+    "destination": N_(
+        "They are in the country where the worker is: they can act there, with the employer, the authorities or the embassy."
+    ),
+}
+
 CONSENT_TEXTS = {
     ConsentPurpose.DESTINATION_HELP: N_(
         "Share my report with trusted helpers in the country where I work, so they can help me."

@@ -50,13 +50,14 @@ async def link_group(
         await message.reply(_("This command is for coordinators."))
         return
     organisation_id = (command.args or "").strip()
-    result = await onboarding.link_group(
+    posted = await onboarding.link_group(
         session, domain, role.person, organisation_id, message.chat.id, message.chat.title or ""
     )
-    if result == "linked":
-        await message.reply(
-            _("This group now receives the case cards of {org}.", org=organisation_id)
-        )
+    if posted is not None:
+        text = _("This group now receives the case cards of {org}.", org=organisation_id)
+        if posted:
+            text += "\n" + _("Cases waiting for an owner, posted here now: {n}", n=posted)
+        await message.reply(text)
     else:
         await message.reply(
             _("Usage: /linkgroup ORGANISATION_ID (an organisation of your corridors)")

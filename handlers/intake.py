@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import labels
 from bot.domain import cases as case_domain
 from bot.domain.context import Domain
+from bot.domain.followups import reporter_country
 from bot.domain.people import Role
 from bot.domain.places import (
     AREAS,
@@ -836,9 +837,12 @@ async def submit(
     hours = SAFE_HOUR_RANGES.get(data["answers"].get("safe_hours", "any"))
     reporter.safe_hours_start, reporter.safe_hours_end = hours if hours else (None, None)
     reporter.timezone = timezone_of(
-        report.destination_country
-        if report.worker_location == "destination"
-        else report.origin_country
+        reporter_country(
+            report.reporter_role,
+            report.worker_location,
+            report.origin_country,
+            report.destination_country,
+        )
     )
     try:
         case = await case_domain.submit_report(session, domain, reporter, report)

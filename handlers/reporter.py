@@ -333,9 +333,14 @@ async def consent_answer(
     ):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
-    await referral.answer_consent(
+    result = await referral.answer_consent(
         session, domain, case, callback_data.purpose, bool(callback_data.granted)
     )
     await query.message.edit_reply_markup(reply_markup=None)
+    if result == "stale":
+        await query.answer(
+            _("This question was already answered. /consent shows what you share and changes it."),
+            show_alert=True,
+        )
+        return
     await query.message.answer(_("Thank you. Your answer was recorded."), protect_content=True)

@@ -14,12 +14,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.domain import access, claims, events, followups, onboarding, referral, relay, resolution
+from bot.domain import (
+    access,
+    claims,
+    events,
+    followups,
+    onboarding,
+    recipients,
+    referral,
+    relay,
+    resolution,
+)
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role, group_by_chat, on_call
 from bot.domain.places import MoneyError, currency_of, parse_money
-from bot.i18n import N_, _
+from bot.i18n import N_, _, current_language
 from bot.taxonomy import OUTCOMES
 from handlers.blueprint import Blueprint
 from handlers.callbacks import Claim, Outcome, Pass, PassReason, Refer, Snooze
@@ -150,11 +160,16 @@ async def _relay_to_reporter(
     message: Message, session: AsyncSession, domain: Domain, case: Case, person: Person, text: str
 ) -> None:
     result = await relay.from_owner(session, domain, case, person, text)
-    await message.answer(relay_result_text(result, case.code))
+    await message.answer(relay_result_text(result, case), parse_mode="HTML")
 
 
-def relay_result_text(result: str, code: str) -> str:
-    """What the sender of a message to a reporter is told (``relay.from_owner``'s result)."""
+def relay_result_text(result: str, case: Case) -> str:
+    """What the sender of a message to a reporter is told (``relay.from_owner``'s result),
+    as HTML."""
+    code = html.escape(case.code)
+    if result == "unreachable":
+        # Only the owner sends to a reporter: the other ways to reach them are theirs to see.
+        return _("Not sent.") + " " + recipients.unreachable_text(case, current_language.get())
     return {
         "sent": _("Sent to the reporter of {code}.", code=code),
         "not_owner": _("No case {code} is yours.", code=code),
@@ -208,13 +223,26 @@ async def case_timeline(
         f"🗂 <b>{html.escape(case.code)}</b> · {status} · {labels.urgency(case.urgency, language)}"
     ]
     for event in rows[-40:]:
-        lines.append(
-            f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"
-        )
+        lines.append(timeline_line(event))
     await events.record(
         session, domain, "timeline_read", case_id=case.id, actor=f"person:{role.person.id}"
     )
     await message.answer("\n".join(lines), parse_mode="HTML", protect_content=True)
+
+
+def timeline_line(event: CaseEvent) -> str:
+    line = f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"
+    if event.kind == "card_undeliverable":
+        # Which chat failed, so the coordinator knows which group id to fix.
+        data = event.data or {}
+        line += " — " + _(
+            "the card could not reach chat {chat} ({title}, {org}): {reason}",
+            chat=data.get("chat_id"),
+            title=html.escape(data.get("title") or "—"),
+            org=html.escape(data.get("organisation") or "?"),
+            reason=_(recipients.REASONS.get(data.get("reason", ""), data.get("reason", "?"))),
+        )
+    return line
 
 
 class Resolving(StatesGroup):
@@ -414,7 +442,12 @@ async def refer_note(
         "consent_asked": _(
             "The reporter has not agreed to share with that side yet; I asked them. You will hear back."
         ),
-        "refused": _("Referral refused: the reporter has not agreed to share with that side.")
+        "consent_pending": _(
+            "The reporter has already been asked about sharing with that side and has not answered yet."
+        ),
+        "refused": _(
+            "Referral refused: the reporter has not agreed to share with that side and cannot be asked through the bot."
+        )
         + (
             "\n"
             + _(

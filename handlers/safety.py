@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
@@ -14,13 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import access, privacy
 from bot.domain import cases as case_domain
 from bot.domain.access import Action
+from bot.domain.consent import give_consent
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import N_, _, _n
-from bot.taxonomy import ConsentPurpose
+from bot.taxonomy import OPEN_STATUSES, ConsentPurpose
 from handlers.blueprint import Blueprint
-from handlers.callbacks import ClearChat, ConsentWithdraw, Forget
-from models import Reporter
+from handlers.callbacks import ClearChat, ConsentGive, ConsentWithdraw, Forget
+from models import Case, Reporter
 
 router = Blueprint("safety")
 router.message.filter(F.chat.type == "private")
@@ -126,26 +128,14 @@ async def consent(message: Message, session: AsyncSession, role: Role) -> None:
     if role.reporter is None:
         await message.answer(_("We hold no reports from you."))
         return
-    rows = []
     lines = [_("What you agreed to share:")]
+    rows = []
     for case in await case_domain.open_cases_of(session, role.reporter):
         current = await case_domain.consents_of(session, case)
-        for purpose, granted in current.items():
-            mark = "✓" if granted else "✗"
-            lines.append(f"{case.code} · {_(PURPOSE_LABELS[purpose])}: {mark}")
-            if granted:
-                rows.append(
-                    [
-                        InlineKeyboardButton(
-                            text=_(
-                                "Withdraw: {what} ({code})",
-                                what=_(PURPOSE_LABELS[purpose]),
-                                code=case.code,
-                            ),
-                            callback_data=ConsentWithdraw(case_id=case.id, purpose=purpose).pack(),
-                        )
-                    ]
-                )
+        for purpose, label in PURPOSE_LABELS.items():
+            granted = current.get(purpose, False)
+            lines.append(f"{case.code} · {_(label)}: {'✓' if granted else '✗'}")
+            rows.append([consent_button(case, purpose, granted)])
     if len(lines) == 1:
         lines.append(_("No open case."))
     await message.answer(
@@ -153,6 +143,37 @@ async def consent(message: Message, session: AsyncSession, role: Role) -> None:
         reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
         protect_content=True,
     )
+
+
+def consent_button(case: Case, purpose: str, granted: bool) -> InlineKeyboardButton:
+    """Withdraw what is given, give what is not."""
+    what = _(PURPOSE_LABELS[purpose])
+    if granted:
+        return InlineKeyboardButton(
+            text=_("Withdraw: {what} ({code})", what=what, code=case.code),
+            callback_data=ConsentWithdraw(case_id=case.id, purpose=purpose).pack(),
+        )
+    return InlineKeyboardButton(
+        text=_("Agree: {what} ({code})", what=what, code=case.code),
+        callback_data=ConsentGive(case_id=case.id, purpose=purpose).pack(),
+    )
+
+
+async def reporters_open_case(
+    session: AsyncSession, role: Role, case_id: int, purpose: str
+) -> Case | None:
+    """The case a consent button names, if it is the presser's own, open and the purpose real."""
+    case = await session.get(Case, case_id)
+    if (
+        role.reporter is None
+        or case is None
+        or case.reporter_id != role.reporter.id
+        or case.erased
+        or case.status not in [s.value for s in OPEN_STATUSES]
+        or purpose not in PURPOSE_LABELS
+    ):
+        return None
+    return case
 
 
 @router.callback_query(ConsentWithdraw.filter())
@@ -163,24 +184,66 @@ async def consent_withdraw(
     domain: Domain,
     role: Role,
 ) -> None:
-    from models import Case
+    async def withdraw(case: Case) -> bool:
+        return await privacy.withdraw_consent(
+            session, domain, role.reporter, case, callback_data.purpose
+        )
 
-    case = await session.get(Case, callback_data.case_id)
-    if (
-        role.reporter is None
-        or case is None
-        or case.reporter_id != role.reporter.id
-        or callback_data.purpose not in PURPOSE_LABELS
-    ):
+    await change_consent(
+        query,
+        session,
+        role,
+        callback_data,
+        withdraw,
+        already=N_("Already withdrawn. /consent shows what you share."),
+        done=N_("Withdrawn. We stopped sharing case {code} for this purpose."),
+    )
+
+
+@router.callback_query(ConsentGive.filter())
+async def consent_give(
+    query: CallbackQuery,
+    callback_data: ConsentGive,
+    session: AsyncSession,
+    domain: Domain,
+    role: Role,
+) -> None:
+    async def give(case: Case) -> bool:
+        result = await give_consent(session, domain, role.reporter, case, callback_data.purpose)
+        return result == "given"
+
+    await change_consent(
+        query,
+        session,
+        role,
+        callback_data,
+        give,
+        already=N_("Already agreed. /consent shows what you share."),
+        done=N_("Thank you. Case {code} is now shared for this purpose."),
+    )
+
+
+async def change_consent(
+    query: CallbackQuery,
+    session: AsyncSession,
+    role: Role,
+    callback_data: ConsentGive | ConsentWithdraw,
+    change: Callable[[Case], Awaitable[bool]],
+    *,
+    already: str,
+    done: str,
+) -> None:
+    """One press of a /consent button: a case that is not the presser's own is refused, a
+    change already in force (a second press, an old message) changes nothing."""
+    case = await reporters_open_case(session, role, callback_data.case_id, callback_data.purpose)
+    if case is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
-    await privacy.withdraw_consent(session, domain, role.reporter, case, callback_data.purpose)
     await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(
-        _("Withdrawn. We stopped sharing case {code} for this purpose.", code=case.code),
-        protect_content=True,
-    )
+    if not await change(case):
+        await query.answer(_(already), show_alert=True)
+        return
+    await query.message.answer(_(done, code=case.code), protect_content=True)
 
 
 @router.message(Command("block"))

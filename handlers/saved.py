@@ -297,4 +297,4 @@ async def send_or_cancel(
         await query.message.answer(_("Not sent."))
         return
     result = await saved_replies.send(session, domain, case, role.person, reply, values)
-    await query.message.answer(relay_result_text(result, case.code))
+    await query.message.answer(relay_result_text(result, case), parse_mode="HTML")

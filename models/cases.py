@@ -130,11 +130,17 @@ class Case(Base):
     drill: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime]
     routed_at: Mapped[dt.datetime | None]
+    # The first claim, kept when the case is claimed again (after a release or a referral):
+    # time to claim counts it. A referral's claim is its own figure.
     claimed_at: Mapped[dt.datetime | None]
+    referred_at: Mapped[dt.datetime | None]  # the latest referral
+    referral_claimed_at: Mapped[dt.datetime | None]  # the claim that followed it
     resolved_at: Mapped[dt.datetime | None]
     last_activity_at: Mapped[dt.datetime]
     reporter_seen_at: Mapped[dt.datetime | None]
     referred_by_organisation_id: Mapped[str | None] = mapped_column(String(64))
+    # The person who referred: the only one told when the referral is claimed.
+    referred_by_person_id: Mapped[str | None] = mapped_column(String(64))
 
 
 class CaseEvent(Base):

@@ -26,6 +26,8 @@ class Organisation(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str]
     side: Mapped[str] = mapped_column(String(12))  # origin | destination
+    # What the organisation is, in plain words for a reporter asked to consent to it.
+    kind: Mapped[str] = mapped_column(String(16), default="ngo")
     country: Mapped[str] = mapped_column(String(2))
     languages: Mapped[list[str]]
     categories: Mapped[list[str]]  # empty: every category

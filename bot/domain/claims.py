@@ -6,7 +6,8 @@ import html
 import json
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import case as sql_case
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -75,7 +76,11 @@ async def claim(
             status=CaseStatus.CLAIMED.value,
             owner_person_id=person.id,
             owner_organisation_id=person.organisation_id,
-            claimed_at=now,
+            # Time to claim counts the first claim; a referral's claim is its own figure.
+            claimed_at=func.coalesce(Case.claimed_at, now),
+            referral_claimed_at=sql_case(
+                (Case.status == CaseStatus.REFERRED.value, now), else_=Case.referral_claimed_at
+            ),
             last_activity_at=now,
         )
         .execution_options(synchronize_session=False)
@@ -168,12 +173,23 @@ async def reassign(
 async def notify_referrer(
     session: AsyncSession, domain: Domain, case: Case, org: Organisation | None
 ) -> None:
-    referrers = await session.scalars(
-        select(Person).where(
-            Person.organisation_id == case.referred_by_organisation_id, Person.active.is_(True)
+    """The person who referred is told, not everyone of their organisation (cases referred
+    before that person was recorded fall back to the organisation's coordinators)."""
+    if case.referred_by_person_id:
+        referrer = await session.get(Person, case.referred_by_person_id)
+        people = [referrer] if referrer is not None else []
+    else:
+        people = list(
+            await session.scalars(
+                select(Person).where(
+                    Person.organisation_id == case.referred_by_organisation_id,
+                    Person.role == "coordinator",
+                )
+            )
         )
-    )
-    for person in referrers:
+    for person in people:
+        if not person.active or person.unreachable:
+            continue
         queue(
             session,
             domain,

@@ -56,7 +56,9 @@ class DigestData:
     escalations: int = 0
     wages_owed: dict[str, int] = field(default_factory=dict)
     wages_recovered: dict[str, int] = field(default_factory=dict)
-    median_claim_minutes: float | None = None
+    median_claim_minutes: float | None = None  # creation → first claim
+    referrals_claimed: int = 0  # counted in windows read from the cases, not the rollups
+    median_referral_claim_minutes: float | None = None  # referral → its claim
     median_resolution_hours: float | None = None
     attention: list[str] = field(default_factory=list)  # the first ATTENTION_SHOWN codes
     attention_total: int = 0
@@ -112,10 +114,12 @@ async def collect(
             return column.between(since, until)
 
         await _count_directly(data, session, in_scope, window)
+        # claimed_at is the first claim: a referral's claim does not move it.
         claimed = (in_scope, window(Case.claimed_at))
         data.median_claim_minutes = await sql.median(
             sql.minutes_between(Case.created_at, Case.claimed_at), claimed, data.claimed
         )
+        await _count_referrals(data, sql, in_scope, window)
         resolved = (in_scope, window(Case.resolved_at))
         resolution_minutes = await sql.median(
             sql.minutes_between(Case.created_at, Case.resolved_at),
@@ -209,6 +213,21 @@ async def _count_directly(
             .where(in_scope, CaseEvent.kind == "escalated", window(CaseEvent.at))
         )
         or 0
+    )
+
+
+async def _count_referrals(data: DigestData, sql: Aggregates, in_scope: Any, window: Any) -> None:
+    """Referrals claimed in the window and how long after the referral: their own figure."""
+    claimed = (
+        in_scope,
+        window(Case.referral_claimed_at),
+        Case.referral_claimed_at >= Case.referred_at,
+    )
+    data.referrals_claimed = await sql.session.scalar(select(func.count()).where(*claimed)) or 0
+    data.median_referral_claim_minutes = await sql.median(
+        sql.minutes_between(Case.referred_at, Case.referral_claimed_at),
+        claimed,
+        data.referrals_claimed,
     )
 
 
@@ -319,7 +338,7 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
     title = tr(language, "📊 Weekly summary") if weekly else tr(language, "📊 Daily digest")
     head = f"<b>{title}</b> · {e(', '.join(data.corridors))}"
     if data.quiet:
-        return head + "\n" + tr(language, "Nothing new since the last digest. No case is waiting.")
+        return head + "\n" + quiet_text(data, language)
     lines = [
         head,
         tr(language, "New cases: {n}", n=data.new),
@@ -356,6 +375,17 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
                 language,
                 "Median time to claim: {duration}",
                 duration=labels.duration(dt.timedelta(minutes=data.median_claim_minutes), language),
+            )
+        )
+    if data.referrals_claimed:
+        lines.append(
+            tr(
+                language,
+                "Referrals claimed: {n} (median {duration} after the referral)",
+                n=data.referrals_claimed,
+                duration=labels.duration(
+                    dt.timedelta(minutes=data.median_referral_claim_minutes or 0), language
+                ),
             )
         )
     if data.median_resolution_hours is not None:
@@ -399,6 +429,15 @@ def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = Fal
             listed += " " + tr(language, "(+{n} more)", n=hidden)
         lines.append(tr(language, "Needs attention: {codes}", codes=e(listed)))
     return bidi_lines("\n".join(lines), language)
+
+
+def quiet_text(data: DigestData, language: str) -> str:
+    """Names the window it looked at: "since the last digest" was untrue for the first one,
+    and /stats windows are not digests at all."""
+    days = round((data.until - data.since) / dt.timedelta(days=1))
+    if days <= 1:
+        return tr(language, "Nothing new in the last 24 hours. No case is waiting.")
+    return tr(language, "Nothing new in the last {n} days. No case is waiting.", n=days)
 
 
 def not_shown(total: int, items: list, limit: int) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +40,15 @@ def schedule_after_claim(session: AsyncSession, domain: Domain, case: Case) -> N
         now + dt.timedelta(hours=domain.config.followups.owner_quiet_hours),
         case_id=case.id,
     )
+
+
+def reporter_country(report_role: str, worker_location: str, origin: str, destination: str) -> str:
+    """Where the reporter is, for their safe hours: a relative reports from home; a worker
+    (or an advocate at their side) is where the worker is. Never the worker's country for a
+    relative: a mother in Nepal keeps Nepal's evening, not Qatar's."""
+    if report_role == "family" or worker_location == "origin":
+        return origin
+    return destination
 
 
 def next_safe_moment(reporter: Reporter, moment: dt.datetime) -> dt.datetime:
@@ -173,9 +183,10 @@ async def notify_owner(
     session: AsyncSession,
     domain: Domain,
     case: Case,
-    message: str,
+    message: str | Callable[[str], str],
     keyboard_for_owner: bool = False,
 ) -> bool:
+    """``message`` is a msgid (with {code}), or builds the text in the owner's language."""
     if not case.owner_person_id:
         return False
     owner = await session.get(Person, case.owner_person_id)
@@ -203,8 +214,11 @@ async def notify_owner(
         purpose="owner",
         chat_id=owner.telegram_user_id,
         case_id=case.id,
-        text=tr(owner.language, message, code=case.code),
+        text=message(owner.language)
+        if callable(message)
+        else tr(owner.language, message, code=case.code),
         keyboard=keyboard,
+        extra={"parse_mode": "HTML"} if callable(message) else None,
     )
     return True
 

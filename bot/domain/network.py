@@ -103,6 +103,7 @@ async def sync_network(session: AsyncSession, config: Config) -> SyncReport:
                 "id": o.id,
                 "name": o.name,
                 "side": o.side,
+                "kind": o.kind,
                 "country": o.country,
                 "languages": list(o.languages),
                 "categories": list(o.categories),

@@ -215,6 +215,7 @@ async def dump_network(session: AsyncSession) -> str:
                     "id": o.id,
                     "name": o.name,
                     "side": o.side,
+                    "kind": o.kind,
                     "country": o.country,
                     "corridors": served.get(o.id, []),
                     "languages": list(o.languages or []),

@@ -8,7 +8,7 @@ import secrets
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import claims, events
+from bot.domain import claims, events, routing
 from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from models import Case, Invite, Organisation, OrganisationCorridor, Person, ResponderGroup
@@ -103,9 +103,11 @@ async def link_group(
     organisation_id: str,
     chat_id: int,
     title: str,
-) -> str:
+) -> int | None:
+    """Links the group; returns how many waiting cases were posted there, or None when the
+    coordinator may not manage that organisation (or that group)."""
     if not await may_manage(session, coordinator, organisation_id):
-        return "not_allowed"
+        return None
     group = await session.scalar(select(ResponderGroup).where(ResponderGroup.chat_id == chat_id))
     if (
         group is not None
@@ -113,7 +115,7 @@ async def link_group(
         and not await may_manage(session, coordinator, group.organisation_id)
     ):
         # Re-pointing another network's group would show them cards that are not theirs.
-        return "not_allowed"
+        return None
     if group is None:
         session.add(
             ResponderGroup(
@@ -125,15 +127,19 @@ async def link_group(
         )
     else:
         group.organisation_id, group.active, group.title = organisation_id, True, title[:255]
+    await session.flush()
+    org = await session.get(Organisation, organisation_id)
+    # Cases that waited while the organisation had no working group are shown here now.
+    posted = await routing.post_open_cases(session, domain, org, chat_id) if org else 0
     await events.record(
         session,
         domain,
         "group_linked",
         actor=f"person:{coordinator.id}",
         chat_id=chat_id,
-        data={"organisation": organisation_id},
+        data={"organisation": organisation_id, "open_cards": posted},
     )
-    return "linked"
+    return posted
 
 
 async def remove_person(

@@ -139,9 +139,12 @@ async def purge_expired(domain: Domain) -> int:
 
 async def withdraw_consent(
     session: AsyncSession, domain: Domain, reporter: Reporter, case: Case, purpose: str
-) -> None:
+) -> bool:
     """Withdrawal stops the matching sharing at once: the cards of that side go, and an
-    owner on that side is released (the case moves to the other side if allowed there)."""
+    owner on that side is released (the case moves to the other side if allowed there).
+    False when nothing was in force (a second press, an old button)."""
+    if not (await routing.granted(session, case)).get(purpose):
+        return False
     now = domain.now()
     await session.execute(
         update(Consent)
@@ -161,7 +164,7 @@ async def withdraw_consent(
     if purpose == ConsentPurpose.STATISTICS.value or case.status not in [
         s.value for s in OPEN_STATUSES
     ]:
-        return
+        return True
     side = "destination" if purpose == ConsentPurpose.DESTINATION_HELP.value else "origin"
     from models import Organisation
 
@@ -209,6 +212,7 @@ async def withdraw_consent(
         select(CaseCard.id).where(CaseCard.case_id == case.id, CaseCard.active.is_(True)).limit(1)
     ):
         await routing.route(session, domain, case)
+    return True
 
 
 async def block_reporter(

@@ -9,9 +9,10 @@ from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
 from bot.domain.outbox import queue
+from bot.domain.places import country_name
 from bot.i18n import N_, tr
-from bot.taxonomy import CONSENT_TEXTS, CaseStatus, ConsentPurpose
-from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Timer
+from bot.taxonomy import ORGANISATION_KINDS, REFERRAL_REASONS, CaseStatus
+from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Reporter, Timer
 
 
 async def referral_targets(session: AsyncSession, case: Case) -> list[Organisation]:
@@ -40,7 +41,8 @@ async def refer(
     override_reason: str | None = None,
     coordinator: bool = False,
 ) -> str:
-    """Returns "referred", "consent_asked", "refused" or "not_owner"."""
+    """Returns "referred", "consent_asked", "consent_pending" (asked already, no answer
+    yet), "refused" (no consent and the reporter cannot be asked) or "not_owner"."""
     if case.owner_person_id != person.id and not coordinator:
         return "not_owner"
     if case.status != CaseStatus.CLAIMED.value:
@@ -57,8 +59,12 @@ async def refer(
                 actor=f"person:{person.id}",
                 data={"purpose": purpose, "reason": override_reason},
             )
-        elif case.reporter_id is not None and not case.erased and purpose not in consent:
-            await ask_consent(session, domain, case, purpose, target.id, note, person.id)
+        elif await can_ask(session, case):
+            # Refused or never given alike: the reporter may change their mind when they
+            # hear who would help and why, so the question is asked (once at a time).
+            if await waiting_requests(session, case, purpose):
+                return "consent_pending"
+            await ask_consent(session, domain, case, purpose, target, note, person.id)
             return "consent_asked"
         else:
             await events.record(
@@ -88,6 +94,8 @@ async def _hand_over(
     )
     await routing.deactivate_cards(session, case.id)
     case.referred_by_organisation_id = case.owner_organisation_id
+    case.referred_by_person_id = person.id
+    case.referred_at = domain.now()
     case.owner_person_id = None
     case.owner_organisation_id = None
     case.status = CaseStatus.REFERRED.value
@@ -139,12 +147,52 @@ async def _hand_over(
         )
 
 
+async def can_ask(session: AsyncSession, case: Case) -> bool:
+    """Whether the reporter can still be asked through the bot."""
+    if case.reporter_id is None or case.erased:
+        return False
+    reporter = await session.get(Reporter, case.reporter_id)
+    return reporter is not None and not reporter.blocked_bot and not reporter.banned
+
+
+async def waiting_requests(session: AsyncSession, case: Case, purpose: str) -> list[Timer]:
+    """Referrals parked until the reporter answers a consent question for ``purpose``."""
+    rows = await session.scalars(
+        select(Timer)
+        .where(
+            Timer.case_id == case.id,
+            Timer.kind == "pending_referral",
+            Timer.status == "waiting",
+        )
+        .order_by(Timer.id)
+    )
+    return [row for row in rows if row.payload.get("purpose") == purpose]
+
+
+def consent_question(case: Case, target: Organisation) -> str:
+    """Who would receive the case, and why, in the reporter's language."""
+    language = case.language
+    kind = ORGANISATION_KINDS.get(target.kind, ORGANISATION_KINDS["ngo"])
+    return (
+        tr(
+            language,
+            "Your helper wants to pass case {code} to {receiver}.",
+            code=case.code,
+            receiver=tr(language, kind, country=country_name(target.country, language)),
+        )
+        + "\n"
+        + tr(language, REFERRAL_REASONS[target.side])
+        + "\n\n"
+        + tr(language, "May we share your report with them?")
+    )
+
+
 async def ask_consent(
     session: AsyncSession,
     domain: Domain,
     case: Case,
     purpose: str,
-    target_id: str,
+    target: Organisation,
     note: str,
     person_id: str,
 ) -> None:
@@ -155,7 +203,7 @@ async def ask_consent(
         "pending_referral",
         domain.now(),
         case_id=case.id,
-        payload={"purpose": purpose, "to": target_id, "note": note, "by": person_id},
+        payload={"purpose": purpose, "to": target.id, "note": note, "by": person_id},
     )
     parked.status = "waiting"
     queue(
@@ -164,13 +212,7 @@ async def ask_consent(
         purpose="consent_request",
         reporter_id=case.reporter_id,
         case_id=case.id,
-        text=tr(
-            case.language,
-            "Your helper wants to pass case {code} to another organisation. May we?",
-            code=case.code,
-        )
-        + "\n\n"
-        + tr(case.language, CONSENT_TEXTS[ConsentPurpose(purpose)]),
+        text=consent_question(case, target),
         keyboard={
             "inline_keyboard": [
                 [
@@ -192,20 +234,23 @@ async def ask_consent(
         domain,
         "consent_requested",
         case_id=case.id,
-        data={"purpose": purpose, "to": target_id},
+        data={"purpose": purpose, "to": target.id},
     )
 
 
 async def answer_consent(
     session: AsyncSession, domain: Domain, case: Case, purpose: str, granted: bool
 ) -> str:
-    """The reporter's answer to a consent request; completes or refuses parked referrals."""
+    """The reporter's answer to a consent question. Only a question still waiting is
+    answered: a second press, or a button of an old question (after a withdrawal, say),
+    changes nothing ("stale"); /consent is where consent is given or withdrawn at will."""
     from bot.domain.cases import record_consents
-    from models import Reporter
 
     reporter = await session.get(Reporter, case.reporter_id) if case.reporter_id else None
     if reporter is None:
         return "unknown"
+    if not await waiting_requests(session, case, purpose):
+        return "stale"
     await record_consents(session, domain, reporter, case, {purpose: granted}, case.language)
     await events.record(
         session,
@@ -215,25 +260,26 @@ async def answer_consent(
         actor=f"reporter:{reporter.id}",
         data={"purpose": purpose},
     )
-    parked = list(
-        await session.scalars(
-            select(Timer).where(
-                Timer.case_id == case.id,
-                Timer.kind == "pending_referral",
-                Timer.status == "waiting",
-            )
-        )
-    )
-    for row in parked:
-        if row.payload.get("purpose") != purpose:
-            continue
+    await settle_waiting(session, domain, case, purpose, granted)
+    return "granted" if granted else "refused"
+
+
+async def settle_waiting(
+    session: AsyncSession, domain: Domain, case: Case, purpose: str, granted: bool
+) -> None:
+    """Completes (on yes) or refuses (on no) the referrals waiting for ``purpose``; the
+    person who asked is told either way."""
+    for row in await waiting_requests(session, case, purpose):
         row.status = "done"
         person = await session.get(Person, row.payload["by"])
         target = await session.get(Organisation, row.payload["to"])
-        if person is None or target is None or case.status != CaseStatus.CLAIMED.value:
+        if person is None or target is None:
             continue
-        if granted:
+        if case.status != CaseStatus.CLAIMED.value:
+            result = tr(person.language, "not done: the case is no longer yours to refer")
+        elif granted:
             await _hand_over(session, domain, case, person, target, row.payload.get("note", ""))
+            result = tr(person.language, "done, the reporter agreed")
         else:
             await events.record(
                 session,
@@ -242,6 +288,7 @@ async def answer_consent(
                 case_id=case.id,
                 data={"to": target.id, "reason": "reporter_declined"},
             )
+            result = tr(person.language, "refused: the reporter said no")
         queue(
             session,
             domain,
@@ -253,9 +300,6 @@ async def answer_consent(
                 "Referral of case {code} to {org}: {result}",
                 code=case.code,
                 org=target.name,
-                result=tr(person.language, "done, the reporter agreed")
-                if granted
-                else tr(person.language, "refused: the reporter said no"),
+                result=result,
             ),
         )
-    return "granted" if granted else "refused"

@@ -16,7 +16,7 @@ from bot.domain.outbox import queue, queue_parts
 from bot.i18n import tr
 from bot.taxonomy import CaseStatus
 from bot.text_limits import CAPTION_LIMIT, split_parts
-from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink
+from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink, Reporter
 
 MEDIA_KINDS = ("photo", "voice", "document", "video", "audio", "location")
 
@@ -163,8 +163,9 @@ async def from_owner(
     *,
     reviewed: bool = False,
 ) -> str:
-    """Returns "sent", "not_owner", "closed" or "no_reporter". A ``reviewed`` text (a saved
-    reply) is already in the reporter's language and is not machine-translated."""
+    """Returns "sent", "not_owner", "closed", "no_reporter" or "unreachable" (the reporter
+    blocked the bot: nothing is queued, the owner is told instead). A ``reviewed`` text (a
+    saved reply) is already in the reporter's language and is not machine-translated."""
     if case.owner_person_id != person.id:
         return "not_owner"
     if case.status != CaseStatus.CLAIMED.value:
@@ -175,6 +176,9 @@ async def from_owner(
         return await drills.reporter_answers(session, domain, case, person)
     if case.reporter_id is None or case.erased:
         return "no_reporter"
+    reporter = await session.get(Reporter, case.reporter_id)
+    if reporter is None or reporter.blocked_bot:
+        return "unreachable"
     org = (
         await session.get(Organisation, person.organisation_id) if person.organisation_id else None
     )

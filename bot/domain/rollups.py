@@ -552,11 +552,17 @@ def _all_stats(connection: Any, corridor: str) -> Iterator[CaseStats]:
         .outerjoin(Consent, Consent.id == latest.c.consent_id)
         .where(Case.corridor_code == corridor, counted.COUNTED)
     )
-    result = connection.execute(
-        query, execution_options={"stream_results": True, "yield_per": 5000}
-    )
-    for row in result:
-        yield _stats_of(row, bool(row.granted) and row.withdrawn_at is None)
+    # Pages by id rather than a server-side cursor: on PostgreSQL (asyncpg) such a cursor
+    # stays open until the transaction ends, and a later migration in the same transaction
+    # could not ALTER the cases table.
+    after = 0
+    while True:
+        rows = connection.execute(query.where(Case.id > after).order_by(Case.id).limit(5000)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield _stats_of(row, bool(row.granted) and row.withdrawn_at is None)
+        after = rows[-1].id
 
 
 def computed(connection: Any, corridor: str) -> tuple[dict, dict, int]:

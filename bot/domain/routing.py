@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
@@ -43,15 +44,26 @@ def escalation_delay(domain: Domain, urgency: str) -> dt.timedelta:
     return dt.timedelta(minutes=minutes)
 
 
+def acting_side(case: Case) -> str:
+    """The side where the worker is decides: still abroad → destination, back home → origin.
+    A missing worker is searched for where they went missing, the destination."""
+    if "MISS" in case.categories:
+        return "destination"
+    return "origin" if case.worker_location == "origin" else "destination"
+
+
 def preferred_sides(case: Case) -> list[str]:
-    """The README's routing rules, in order."""
-    if case.in_danger and case.worker_location == "destination":
-        return ["destination"]
-    if case.worker_location == "origin":
-        return ["origin"]
-    if case.reporter_role == "family" and "MISS" not in case.categories:
-        return ["origin"]
-    return ["destination"]
+    """The README's routing rules, in order: the acting side first; a relative reporting
+    from home about a worker abroad also informs the origin side, so someone near the family
+    can stay in touch (used only if the reporter agreed to the origin side)."""
+    sides = [acting_side(case)]
+    if (
+        case.reporter_role == "family"
+        and "MISS" not in case.categories
+        and sides[0] == "destination"
+    ):
+        sides.append("origin")
+    return sides
 
 
 async def granted(session: AsyncSession, case: Case) -> dict[str, bool]:
@@ -97,12 +109,15 @@ async def post_cards(
     orgs: list[Organisation],
     note: str | None = None,
     note_values: dict[str, Any] | None = None,
+    only_chat: int | None = None,
 ) -> int:
     posted = 0
     for org in orgs:
         groups = await session.scalars(
             select(ResponderGroup).where(
-                ResponderGroup.organisation_id == org.id, ResponderGroup.active.is_(True)
+                ResponderGroup.organisation_id == org.id,
+                ResponderGroup.active.is_(True),
+                *([ResponderGroup.chat_id == only_chat] if only_chat is not None else []),
             )
         )
         language = group_language(org)
@@ -153,8 +168,14 @@ async def ping_people(
 
 
 async def alert_coordinators(
-    session: AsyncSession, domain: Domain, case: Case, message: str, **values: object
+    session: AsyncSession,
+    domain: Domain,
+    case: Case,
+    message: str | Callable[[str], str],
+    **values: object,
 ) -> int:
+    """``message`` is a msgid (with {code} and {corridor}), or builds the text in a
+    coordinator's language."""
     people = await coordinators_of(session, case.corridor_code)
     for person in people:
         queue(
@@ -163,7 +184,9 @@ async def alert_coordinators(
             purpose="alert",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=tr(
+            text=message(person.language)
+            if callable(message)
+            else tr(
                 person.language, message, code=case.code, corridor=case.corridor_code, **values
             ),
             extra={"parse_mode": "HTML"},
@@ -176,9 +199,7 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
     consent = await granted(session, case)
     sides = preferred_sides(case)
     if corridor is not None and corridor.notify_both_sides:
-        sides = (
-            ["destination", "origin"] if sides[0] == "destination" else ["origin", "destination"]
-        )
+        sides = [sides[0], OTHER_SIDE[sides[0]]]
     # Never share with a side the reporter has not agreed to; fall back to the other one.
     sides = [s for s in sides if consent.get(SIDE_CONSENT[s])] or [
         s for s in ("destination", "origin") if consent.get(SIDE_CONSENT[s])
@@ -223,6 +244,118 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
         case_id=case.id,
         payload={"level": 1},
     )
+
+
+async def inform_side(session: AsyncSession, domain: Domain, case: Case, side: str) -> int:
+    """Posts the case to the organisations of ``side`` that have no card of it yet."""
+    carded = {
+        c.organisation_id
+        for c in await session.scalars(
+            select(CaseCard).where(CaseCard.case_id == case.id, CaseCard.active.is_(True))
+        )
+    }
+    orgs = [o for o in await organisations_for(session, case, side) if o.id not in carded]
+    return await post_and_record(session, domain, case, side, orgs)
+
+
+async def post_and_record(
+    session: AsyncSession, domain: Domain, case: Case, side: str, orgs: list[Organisation]
+) -> int:
+    """Cards to ``orgs`` after the first routing, kept in the timeline as a routing."""
+    posted = await post_cards(session, domain, case, orgs)
+    if posted:
+        await events.record(
+            session,
+            domain,
+            "routed",
+            case_id=case.id,
+            data={"sides": [side], "organisations": [o.id for o in orgs], "cards": posted},
+        )
+    return posted
+
+
+async def reroute(session: AsyncSession, domain: Domain, case: Case) -> list[Organisation]:
+    """The groups showing a waiting case were lost: the next organisations with a group
+    that can take it, on the case's side first, then the other side if the reporter agreed.
+    Returns those that got a card (none: the caller tells the coordinators)."""
+    consent = await granted(session, case)
+    for side in (case.side, OTHER_SIDE[case.side]):
+        if not consent.get(SIDE_CONSENT[side]):
+            continue
+        orgs = await with_active_group(session, await organisations_for(session, case, side))
+        if orgs and await post_and_record(session, domain, case, side, orgs):
+            case.side = side
+            return orgs
+    return []
+
+
+async def post_open_cases(
+    session: AsyncSession, domain: Domain, org: Organisation, chat_id: int
+) -> int:
+    """A group just linked for ``org`` gets the cards of every case still waiting for an
+    owner on the organisation's side (or that lost its card in a group of the organisation
+    the bot could not reach) that it would be shown (its corridors and categories, the
+    reporter's consent), and that no group of the organisation shows now."""
+    corridors = list(
+        await session.scalars(
+            select(OrganisationCorridor.corridor_code).where(
+                OrganisationCorridor.organisation_id == org.id
+            )
+        )
+    )
+    waiting = await session.scalars(
+        select(Case)
+        .where(
+            Case.corridor_code.in_(corridors),
+            Case.status.in_((CaseStatus.ROUTED.value, CaseStatus.REFERRED.value)),
+            Case.erased.is_(False),
+        )
+        .order_by(Case.created_at)
+    )
+    posted = 0
+    lost = set(
+        await session.scalars(
+            select(CaseCard.case_id)
+            .join(ResponderGroup, ResponderGroup.chat_id == CaseCard.chat_id)
+            .where(CaseCard.organisation_id == org.id, ResponderGroup.active.is_(False))
+        )
+    )
+    for case in waiting:
+        # On the organisation's side now, or moved away only because its group was lost
+        # (not a case it referred elsewhere).
+        if case.side != org.side and case.id not in lost:
+            continue
+        if org.categories and not set(org.categories) & set(case.categories):
+            continue
+        if not (await granted(session, case)).get(SIDE_CONSENT[org.side]):
+            continue
+        shown = await session.scalar(
+            select(CaseCard.id)
+            .where(
+                CaseCard.case_id == case.id,
+                CaseCard.organisation_id == org.id,
+                CaseCard.active.is_(True),
+                CaseCard.chat_id != chat_id,
+            )
+            .limit(1)
+        )
+        if shown is None:
+            posted += await post_cards(session, domain, case, [org], only_chat=chat_id)
+    return posted
+
+
+async def with_active_group(session: AsyncSession, orgs: list[Organisation]) -> list[Organisation]:
+    if not orgs:
+        return []
+    having = set(
+        await session.scalars(
+            select(ResponderGroup.organisation_id).where(
+                ResponderGroup.organisation_id.in_([o.id for o in orgs]),
+                ResponderGroup.active.is_(True),
+            )
+        )
+    )
+    return [o for o in orgs if o.id in having]
 
 
 async def rerender_cards(

@@ -135,6 +135,9 @@ class EmulatorClient:
     async def kick_bot(self, chat_id: int, by_user_id: int | None = None) -> bool:
         return await self._call("kick_bot", chat_id=chat_id, by_user_id=by_user_id)
 
+    async def delete_group(self, chat_id: int) -> bool:
+        return await self._call("delete_group", chat_id=chat_id)
+
     async def migrate_to_supergroup(self, chat_id: int, by_user_id: int | None = None) -> int:
         return await self._call("migrate_to_supergroup", chat_id=chat_id, by_user_id=by_user_id)
 

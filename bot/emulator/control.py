@@ -41,6 +41,7 @@ for _name in (
     "add_member",
     "remove_member",
     "kick_bot",
+    "delete_group",
     "migrate_to_supergroup",
     "block_bot",
     "unblock_bot",

@@ -206,6 +206,13 @@ def kick_bot(world: World, chat_id: int, by_user_id: int | None = None) -> bool:
     return True
 
 
+def delete_group(world: World, chat_id: int) -> bool:
+    """The group is deleted: from now on the Bot API answers "chat not found" for it."""
+    _group(world, chat_id)
+    del world.chats[chat_id]
+    return True
+
+
 def migrate_to_supergroup(world: World, chat_id: int, by_user_id: int | None = None) -> int:
     old = _group(world, chat_id)
     if old.type != "group":

@@ -86,6 +86,7 @@ from models import (
     CaseEvent,
     Consent,
     Invite,
+    Organisation,
     Person,
     ResponderGroup,
     Timer,
@@ -426,8 +427,9 @@ async def build_world(env: Env, spec: WorldSpec) -> World:
             if spec.extra == "checkin":
                 await followups.fire_checkin(session, domain, target)
             elif spec.extra == "consent_request":
+                shelter = await session.get(Organisation, NP_ORG)
                 await referral.ask_consent(
-                    session, domain, target, "origin_help", NP_ORG, "airport pickup", "ramesh"
+                    session, domain, target, "origin_help", shelter, "airport pickup", "ramesh"
                 )
             elif spec.extra == "snooze":
                 await followups.notify_owner(

@@ -352,11 +352,19 @@ async def test_bot_removed_from_a_group_reroutes_and_alerts_the_coordinator(
         assert row is not None and row.active is False
         cards = list(await session.scalars(select(CaseCard).where(CaseCard.chat_id == group)))
         assert cards and not any(c.active for c in cards)
-    removed = tr(
-        "en",
-        "⚠️ The bot was removed from a responder group; case <b>{code}</b> ({corridor}) was routed again.",
-        code=first.code,
-        corridor=first.corridor_code,
+    removed = (
+        tr(
+            "en",
+            "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
+            "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
+            code=first.code,
+            corridor=first.corridor_code,
+            org="Doha Migrant Workers Centre",
+            chat=group,
+            reason="the bot was removed from the group",
+        )
+        + "\n"
+        + tr("en", "The case was posted instead to: {orgs}.", orgs="Kathmandu Returnee Shelter")
     )
     assert removed.replace("<b>", "").replace("</b>", "") in await h.bot_texts(sita)
     sent_before = await outbox_to(h, group)
@@ -446,8 +454,7 @@ async def test_owner_who_blocked_the_bot_loses_the_case_to_the_queue(harness: Ha
     assert (await case_by_code(h, case.code)).owner_person_id == "ramesh"
     await h.tg.block_bot(ramesh)
     await h.settle()
-    # Blocking alone tells the bot nothing it acts on; the next message to the owner does.
-    await say(h, reporter, "They are at the door, please help")
+    # Telegram tells the bot at once (my_chat_member): no message has to fail first.
     after = await case_by_code(h, case.code)
     assert (after.status, after.owner_person_id) == ("routed", None)
     alert = (

@@ -52,16 +52,52 @@ async def test_report_is_routed_to_destination_group_with_a_card_free_of_persona
         assert secret not in text
 
 
-async def test_family_report_goes_to_origin_side(domain: Domain) -> None:
-    await submit(domain, reporter_role="family", relationship="parent")
-    assert [c.chat_id for c in await outbox(domain, purpose="card")] == [NP_GROUP]
+async def test_family_report_about_a_worker_abroad_goes_to_where_he_is_and_informs_home(
+    domain: Domain,
+) -> None:
+    case = await submit(domain, reporter_role="family", relationship="parent")
+    assert case.side == "destination"
+    assert [c.chat_id for c in await outbox(domain, purpose="card")] == [QA_GROUP, NP_GROUP]
+
+
+async def test_family_report_without_origin_consent_goes_only_where_the_worker_is(
+    domain: Domain,
+) -> None:
+    case = await submit(
+        domain,
+        reporter_role="family",
+        relationship="parent",
+        consents={"destination_help": True, "origin_help": False},
+    )
+    assert case.side == "destination"
+    assert [c.chat_id for c in await outbox(domain, purpose="card")] == [QA_GROUP]
+
+
+async def test_worker_back_home_goes_to_the_origin_side(domain: Domain) -> None:
+    for role in ("self", "family"):
+        await submit(
+            domain,
+            user_id=800 if role == "self" else 801,
+            reporter_role=role,
+            worker_location="origin",
+            area=None,
+        )
+    assert [c.chat_id for c in await outbox(domain, purpose="card")] == [NP_GROUP, NP_GROUP]
 
 
 async def test_danger_in_destination_goes_to_destination_first_even_for_family(
     domain: Domain,
 ) -> None:
     case = await submit(domain, reporter_role="family", in_danger=True, categories=["PHYS"])
-    assert case.urgency == "sos"
+    assert case.urgency == "sos" and case.side == "destination"
+    assert [c.chat_id for c in await outbox(domain, purpose="card")] == [QA_GROUP, NP_GROUP]
+
+
+async def test_missing_person_reported_by_family_goes_to_the_destination_only(
+    domain: Domain,
+) -> None:
+    case = await submit(domain, reporter_role="family", categories=["MISS"])
+    assert case.side == "destination"
     assert [c.chat_id for c in await outbox(domain, purpose="card")] == [QA_GROUP]
 
 
@@ -251,14 +287,38 @@ async def test_referral_needs_consent_and_asks_for_it(domain: Domain) -> None:
     assert NP_GROUP in [c.chat_id for c in await outbox(domain, purpose="card")]
 
 
-async def test_referral_refused_when_reporter_said_no(domain: Domain) -> None:
+async def test_a_reporter_who_said_no_is_asked_again_and_the_owner_told_the_answer(
+    domain: Domain,
+) -> None:
+    from models import Organisation, Reporter
+
     case = await submit(domain, consents={"destination_help": True, "origin_help": False})
     ramesh = await person(domain, "ramesh")
     async with domain.sessions() as session, session.begin():
         await claims.claim(session, domain, case.id, ramesh, QA_GROUP)
     async with domain.sessions() as session, session.begin():
-        from models import Organisation
-
+        c = await session.get(Case, case.id)
+        shelter = await session.get(Organisation, "np-returnee-shelter")
+        assert await referral.refer(session, domain, c, ramesh, shelter, "x") == "consent_asked"
+        # Asked once at a time: a second /refer does not ask twice.
+        assert await referral.refer(session, domain, c, ramesh, shelter, "x") == "consent_pending"
+    [question] = await outbox(domain, purpose="consent_request")
+    assert "Kathmandu" not in question.payload["text"]  # the kind, not the name
+    assert "नेपाल" in question.payload["text"]  # the country in the reporter's language
+    async with domain.sessions() as session, session.begin():
+        c = await session.get(Case, case.id)
+        assert await referral.answer_consent(session, domain, c, "origin_help", False) == "refused"
+        # The same button again changes nothing.
+        assert await referral.answer_consent(session, domain, c, "origin_help", True) == "stale"
+        assert c.status == "claimed"
+    [told] = await outbox(domain, purpose="owner", chat_id=ramesh.telegram_user_id)
+    assert "refused: the reporter said no" in told.payload["text"]
+    # A reporter who blocked the bot cannot be asked: the referral is refused, and only a
+    # coordinator's override (a life at risk) goes through.
+    async with domain.sessions() as session, session.begin():
+        c = await session.get(Case, case.id)
+        (await session.get(Reporter, c.reporter_id)).blocked_bot = True
+    async with domain.sessions() as session, session.begin():
         c = await session.get(Case, case.id)
         shelter = await session.get(Organisation, "np-returnee-shelter")
         assert await referral.refer(session, domain, c, ramesh, shelter, "x") == "refused"

@@ -8,6 +8,7 @@ import statistics
 
 from bot.domain import cases, claims, digest, resolution
 from bot.domain.context import Domain
+from bot.i18n import tr
 from models import Case, Person
 
 QA_GROUP = -1001000000001
@@ -97,7 +98,13 @@ async def test_a_month_in_the_digest(domain: Domain) -> None:
 async def test_a_quiet_day_gets_one_short_line(domain: Domain) -> None:
     async with domain.sessions() as session:
         text, _chart = await digest.build(session, domain, ["NP-MY"], "en")
-    assert text.splitlines()[1] == "Nothing new since the last digest. No case is waiting."
+    # No digest was sent before: the line names the window, not "since the last digest".
+    assert text.splitlines()[1] == "Nothing new in the last 24 hours. No case is waiting."
+    async with domain.sessions() as session:
+        text, _chart = await digest.build(session, domain, ["NP-MY"], "ne", weekly=True)
+    assert text.splitlines()[1] == tr(
+        "ne", "Nothing new in the last {n} days. No case is waiting.", n=7
+    )
 
 
 def bare_case(n: int, created: dt.datetime, **fields) -> Case:  # type: ignore[no-untyped-def]

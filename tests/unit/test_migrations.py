@@ -74,3 +74,53 @@ async def test_names_stored_before_fingerprints_get_them_on_first_look(
     async with domain.sessions() as session:
         keys = list(await session.scalars(select(Case.employer_key).order_by(Case.code)))
     assert keys[0] == keys[1] != keys[2] and UNKEYED not in keys and None not in keys
+
+
+async def test_a_referred_case_gets_its_first_claim_back(database_url: str, domain: Domain) -> None:
+    """Before 0005 a referral's claim overwrote the first one; the event log still has it."""
+    engine = make_engine(database_url)
+    config = alembic_config()
+
+    def downgrade(connection) -> None:  # type: ignore[no-untyped-def]
+        config.attributes["connection"] = connection
+        command.downgrade(config, "0004")
+
+    async with engine.begin() as connection:
+        await connection.run_sync(downgrade)
+    created = domain.now() - dt.timedelta(days=2)
+    first, referred, second = (created + dt.timedelta(minutes=m) for m in (10, 60, 4860))
+    async with engine.begin() as connection:
+        case_id = (
+            await connection.execute(
+                text(
+                    "INSERT INTO cases (code, corridor_code, reporter_role, categories, urgency,"
+                    " urgency_reason, status, side, language, destination_country,"
+                    " origin_country, worker_location, in_danger, workers_affected,"
+                    " contact_method, escalation_level, erased, created_at, last_activity_at,"
+                    " claimed_at, referred_by_organisation_id)"
+                    " VALUES ('OLD1', 'NP-QA', 'self', '[]', 'normal', '', 'claimed',"
+                    " 'origin', 'en', 'QA', 'NP', 'destination', false, 1,"
+                    " 'chat', 0, false, :created, :created, :second, 'qa-workers-centre')"
+                    " RETURNING id"
+                ),
+                {"created": created, "second": second},
+            )
+        ).scalar_one()
+        for kind, at in (("claimed", first), ("referred", referred), ("claimed", second)):
+            await connection.execute(
+                text(
+                    "INSERT INTO case_events (case_id, at, kind, actor, data, prev_hash, hash)"
+                    " VALUES (:case, :at, :kind, 'system', '{}', '', '')"
+                ),
+                {"case": case_id, "at": at, "kind": kind},
+            )
+    await upgrade(engine)
+    await engine.dispose()
+    async with domain.sessions() as session:
+        case = await session.get(Case, case_id)
+        assert case is not None
+        assert (case.claimed_at, case.referred_at, case.referral_claimed_at) == (
+            first,
+            referred,
+            second,
+        )
