@@ -26,6 +26,7 @@ from bot.domain.people import Role, person_by_telegram
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
+from models.db import writable
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +142,7 @@ class Deferral:
             return await make_request(bot, method)
         if scope is None:
             return await self.delivery.submit(method)
+        await writable(scope.session)
         defer(scope.session, self.delivery.domain, method)
         return True
 

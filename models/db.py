@@ -121,3 +121,11 @@ async def read_only(session: AsyncSession) -> None:
     else:
         options = {"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
     await session.connection(execution_options=options)
+    # Whatever is written next (the reply to the report) needs a transaction that may write.
+    session.info["read_only"] = True
+
+
+async def writable(session: AsyncSession) -> None:
+    """Ends a read-only transaction begun by read_only(), if one is open."""
+    if session.info.pop("read_only", False):
+        await session.commit()

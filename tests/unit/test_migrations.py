@@ -77,13 +77,13 @@ async def test_names_stored_before_fingerprints_get_them_on_first_look(
 
 
 async def test_a_referred_case_gets_its_first_claim_back(database_url: str, domain: Domain) -> None:
-    """Before 0005 a referral's claim overwrote the first one; the event log still has it."""
+    """Before 0006 a referral's claim overwrote the first one; the event log still has it."""
     engine = make_engine(database_url)
     config = alembic_config()
 
     def downgrade(connection) -> None:  # type: ignore[no-untyped-def]
         config.attributes["connection"] = connection
-        command.downgrade(config, "0004")
+        command.downgrade(config, "0005")
 
     async with engine.begin() as connection:
         await connection.run_sync(downgrade)

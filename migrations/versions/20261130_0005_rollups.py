@@ -7,8 +7,8 @@ read (bot.domain.rollups), then builds the rollups from the cases already stored
 The build uses the application's rollup code on the schema of this revision; a later
 revision that changes a column it reads rebuilds them itself.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-11-30 12:00:00
 """
 
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 

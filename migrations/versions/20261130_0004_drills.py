@@ -3,8 +3,8 @@
 A `drill` flag on cases. The indexes digests, /stats and exports read from alone get the
 flag as their last column, so leaving drills out still needs no visit to the wide rows.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-30 13:00:00
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
