@@ -44,7 +44,7 @@ async def listen(sandbox: Sandbox, port: int) -> tuple[web.AppRunner, str]:
 async def serve(port: int, open_browser: bool) -> int:
     logging.getLogger("aiogram").setLevel(logging.WARNING)
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("bot.app").setLevel(logging.WARNING)
+    logging.getLogger("bot").setLevel(logging.WARNING)  # the in-process bot's routine lines
     started = time.monotonic()
     sandbox = Sandbox()
     await sandbox.start()
