@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import signal
 import socket
 import sys
@@ -32,7 +33,8 @@ def free_port() -> int:
 
 def webhook_config(folder: Path, port: int) -> Path:
     text = EXAMPLE.read_text().replace('mode = "polling"', 'mode = "webhook"')
-    text = text.replace('url = ""', f'url = "http://127.0.0.1:{port}/telegram"')
+    # Only the webhook's own url (the dashboard's public_url stays empty).
+    text = re.sub(r'^url = ""', f'url = "http://127.0.0.1:{port}/telegram"', text, flags=re.M)
     text = text.replace('secret = ""', f'secret = "{SECRET}"')
     text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
     config = folder / "config.toml"
