@@ -923,7 +923,9 @@ def test_any_raw_update_is_skipped_or_handled_and_the_next_ones_flow(
         reply = await h.tg.wait_for_message(
             someone.uid, after_message_id=sent["message_id"], timeout=20
         )
-        assert "help contacts" in reply["text"]
+        # The drawn update may have been a language choice of this very sender (earlier
+        # examples share the bot), so the answer is recognised by the configured hotline.
+        assert "+60 3 0000 0000" in reply["text"]
         await h.settle()
 
     fuzz.run(scenario())
