@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.i18n import LANGUAGE_NAMES, N_, tr
-from handlers.callbacks import Lang, Menu
+from bot.views.buttons import Lang, Menu
 
 
 def command_list(language: str) -> list[tuple[str, str]]:

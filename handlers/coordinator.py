@@ -17,8 +17,8 @@ from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _, _n
+from bot.views.buttons import InviteOrg
 from handlers.blueprint import Blueprint
-from handlers.callbacks import InviteOrg
 from handlers.filters import Allowed
 from models import Person
 from models.db import read_only

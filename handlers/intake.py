@@ -41,8 +41,8 @@ from bot.taxonomy import (
     SINCE_LABELS,
     ConsentPurpose,
 )
+from bot.views.buttons import Menu, Nav, Step
 from handlers.blueprint import Blueprint
-from handlers.callbacks import Menu, Nav, Step
 from handlers.common import media_content, menu_keyboard
 from models import Corridor
 

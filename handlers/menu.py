@@ -17,8 +17,8 @@ from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _, available_languages, current_language, tr
+from bot.views.buttons import Lang, Menu
 from handlers.blueprint import Blueprint
-from handlers.callbacks import Lang, Menu
 from handlers.common import language_keyboard, menu_keyboard, menu_text
 from models import Case, HelpContact, Organisation
 

@@ -22,8 +22,8 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
 from bot.taxonomy import STATUS_LABELS, CaseStatus
+from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
 from handlers.blueprint import Blueprint
-from handlers.callbacks import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
 from handlers.common import media_content, menu_keyboard
 from models import Case
 

@@ -31,8 +31,8 @@ from bot.domain.people import Role, group_by_chat, on_call
 from bot.domain.places import MoneyError, currency_of, parse_money
 from bot.i18n import N_, _, current_language
 from bot.taxonomy import OUTCOMES
+from bot.views.buttons import Claim, Outcome, Pass, PassReason, Refer, Snooze
 from handlers.blueprint import Blueprint
-from handlers.callbacks import Claim, Outcome, Pass, PassReason, Refer, Snooze
 from handlers.filters import Allowed
 from models import Case, CaseEvent, Organisation, Person
 

@@ -20,8 +20,8 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import N_, _, _n
 from bot.taxonomy import OPEN_STATUSES, ConsentPurpose
+from bot.views.buttons import ClearChat, ConsentGive, ConsentWithdraw, Forget
 from handlers.blueprint import Blueprint
-from handlers.callbacks import ClearChat, ConsentGive, ConsentWithdraw, Forget
 from models import Case, Reporter
 
 router = Blueprint("safety")

@@ -18,8 +18,8 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.saved_replies import SavedReply
 from bot.i18n import _, language_name
+from bot.views.buttons import SavedCase, SavedPick, SavedSend
 from handlers.blueprint import Blueprint
-from handlers.callbacks import SavedCase, SavedPick, SavedSend
 from handlers.filters import Allowed
 from handlers.responder import relay_result_text
 from models import Case

@@ -24,8 +24,8 @@ from bot.domain.people import Role
 from bot.domain.places import LANGUAGE_ORIGINS, country_name, timezone_of
 from bot.i18n import N_, _
 from bot.taxonomy import ConsentPurpose
+from bot.views.buttons import Menu, SosSend
 from handlers.blueprint import Blueprint
-from handlers.callbacks import Menu, SosSend
 from models import Case, Corridor
 
 router = Blueprint("sos")

@@ -137,9 +137,9 @@ class SavedPick(CallbackData, prefix="svp"):
 
 class SavedSend(CallbackData, prefix="svs"):
     case_id: RowId
-    send: int  # 1 send, 0 cancel
+    send: Flag  # 1 send, 0 cancel
 
 
 class ConsentGive(CallbackData, prefix="cgv"):
     case_id: RowId
-    purpose: str
+    purpose: Word
