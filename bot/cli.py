@@ -453,11 +453,13 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from cryptography.fernet import InvalidToken
 
     from bot.crypto import keys_from
-    from bot.keys import rotate_all
+    from bot.keys import RotationIncomplete, rotate_all
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         try:
             count = await rotate_all(sessions)
+        except RotationIncomplete as exc:
+            raise CommandError(f"{exc}: run `corridor keys rotate` again") from None
         except InvalidToken:
             raise CommandError(
                 "a stored value was encrypted with a key that is not configured: put the old "

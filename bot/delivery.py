@@ -305,6 +305,11 @@ class Delivery:
         self._stopping = True
         for waker in (self.wake, self.intake_wake, self.settle_wake, self.poll_wake):
             waker.set()
+        # A poll cancelled between its commit and the hand-over would leave rows leased to
+        # nobody until the lease runs out; it is let finish its short transaction instead.
+        polling = [t for t in self.tasks if t.get_name() == "delivery-poll"]
+        if polling:
+            await asyncio.wait(polling, timeout=5)
         for task in self.in_flight:
             task.cancel()
         for task in self.tasks:
@@ -857,6 +862,8 @@ class Delivery:
                 await self.poll()
             except Exception:
                 log.exception("outbox poll failed; retrying")
+            if self._stopping:
+                break
             self.poll_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.poll_wake.wait(), POLL_EVERY)
@@ -888,21 +895,27 @@ class Delivery:
     async def _release_held(self) -> None:
         """On a clean stop, what was not sent is released at once for the next start."""
         held = sorted(self.held)
-        if not held:
-            return
-        with contextlib.suppress(Exception):
-            async with self.domain.transaction() as session:
-                for start in range(0, len(held), 500):
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id.in_(held[start : start + 500]),
-                            OutboxMessage.status == "sending",
-                            OutboxMessage.lease_owner == self.instance,
+        for attempt in range(3):
+            if not held:
+                break
+            try:
+                async with self.domain.transaction() as session:
+                    for start in range(0, len(held), 500):
+                        await session.execute(
+                            update(OutboxMessage)
+                            .where(
+                                OutboxMessage.id.in_(held[start : start + 500]),
+                                OutboxMessage.status == "sending",
+                                OutboxMessage.lease_owner == self.instance,
+                            )
+                            .values(status="pending", locked_until=None, lease_owner=None)
                         )
-                        .values(status="pending", locked_until=None, lease_owner=None)
-                    )
-            self.held.clear()
+                self.held.clear()
+                break
+            except Exception as error:
+                # Not fatal: the leases run out within seconds and the rows are taken again.
+                log.warning("could not release %d leased messages: %s", len(held), error)
+                await asyncio.sleep(0.2 * (attempt + 1))
         for queue in self.chats.values():
             queue.items.clear()
 
