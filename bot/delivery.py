@@ -192,6 +192,26 @@ class Delivery:
         """Every outbox row committed through ``session_class`` is leased to this process
         before the commit and handed to delivery right after it."""
 
+        def lease(row: OutboxMessage, now: dt.datetime) -> bool:
+            if row.status == "sending" and row.lease_owner == self.instance:
+                return True
+            if row.status != "pending" or row.next_attempt_at > now:
+                return False
+            row.status = "sending"
+            row.lease_owner = self.instance
+            row.locked_until = now + LEASE
+            return True
+
+        @event.listens_for(session_class, "before_flush")
+        def _lease_new(session: Session, _context: Any, _instances: Any) -> None:
+            # Leased as they are inserted: one INSERT instead of an INSERT and an UPDATE.
+            rows = session.info.get("outbox_rows")
+            if rows:
+                now = self.domain.now()
+                for row in rows:
+                    if not isinstance(row, Item) and row in session.new:
+                        lease(row, now)
+
         @event.listens_for(session_class, "before_commit")
         def _lease(session: Session) -> None:
             rows = session.info.get("outbox_rows")
@@ -202,13 +222,8 @@ class Delivery:
             for row in rows:
                 if isinstance(row, Item):
                     snaps.append(row)
-                    continue
-                if row.status != "pending" or row.next_attempt_at > now:
-                    continue
-                row.status = "sending"
-                row.lease_owner = self.instance
-                row.locked_until = now + LEASE
-                snaps.append(snapshot(row))
+                elif lease(row, now):
+                    snaps.append(snapshot(row))
             session.info["outbox_snaps"] = snaps
 
         @event.listens_for(session_class, "after_flush")

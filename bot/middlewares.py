@@ -191,7 +191,9 @@ class RoleMiddleware(BaseMiddleware):
         role = Role("stranger")
         language = normalise_language(user.language_code if user else None, self.default_language)
         if user is not None:
-            person = await person_by_telegram(session, user.id)
+            person = None
+            if await domain.staff.includes(session, user.id):
+                person = await person_by_telegram(session, user.id)
             if person is not None:
                 role = Role(person.role, person=person)
                 language = person.language
