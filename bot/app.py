@@ -178,6 +178,7 @@ class CorridorApp:
         return fired
 
     async def start_background(self) -> None:
+        await self.sender.take_back_orphans()
         self.sender.start()
         self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._clock_loop(), name="clock"))

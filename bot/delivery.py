@@ -907,6 +907,29 @@ class Delivery:
                     .values(locked_until=until, lease_owner=self.instance)
                 )
 
+    async def take_back_orphans(self) -> int:
+        """On SQLite one process runs the bot, so a message still leased when it starts was
+        leased by a process that died (kill -9, power cut): it goes out now, not once the
+        lease runs out. PostgreSQL may have other live processes; their leases are kept."""
+        bind = self.domain.sessions.kw.get("bind")
+        if bind is None or bind.dialect.name != "sqlite":
+            return 0
+        async with self.domain.transaction() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "sending",
+                    or_(
+                        OutboxMessage.lease_owner.is_(None),
+                        OutboxMessage.lease_owner != self.instance,
+                    ),
+                )
+                .values(status="pending", locked_until=None, lease_owner=None)
+            )
+        if result.rowcount:
+            log.info("took back %d messages leased by a process that died", result.rowcount)
+        return result.rowcount
+
     async def _release_held(self) -> None:
         """On a clean stop, what was not sent is released at once for the next start."""
         held = sorted(self.held)
