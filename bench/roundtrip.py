@@ -174,6 +174,7 @@ async def measure_sos(h: Any, n: int, concurrency: int, sequential: int) -> list
     ]
     questions: dict[int, int] = {}
     cards: list[float] = []
+    confirmations: list[float] = []
 
     async def ask(i: int) -> None:
         sent = await tg.send_message(users[i], "/sos")
@@ -188,6 +189,7 @@ async def measure_sos(h: Any, n: int, concurrency: int, sequential: int) -> list
         told = await tg.wait_for_message(
             users[i], contains="SOS sent", after_message_id=questions[i], timeout=60
         )
+        confirmations.append(time.perf_counter() - pressed)
         code = told["text"].split("case code is ", 1)[1].split(".", 1)[0]
         await tg.wait_for_message(group, contains=code, timeout=60)
         cards.append(time.perf_counter() - pressed)
@@ -204,10 +206,20 @@ async def measure_sos(h: Any, n: int, concurrency: int, sequential: int) -> list
         )
         await h.settle()
         cards.clear()
+        confirmations.clear()
         submitted = await run_load(
             f"Corridor SOS tap {label}", count, width, lambda i, first=first: submit(first + i)
         )
         rows.append(submitted)
+        rows.append(
+            summary(
+                f"SOS tap → confirmation {label}",
+                list(confirmations),
+                submitted["elapsed_s"],
+                0.0,
+                len(confirmations),
+            )
+        )
         rows.append(
             summary(
                 f"SOS tap → card {label}",
@@ -302,7 +314,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     echo_rate = {"x1": echo[0]["per_s"], "burst": echo[1]["per_s"]}
     print(f"\nRatio to the echo bot's rate on the same emulator ({args.db}):")
     for row in corridor:
-        if row["name"].startswith("SOS tap → card"):
+        if row["name"].startswith("SOS tap →"):
             continue
         burst = "x1" if row["name"].endswith(" x1") else "burst"
         print(f"  {row['name']:<28} {row['per_s'] / echo_rate[burst]:.2f}")

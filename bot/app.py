@@ -36,6 +36,7 @@ from bot.crypto import make_keyring
 from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
+from bot.domain.events import ChainLinker
 from bot.domain.people import dashboard_viewers
 from bot.errors import StartupError, safe_url
 from bot.fsm import DatabaseStorage, EncryptedRedisStorage
@@ -161,6 +162,7 @@ class CorridorApp:
     dispatcher: Dispatcher
     sender: Delivery
     inflight: InFlight
+    linker: ChainLinker
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -171,6 +173,8 @@ class CorridorApp:
         return fired
 
     async def run_duties(self) -> int:
+        # Events recorded by other processes (operator commands) are linked on the tick.
+        self.linker.wake.set()
         fired = await duties.run_due(self.domain)
         await duties.sweep_drafts(self.domain)
         await privacy.purge_expired(self.domain)
@@ -180,6 +184,7 @@ class CorridorApp:
     async def start_background(self) -> None:
         await self.sender.take_back_orphans()
         self.sender.start()
+        self.linker.start()
         self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._clock_loop(), name="clock"))
 
@@ -211,6 +216,7 @@ class CorridorApp:
             await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
         # Deliver what is ready; anything left is released and goes out after the next start.
         await self.sender.stop(drain=10)
+        await self.linker.stop()
 
     async def close(self) -> None:
         await self.stop_background()
@@ -422,11 +428,13 @@ async def build_app(
     sender = Delivery(bot, domain)
     sender.attach(session_class)
     domain.staff.watch(session_class)
+    linker = ChainLinker(domain)
+    linker.watch(session_class)
     bot.session.middleware(Deferral(sender))
     bot.session.middleware(TransactionGuard())
     inflight = InFlight()
     dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight, sender)
-    return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight)
+    return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight, linker)
 
 
 def new_webhook_secret() -> str:
