@@ -5,6 +5,7 @@ data (employer, agency, names, phone numbers, the description)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -60,6 +61,9 @@ class DatabaseStorage(BaseStorage):
         row = await session.get(ConversationState, name)
         if row is None:
             absent.add(name)
+        else:
+            # The identity map holds rows weakly: kept alive, the next get needs no query.
+            session.info.setdefault("fsm_loaded", []).append(row)
         return row
 
     async def _row(self, session: Any, key: StorageKey) -> ConversationState:
@@ -114,7 +118,9 @@ class DatabaseStorage(BaseStorage):
             row = await self._get(session, key)
             if row is None or not row.data:
                 return {}
-            return {k: v for k, v in row.data.items() if not k.startswith("_")}
+            # A deep copy: a handler that changes a list it got here must not change the
+            # row's value behind the ORM's back (the change would then not be written).
+            return copy.deepcopy({k: v for k, v in row.data.items() if not k.startswith("_")})
 
     async def close(self) -> None:
         return None
