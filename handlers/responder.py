@@ -375,7 +375,7 @@ class Referring(StatesGroup):
 
 @router.message(Command("refer"), F.chat.type == "private")
 async def refer_command(
-    message: Message, command: CommandObject, session: AsyncSession, role: Role
+    message: Message, command: CommandObject, session: AsyncSession, role: Role, language: str
 ) -> None:
     case = await access.case_for(session, role, Action.REFER, (command.args or "").strip())
     if case is None:
@@ -385,7 +385,7 @@ async def refer_command(
     rows = [
         [
             InlineKeyboardButton(
-                text=f"{org.name} ({org.country})",
+                text=f"{org.name} ({labels.country(org.country, language)})",
                 callback_data=Refer(case_id=case.id, org=org.id).pack(),
             )
         ]
