@@ -486,7 +486,8 @@ async def snooze(
         return
     until = domain.now() + dt.timedelta(hours=callback_data.hours)
     await followups.snooze(session, domain, case, until)
-    await query.answer(_("Snoozed until {when}.", when=f"{until:%Y-%m-%d %H:%M} UTC"))
+    when = labels.moment(until, current_language.get()) + " UTC"
+    await query.answer(_("Snoozed until {when}.", when=when))
     await query.message.edit_reply_markup(reply_markup=None)
 
 
