@@ -53,7 +53,9 @@ async function post(path, body) {
 
 function clockText(iso) {
   const moment = new Date(iso);
-  return moment.toLocaleString(state.data.page_language || "en", {
+  // English as written in most of the corridor's countries: day before month, 24 hours.
+  const language = state.data.page_language === "en" ? "en-GB" : state.data.page_language;
+  return moment.toLocaleString(language, {
     weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit",
     timeZone: "UTC",
   }) + " UTC";
