@@ -17,6 +17,7 @@ import pytest
 from bot.harness import Harness, example_network
 from bot.i18n import LANGUAGE_NAMES, Untranslated, tr
 from bot.i18n_catalog import TEMPLATE, read
+from bot.labels import EVENT_KINDS
 from bot.taxonomy import CATEGORY_CODES, OUTCOMES, RED_FLAG_LABELS
 
 # What people type is theirs; it is Nepali here so it can never pass for an English sentence.
@@ -37,6 +38,10 @@ RAW_CODES = re.compile(
     r"\b(?:"
     + "|".join(sorted(CATEGORY_CODES | set(OUTCOMES) | {f for f in RED_FLAG_LABELS if "_" in f}))
     + r"|danger_now|flags:|categories:)\b"
+    # Stored event kinds and actors, as the timeline would show them raw.
+    + r"|\b(?:person|reporter):\w|\b(?:"
+    + "|".join(k for k in EVENT_KINDS if "_" in k)
+    + r")\b"
 )
 # Lower-case codes that are also English words: a fault only outside English.
 STATUS_OR_URGENCY_CODES = re.compile(
@@ -137,6 +142,7 @@ async def play(h: Harness, language: str) -> None:
         await h.advance(minutes=6)
     await h.say(sita, "/digest")
     await h.say(sita, "/stats")
+    await h.say(sita, f"/case {code}")  # the timeline: every event and actor in words
 
 
 @pytest.mark.parametrize("language", list(LANGUAGE_NAMES))
