@@ -159,6 +159,18 @@ ACTORS = {
 }
 
 
+# Staff roles as stored in `people.role`.
+ROLES = {
+    "responder": N_("responder"),
+    "coordinator": N_("coordinator"),
+    "admin": N_("administrator"),
+}
+
+
+def role(code: str, language: str) -> str:
+    return _label(ROLES, code, language)
+
+
 def event(kind: str, language: str) -> str:
     """An event kind in words; never the stored code, even for a kind added later."""
     return tr(language, EVENT_KINDS.get(kind, OTHER_EVENT))

@@ -510,7 +510,11 @@ async def followup_date(
         return
     await followups.snooze(session, domain, case, until)
     await message.answer(
-        _("Next follow-up for {code}: {when}.", code=case.code, when=day.isoformat())
+        _(
+            "Next follow-up for {code}: {when}.",
+            code=case.code,
+            when=labels.date(day, current_language.get()),
+        )
     )
 
 

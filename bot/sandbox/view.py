@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot import labels
 from bot.i18n import N_, RTL_LANGUAGES, ntr, tr
 from bot.sandbox.session import OPEN_CHATS, Sandbox
 from bot.stories import REPORTERS
@@ -56,13 +57,12 @@ UI = {
     "the_clock": N_("The clock"),
     "failed": N_("something went wrong"),
 }
+# The stories' reporters by who they are to the worker; staff by their role (bot.labels).
 ROLES = {
     "worker": N_("worker"),
     "mother": N_("mother"),
     "wife": N_("wife"),
-    "responder": N_("responder"),
-    "coordinator": N_("coordinator"),
-    "admin": N_("administrator"),
+    **labels.ROLES,
 }
 
 
