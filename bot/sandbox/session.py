@@ -47,7 +47,9 @@ OPEN_CHATS = ("hari", "kamala", "qa-workers-centre", "ramesh", "aisha", "sita")
 
 
 class SandboxError(Exception):
-    """Something the page asked for that cannot be done; shown to the person as is."""
+    """Something the page asked for that cannot be done; shown to the person as is. What
+    a person can cause from the page is in the page's language; what only a hand-made
+    request can cause (a wrong field, an unknown id) stays in English for its developer."""
 
 
 def sample_bytes(name: str) -> bytes:
@@ -194,7 +196,9 @@ class Sandbox:
     # -- what people on the page do --------------------------------------------------------
     def harness(self) -> Harness:
         if self.h is None:
-            raise SandboxError("the sandbox is restarting; try again in a moment")
+            raise SandboxError(
+                tr(self.page_language, "The sandbox is restarting; try again in a moment.")
+            )
         return self.h
 
     def _member(self, user_id: int, chat_id: int) -> None:
@@ -208,7 +212,7 @@ class Sandbox:
     async def say(self, user_id: int, chat_id: int, text: str, reply_to: int | None) -> None:
         text = text.strip()
         if not text:
-            raise SandboxError("type a message first")
+            raise SandboxError(tr(self.page_language, "Type a message first."))
         self._member(user_id, chat_id)
         async with self.lock:
             h = self.harness()
@@ -311,7 +315,7 @@ class Sandbox:
                 .limit(1)
             )
         if due is None:
-            raise SandboxError("no digest is scheduled")
+            raise SandboxError(tr(self.page_language, "No digest is scheduled."))
         return max(h.clock.now(), as_utc(due))
 
     async def language_by_user(self) -> dict[int, str]:

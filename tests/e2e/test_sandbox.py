@@ -107,7 +107,7 @@ async def test_bad_requests_get_one_clear_line(served: tuple[Sandbox, str]) -> N
     hari = chat(await state(url), "hari")["id"]
     ramesh = chat(await state(url), "ramesh")["id"]
     cases = [
-        ("api/say", {"user_id": hari, "chat_id": hari, "text": "   "}, "type a message"),
+        ("api/say", {"user_id": hari, "chat_id": hari, "text": "   "}, "Type a message"),
         ("api/say", {"user_id": hari, "chat_id": hari}, "missing text"),
         ("api/say", {"user_id": "x", "chat_id": hari, "text": "hi"}, "user_id must be a number"),
         ("api/say", {"user_id": 1, "chat_id": 1, "text": "hi"}, "nobody with user id 1"),
