@@ -151,7 +151,7 @@ class Deferral:
 
 def _marked_answer(session: AsyncSession, answer: AnswerCallbackQuery) -> AnswerCallbackQuery:
     """A toast about a drill says so too, in its short form (a toast holds 200 characters)."""
-    if not answer.text or not outbox.loaded_drill(session):
+    if not answer.text or not outbox.about_a_drill(session, answer.text):
         return answer
     tag = tr(current_language.get(), outbox.DRILL_TAG)
     return answer.model_copy(update={"text": f"{tag} {answer.text}"[:200]})
@@ -161,7 +161,7 @@ def _mark_drill(session: AsyncSession, data: dict[str, Any]) -> None:
     """A handler's answer while it has a drill case in hand is about that drill: it starts
     with the drill mark, in the reader's language, like the messages the domain queues."""
     key = "text" if "text" in data else "caption" if "caption" in data else None
-    if key is None or not outbox.loaded_drill(session):
+    if key is None or not outbox.about_a_drill(session, str(data[key] or "")):
         return
     mark = tr(current_language.get(), outbox.DRILL_MARK)
     if data.get("parse_mode") == "HTML":

@@ -59,12 +59,20 @@ def reader_language(session: AsyncSession, chat_id: int | None, fallback: str) -
     return fallback
 
 
-def loaded_drill(session: AsyncSession) -> bool:
-    """Whether the transaction has a drill case in hand: then what it answers is about one."""
-    return any(
-        isinstance(row, Case) and row.drill
-        for row in list(session.sync_session.identity_map.values())
-    )
+def about_a_drill(session: AsyncSession, text: str) -> bool:
+    """Whether an answer the transaction gives is about a drill: it has a drill case in hand
+    and no real one, or, holding both (a list of someone's cases), the text names only
+    drills. A real person's case is never called a practice one."""
+    cases = [
+        row for row in list(session.sync_session.identity_map.values()) if isinstance(row, Case)
+    ]
+    drills = [case for case in cases if case.drill]
+    if not drills:
+        return False
+    real = [case for case in cases if not case.drill]
+    if not real:
+        return True
+    return any(case.code in text for case in drills) and not any(case.code in text for case in real)
 
 
 def mark_drill(language: str, text: str) -> str:

@@ -199,3 +199,25 @@ async def test_a_drill_appears_in_no_statistic_export_digest_or_pattern(harness:
         data = await digest.collect(session, SITA, now - dt.timedelta(days=30), until, until)
     stats = digest.render(data, "en", until)
     assert "Nothing new" in stats and "No case is waiting." in stats, stats
+
+
+async def test_a_real_case_is_never_called_a_practice_one(harness: Harness) -> None:
+    """Ramesh owns a real SOS and a drill: what is about the drill is marked, what is about
+    the real case or about both is not."""
+    h = harness
+    ramesh, dmwc = h.staff["ramesh"], h.groups["qa-workers-centre"]
+    worker = await h.user("Worker", "en")
+    await h.say(worker, "/sos")
+    await h.press_data(worker, lambda data: data == "sos:QA")
+    real = (await h.case_codes())[-1]
+    assert not (await h.claim(ramesh, dmwc))["text"].startswith(MARK)
+    await h.say(h.staff["sita"], "/drill qa-workers-centre")
+    drill = (await the_drill(h)).code
+    assert (await h.claim(ramesh, dmwc))["text"].startswith(MARK)
+    await h.say(ramesh, "/saved")  # both cases in one list
+    assert await h.last_bot_text(ramesh) == "A saved reply for which case?"
+    await h.say(ramesh, f"/case {real}")
+    assert (await h.last_bot_text(ramesh)).startswith("🗂")
+    await h.say(ramesh, f"/case {drill}")
+    assert (await h.last_bot_text(ramesh)).startswith(DRILL_MARK + "\n🗂")
+    assert not any(MARK in text for text in await messages(h, worker))
