@@ -7,7 +7,7 @@ step just before the commit; ``seq`` is their place in the chain (ids are handed
 earlier, in another order). Events already stored keep their order: ``seq`` = ``id``.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0008
 Create Date: 2026-11-30 16:40:00
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0006"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
