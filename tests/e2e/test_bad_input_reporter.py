@@ -25,9 +25,9 @@ from bot import labels
 from bot.crypto import generate_key
 from bot.domain.cases import find_reporter
 from bot.domain.places import country_name
+from bot.domain.wizard import MAX_DESCRIPTION, REPORT_STEPS
 from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, tr
-from handlers.intake import MAX_DESCRIPTION, REPORT_STEPS
 from models import Attachment, Case, CaseEvent, Consent
 from tests.support import database
 

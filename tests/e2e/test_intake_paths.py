@@ -22,10 +22,10 @@ from sqlalchemy import select
 
 from bot import labels
 from bot.domain.cases import consents_of
+from bot.domain.wizard import MISSING_STEPS, REPORT_STEPS, StepSpec
 from bot.harness import Harness, example_network
 from bot.i18n import tr
 from handlers.common import menu_keyboard, menu_text
-from handlers.intake import MISSING_STEPS, REPORT_STEPS, StepSpec
 from handlers.sos import SOS_CONSENT
 from models import Attachment, Case, CaseCard
 

@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
+from bot.domain.wizard import REPORT_STEPS
 from bot.fsm import PseudonymKeyBuilder
 from bot.harness import DEMO_TOKEN, Harness
 from bot.i18n import tr
-from handlers.intake import REPORT_STEPS
 from models import Case, ConversationState
 from tests.support import EXAMPLE
 
