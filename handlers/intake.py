@@ -69,7 +69,8 @@ async def begin(
     message: Message, state: FSMContext, session: AsyncSession, language: str, flow: str
 ) -> None:
     await state.set_state(Report.filling)
-    await save_and_ask(message, state, session, wizard.start(flow, language))
+    draft = wizard.start(flow, language, await wizard.active_corridors(session))
+    await save_and_ask(message, state, session, draft)
 
 
 @router.callback_query(Menu.filter(F.action.in_({"report", "missing"})))
@@ -138,7 +139,8 @@ async def on_nav(
     language: str,
     draft: wizard.Draft,
 ) -> None:
-    outcome = wizard.navigate(draft, callback_data.action, callback_data.step)
+    corridors = await wizard.active_corridors(session)
+    outcome = wizard.navigate(draft, callback_data.action, callback_data.step, corridors)
     if outcome.result == "stale":
         await query.answer(_(view.STALE))
         await ask(query.message, session, draft)

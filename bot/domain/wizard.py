@@ -32,8 +32,10 @@ from bot.taxonomy import (
     CATEGORIES,
     CONSENT_TEXTS,
     CONTACT_LABELS,
+    GENDERS,
     LAST_CONTACT_LABELS,
     REPORTER_ROLES,
+    SECTORS,
     SINCE_LABELS,
     ConsentPurpose,
 )
@@ -57,6 +59,11 @@ class StepSpec:
     optional: bool = False
     options: Options | None = None
     when: Callable[[dict[str, Any]], bool] = lambda answers: True
+    # Asked only after "Add details" on the summary: nothing responders must have.
+    detail: bool = False
+    # Answered without asking when there is only one possible answer (one origin for the
+    # chosen destination, one destination in the network).
+    inferred: bool = False
 
 
 def _static(pairs: Choices) -> Options:
@@ -67,6 +74,10 @@ def _destinations(answers: dict[str, Any], corridors: list[Corridor]) -> Choices
     return [(code, country_name(code)) for code in sorted({c.destination for c in corridors})]
 
 
+def _worker_countries(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
+    return [*_destinations(answers, corridors), (HOME, N_("Back in my home country"))]
+
+
 def _origins(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
     destination = answers.get("destination")
     codes = sorted({c.origin for c in corridors if c.destination == destination})
@@ -74,14 +85,10 @@ def _origins(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
 
 
 def _areas(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
-    options = [(area, area) for area in AREAS.get(answers.get("destination", ""), ())]
-    return [*options, ("home", N_("Back in my home country"))]
-
-
-def _last_place(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
     return [(area, area) for area in AREAS.get(answers.get("destination", ""), ())]
 
 
+HOME = "home"
 YES_NO = [("yes", N_("Yes")), ("no", N_("No"))]
 RELATIONSHIPS = [
     ("spouse", N_("Husband or wife")),
@@ -89,6 +96,13 @@ RELATIONSHIPS = [
     ("child", N_("Son or daughter")),
     ("sibling", N_("Brother or sister")),
     ("other", N_("Other relative or friend")),
+]
+RELATIONSHIP_CODES = {code for code, _label in RELATIONSHIPS}
+# One question says both who reports and, for family, how they are related.
+REPORTERS = [
+    ("self", REPORTER_ROLES["self"]),
+    *RELATIONSHIPS,
+    ("advocate", REPORTER_ROLES["advocate"]),
 ]
 SINCE = list(SINCE_LABELS.items())
 WORKERS = [("1", N_("Only one")), ("2-5", "2–5"), ("6-20", "6–20"), ("21+", N_("More than 20"))]
@@ -101,6 +115,9 @@ SAFE_HOURS = [
     ("22-6", N_("Night (22–6)")),
 ]
 LAST_CONTACT = list(LAST_CONTACT_LABELS.items())
+CONSENT_CHOICES = [("all", N_("Yes to all three")), ("choose", N_("Let me choose one by one"))]
+SECTOR_CHOICES = list(SECTORS.items())
+GENDER_CHOICES = list(GENDERS.items())
 # A range answered with a button counts as a typical number inside it.
 WORKER_COUNTS = {"1": 1, "2-5": 3, "6-20": 10, "21+": 21}
 SAFE_HOUR_RANGES = {"6-12": (6, 12), "12-18": (12, 18), "18-22": (18, 22), "22-6": (22, 6)}
@@ -114,56 +131,119 @@ def _needs_phone(answers: dict[str, Any]) -> bool:
     return answers.get("contact") in ("phone", "family")
 
 
-# Every flow ends the same way: when to call, the three consents, the summary.
-CLOSING_STEPS = [
+def _reached_in_chat(answers: dict[str, Any]) -> bool:
+    return answers.get("contact", "chat") == "chat"
+
+
+def _worker_home(answers: dict[str, Any]) -> bool:
+    return answers.get("location") == "origin"
+
+
+def _counted(answers: dict[str, Any]) -> bool:
+    """Sector and gender serve only the anonymous statistics: not asked without that consent."""
+    return answers.get("consent_statistics") == "yes"
+
+
+def _choosing_consents(answers: dict[str, Any]) -> bool:
+    return answers.get("consent") == "choose"
+
+
+def _consent_step(purpose: ConsentPurpose) -> StepSpec:
+    return StepSpec(
+        f"consent_{purpose.value}",
+        "choice",
+        CONSENT_TEXTS[purpose],
+        options=_static(YES_NO),
+        when=_choosing_consents,
+    )
+
+
+def _reach_steps(phone_question: str) -> list[StepSpec]:
+    """How to reach the reporter, then consent: shared by both flows. Safe hours are asked
+    at once only when the helper will not write in this chat; for this chat they are a
+    detail."""
+    return [
+        StepSpec("phone", "text", phone_question, when=_needs_phone),
+        StepSpec(
+            "safe_hours",
+            "choice",
+            N_("When is it safe to contact you?"),
+            options=_static(SAFE_HOURS),
+            when=lambda a: not _reached_in_chat(a),
+        ),
+        StepSpec(
+            "consent",
+            "choice",
+            N_("May we do this?"),
+            options=_static(CONSENT_CHOICES),
+        ),
+        _consent_step(ConsentPurpose.DESTINATION_HELP),
+        _consent_step(ConsentPurpose.ORIGIN_HELP),
+        _consent_step(ConsentPurpose.STATISTICS),
+    ]
+
+
+# Details any flow may add at the end, for the anonymous statistics and the reporter's hours.
+CLOSING_DETAILS = [
     StepSpec(
-        "safe_hours", "choice", N_("When is it safe to contact you?"), options=_static(SAFE_HOURS)
+        "chat_hours",
+        "choice",
+        N_("When is it safe to contact you?"),
+        optional=True,
+        options=_static(SAFE_HOURS),
+        when=_reached_in_chat,
+        detail=True,
     ),
     StepSpec(
-        "consent_destination_help",
+        "sector",
         "choice",
-        CONSENT_TEXTS[ConsentPurpose.DESTINATION_HELP],
-        options=_static(YES_NO),
+        N_(
+            "What kind of work does the worker do? (optional: only counted in anonymous statistics)"
+        ),
+        optional=True,
+        options=_static(SECTOR_CHOICES),
+        when=_counted,
+        detail=True,
     ),
     StepSpec(
-        "consent_origin_help",
+        "gender",
         "choice",
-        CONSENT_TEXTS[ConsentPurpose.ORIGIN_HELP],
-        options=_static(YES_NO),
-    ),
-    StepSpec(
-        "consent_statistics",
-        "choice",
-        CONSENT_TEXTS[ConsentPurpose.STATISTICS],
-        options=_static(YES_NO),
+        N_("The worker's gender? (optional: only counted in anonymous statistics)"),
+        optional=True,
+        options=_static(GENDER_CHOICES),
+        when=_counted,
+        detail=True,
     ),
     StepSpec("summary", "summary", N_("Please check your report:")),
 ]
 
 REPORT_STEPS = [
     StepSpec(
-        "role", "choice", N_("Who is reporting?"), options=_static(list(REPORTER_ROLES.items()))
-    ),
-    StepSpec(
-        "relationship",
+        "role",
         "choice",
-        N_("How are you related to the worker?"),
-        options=_static(RELATIONSHIPS),
-        when=lambda a: a.get("role") == "family",
+        N_("Who is reporting? If you are family, tap what you are to the worker."),
+        options=_static(REPORTERS),
     ),
     StepSpec(
         "destination",
         "choice",
-        N_("In which country is the worker working?"),
-        options=_destinations,
+        N_("In which country is the worker now?"),
+        options=_worker_countries,
     ),
-    StepSpec("origin", "choice", N_("Which country is the worker from?"), options=_origins),
     StepSpec(
-        "area",
+        "worked_in",
         "choice",
-        N_("Where is the worker now? (a rough area is enough)"),
-        optional=True,
-        options=_areas,
+        N_("In which country was the worker working?"),
+        options=_destinations,
+        when=_worker_home,
+        inferred=True,
+    ),
+    StepSpec(
+        "origin",
+        "choice",
+        N_("Which country is the worker from?"),
+        options=_origins,
+        inferred=True,
     ),
     StepSpec(
         "categories",
@@ -171,26 +251,60 @@ REPORT_STEPS = [
         N_("What happened? Choose all that apply, then press Done."),
         options=_static([(code, label) for code, label in CATEGORIES.items() if code != "MISS"]),
     ),
-    StepSpec("since", "choice", N_("Since when?"), optional=True, options=_static(SINCE)),
     StepSpec("danger", "choice", N_("Is anyone in danger right now?"), options=_static(YES_NO)),
+    StepSpec(
+        "contact", "choice", N_("How can a helper safely contact you?"), options=_static(CONTACT)
+    ),
+    *_reach_steps(N_("Which phone number? Include the country code, for example +974 3312 3456.")),
+    StepSpec(
+        "area",
+        "choice",
+        N_("Where is the worker now? (a rough area is enough)"),
+        optional=True,
+        options=_areas,
+        when=lambda a: not _worker_home(a),
+        detail=True,
+    ),
+    StepSpec(
+        "since", "choice", N_("Since when?"), optional=True, options=_static(SINCE), detail=True
+    ),
     StepSpec(
         "workers",
         "choice",
         N_("How many workers are affected? (or type a number)"),
         optional=True,
         options=_static(WORKERS),
+        detail=True,
     ),
-    StepSpec("employer", "text", N_("Name of the employer or company? (optional)"), optional=True),
-    StepSpec("agency", "text", N_("Name of the recruitment agency? (optional)"), optional=True),
+    StepSpec(
+        "employer",
+        "text",
+        N_("Name of the employer or company? (optional)"),
+        optional=True,
+        detail=True,
+    ),
+    StepSpec(
+        "agency",
+        "text",
+        N_("Name of the recruitment agency? (optional)"),
+        optional=True,
+        detail=True,
+    ),
     StepSpec(
         "wages",
         "text",
         N_("How much pay is owed? Write the amount, for example 1200 or 1200 QAR."),
         optional=True,
         when=lambda a: "WAGE" in a.get("categories", []),
+        detail=True,
     ),
     StepSpec(
-        "worker_name", "text", N_("What is the worker's name?"), optional=True, when=_is_proxy
+        "worker_name",
+        "text",
+        N_("What is the worker's name?"),
+        optional=True,
+        when=_is_proxy,
+        detail=True,
     ),
     StepSpec(
         "description",
@@ -199,17 +313,9 @@ REPORT_STEPS = [
             "Tell us what happened in your own words. You can also send photos, voice notes, documents or your location. Press Done when finished."
         ),
         optional=True,
+        detail=True,
     ),
-    StepSpec(
-        "contact", "choice", N_("How can a helper safely contact you?"), options=_static(CONTACT)
-    ),
-    StepSpec(
-        "phone",
-        "text",
-        N_("Which phone number? Include the country code, for example +974 3312 3456."),
-        when=_needs_phone,
-    ),
-    *CLOSING_STEPS,
+    *CLOSING_DETAILS,
 ]
 
 MISSING_STEPS = [
@@ -224,8 +330,15 @@ MISSING_STEPS = [
         "choice",
         N_("In which country was the worker working?"),
         options=_destinations,
+        inferred=True,
     ),
-    StepSpec("origin", "choice", N_("Which country is the worker from?"), options=_origins),
+    StepSpec(
+        "origin",
+        "choice",
+        N_("Which country is the worker from?"),
+        options=_origins,
+        inferred=True,
+    ),
     StepSpec("worker_name", "text", N_("What is the missing worker's full name?")),
     StepSpec(
         "last_contact",
@@ -234,16 +347,42 @@ MISSING_STEPS = [
         options=_static(LAST_CONTACT),
     ),
     StepSpec(
+        "contact",
+        "choice",
+        N_("How can a helper safely contact you?"),
+        options=_static(CONTACT[:2]),
+    ),
+    *_reach_steps(
+        N_("Which phone number? Include the country code, for example +977 984 123 4567.")
+    ),
+    StepSpec(
         "area",
         "choice",
         N_("Where were they when you last heard from them?"),
         optional=True,
-        options=_last_place,
+        options=_areas,
+        detail=True,
     ),
-    StepSpec("employer", "text", N_("Name of the employer or company? (optional)"), optional=True),
-    StepSpec("agency", "text", N_("Name of the recruitment agency? (optional)"), optional=True),
     StepSpec(
-        "phones_tried", "text", N_("Which phone numbers have you tried? (optional)"), optional=True
+        "employer",
+        "text",
+        N_("Name of the employer or company? (optional)"),
+        optional=True,
+        detail=True,
+    ),
+    StepSpec(
+        "agency",
+        "text",
+        N_("Name of the recruitment agency? (optional)"),
+        optional=True,
+        detail=True,
+    ),
+    StepSpec(
+        "phones_tried",
+        "text",
+        N_("Which phone numbers have you tried? (optional)"),
+        optional=True,
+        detail=True,
     ),
     StepSpec(
         "description",
@@ -252,27 +391,17 @@ MISSING_STEPS = [
             "Send a photo of the worker if you have one, and anything else that may help. Press Done when finished."
         ),
         optional=True,
+        detail=True,
     ),
-    StepSpec(
-        "contact",
-        "choice",
-        N_("How can a helper safely contact you?"),
-        options=_static(CONTACT[:2]),
-    ),
-    StepSpec(
-        "phone",
-        "text",
-        N_("Which phone number? Include the country code, for example +977 984 123 4567."),
-        when=_needs_phone,
-    ),
-    *CLOSING_STEPS,
+    *CLOSING_DETAILS,
 ]
 FLOWS = {"report": REPORT_STEPS, "missing": MISSING_STEPS}
 
 
 @dataclass
 class Draft:
-    """One unfinished report. ``history`` is the questions already shown, for Back."""
+    """One unfinished report. ``history`` is the questions already shown, for Back;
+    ``details`` is whether the reporter asked to add the optional details."""
 
     flow: str
     step: str
@@ -280,6 +409,7 @@ class Draft:
     history: list[str] = field(default_factory=list)
     attachments: list[list[Any]] = field(default_factory=list)
     language: str = "en"
+    details: bool = False
 
     @classmethod
     def restore(cls, data: dict[str, Any]) -> Draft | None:
@@ -297,6 +427,7 @@ class Draft:
             history=list(data.get("history", [])),
             attachments=[list(item) for item in data.get("attachments", [])],
             language=data.get("language", "en"),
+            details=bool(data.get("details", False)),
         )
 
     def stored(self) -> dict[str, Any]:
@@ -307,6 +438,7 @@ class Draft:
             "history": self.history,
             "attachments": self.attachments,
             "language": self.language,
+            "details": self.details,
         }
 
     @property
@@ -325,6 +457,10 @@ class Draft:
     def pieces(self) -> int:
         """Files plus the written description, as the reporter counts what they sent."""
         return len(self.attachments) + (1 if self.answers.get("description") else 0)
+
+    @property
+    def can_add_details(self) -> bool:
+        return not self.details and any(s.detail and s.when(self.answers) for s in self.steps)
 
 
 Result = Literal[
@@ -357,20 +493,32 @@ async def active_corridors(session: AsyncSession) -> list[Corridor]:
     )
 
 
-def next_step(draft: Draft, after: str | None) -> StepSpec:
+def _applies(draft: Draft, spec: StepSpec) -> bool:
+    return spec.when(draft.answers) and (draft.details or not spec.detail)
+
+
+def next_step(draft: Draft, after: str | None, corridors: list[Corridor]) -> StepSpec:
+    """The next question to show. A question with one possible answer is answered on the
+    reporter's behalf and not shown (it is not in ``history``, so Back skips it too)."""
     steps = draft.steps
     index = 0 if after is None else [s.name for s in steps].index(after) + 1
     for spec in steps[index:]:
-        if spec.when(draft.answers):
-            return spec
+        if not _applies(draft, spec):
+            continue
+        if spec.inferred and spec.options:
+            only = spec.options(draft.answers, corridors)
+            if len(only) == 1:
+                _record(draft, spec, only[0][0])
+                continue
+        return spec
     return steps[-1]
 
 
-def start(flow: str, language: str) -> Draft:
+def start(flow: str, language: str, corridors: list[Corridor]) -> Draft:
     draft = Draft(flow=flow, step="", language=language)
     if flow == "missing":
         draft.answers.update(role="family", categories=["MISS"])
-    draft.step = next_step(draft, None).name
+    draft.step = next_step(draft, None, corridors).name
     return draft
 
 
@@ -379,10 +527,47 @@ def choices(draft: Draft, corridors: list[Corridor]) -> Choices:
     return spec.options(draft.answers, corridors) if spec.options else []
 
 
-def _advance(draft: Draft) -> Outcome:
+def _advance(draft: Draft, corridors: list[Corridor]) -> Outcome:
     draft.history = [*draft.history, draft.step]
-    draft.step = next_step(draft, draft.step).name
+    draft.step = next_step(draft, draft.step, corridors).name
     return Outcome("next")
+
+
+def _set_destination(answers: dict[str, Any], destination: str) -> None:
+    if answers.get("destination") != destination:
+        # The origin and area chosen for another destination do not hold for this one.
+        answers.pop("origin", None)
+        answers.pop("area", None)
+    answers["destination"] = destination
+
+
+def _record(draft: Draft, spec: StepSpec, value: str) -> None:
+    """Keeps a single-choice answer, with what it implies for the other answers."""
+    answers = draft.answers
+    if spec.name not in ("destination", "worked_in"):
+        answers[spec.name] = value
+    if spec.name == "role":
+        family = value in RELATIONSHIP_CODES
+        answers["role"] = "family" if family else value
+        if family:
+            answers["relationship"] = value
+        else:
+            answers.pop("relationship", None)
+    elif spec.name == "destination" and value == HOME:
+        answers["location"] = "origin"
+        answers.pop("destination", None)
+        answers.pop("origin", None)
+        answers.pop("area", None)
+    elif spec.name in ("destination", "worked_in"):
+        if spec.name == "destination" and draft.flow == "report":
+            answers["location"] = "destination"
+        _set_destination(answers, value)
+    elif spec.name == "consent":
+        for purpose in ConsentPurpose:
+            if value == "all":
+                answers[f"consent_{purpose.value}"] = "yes"
+            else:
+                answers.pop(f"consent_{purpose.value}", None)
 
 
 def choose(draft: Draft, question: str, value: str, corridors: list[Corridor]) -> Outcome:
@@ -400,16 +585,13 @@ def choose(draft: Draft, question: str, value: str, corridors: list[Corridor]) -
             chosen.append(value)
         draft.answers[spec.name] = chosen
         return Outcome("toggled")
-    draft.answers[spec.name] = value
-    if spec.name == "destination":
-        # A new destination invalidates the origin and area chosen for the old one.
-        draft.answers.pop("origin", None)
-        draft.answers.pop("area", None)
-    return _advance(draft)
+    _record(draft, spec, value)
+    return _advance(draft, corridors)
 
 
-def navigate(draft: Draft, action: str, question: str) -> Outcome:
-    """Back, Skip, Done, Send or Cancel; ``question`` is the one the button belongs to."""
+def navigate(draft: Draft, action: str, question: str, corridors: list[Corridor]) -> Outcome:
+    """Back, Skip, Done, Add details, Send or Cancel; ``question`` is the one the button
+    belongs to."""
     spec = draft.spec
     if action == "cancel":
         return Outcome("cancelled")
@@ -423,13 +605,19 @@ def navigate(draft: Draft, action: str, question: str) -> Outcome:
         return Outcome("ask")
     if action == "skip" and spec.optional:
         draft.answers.pop(spec.name, None)
-        return _advance(draft)
+        return _advance(draft, corridors)
     if action == "done" and spec.kind == "multi":
         if not draft.answers.get(spec.name):
             return Outcome("need_one")
-        return _advance(draft)
+        return _advance(draft, corridors)
     if action == "done" and spec.kind == "media":
-        return _advance(draft)
+        return _advance(draft, corridors)
+    if action == "details" and spec.kind == "summary" and draft.can_add_details:
+        draft.details = True
+        draft.history = [*draft.history, draft.step]
+        first = next(s for s in draft.steps if s.detail and s.when(draft.answers))
+        draft.step = first.name
+        return Outcome("next")
     if action == "submit" and spec.kind == "summary":
         return Outcome("submit")
     return Outcome("stale")
@@ -477,12 +665,12 @@ def type_text(
             answers.pop(spec.name, None)
         else:
             answers[spec.name] = value
-        return _advance(draft)
+        return _advance(draft, corridors)
     if spec.kind == "choice":
         typed = text.strip().casefold()
         if spec.name == "workers" and typed.isdigit() and 0 < int(typed) < MAX_WORKERS:
             answers["workers"] = typed
-            return _advance(draft)
+            return _advance(draft, corridors)
         match = next(
             (
                 value
@@ -512,25 +700,28 @@ def workers_affected(answer: str) -> int:
 
 
 def build_report(draft: Draft) -> case_domain.Report:
+    """The report the answers make. An answer left over from a path the reporter went
+    Back from (a phone number, then "here in this chat") is not part of it."""
     a = draft.answers
     details: dict[str, str] = {}
     if draft.flow == "missing":
         details["last_contact"] = a.get("last_contact", "")
         if a.get("phones_tried"):
             details["phones_tried"] = a["phones_tried"]
-    wages = a.get("wages") or {}
+    wages = (a.get("wages") or {}) if "WAGE" in a.get("categories", []) else {}
     attachments = [
         (kind, file_id, text) for kind, file_id, text in draft.attachments if kind != "location"
     ]
     locations = [text for kind, _file, text in draft.attachments if kind == "location"]
-    area = a.get("area")
+    home = _worker_home(a)
+    counted = _counted(a)
     return case_domain.Report(
         reporter_role=a.get("role", "self"),
-        relationship=a.get("relationship"),
+        relationship=a.get("relationship") if a.get("role") == "family" else None,
         destination_country=a["destination"],
         origin_country=a["origin"],
-        area=None if area == "home" else area,
-        worker_location="origin" if area == "home" else "destination",
+        area=None if home else a.get("area"),
+        worker_location="origin" if home else "destination",
         categories=a.get("categories", ["OTHR"]),
         since=a.get("since"),
         in_danger=a.get("danger") == "yes",
@@ -540,29 +731,30 @@ def build_report(draft: Draft) -> case_domain.Report:
         wage_owed_minor=wages.get("minor"),
         wage_currency=wages.get("currency"),
         description=a.get("description"),
-        worker_name=a.get("worker_name"),
+        worker_name=a.get("worker_name") if _is_proxy(a) else None,
         contact_method=a.get("contact", "chat"),
-        contact_phone=a.get("phone"),
+        contact_phone=a.get("phone") if _needs_phone(a) else None,
         precise_location=locations[-1] if locations else None,
         details=details,
         attachments=attachments,
         language=draft.language,
         consents={p.value: a.get(f"consent_{p.value}") == "yes" for p in ConsentPurpose},
+        sector=a.get("sector") if counted else None,
+        gender=a.get("gender") if counted else None,
     )
 
 
 def safe_hours(draft: Draft) -> tuple[int, int] | tuple[None, None]:
-    return SAFE_HOUR_RANGES.get(draft.answers.get("safe_hours", "any"), (None, None))
+    """The hours the reporter chose: asked at once when a helper will call, offered as a
+    detail when the helper writes in this chat."""
+    key = "chat_hours" if _reached_in_chat(draft.answers) else "safe_hours"
+    return SAFE_HOUR_RANGES.get(draft.answers.get(key, "any"), (None, None))
 
 
-async def submit(session: AsyncSession, domain: Domain, reporter: Reporter, draft: Draft) -> Case:
-    """Makes the case. The reporter's safe hours are kept in the reporter's own time zone:
-    a relative at home keeps home's evening, whatever the worker's country.
-
-    Raises ``case_domain.IntakeError`` when the report cannot become a case."""
-    report = build_report(draft)
-    reporter.safe_hours_start, reporter.safe_hours_end = safe_hours(draft)
-    reporter.timezone = timezone_of(
+def reporter_timezone(report: case_domain.Report) -> str:
+    """Safe hours are kept in the reporter's own time zone: a relative at home keeps home's
+    evening, whatever the worker's country."""
+    return timezone_of(
         reporter_country(
             report.reporter_role,
             report.worker_location,
@@ -570,4 +762,13 @@ async def submit(session: AsyncSession, domain: Domain, reporter: Reporter, draf
             report.destination_country,
         )
     )
+
+
+async def submit(session: AsyncSession, domain: Domain, reporter: Reporter, draft: Draft) -> Case:
+    """Makes the case, and keeps the reporter's safe hours and time zone with the reporter.
+
+    Raises ``case_domain.IntakeError`` when the report cannot become a case."""
+    report = build_report(draft)
+    reporter.safe_hours_start, reporter.safe_hours_end = safe_hours(draft)
+    reporter.timezone = reporter_timezone(report)
     return await case_domain.submit_report(session, domain, reporter, report)

@@ -14,7 +14,7 @@ from bot import labels
 from bot.domain.places import country_name
 from bot.domain.wizard import MAX_DESCRIPTION, Choices, Draft, StepSpec
 from bot.i18n import N_, _, current_language
-from bot.taxonomy import REPORTER_ROLES
+from bot.taxonomy import CONSENT_TEXTS, REPORTER_ROLES, ConsentPurpose
 from bot.views.buttons import Nav, Step
 
 
@@ -106,6 +106,13 @@ def keyboard(draft: Draft, options: Choices) -> InlineKeyboardMarkup:
                 text=_("📨 Send report"), callback_data=Nav(action="submit", step=spec.name).pack()
             )
         )
+        if draft.can_add_details:
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("➕ Add details"),
+                    callback_data=Nav(action="details", step=spec.name).pack(),
+                )
+            )
     builder.row(*_nav_row(spec, first=draft.is_first))
     return builder.as_markup()
 
@@ -117,7 +124,13 @@ def question(draft: Draft, options: Choices, note: str | None = None) -> Rendere
         text += "\n" + _("Received so far: {n}", n=draft.pieces)
     elif spec.kind == "summary":
         text += "\n\n" + summary_text(draft)
-    if spec.name.startswith("consent_"):
+        if draft.can_add_details:
+            text += "\n\n" + _(
+                "You can send it now, or add details first: where exactly, since when, the employer, pay owed, your own words and photos."
+            )
+    if spec.name == "consent":
+        text += "\n\n" + "\n\n".join(f"• {_(CONSENT_TEXTS[p])}" for p in ConsentPurpose)
+    elif spec.name.startswith("consent_"):
         text = _("May we do this?") + "\n\n" + text
     if note:
         text = note + "\n\n" + text
@@ -160,6 +173,10 @@ def summary_text(draft: Draft) -> str:
     ):
         if a.get(key):
             lines.append(f"{_(label)}: {given}")
+    if a.get("sector") or a.get("gender"):
+        # Never the answers themselves: someone may be reading over the reporter's shoulder.
+        counted = _("For anonymous statistics")
+        lines.append(f"{counted}: {given}")
     lines.append(_("Description and files: {n}", n=draft.pieces))
     ticks = {"yes": "✓", "no": "✗"}
     lines.append(
