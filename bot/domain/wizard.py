@@ -398,6 +398,11 @@ MISSING_STEPS = [
 FLOWS = {"report": REPORT_STEPS, "missing": MISSING_STEPS}
 
 
+# Raised whenever the questions or their order change in a way an unfinished draft of the
+# older wizard cannot follow.
+DRAFT_VERSION = 2
+
+
 @dataclass
 class Draft:
     """One unfinished report. ``history`` is the questions already shown, for Back;
@@ -415,6 +420,10 @@ class Draft:
     def restore(cls, data: dict[str, Any]) -> Draft | None:
         """None for a draft that cannot be continued: cleared half-way by another command,
         written by an older version, or naming a question its flow does not have."""
+        if data.get("version") != DRAFT_VERSION:
+            # Saved by the wizard before a change of its questions: continued here it would
+            # skip questions the older order had not reached yet.
+            return None
         flow = data.get("flow", "report")
         if flow not in FLOWS or "step" not in data or not isinstance(data.get("answers"), dict):
             return None
@@ -432,6 +441,7 @@ class Draft:
 
     def stored(self) -> dict[str, Any]:
         return {
+            "version": DRAFT_VERSION,
             "flow": self.flow,
             "step": self.step,
             "answers": self.answers,

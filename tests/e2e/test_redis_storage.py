@@ -326,4 +326,4 @@ async def test_keys_rotate_re_encrypts_drafts_in_redis(
         await h.tg.create_user("Ram", language_code="id", user_id=uid, started=True)
         await h.say(uid, "/start")
         await h.press_data(uid, lambda data: data.split(":")[:2] == ["nav", "resume"])
-        assert await question(h, uid) == tr("id", QUESTION["safe_hours"])
+        assert await question(h, uid) == tr("id", QUESTION["sector"])
