@@ -327,24 +327,22 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     await h.say(hari, "/start")
     await h.tap(hari, "नेपाली")
     await h.tap(hari, "📝")  # Report a problem
-    for answer in ("self", "QA", "NP", "Doha"):
+    for answer in ("self", "QA", "WAGE", "DOCS"):
         await h.tap_value(hari, answer)
-    await h.tap_value(hari, "WAGE")
-    await h.tap_value(hari, "DOCS")
     await h.tap_nav(hari, "done")
-    await h.tap_value(hari, "months")
-    await h.tap_value(hari, "no")
-    await h.tap_value(hari, "6-20")
+    for answer in ("no", "chat", "all"):  # not in danger; write here; consents
+        await h.tap_value(hari, answer)
+    await h.tap_nav(hari, "details")
+    for answer in ("Doha", "months", "6-20"):
+        await h.tap_value(hari, answer)
     await h.say(hari, "Al Noor Contracting W.L.L.")
     await h.tap_nav(hari, "skip")  # agency
     await h.say(hari, "4800 QAR")
     await h.say(hari, "हामीलाई चार महिनादेखि तलब दिइएको छैन र कम्पनीले राहदानी राखेको छ।")
     await h.send("photo", hari, caption="payslip")
     await h.tap_nav(hari, "done")
-    await h.tap_value(hari, "chat")
-    await h.tap_value(hari, "18-22")
-    for _ in range(3):
-        await h.tap_value(hari, "yes")
+    for answer in ("18-22", "SECTOR_F", "MAN"):  # safe hours, sector, gender
+        await h.tap_value(hari, answer)
     await h.tap_nav(hari, "submit")
     code = (await h.case_codes())[-1]
 
@@ -404,19 +402,20 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     await h.tap(kamala, "🔎")
     await h.tap_value(kamala, "parent")
     await h.tap_value(kamala, "QA")
-    await h.tap_value(kamala, "NP")
     await h.say(kamala, "Suman Tamang")
     await h.tap_value(kamala, "month")
-    await h.tap_value(kamala, "Al Khor")
-    await h.tap_nav(kamala, "skip")
-    await h.say(kamala, "Gulf Star Manpower")
-    await h.say(kamala, "+974 3312 3456")
-    await h.tap_nav(kamala, "done")
     await h.tap_value(kamala, "phone")
     await h.say(kamala, "+977 984 123 4567")
     await h.tap_value(kamala, "any")
-    for _ in range(3):
-        await h.tap_value(kamala, "yes")
+    await h.tap_value(kamala, "all")
+    await h.tap_nav(kamala, "details")
+    await h.tap_value(kamala, "Al Khor")
+    await h.tap_nav(kamala, "skip")  # employer
+    await h.say(kamala, "Gulf Star Manpower")
+    await h.say(kamala, "+974 3312 3456")
+    await h.tap_nav(kamala, "done")
+    await h.tap_nav(kamala, "skip")  # sector
+    await h.tap_nav(kamala, "skip")  # gender
     await h.tap_nav(kamala, "submit")
 
     say.step("Siti, an Indonesian domestic worker in Malaysia, sends an SOS: two taps.")

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.config import Config, parse_config
 from bot.crypto import KeyRing, generate_key, install
 from bot.domain.cases import Report
+from models import Corridor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -42,6 +43,15 @@ def wage_report(**changes: Any) -> Report:
     )
     values.update(changes)
     return Report(**values)
+
+
+def example_corridors(*codes: str) -> list[Corridor]:
+    """Active corridors as the wizard sees them, without a database: the example network's
+    (NP-QA, NP-MY, ID-MY) unless ``codes`` names others."""
+    codes = codes or tuple(c["code"] for c in example_data()["corridors"])
+    return [
+        Corridor(code=code, origin=code[:2], destination=code[3:], active=True) for code in codes
+    ]
 
 
 def example_data() -> dict[str, Any]:

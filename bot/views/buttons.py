@@ -90,7 +90,7 @@ class Step(CallbackData, prefix="r"):
 
 
 class Nav(CallbackData, prefix="nav"):
-    action: Word  # back | cancel | skip | done | submit
+    action: Word  # back | cancel | skip | done | details | submit
     step: Word  # the question the button belongs to
 
 

@@ -188,7 +188,7 @@ async def test_group_command_does_not_disturb_a_private_report(harness: Harness)
         "en", PRIVATE_POINTER, bot=h.app.domain.bot_username
     )
     # In private the report is where it was.
-    assert await h.last_bot_text(worker) == tr("en", "In which country is the worker working?")
+    assert await h.last_bot_text(worker) == tr("en", "In which country is the worker now?")
     await say(h, worker, "/start")
     assert await h.last_bot_text(worker) == tr(
         "en", "You have an unfinished report. Continue where you stopped, or start again?"

@@ -25,9 +25,9 @@ from bot import labels
 from bot.crypto import generate_key
 from bot.domain.cases import find_reporter
 from bot.domain.places import country_name
+from bot.domain.wizard import MAX_DESCRIPTION, REPORT_STEPS
 from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, tr
-from handlers.intake import MAX_DESCRIPTION, REPORT_STEPS
 from models import Attachment, Case, CaseEvent, Consent
 from tests.support import database
 
@@ -129,26 +129,29 @@ EMPLOYER = "Al Noor Contracting W.L.L."
 DESCRIPTION = "We have not been paid for four months and the company keeps our passports."
 
 # The order the report asks its questions in, for a worker reporting for themselves,
-# with wages owed and a phone contact (so every kind of step is visited).
+# with wages owed and a phone contact (so every kind of step is visited). "details" is the
+# summary, answered with "Add details"; the origin is asked only where a destination has
+# more than one (Malaysia in the example network).
 FLOW = [
     "role",
     "destination",
     "origin",
-    "area",
     "categories",
-    "since",
     "danger",
+    "contact",
+    "phone",
+    "safe_hours",
+    "consent",
+    "details",
+    "area",
+    "since",
     "workers",
     "employer",
     "agency",
     "wages",
     "description",
-    "contact",
-    "phone",
-    "safe_hours",
-    "consent_destination_help",
-    "consent_origin_help",
-    "consent_statistics",
+    "sector",
+    "gender",
 ]
 
 
@@ -190,14 +193,18 @@ class Reporter:
         self.step_index = 0
 
     @property
+    def flow(self) -> list[str]:
+        return [step for step in FLOW if step != "origin" or self.place.destination == "MY"]
+
+    @property
     def step(self) -> str:
-        return FLOW[self.step_index] if self.step_index < len(FLOW) else "summary"
+        return self.flow[self.step_index] if self.step_index < len(self.flow) else "summary"
 
     async def assert_asked(self, step: str | None = None, note: str | None = None) -> str:
         """The newest bot message asks ``step`` (default: the current one), after ``note``."""
         step = step or self.step
         text = await self.last()
-        question = self.t(SUMMARY if step == "summary" else QUESTION[step])
+        question = self.t(SUMMARY if step in ("summary", "details") else QUESTION[step])
         assert question in text, f"expected the {step!r} question in {self.lang}, got {text!r}"
         if note is not None:
             assert text.startswith(self.t(note) + "\n\n"), f"expected {note!r} first, got {text!r}"
@@ -217,12 +224,14 @@ class Reporter:
             "workers": "6-20",
             "contact": "phone",
             "safe_hours": "18-22",
-            "consent_destination_help": "yes",
-            "consent_origin_help": "yes",
-            "consent_statistics": "yes",
+            "consent": "all",
+            "sector": "SECTOR_F",
+            "gender": "UNSAID",
         }
         if step in choices:
             await self.tap(step, choices[step])
+        elif step == "details":
+            await press_nav(h, uid, "details")
         elif step == "categories":
             await self.tap(step, "WAGE")
             await self.tap(step, "DOCS")
@@ -454,7 +463,7 @@ async def test_description_over_telegrams_limit_is_kept_whole_and_in_order(
     assert len(sent.get("parts", [])) == 5
     assert (await reporter.texts())[-5:] == [reporter.t("Added. Send more, or press Done.")] * 5
     await press_nav(harness, reporter.uid, "done")
-    reporter.step_index = FLOW.index("contact")
+    reporter.step_index = reporter.flow.index("sector")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     # The parts are joined again, in the order they were written; only the whitespace at
@@ -489,7 +498,7 @@ async def test_description_beyond_max_is_capped_with_a_message(harness: Harness)
         assert texts[-1] == added
         assert (texts[-2] == capped) == (index >= cap_at), index
     await press_nav(harness, reporter.uid, "done")
-    reporter.step_index = FLOW.index("contact")
+    reporter.step_index = reporter.flow.index("sector")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     assert case.description == "\n".join(chunks)[:MAX_DESCRIPTION]
@@ -506,7 +515,7 @@ async def test_twenty_photo_album_in_the_description_step_keeps_all_twenty(
     assert len(sent) == 20
     receipts = sorted(t for t in await reporter.texts() if t.startswith("Received ("))
     await press_nav(harness, reporter.uid, "done")
-    reporter.step_index = FLOW.index("contact")
+    reporter.step_index = reporter.flow.index("sector")
     await reporter.answer_until("summary")
     text = await reporter.assert_asked("summary")
     kept = next(
@@ -553,7 +562,7 @@ async def test_forwarded_messages(harness: Harness) -> None:
     )
     assert await reporter.last() == reporter.t("Added. Send more, or press Done.")
     await press_nav(harness, reporter.uid, "done")
-    reporter.step_index = FLOW.index("contact")
+    reporter.step_index = reporter.flow.index("sector")
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     assert case.description == DESCRIPTION + "\nIf you complain you will be deported."
@@ -609,9 +618,9 @@ async def test_text_where_a_button_is_expected_asks_again(harness: Harness) -> N
     await reporter.answer_until("danger")
     await say(harness, reporter.uid, "maybe")
     await reporter.assert_asked("danger", note=CHOOSE_BUTTON)
-    await reporter.answer_until("consent_statistics")
+    await reporter.answer_until("consent")
     await say(harness, reporter.uid, "ok")
-    await reporter.assert_asked("consent_statistics", note=CHOOSE_BUTTON)
+    await reporter.assert_asked("consent", note=CHOOSE_BUTTON)
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
     await assert_case_matches_report(case, MALAYSIA)
@@ -619,7 +628,7 @@ async def test_text_where_a_button_is_expected_asks_again(harness: Harness) -> N
 
 
 async def test_number_where_a_country_is_expected_asks_again(harness: Harness) -> None:
-    reporter = await Reporter.create(harness, "Kiran", "en")
+    reporter = await Reporter.create(harness, "Kiran", "en", place=MALAYSIA)
     await reporter.begin()
     await reporter.answer_until("destination")
     for typed in ("974", "1", "0", "-1"):
@@ -631,7 +640,7 @@ async def test_number_where_a_country_is_expected_asks_again(harness: Harness) -
     await reporter.assert_asked("origin", note=CHOOSE_BUTTON)
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()
-    await assert_case_matches_report(case)
+    await assert_case_matches_report(case, MALAYSIA)
 
 
 async def test_button_from_an_old_message_is_refused_and_the_question_asked_again(
@@ -906,8 +915,8 @@ async def test_full_report_speaks_the_reporters_language(
     if lang != "en":
         # The check means something: these are not the English texts.
         assert all(
-            tr("en", QUESTION[step]) not in text
-            for step, text in zip(FLOW, questions_seen, strict=True)
+            tr("en", QUESTION.get(step, SUMMARY)) not in text
+            for step, text in zip(reporter.flow, questions_seen, strict=True)
         )
     await reporter.assert_summary(pieces=1)
     case = await reporter.submit()

@@ -96,10 +96,13 @@ async def play(h: Harness, language: str) -> None:
     await h.say(worker, "/start")
     await h.press_data(worker, lambda data: data == f"lang:{language}")
     await h.press_data(worker, lambda data: data == "menu:report")
-    for value in ("self", "QA", "NP", "Doha", "WAGE", "DOCS"):
+    for value in ("self", "QA", "WAGE", "DOCS"):
         await h.tap_value(worker, value)
     await h.tap_nav(worker, "done")
-    for value in ("months", "no", "6-20"):
+    for value in ("no", "chat", "all"):
+        await h.tap_value(worker, value)
+    await h.tap_nav(worker, "details")
+    for value in ("Doha", "months", "6-20"):
         await h.tap_value(worker, value)
     await h.say(worker, PROPER[-1])
     await h.tap_nav(worker, "skip")
@@ -107,10 +110,8 @@ async def play(h: Harness, language: str) -> None:
     await h.say(worker, DESCRIPTION)
     await h.send("photo", worker, caption="")
     await h.tap_nav(worker, "done")
-    await h.tap_value(worker, "chat")
-    await h.tap_value(worker, "18-22")
-    for _ in range(3):
-        await h.tap_value(worker, "yes")
+    for value in ("18-22", "SECTOR_F", "MAN"):
+        await h.tap_value(worker, value)
     await h.tap_nav(worker, "submit")
     code = (await h.case_codes())[-1]
     await h.say(worker, WORDS)  # before the claim: it waits in the details

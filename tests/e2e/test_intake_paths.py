@@ -22,10 +22,11 @@ from sqlalchemy import select
 
 from bot import labels
 from bot.domain.cases import consents_of
+from bot.domain.wizard import MISSING_STEPS, REPORT_STEPS, StepSpec
 from bot.harness import Harness, example_network
 from bot.i18n import tr
+from bot.taxonomy import CONSENT_TEXTS, ConsentPurpose
 from handlers.common import menu_keyboard, menu_text
-from handlers.intake import MISSING_STEPS, REPORT_STEPS, StepSpec
 from handlers.sos import SOS_CONSENT
 from models import Attachment, Case, CaseCard
 
@@ -43,7 +44,11 @@ STATIC_OPTIONS = {
     "workers",
     "contact",
     "safe_hours",
+    "chat_hours",
     "last_contact",
+    "consent",
+    "sector",
+    "gender",
     "consent_destination_help",
     "consent_origin_help",
     "consent_statistics",
@@ -101,6 +106,7 @@ ORG_NAMES = {o["id"]: o["name"] for o in example_network()["organisations"]}
 
 SKIP = object()
 SUBMIT = object()
+DETAILS = object()  # "Add details" on the summary
 
 
 @dataclass(frozen=True)
@@ -191,11 +197,18 @@ async def newcomer(h: Harness, name: str, lang: str) -> Scripted:
     return r
 
 
+def labels_of(message: dict[str, Any]) -> dict[str, str]:
+    return {nav_key(b.get("callback_data", "")): b["text"] for b in buttons(message)}
+
+
 async def check_question(r: Scripted, flow: str, spec: StepSpec, answers: dict[str, Any]) -> None:
     message = await r.last()
     text = message.get("text") or ""
     if spec.kind == "summary":
         assert text.startswith(r.expect(SUMMARY) + "\n\n"), text
+    elif spec.name == "consent":
+        purposes = [r.expect(CONSENT_TEXTS[purpose]) for purpose in ConsentPurpose]
+        assert text == r.expect(MAY_WE) + "\n\n" + "\n\n".join(f"• {p}" for p in purposes)
     elif spec.name.startswith("consent_"):
         assert text == r.expect(MAY_WE) + "\n\n" + r.expect(spec.question), text
     else:
@@ -205,8 +218,8 @@ async def check_question(r: Scripted, flow: str, spec: StepSpec, answers: dict[s
         for value, label in spec.options(answers, []):  # type: ignore[misc]
             shown = labels[f"r:{spec.name}:{value}"].removeprefix("✅ ")
             r.check_label(shown, label)
-    if spec.name == "area" and flow == "report":
-        r.check_label(labels["r:area:home"], "Back in my home country")
+    if spec.name == "destination" and flow == "report":
+        r.check_label(labels["r:destination:home"], "Back in my home country")
     if spec.optional:
         r.check_label(labels["nav:skip"], "Skip")
     r.check_label(labels["nav:cancel"], "✖ Cancel")
@@ -227,6 +240,9 @@ async def fill(r: Scripted, flow: str, script: list[tuple[str, Any]]) -> str:
         await check_question(r, flow, spec, answers)
         if action is SKIP:
             await h.tap_nav(uid, "skip")
+        elif spec.kind == "summary" and action is DETAILS:
+            r.check_label(labels_of(await r.last())["nav:details"], "➕ Add details")
+            await h.tap_nav(uid, "details")
         elif spec.kind == "summary":
             summary = (await r.last())["text"]
             assert action is SUBMIT
@@ -292,24 +308,25 @@ async def reporter_id_of(h: Harness, uid: int) -> int | None:
 
 # -- self-report -------------------------------------------------------------------------------
 
+# Qatar's only origin in the example network is Nepal: the origin is not asked.
 SELF_REPORT = [
     ("role", "self"),
     ("destination", "QA"),
-    ("origin", "NP"),
-    ("area", "Doha"),
     ("categories", ["WAGE", "DOCS"]),
-    ("since", "months"),
     ("danger", "no"),
+    ("contact", "chat"),
+    ("consent", "all"),
+    ("summary", DETAILS),
+    ("area", "Doha"),
+    ("since", "months"),
     ("workers", "6-20"),
     ("employer", "Al Noor Contracting"),
     ("agency", SKIP),
     ("wages", "4800"),
     ("description", "Four months without pay. The company keeps our passports."),
-    ("contact", "chat"),
-    ("safe_hours", "any"),
-    ("consent_destination_help", "yes"),
-    ("consent_origin_help", "yes"),
-    ("consent_statistics", "yes"),
+    ("chat_hours", "any"),
+    ("sector", "SECTOR_F"),
+    ("gender", "MAN"),
     ("summary", SUBMIT),
 ]
 
@@ -330,6 +347,9 @@ async def test_self_report(harness: Harness, lang: str) -> None:
         in summary
     )
     assert "Al Noor" not in summary and "4800" not in summary  # never echoed back
+    # Sector and gender: one neutral tick, never the answer, on the reporter's own screen.
+    assert r.expect("For anonymous statistics") + ": " + r.expect("given ✓") in summary
+    assert r.expect("Construction") not in summary and r.expect("Man") not in summary
 
     case, consents = await newest_case(h)
     await r.sees(REGISTERED, code=case.code)
@@ -353,32 +373,40 @@ async def test_self_report(harness: Harness, lang: str) -> None:
     assert consents == {"destination_help": True, "origin_help": True, "statistics": True}
     assert case.status == "routed" and case.side == "destination"
     assert await card_orgs(h, case.id) == {"qa-workers-centre"}
+    assert (case.sector, case.gender) == ("SECTOR_F", "MAN")
+    group_texts = await h.bot_texts(h.groups["qa-workers-centre"])
+    assert not any(
+        tr(language, label) in text
+        for text in group_texts
+        for language in ("en", "ne")
+        for label in ("Construction", "Man", "Woman")
+    )
     r.assert_all_translated()
 
 
 # -- family proxy report and the hand-over to the worker --------------------------------------
 
 FAMILY_REPORT = [
-    ("role", "family"),
-    ("relationship", "parent"),
+    ("role", "parent"),
     ("destination", "QA"),
-    ("origin", "NP"),
-    ("area", SKIP),
     ("categories", ["WAGE"]),
-    ("since", SKIP),
     ("danger", "no"),
+    ("contact", "family"),
+    ("phone", "+977 984 123 4567"),
+    ("safe_hours", "18-22"),
+    ("consent", "choose"),
+    ("consent_destination_help", "no"),
+    ("consent_origin_help", "yes"),
+    ("consent_statistics", "no"),
+    ("summary", DETAILS),
+    ("area", SKIP),
+    ("since", SKIP),
     ("workers", SKIP),
     ("employer", SKIP),
     ("agency", SKIP),
     ("wages", SKIP),
     ("worker_name", "Ram Bahadur Thapa"),
     ("description", SKIP),
-    ("contact", "family"),
-    ("phone", "+977 984 123 4567"),
-    ("safe_hours", "18-22"),
-    ("consent_destination_help", "no"),
-    ("consent_origin_help", "yes"),
-    ("consent_statistics", "no"),
     ("summary", SUBMIT),
 ]
 
@@ -403,6 +431,8 @@ async def test_family_proxy_report_and_handover(harness: Harness, lang: str) -> 
     assert case.worker_name == "Ram Bahadur Thapa"
     assert (case.contact_method, case.contact_phone) == ("family", "+9779841234567")
     assert consents == {"destination_help": False, "origin_help": True, "statistics": False}
+    # Without the statistics consent, sector and gender are not asked at all.
+    assert (case.sector, case.gender) == (None, None)
     # A relative's report goes to the home-country side; the destination side was refused.
     assert case.side == "origin"
     assert await card_orgs(h, case.id) == {"np-returnee-shelter"}
@@ -470,25 +500,29 @@ async def test_family_proxy_report_and_handover(harness: Harness, lang: str) -> 
 
 
 def advocate_script(destination: str, origin: str, area: str, phone: str) -> list[tuple[str, Any]]:
+    # Malaysia has workers from Nepal and Indonesia in the example network: the origin is asked.
+    origin_question = [("origin", origin)] if destination == "MY" else []
     return [
         ("role", "advocate"),
         ("destination", destination),
-        ("origin", origin),
-        ("area", area),
+        *origin_question,
         ("categories", ["HOUR", "COND"]),
-        ("since", "weeks"),
         ("danger", "no"),
+        ("contact", "phone"),
+        ("phone", phone),
+        ("safe_hours", "6-12"),
+        ("consent", "choose"),
+        ("consent_destination_help", "yes"),
+        ("consent_origin_help", "yes"),
+        ("consent_statistics", "no"),
+        ("summary", DETAILS),
+        ("area", area),
+        ("since", "weeks"),
         ("workers", Typed("35")),
         ("employer", "Bright Star Cleaning"),
         ("agency", "Sunrise Manpower"),
         ("worker_name", "Maya Gurung"),
         ("description", SKIP),
-        ("contact", "phone"),
-        ("phone", phone),
-        ("safe_hours", "6-12"),
-        ("consent_destination_help", "yes"),
-        ("consent_origin_help", "yes"),
-        ("consent_statistics", "no"),
         ("summary", SUBMIT),
     ]
 
@@ -543,20 +577,20 @@ async def test_advocate_report(
 MISSING_REPORT = [
     ("relationship", "sibling"),
     ("destination", "QA"),
-    ("origin", "NP"),
     ("worker_name", "Suman Tamang"),
     ("last_contact", "month"),
+    ("contact", "phone"),
+    ("phone", "+977 984 123 4567"),
+    ("safe_hours", "any"),
+    ("consent", "all"),
+    ("summary", DETAILS),
     ("area", "Al Khor"),
     ("employer", SKIP),
     ("agency", "Gulf Star Manpower"),
     ("phones_tried", "+974 3312 3456"),
     ("description", "He stopped answering after his visa expired."),
-    ("contact", "phone"),
-    ("phone", "+977 984 123 4567"),
-    ("safe_hours", "any"),
-    ("consent_destination_help", "yes"),
-    ("consent_origin_help", "yes"),
-    ("consent_statistics", "yes"),
+    ("sector", SKIP),
+    ("gender", "UNSAID"),
     ("summary", SUBMIT),
 ]
 
@@ -585,6 +619,7 @@ async def test_missing_person_report(harness: Harness, lang: str) -> None:
     async with h.app.domain.sessions() as session:
         details = json.loads((await session.get(Case, case.id)).details or "{}")
     assert details == {"last_contact": "month", "phones_tried": "+974 3312 3456"}
+    assert (case.sector, case.gender) == (None, "UNSAID")
     r.assert_all_translated()
 
 

@@ -25,10 +25,10 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
+from bot.domain.wizard import REPORT_STEPS
 from bot.fsm import PseudonymKeyBuilder
 from bot.harness import DEMO_TOKEN, Harness
 from bot.i18n import tr
-from handlers.intake import REPORT_STEPS
 from models import Case, ConversationState
 from tests.support import EXAMPLE
 
@@ -113,19 +113,19 @@ async def test_unfinished_report_in_redis_survives_a_restart(
         await h.say(uid, "/start")
         await h.press_data(uid, lambda data: data == f"lang:{lang}")
         await h.press_data(uid, lambda data: data == "menu:report")
-        for step, value in (
-            ("role", "self"),
-            ("destination", "QA"),
-            ("origin", "NP"),
-            ("area", "Doha"),
-        ):
+        for step, value in (("role", "self"), ("destination", "QA")):
             assert await question(h, uid) == tr(lang, QUESTION[step])
             await h.tap_value(uid, value)
         await h.tap_value(uid, "WAGE")
         await h.tap_value(uid, "THRT")
         await h.tap_nav(uid, "done")
-        await h.tap_value(uid, "months")  # since
         await h.tap_value(uid, "no")  # danger
+        await h.tap_value(uid, "chat")
+        await h.tap_value(uid, "all")  # consent
+        await h.tap_nav(uid, "details")
+        assert await question(h, uid) == tr(lang, QUESTION["area"])
+        await h.tap_value(uid, "Doha")
+        await h.tap_value(uid, "months")  # since
         await h.say(uid, "12")  # workers, typed
         assert await question(h, uid) == tr(lang, QUESTION["employer"])
 
@@ -153,10 +153,9 @@ async def test_unfinished_report_in_redis_survives_a_restart(
         assert await question(h, uid) == tr(lang, QUESTION["wages"])
         await h.say(uid, "4800")
         await h.tap_nav(uid, "skip")  # description
-        await h.tap_value(uid, "chat")
-        await h.tap_value(uid, "any")
-        for _ in range(3):
-            await h.tap_value(uid, "yes")
+        await h.tap_value(uid, "any")  # hours
+        await h.tap_nav(uid, "skip")  # sector
+        await h.tap_nav(uid, "skip")  # gender
         await h.tap_nav(uid, "submit")
 
         async with h.app.domain.sessions() as session:
@@ -211,19 +210,21 @@ async def fill_draft(h: Harness, uid: int, lang: str) -> None:
     await h.say(uid, "/start")
     await h.press_data(uid, lambda data: data == f"lang:{lang}")
     await h.press_data(uid, lambda data: data == "menu:report")
-    for step, value in (
-        ("role", "family"),
-        ("relationship", "parent"),
-        ("destination", "QA"),
-        ("origin", "NP"),
-        ("area", "Doha"),
-    ):
+    for step, value in (("role", "parent"), ("destination", "QA")):
         assert await question(h, uid) == tr(lang, QUESTION[step])
         await h.tap_value(uid, value)
     await h.tap_value(uid, "WAGE")
     await h.tap_nav(uid, "done")
-    await h.tap_value(uid, "months")
     await h.tap_value(uid, "no")
+    await h.tap_value(uid, "phone")
+    assert await question(h, uid) == tr(lang, QUESTION["phone"])
+    await h.say(uid, "+974 3312 3456")
+    assert await question(h, uid) == tr(lang, QUESTION["safe_hours"])
+    await h.tap_value(uid, "any")
+    await h.tap_value(uid, "all")  # consent
+    await h.tap_nav(uid, "details")
+    await h.tap_value(uid, "Doha")
+    await h.tap_value(uid, "months")
     await h.say(uid, "12")
     for step in ("employer", "agency"):
         assert await question(h, uid) == tr(lang, QUESTION[step])
@@ -233,10 +234,7 @@ async def fill_draft(h: Harness, uid: int, lang: str) -> None:
     await h.say(uid, MARKERS["worker_name"])
     await h.say(uid, MARKERS["description"])
     await h.tap_nav(uid, "done")
-    await h.tap_value(uid, "phone")
-    assert await question(h, uid) == tr(lang, QUESTION["phone"])
-    await h.say(uid, "+974 3312 3456")
-    assert await question(h, uid) == tr(lang, QUESTION["safe_hours"])
+    assert await question(h, uid) == tr(lang, QUESTION["sector"])
 
 
 def leaks(found: list[tuple[bytes, bytes]], uid: int) -> list[str]:
@@ -328,4 +326,4 @@ async def test_keys_rotate_re_encrypts_drafts_in_redis(
         await h.tg.create_user("Ram", language_code="id", user_id=uid, started=True)
         await h.say(uid, "/start")
         await h.press_data(uid, lambda data: data.split(":")[:2] == ["nav", "resume"])
-        assert await question(h, uid) == tr("id", QUESTION["safe_hours"])
+        assert await question(h, uid) == tr("id", QUESTION["sector"])

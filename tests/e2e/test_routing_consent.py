@@ -42,9 +42,33 @@ def script(base: list[tuple[str, Any]], **answers: Any) -> list[tuple[str, Any]]
     return [(name, answers.get(name, action)) for name, action in base]
 
 
+def one_by_one(base: list[tuple[str, Any]], **consents: str) -> list[tuple[str, Any]]:
+    """``base`` with "Yes to all three" replaced by the three consents, yes unless said."""
+    steps: list[tuple[str, Any]] = []
+    for name, action in base:
+        if name == "consent":
+            steps.append(("consent", "choose"))
+            for purpose in ("destination_help", "origin_help", "statistics"):
+                steps.append((f"consent_{purpose}", consents.get(purpose, "yes")))
+        else:
+            steps.append((name, action))
+    return steps
+
+
+def back_home(base: list[tuple[str, Any]], worked_in: str) -> list[tuple[str, Any]]:
+    """``base`` for a worker who has come home: no area abroad to give."""
+    steps: list[tuple[str, Any]] = []
+    for name, action in base:
+        if name == "destination":
+            steps += [("destination", "home"), ("worked_in", worked_in)]
+        elif name != "area":
+            steps.append((name, action))
+    return steps
+
+
 # A mother at home in Nepal; her son is still in Qatar and agreed to both sides.
 MOTHER_SON_ABROAD = script(FAMILY_REPORT, consent_destination_help="yes", consent_origin_help="yes")
-WORKER_BACK_HOME = script(SELF_REPORT, area="home")
+WORKER_BACK_HOME = back_home(SELF_REPORT, worked_in="QA")
 
 
 async def reporter_of(h: Harness, case: Case) -> Reporter:
@@ -122,7 +146,7 @@ async def test_a_mother_at_home_keeps_her_own_evening(harness: Harness, lang: st
 async def test_a_worker_abroad_keeps_the_evening_where_he_is(harness: Harness, lang: str) -> None:
     h = harness
     worker = await newcomer(h, "Hari", lang)
-    await fill(worker, "report", script(SELF_REPORT, safe_hours="18-22"))
+    await fill(worker, "report", script(SELF_REPORT, chat_hours="18-22"))
     case, _consents = await newest_case(h)
     assert (await reporter_of(h, case)).timezone == "Asia/Qatar"
     await claimed_notice_arrives_at(h, worker, "Asia/Qatar", earlier_zone="Asia/Kathmandu")
@@ -130,7 +154,7 @@ async def test_a_worker_abroad_keeps_the_evening_where_he_is(harness: Harness, l
 
 # -- 2. a consent refused can be asked for again; /consent gives as well as withdraws --------
 
-NO_ORIGIN = script(SELF_REPORT, consent_origin_help="no")
+NO_ORIGIN = one_by_one(SELF_REPORT, origin_help="no")
 
 
 async def refer_to_shelter(h: Harness, code: str) -> None:
