@@ -335,7 +335,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         from bot.app import build_app
+        from bot.checks import redis_problem
 
+        # Drafts and the per-chat lock live there: without it every update would fail.
+        if config.fsm.storage == "redis" and (problem := await redis_problem(config)):
+            raise StartupError(problem)
         await prepare_database(config, migrate=not args.no_migrate, source=source)
         app = await build_app(config, migrate=not args.no_migrate)
         if config.telegram.mode == "webhook":
