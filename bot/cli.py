@@ -1042,9 +1042,9 @@ def parser() -> argparse.ArgumentParser:
 
 
 # Libraries whose routine INFO lines drown what matters: the migrations' two lines at every
-# start, the webhook server's line per request (and APScheduler's two per tick, should it
-# come back as a dependency of a dependency).
-ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access")
+# start, the webhook server's line per request, aiogram's per update (and APScheduler's two
+# per tick, should it come back as a dependency of a dependency).
+ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access", "aiogram.event")
 
 
 def configure_logging(verbose: bool) -> None:

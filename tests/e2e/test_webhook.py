@@ -192,6 +192,8 @@ async def test_webhook_mode_end_to_end(tmp_path: Path) -> None:
             "webhook: refused a body from 127.0.0.1 larger than 1048576 bytes (no length given; 413)"
         )
         assert len(lines) == 8, lines
+        # Quiet by default: no routine line per update (aiogram's "is handled").
+        assert not [line for line in output.lines if " aiogram.event: " in line], output.lines
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
