@@ -156,7 +156,14 @@ def test_full_export_then_decrypt(capsys, config: Path, key: str, monkeypatch) -
     junk = config.parent / "junk.bin"
     junk.write_bytes(os.urandom(100))
     code, _, err = corridor(capsys, "export", "decrypt", str(junk))
-    assert code == 1 and "junk.bin" in one_line(err)
+    assert code == 1 and one_line(err).endswith(
+        "junk.bin: not a full export (`corridor export --full` writes one)"
+    )
+    # A damaged export is not blamed on the passphrase alone.
+    damaged = config.parent / "damaged.bin"
+    damaged.write_bytes(blob.read_bytes()[:-40] + b"x" * 40)
+    code, _, err = corridor(capsys, "export", "decrypt", str(damaged))
+    assert code == 1 and "wrong passphrase, or the file is damaged" in one_line(err)
     code, _, err = corridor(capsys, "export", "decrypt", str(config.parent / "nope.bin"))
     assert code == 1 and one_line(err).endswith("nope.bin: file not found")
 
