@@ -1042,9 +1042,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 # Libraries whose routine INFO lines drown what matters: the migrations' two lines at every
-# start, the webhook server's line per request, aiogram's per update (and APScheduler's two
-# per tick, should it come back as a dependency of a dependency).
-ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access", "aiogram.event")
+# start, the webhook server's line per request, aiogram's per update, fontTools' 200 per
+# evidence report (and APScheduler's two per tick, should it come back as a dependency of a
+# dependency).
+ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access", "aiogram.event", "fontTools")
 
 
 def configure_logging(verbose: bool) -> None:
