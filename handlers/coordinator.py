@@ -162,6 +162,8 @@ async def rota_override(
 ) -> None:
     """`/away PERSON_ID FROM TO` (holiday) or `/cover PERSON_ID FROM TO` (extra on-call days)."""
     parts = (command.args or "").split()
+    # The replies below are all built up front: a bare `/away` must not index an empty list.
+    person = parts[0] if parts else ""
     try:
         start, end = dt.date.fromisoformat(parts[1]), dt.date.fromisoformat(parts[2])
     except (IndexError, ValueError):
@@ -171,19 +173,19 @@ async def rota_override(
         "usage"
         if start is None
         else await onboarding.set_override(
-            session, domain, role.person, parts[0], start, end, on_call
+            session, domain, role.person, person, start, end, on_call
         )
     )
     replies = {
         "set": _(
             "Noted: {person} is on call from {start} to {end}.",
-            person=parts[0],
+            person=person,
             start=start,
             end=end,
         )
         if on_call
         else _(
-            "Noted: {person} is away from {start} to {end}.", person=parts[0], start=start, end=end
+            "Noted: {person} is away from {start} to {end}.", person=person, start=start, end=end
         ),
         "not_allowed": _(
             "You cannot change this person's rota (or the dates are the wrong way round)."
