@@ -58,7 +58,9 @@ def make_bot(config: Config) -> Bot:
     return Bot(
         config.telegram.token,
         session=AiohttpSession(api=api, timeout=config.telegram.request_timeout),
-        default=DefaultBotProperties(protect_content=True),
+        # A reply whose message was deleted meanwhile (a worker clearing the chat, an admin
+        # tidying a group) goes out without the quote: Telegram refuses it for good otherwise.
+        default=DefaultBotProperties(protect_content=True, allow_sending_without_reply=True),
     )
 
 

@@ -201,3 +201,27 @@ async def test_a_button_on_a_message_the_bot_cannot_reach_is_answered_as_stale(
         await h.settle()
         assert answer.get("text") == STALE, (tapped, answer)
         assert errors(caplog) == [], tapped
+
+
+async def test_a_reply_to_a_message_that_is_gone_still_arrives(harness: Harness) -> None:
+    """Found by the fuzz run: the bot's answer quoting a message that no longer exists was
+    refused by Telegram ("message to be replied not found") and given up on."""
+    import time
+
+    h = harness
+    uid = (await h.tg.create_user("Eraser", language_code="en", started=True))["id"]
+    user = {"id": uid, "is_bot": False, "first_name": "Eraser", "language_code": "en"}
+    await h.tg.inject_update(
+        {
+            "edited_message": {
+                "message_id": 10**9,
+                "date": int(time.time()) - 60,
+                "edit_date": int(time.time()),
+                "chat": {"id": uid, "type": "private", "first_name": "Eraser"},
+                "from": user,
+                "text": "corrected",
+            }
+        }
+    )
+    await h.settle()
+    assert (await h.last_bot_text(uid)).startswith("I saw that you edited a message.")
