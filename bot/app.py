@@ -75,7 +75,9 @@ def make_bot(config: Config) -> Bot:
     return Bot(
         config.telegram.token,
         session=TelegramSession(api=api, timeout=config.telegram.request_timeout),
-        default=DefaultBotProperties(protect_content=True),
+        # A reply whose message was deleted meanwhile (a worker clearing the chat, an admin
+        # tidying a group) goes out without the quote: Telegram refuses it for good otherwise.
+        default=DefaultBotProperties(protect_content=True, allow_sending_without_reply=True),
     )
 
 
@@ -361,9 +363,21 @@ class CorridorApp:
                 hook.url, secret_token=hook.secret, allowed_updates=ALLOWED_UPDATES
             )
             info = await self.bot.get_webhook_info()
-        except Exception:
+        except BaseException as exc:
             await runner.cleanup()
             await self.close()
+            # Telegram's refusal (an http:// URL, a port it does not post to, a name it
+            # cannot resolve) is the operator's to fix: one line, not a traceback.
+            if isinstance(exc, TelegramNetworkError | OSError):
+                raise StartupError(
+                    f"Bot API at {self.config.telegram.api_base_url} unreachable while "
+                    f"registering the webhook: {exc}"
+                ) from None
+            if isinstance(exc, TelegramAPIError):
+                raise StartupError(
+                    f"Telegram refused the webhook {hook.url} ([telegram.webhook] url): "
+                    f"{exc.message}"
+                ) from None
             raise
         if info.url != hook.url:
             log.error("webhook: Telegram holds %r, not the configured %r", info.url, hook.url)

@@ -223,17 +223,26 @@ async def _database(config: Config, found: Findings) -> None:
         found.notes.append(f"database {label}: reachable; `run` applies the newer migrations")
 
 
-async def _redis(config: Config, found: Findings) -> None:
+async def redis_problem(config: Config) -> str | None:
+    """Why the configured Redis cannot be used (one line), or None when it answers."""
     from redis.asyncio import from_url
 
     client = from_url(config.fsm.redis_url)
     try:
         await client.ping()
-        found.notes.append(f"redis {safe_url(config.fsm.redis_url)}: reachable")
     except Exception as exc:  # redis' connection errors
-        found.problems.append(
+        return (
             f"{config.path}: [fsm] redis_url: {safe_url(config.fsm.redis_url)} "
             f"unavailable: {first_line(exc)}"
         )
     finally:
         await client.aclose()
+    return None
+
+
+async def _redis(config: Config, found: Findings) -> None:
+    problem = await redis_problem(config)
+    if problem:
+        found.problems.append(problem)
+    else:
+        found.notes.append(f"redis {safe_url(config.fsm.redis_url)}: reachable")

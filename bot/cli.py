@@ -335,7 +335,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     async def main() -> None:
         from bot.app import build_app
+        from bot.checks import redis_problem
 
+        # Drafts and the per-chat lock live there: without it every update would fail.
+        if config.fsm.storage == "redis" and (problem := await redis_problem(config)):
+            raise StartupError(problem)
         await prepare_database(config, migrate=not args.no_migrate, source=source)
         app = await build_app(config, migrate=not args.no_migrate)
         if config.telegram.mode == "webhook":
@@ -1042,9 +1046,10 @@ def parser() -> argparse.ArgumentParser:
 
 
 # Libraries whose routine INFO lines drown what matters: the migrations' two lines at every
-# start, the webhook server's line per request (and APScheduler's two per tick, should it
-# come back as a dependency of a dependency).
-ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access")
+# start, the webhook server's line per request, aiogram's per update, fontTools' 200 per
+# evidence report (and APScheduler's two per tick, should it come back as a dependency of a
+# dependency).
+ROUTINE_LOGGERS = ("apscheduler", "alembic", "aiohttp.access", "aiogram.event", "fontTools")
 
 
 def configure_logging(verbose: bool) -> None:

@@ -147,14 +147,31 @@ class WebhookSection(_Strict):
         return self.public_path if self.url else "/telegram"
 
 
-def webhook_problems(hook: WebhookSection) -> list[str]:
+# What Telegram's setWebhook accepts (a self-hosted Bot API server or the emulator may
+# accept more, so this is checked only against Telegram's own).
+TELEGRAM_API_HOST = "api.telegram.org"
+TELEGRAM_WEBHOOK_PORTS = (443, 80, 88, 8443)
+
+
+def webhook_problems(hook: WebhookSection, api_base_url: str = "") -> list[str]:
     """What keeps Telegram's posts from reaching the bot, as ``key: problem`` lines."""
     problems = []
     parts = urlsplit(hook.url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
+    try:
+        port = parts.port or 443
+    except ValueError:
+        port = None
+    if parts.scheme not in ("https", "http") or not parts.netloc or port is None:
         problems.append(
             f"webhook.url: webhook mode needs the full public URL Telegram posts to, "
             f"e.g. https://bot.example.org/telegram, not {hook.url!r}"
+        )
+    elif urlsplit(api_base_url).hostname == TELEGRAM_API_HOST and (
+        parts.scheme != "https" or port not in TELEGRAM_WEBHOOK_PORTS
+    ):
+        problems.append(
+            f"webhook.url: Telegram posts only to https:// on port 443, 80, 88 or 8443, "
+            f"not to {hook.url!r}"
         )
     elif hook.path and not parts.path.endswith(hook.path):
         problems.append(
@@ -197,7 +214,7 @@ class TelegramSection(_Strict):
     @model_validator(mode="after")
     def _webhook_complete(self) -> TelegramSection:
         if self.mode == "webhook":
-            problems = webhook_problems(self.webhook)
+            problems = webhook_problems(self.webhook, self.api_base_url)
             if problems:
                 raise ValueError("\n".join(problems))
         return self

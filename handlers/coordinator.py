@@ -165,6 +165,8 @@ async def rota_override(
 ) -> None:
     """`/away PERSON_ID FROM TO` (holiday) or `/cover PERSON_ID FROM TO` (extra on-call days)."""
     parts = (command.args or "").split()
+    # The replies below are all built up front: a bare `/away` must not index an empty list.
+    person = parts[0] if parts else ""
     try:
         start, end = dt.date.fromisoformat(parts[1]), dt.date.fromisoformat(parts[2])
     except (IndexError, ValueError):
@@ -174,13 +176,13 @@ async def rota_override(
         "usage"
         if start is None
         else await onboarding.set_override(
-            session, domain, role.person, parts[0], start, end, on_call
+            session, domain, role.person, person, start, end, on_call
         )
     )
     if result == "set":
         # Dates as the coordinator's language writes them.
         shown = {
-            "person": parts[0],
+            "person": person,
             "start": labels.date(start, current_language.get()),
             "end": labels.date(end, current_language.get()),
         }

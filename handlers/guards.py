@@ -19,7 +19,13 @@ from typing import Any
 
 from aiogram import F
 from aiogram.filters import Filter
-from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, TelegramObject
+from aiogram.types import (
+    CallbackQuery,
+    ChatMemberUpdated,
+    InaccessibleMessage,
+    Message,
+    TelegramObject,
+)
 from pydantic import BaseModel
 
 from bot.i18n import _
@@ -86,6 +92,20 @@ async def no_sender(message: Message) -> None:
 @router.callback_query(F.message.is_(None))
 async def no_message(query: CallbackQuery) -> None:
     """A button of an inline message: this bot sends none, so it is not one of ours."""
+    await query.answer(_("This button is no longer valid."), show_alert=True)
+
+
+@router.callback_query(
+    F.message.func(lambda message: isinstance(message, InaccessibleMessage)),
+    ~F.data.startswith("claim:"),
+)
+async def inaccessible_message(query: CallbackQuery) -> None:
+    """A button on a message the bot can no longer reach (deleted, or a forged tap on a
+    message id that never existed): nothing can be edited there, and what the button
+    offered was answered long ago or never. A handler that edits its message (the
+    language menu, a reply's confirmation) would fail on it with an AttributeError.
+    Claim needs only the chat, which Telegram still gives: an old card stays claimable."""
+    log.info("refused a button on a message the bot cannot reach")
     await query.answer(_("This button is no longer valid."), show_alert=True)
 
 

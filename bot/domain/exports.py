@@ -737,12 +737,19 @@ async def record_full_export(
     )
 
 
+FERNET_START = b"gAAAAA"
+
+
 def decrypt_full_export(blob: bytes, passphrase: str) -> dict[str, Any]:
     """The document inside a full export; ``ExportDecryptionError`` if the passphrase is
     wrong or the file damaged."""
     if len(blob) <= SALT_BYTES:
         raise ExportDecryptionError("not a full export: too short")
     salt, token = blob[:SALT_BYTES], blob[SALT_BYTES:]
+    # Every Fernet token starts so (version byte, then a timestamp's leading zeros): without
+    # it the file is something else, and a passphrase is not what to doubt.
+    if not token.startswith(FERNET_START):
+        raise ExportDecryptionError("not a full export (`corridor export --full` writes one)")
     try:
         plain = _fernet(passphrase, salt).decrypt(token)
     except InvalidToken:

@@ -156,7 +156,14 @@ def test_full_export_then_decrypt(capsys, config: Path, key: str, monkeypatch) -
     junk = config.parent / "junk.bin"
     junk.write_bytes(os.urandom(100))
     code, _, err = corridor(capsys, "export", "decrypt", str(junk))
-    assert code == 1 and "junk.bin" in one_line(err)
+    assert code == 1 and one_line(err).endswith(
+        "junk.bin: not a full export (`corridor export --full` writes one)"
+    )
+    # A damaged export is not blamed on the passphrase alone.
+    damaged = config.parent / "damaged.bin"
+    damaged.write_bytes(blob.read_bytes()[:-40] + b"x" * 40)
+    code, _, err = corridor(capsys, "export", "decrypt", str(damaged))
+    assert code == 1 and "wrong passphrase, or the file is damaged" in one_line(err)
     code, _, err = corridor(capsys, "export", "decrypt", str(config.parent / "nope.bin"))
     assert code == 1 and one_line(err).endswith("nope.bin: file not found")
 
@@ -296,3 +303,23 @@ def test_no_traceback_without_a_terminal(tmp_path: Path, config: Path) -> None:
         "export: --full needs a passphrase: set CORRIDOR_EXPORT_PASSPHRASE "
         "(there is no terminal to ask on)"
     ]
+
+
+def test_routine_library_lines_are_quiet_unless_verbose() -> None:
+    import logging
+
+    from bot.cli import ROUTINE_LOGGERS, configure_logging
+
+    touched = (*ROUTINE_LOGGERS, "corridor", "bot", "handlers", "models")
+    saved = {name: logging.getLogger(name).level for name in touched}
+    # Per start, per update, per request, per report (fontTools: 216 lines for one report).
+    routine = ("alembic.runtime.migration", "aiogram.event", "aiohttp.access", "fontTools.subset")
+    try:
+        configure_logging(verbose=False)
+        assert [n for n in routine if logging.getLogger(n).isEnabledFor(logging.INFO)] == []
+        assert logging.getLogger("fontTools.subset").isEnabledFor(logging.WARNING)
+        configure_logging(verbose=True)
+        assert all(logging.getLogger(n).isEnabledFor(logging.INFO) for n in routine)
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)

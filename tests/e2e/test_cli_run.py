@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import sqlite3
 import sys
 from pathlib import Path
@@ -150,3 +151,26 @@ async def test_run_refuses_what_check_config_refuses(tmp_path: Path) -> None:
         f"[security] key_file in {config} (`corridor keys generate` makes one)",
     ]
     assert os.listdir(tmp_path) == [config.name]
+
+
+async def test_run_refuses_an_unreachable_redis_in_one_line(tmp_path: Path) -> None:
+    # Drafts and the per-chat lock live in Redis: starting without it, every update failed.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    config = tmp_path / "config.toml"
+    config.write_text(
+        EXAMPLE.read_text()
+        .replace('storage = "database"', 'storage = "redis"')
+        .replace("redis://127.0.0.1:6379/0", f"redis://127.0.0.1:{closed}/0")
+    )
+    env = environment(tmp_path, "http://127.0.0.1:9", generate_key())
+    process = await corridor(tmp_path, env, "run", "--config", str(config))
+    out, _ = await asyncio.wait_for(process.communicate(), 90)
+    assert process.returncode == 1, out.decode()
+    lines = out.decode().splitlines()
+    assert lines == [
+        f"cannot start: {config}: [fsm] redis_url: redis://127.0.0.1:{closed}/0 unavailable: "
+        + lines[0].split(" unavailable: ", 1)[1]
+    ]
+    assert not (tmp_path / "corridor.sqlite3").exists()

@@ -56,6 +56,14 @@ async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
     assert "Aisha" in await harness.last_bot_text(sita)
 
 
+async def test_away_and_cover_without_arguments_show_the_usage(harness: Harness) -> None:
+    # Found by the fuzz run: a bare /away raised IndexError and got the apology.
+    sita = harness.staff["sita"]
+    for command in ("/away", "/cover", "/away ramesh", "/cover ramesh 2026-03-02"):
+        await harness.say(sita, command)
+        assert (await harness.last_bot_text(sita)).startswith("Usage: /away PERSON_ID"), command
+
+
 async def test_team_lists_people_of_her_corridors(harness: Harness) -> None:
     sita = harness.staff["sita"]
     await harness.say(sita, "/team")

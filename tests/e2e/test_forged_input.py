@@ -175,3 +175,53 @@ async def test_callback_data_with_lone_surrogates_is_answered_as_stale(
         answer = await tap_forged(h, uid, uid, data)
         assert answer.get("text") == tr("ne", STALE)
         assert errors(caplog) == []
+
+
+async def test_a_button_on_a_message_the_bot_cannot_reach_is_answered_as_stale(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Found by the 10,000-update fuzz run: a real language button pressed on a message that
+    does not exist arrives with an InaccessibleMessage, which has no edit_text."""
+    h = harness
+    caplog.set_level(logging.INFO)
+    uid = (await h.tg.create_user("Gone", language_code="en", started=True))["id"]
+    await h.say(uid, "/language")
+    shown = [m for m in await h.tg.transcript(uid) if m.get("from_bot")][-1]
+    data = next(
+        b["callback_data"]
+        for row in shown["reply_markup"]["inline_keyboard"]
+        for b in row
+        if "callback_data" in b
+    )
+    ramesh, group = h.staff["ramesh"], h.groups["qa-workers-centre"]
+    for user, chat, tapped in ((uid, uid, data), (ramesh, group, data), (ramesh, group, "claim:1")):
+        caplog.clear()
+        query = await h.tg.press_button(user, chat, 10**9, data=tapped, strict=False)
+        answer = await h.tg.get_callback_answer(query, timeout=15)
+        await h.settle()
+        assert answer.get("text") == STALE, (tapped, answer)
+        assert errors(caplog) == [], tapped
+
+
+async def test_a_reply_to_a_message_that_is_gone_still_arrives(harness: Harness) -> None:
+    """Found by the fuzz run: the bot's answer quoting a message that no longer exists was
+    refused by Telegram ("message to be replied not found") and given up on."""
+    import time
+
+    h = harness
+    uid = (await h.tg.create_user("Eraser", language_code="en", started=True))["id"]
+    user = {"id": uid, "is_bot": False, "first_name": "Eraser", "language_code": "en"}
+    await h.tg.inject_update(
+        {
+            "edited_message": {
+                "message_id": 10**9,
+                "date": int(time.time()) - 60,
+                "edit_date": int(time.time()),
+                "chat": {"id": uid, "type": "private", "first_name": "Eraser"},
+                "from": user,
+                "text": "corrected",
+            }
+        }
+    )
+    await h.settle()
+    assert (await h.last_bot_text(uid)).startswith("I saw that you edited a message.")

@@ -192,6 +192,8 @@ async def test_webhook_mode_end_to_end(tmp_path: Path) -> None:
             "webhook: refused a body from 127.0.0.1 larger than 1048576 bytes (no length given; 413)"
         )
         assert len(lines) == 8, lines
+        # Quiet by default: no routine line per update (aiogram's "is handled").
+        assert not [line for line in output.lines if " aiogram.event: " in line], output.lines
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
@@ -205,3 +207,40 @@ async def test_webhook_mode_end_to_end(tmp_path: Path) -> None:
         await server.close()
     assert process.returncode == 0
     assert "Traceback" not in "".join(output.lines), "".join(output.lines)
+
+
+async def test_a_webhook_telegram_refuses_stops_the_start_in_one_line(tmp_path: Path) -> None:
+    port = free_port()
+    config = webhook_config(tmp_path, port)
+    server = await start_emulator()
+    refusal = "Bad Request: bad webhook: An HTTPS URL must be provided for webhook"
+    try:
+        async with EmulatorClient(server.base_url, TOKEN) as tg:
+            await tg.fail_next("setWebhook", error_code=400, description=refusal)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            "--config",
+            str(config),
+            env={
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": str(tmp_path),
+                "PYTHONPATH": str(ROOT),
+                "CORRIDOR_TELEGRAM_TOKEN": TOKEN,
+                "CORRIDOR_TELEGRAM_API_BASE_URL": server.base_url,
+                "CORRIDOR_ENCRYPTION_KEYS": generate_key(),
+            },
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        out = (await asyncio.wait_for(process.communicate(), 90))[0].decode()
+    finally:
+        await server.close()
+    assert process.returncode == 1, out
+    assert "Traceback" not in out, out
+    assert out.splitlines()[-1] == (
+        f"cannot start: Telegram refused the webhook http://127.0.0.1:{port}/telegram "
+        f"([telegram.webhook] url): {refusal}"
+    )

@@ -161,6 +161,33 @@ def test_webhook_url_and_listening_path(url: str, path: str, listens, problem) -
         assert len(problems) == 1 and problem in problems[0]
 
 
+@pytest.mark.parametrize(
+    ("url", "api", "problem"),
+    [
+        ("https://bot.example.org/telegram", "https://api.telegram.org", None),
+        ("https://bot.example.org:8443/telegram", "https://api.telegram.org", None),
+        # Telegram's setWebhook refuses these; `run` would stop at start.
+        ("http://bot.example.org/telegram", "https://api.telegram.org", "only to https://"),
+        ("https://bot.example.org:8080/telegram", "https://api.telegram.org", "port 443, 80"),
+        # A self-hosted Bot API server or the emulator: its own rules.
+        ("http://127.0.0.1:8080/telegram", "http://127.0.0.1:8081", None),
+        ("https://bot.example.org:99999/telegram", "http://127.0.0.1:8081", "the full public"),
+    ],
+)
+def test_webhook_url_is_one_telegram_posts_to(url: str, api: str, problem) -> None:  # type: ignore[no-untyped-def]
+    data = example_data()
+    data["telegram"].update(
+        mode="webhook", api_base_url=api, webhook={"url": url, "secret": "s" * 20}
+    )
+    if problem is None:
+        parse_config(data, "c.toml", environ={})
+        return
+    with pytest.raises(ConfigError) as error:
+        parse_config(data, "c.toml", environ={})
+    assert str(error.value).startswith("c.toml: [telegram.webhook] url: "), str(error.value)
+    assert problem in str(error.value)
+
+
 def test_webhook_secret_uses_only_what_telegram_accepts() -> None:
     from bot.config import WebhookSection, webhook_problems
 
