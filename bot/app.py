@@ -9,6 +9,7 @@ import logging
 import secrets
 import signal
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
@@ -23,6 +24,7 @@ from aiogram.exceptions import (
 from aiogram.fsm.middleware import FSMContextMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import DisabledEventIsolation, SimpleEventIsolation
+from aiogram.methods.base import Response
 from aiogram.types import BotCommand, MenuButtonWebApp, WebAppInfo
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,6 +36,7 @@ from bot.crypto import make_keyring
 from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
+from bot.domain.events import ChainLinker
 from bot.domain.people import dashboard_viewers
 from bot.errors import StartupError, safe_url
 from bot.fsm import DatabaseStorage, EncryptedRedisStorage
@@ -51,13 +54,27 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "my_chat_member"]
 
 
+class TelegramSession(AiohttpSession):
+    """aiogram parses each answer as ``Response[T]``; pydantic caches such classes only
+    weakly, so without a reference they are collected and rebuilt (about 20 ms each, a
+    third of the bot's CPU per update). The session keeps one per result type."""
+
+    _response_types: ClassVar[dict[Any, Any]] = {}
+
+    def check_response(self, bot, method, status_code, content):  # type: ignore[no-untyped-def]
+        returning = method.__returning__
+        if returning not in self._response_types:
+            self._response_types[returning] = Response[returning]  # type: ignore[valid-type]
+        return super().check_response(bot, method, status_code, content)
+
+
 def make_bot(config: Config) -> Bot:
     api = TelegramAPIServer.from_base(config.telegram.api_base_url.rstrip("/"))
     # Everything the bot sends is protected from forwarding and saving: a forwarded message
     # on a worker's phone, or out of a responder group, can expose someone.
     return Bot(
         config.telegram.token,
-        session=AiohttpSession(api=api, timeout=config.telegram.request_timeout),
+        session=TelegramSession(api=api, timeout=config.telegram.request_timeout),
         default=DefaultBotProperties(protect_content=True),
     )
 
@@ -145,6 +162,7 @@ class CorridorApp:
     dispatcher: Dispatcher
     sender: Delivery
     inflight: InFlight
+    linker: ChainLinker
     _tasks: list[asyncio.Task] = field(default_factory=list)
     _stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -155,6 +173,8 @@ class CorridorApp:
         return fired
 
     async def run_duties(self) -> int:
+        # Events recorded by other processes (operator commands) are linked on the tick.
+        self.linker.wake.set()
         fired = await duties.run_due(self.domain)
         await duties.sweep_drafts(self.domain)
         await privacy.purge_expired(self.domain)
@@ -162,7 +182,9 @@ class CorridorApp:
         return fired
 
     async def start_background(self) -> None:
+        await self.sender.take_back_orphans()
         self.sender.start()
+        self.linker.start()
         self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._clock_loop(), name="clock"))
 
@@ -194,6 +216,7 @@ class CorridorApp:
             await asyncio.wait_for(self.inflight.idle.wait(), timeout=30)
         # Deliver what is ready; anything left is released and goes out after the next start.
         await self.sender.stop(drain=10)
+        await self.linker.stop()
 
     async def close(self) -> None:
         await self.stop_background()
@@ -404,11 +427,14 @@ async def build_app(
     bot = make_bot(config)
     sender = Delivery(bot, domain)
     sender.attach(session_class)
+    domain.staff.watch(session_class)
+    linker = ChainLinker(domain)
+    linker.watch(session_class)
     bot.session.middleware(Deferral(sender))
     bot.session.middleware(TransactionGuard())
     inflight = InFlight()
     dispatcher = make_dispatcher(domain, make_storage(config, domain), inflight, sender)
-    return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight)
+    return CorridorApp(config, engine, domain, bot, dispatcher, sender, inflight, linker)
 
 
 def new_webhook_secret() -> str:

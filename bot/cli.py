@@ -453,11 +453,13 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     from cryptography.fernet import InvalidToken
 
     from bot.crypto import keys_from
-    from bot.keys import rotate_all
+    from bot.keys import RotationIncomplete, rotate_all
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         try:
             count = await rotate_all(sessions)
+        except RotationIncomplete as exc:
+            raise CommandError(f"{exc}: run `corridor keys rotate` again") from None
         except InvalidToken:
             raise CommandError(
                 "a stored value was encrypted with a key that is not configured: put the old "
@@ -502,15 +504,17 @@ async def _rotate_drafts(config: Config) -> None:
 
 
 def cmd_audit_verify(args: argparse.Namespace) -> int:
-    from bot.domain.events import verify_chain
+    from bot.domain.events import unlinked_count, verify_chain
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         async with sessions() as session:
             count, broken = await verify_chain(session)
+            waiting = await unlinked_count(session)
         if broken:
             print(f"audit trail BROKEN at events {broken[:20]} ({count} checked)")
             return 1
-        print(f"audit trail intact ({count} events)")
+        later = f"; {waiting} recorded since, linked by the running bot" if waiting else ""
+        print(f"audit trail intact ({count} events{later})")
         return 0
 
     return asyncio.run(_with_engine(_load(args), work, read_only=True))

@@ -41,6 +41,14 @@ class KeyRing:
         except InvalidToken as exc:
             raise KeyError_("a stored value cannot be decrypted with the configured keys") from exc
 
+    def is_current(self, token: str) -> bool:
+        """Whether the newest key already encrypted this token (rotation skips it)."""
+        try:
+            self._fernets[0].decrypt(token.encode())
+        except InvalidToken:
+            return False
+        return True
+
     def rotate(self, token: str) -> str:
         return self._multi.rotate(token.encode()).decode()
 

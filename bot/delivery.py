@@ -192,6 +192,26 @@ class Delivery:
         """Every outbox row committed through ``session_class`` is leased to this process
         before the commit and handed to delivery right after it."""
 
+        def lease(row: OutboxMessage, now: dt.datetime) -> bool:
+            if row.status == "sending" and row.lease_owner == self.instance:
+                return True
+            if row.status != "pending" or row.next_attempt_at > now:
+                return False
+            row.status = "sending"
+            row.lease_owner = self.instance
+            row.locked_until = now + LEASE
+            return True
+
+        @event.listens_for(session_class, "before_flush")
+        def _lease_new(session: Session, _context: Any, _instances: Any) -> None:
+            # Leased as they are inserted: one INSERT instead of an INSERT and an UPDATE.
+            rows = session.info.get("outbox_rows")
+            if rows:
+                now = self.domain.now()
+                for row in rows:
+                    if not isinstance(row, Item) and row in session.new:
+                        lease(row, now)
+
         @event.listens_for(session_class, "before_commit")
         def _lease(session: Session) -> None:
             rows = session.info.get("outbox_rows")
@@ -202,13 +222,8 @@ class Delivery:
             for row in rows:
                 if isinstance(row, Item):
                     snaps.append(row)
-                    continue
-                if row.status != "pending" or row.next_attempt_at > now:
-                    continue
-                row.status = "sending"
-                row.lease_owner = self.instance
-                row.locked_until = now + LEASE
-                snaps.append(snapshot(row))
+                elif lease(row, now):
+                    snaps.append(snapshot(row))
             session.info["outbox_snaps"] = snaps
 
         @event.listens_for(session_class, "after_flush")
@@ -305,6 +320,11 @@ class Delivery:
         self._stopping = True
         for waker in (self.wake, self.intake_wake, self.settle_wake, self.poll_wake):
             waker.set()
+        # A poll cancelled between its commit and the hand-over would leave rows leased to
+        # nobody until the lease runs out; it is let finish its short transaction instead.
+        polling = [t for t in self.tasks if t.get_name() == "delivery-poll"]
+        if polling:
+            await asyncio.wait(polling, timeout=5)
         for task in self.in_flight:
             task.cancel()
         for task in self.tasks:
@@ -857,6 +877,8 @@ class Delivery:
                 await self.poll()
             except Exception:
                 log.exception("outbox poll failed; retrying")
+            if self._stopping:
+                break
             self.poll_wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.poll_wake.wait(), POLL_EVERY)
@@ -885,24 +907,53 @@ class Delivery:
                     .values(locked_until=until, lease_owner=self.instance)
                 )
 
+    async def take_back_orphans(self) -> int:
+        """On SQLite one process runs the bot, so a message still leased when it starts was
+        leased by a process that died (kill -9, power cut): it goes out now, not once the
+        lease runs out. PostgreSQL may have other live processes; their leases are kept."""
+        bind = self.domain.sessions.kw.get("bind")
+        if bind is None or bind.dialect.name != "sqlite":
+            return 0
+        async with self.domain.transaction() as session:
+            result = await session.execute(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.status == "sending",
+                    or_(
+                        OutboxMessage.lease_owner.is_(None),
+                        OutboxMessage.lease_owner != self.instance,
+                    ),
+                )
+                .values(status="pending", locked_until=None, lease_owner=None)
+            )
+        if result.rowcount:
+            log.info("took back %d messages leased by a process that died", result.rowcount)
+        return result.rowcount
+
     async def _release_held(self) -> None:
         """On a clean stop, what was not sent is released at once for the next start."""
         held = sorted(self.held)
-        if not held:
-            return
-        with contextlib.suppress(Exception):
-            async with self.domain.transaction() as session:
-                for start in range(0, len(held), 500):
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id.in_(held[start : start + 500]),
-                            OutboxMessage.status == "sending",
-                            OutboxMessage.lease_owner == self.instance,
+        for attempt in range(3):
+            if not held:
+                break
+            try:
+                async with self.domain.transaction() as session:
+                    for start in range(0, len(held), 500):
+                        await session.execute(
+                            update(OutboxMessage)
+                            .where(
+                                OutboxMessage.id.in_(held[start : start + 500]),
+                                OutboxMessage.status == "sending",
+                                OutboxMessage.lease_owner == self.instance,
+                            )
+                            .values(status="pending", locked_until=None, lease_owner=None)
                         )
-                        .values(status="pending", locked_until=None, lease_owner=None)
-                    )
-            self.held.clear()
+                self.held.clear()
+                break
+            except Exception as error:
+                # Not fatal: the leases run out within seconds and the rows are taken again.
+                log.warning("could not release %d leased messages: %s", len(held), error)
+                await asyncio.sleep(0.2 * (attempt + 1))
         for queue in self.chats.values():
             queue.items.clear()
 

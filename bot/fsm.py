@@ -5,6 +5,7 @@ data (employer, agency, names, phone numbers, the description)."""
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import json
 import logging
@@ -50,24 +51,41 @@ class DatabaseStorage(BaseStorage):
     def _key(self, key: StorageKey) -> str:
         return self.domain.keys.pseudonym("fsm", self.keys.build(key))
 
+    async def _get(self, session: Any, key: StorageKey) -> ConversationState | None:
+        """The row, read once per transaction: a present row stays in the session's identity
+        map, and an absent one is remembered here (aiogram asks for state and data apart)."""
+        name = self._key(key)
+        absent = session.info.setdefault("fsm_absent", set())
+        if name in absent:
+            return None
+        row = await session.get(ConversationState, name)
+        if row is None:
+            absent.add(name)
+        else:
+            # The identity map holds rows weakly: kept alive, the next get needs no query.
+            session.info.setdefault("fsm_loaded", []).append(row)
+        return row
+
     async def _row(self, session: Any, key: StorageKey) -> ConversationState:
-        row = await session.get(ConversationState, self._key(key))
+        row = await self._get(session, key)
         if row is None:
             row = ConversationState(
                 key=self._key(key), state=None, data={}, updated_at=self.domain.now()
             )
             session.add(row)
+            session.info["fsm_absent"].discard(row.key)
         return row
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         async with self._session() as session:
-            row = await session.get(ConversationState, self._key(key))
+            row = await self._get(session, key)
             if value is None and (
                 row is None or not set(row.data or {}) - {"_chat_id", "_reminded"}
             ):
                 if row is not None:
                     await session.delete(row)
+                    session.info["fsm_absent"].add(row.key)
                 return
             row = row or await self._row(session, key)
             row.state = value
@@ -80,15 +98,16 @@ class DatabaseStorage(BaseStorage):
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session() as session:
-            row = await session.get(ConversationState, self._key(key))
+            row = await self._get(session, key)
             return row.state if row else None
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         async with self._session() as session:
-            row = await session.get(ConversationState, self._key(key))
+            row = await self._get(session, key)
             if not data and (row is None or row.state is None):
                 if row is not None:
                     await session.delete(row)
+                    session.info["fsm_absent"].add(row.key)
                 return
             row = row or await self._row(session, key)
             row.data = {**dict(data), "_chat_id": key.chat_id}
@@ -96,10 +115,12 @@ class DatabaseStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session() as session:
-            row = await session.get(ConversationState, self._key(key))
+            row = await self._get(session, key)
             if row is None or not row.data:
                 return {}
-            return {k: v for k, v in row.data.items() if not k.startswith("_")}
+            # A deep copy: a handler that changes a list it got here must not change the
+            # row's value behind the ORM's back (the change would then not be written).
+            return copy.deepcopy({k: v for k, v in row.data.items() if not k.startswith("_")})
 
     async def close(self) -> None:
         return None
@@ -109,6 +130,7 @@ class DatabaseStorage(BaseStorage):
             await session.execute(
                 delete(ConversationState).where(ConversationState.key == self._key(key))
             )
+            session.info.setdefault("fsm_absent", set()).add(self._key(key))
 
 
 # -- Redis ----------------------------------------------------------------------------------

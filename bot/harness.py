@@ -183,11 +183,16 @@ class Harness:
         for _ in range(500):
             await self.tg.wait_until_idle(timeout=20, quiet=0.01)
             await self.app.sender.flush()
+            await self.app.linker.flush()
             # An update fetched but not yet at the in-flight middleware is caught by the second
             # look: the emulator is quiet only once nothing has been fetched for a while.
             if not self.app.inflight.count and not await self._outbox_busy():
                 await self.tg.wait_until_idle(timeout=20, quiet=0.01)
-                if not self.app.inflight.count and self.app.sender.idle():
+                if (
+                    not self.app.inflight.count
+                    and self.app.sender.idle()
+                    and self.app.linker.idle()
+                ):
                     return
             await asyncio.sleep(0.01)
         raise TimeoutError("the bot did not settle")

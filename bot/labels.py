@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pycountry
-from babel.dates import format_date, format_timedelta
+from babel.dates import format_date, format_time, format_timedelta
 
-from bot.i18n import DEFAULT_LANGUAGE, _locale, language_name, tr
+from bot.i18n import DEFAULT_LANGUAGE, N_, _locale, language_name, tr
 from bot.taxonomy import (
     CATEGORIES,
     OUTCOMES,
@@ -97,3 +97,88 @@ def ago(delta: dt.timedelta, language: str) -> str:
 
 def date(day: dt.date, language: str) -> str:
     return format_date(day, "medium", locale=_babel(language))
+
+
+def moment(at: dt.datetime, language: str) -> str:
+    """A date and time of day in UTC, the way the reader's language writes them."""
+    at = at if at.tzinfo else at.replace(tzinfo=dt.UTC)
+    locale = _babel(language)
+    return f"{format_date(at.astimezone(dt.UTC).date(), 'medium', locale=locale)} " + format_time(
+        at, "short", tzinfo=dt.UTC, locale=locale
+    )
+
+
+# What happened to a case, as its timeline (`/case`) says it. Kinds without a case of
+# their own (exports, network syncs) never reach a timeline and have no entry.
+EVENT_KINDS: dict[str, str] = {
+    "created": N_("Reported"),
+    "routed": N_("Card posted to a group"),
+    "escalated": N_("Escalated: nobody had claimed it"),
+    "nudged": N_("A coordinator reminded the organisation"),
+    "claimed": N_("Claimed"),
+    "passed": N_("Passed on"),
+    "released": N_("Released to the queue"),
+    "reassigned": N_("Given to another responder"),
+    "details_read": N_("Details read"),
+    "timeline_read": N_("Timeline read"),
+    "reporter_message": N_("Message from the reporter"),
+    "owner_message": N_("Message to the reporter"),
+    "checkin_sent": N_("Check-in sent to the reporter"),
+    "checkin_answer": N_("The reporter answered the check-in"),
+    "checkin_deferred": N_("Check-in waits for the reporter's safe hours"),
+    "snoozed": N_("Follow-up date set"),
+    "owner_reminded": N_("Owner reminded of the case"),
+    "sos_silence": N_("No word from the reporter after the SOS"),
+    "urgency_raised": N_("Urgency raised"),
+    "consent_requested": N_("The reporter was asked for consent"),
+    "consent_given": N_("The reporter gave consent"),
+    "consent_refused": N_("The reporter refused consent"),
+    "consent_withdrawn": N_("The reporter withdrew consent"),
+    "consent_override": N_("Referred without consent: a life at risk"),
+    "referred": N_("Referred to another organisation"),
+    "referral_refused": N_("Referral not made: no consent"),
+    "resolved": N_("Resolved"),
+    "reopened": N_("Reopened"),
+    "withdrawn": N_("The reporter withdrew the case"),
+    "feedback": N_("The reporter gave feedback"),
+    "worker_took_over": N_("The worker took over the case"),
+    "erased": N_("Personal details erased"),
+    "reporter_unreachable": N_("The reporter can no longer be reached"),
+    "recipient_blocked": N_("Someone blocked the bot"),
+    "delivery_failed": N_("A message could not be delivered"),
+    "card_undeliverable": N_("The card could not be delivered"),
+    "drill_started": N_("Drill started"),
+    "drill_reported": N_("Drill report sent"),
+}
+OTHER_EVENT = N_("Other event")
+ACTORS = {
+    "system": N_("the bot"),
+    "cli": N_("an operator"),
+    "reporter": N_("the reporter"),
+    "person": N_("a staff member"),
+}
+
+
+# Staff roles as stored in `people.role`.
+ROLES = {
+    "responder": N_("responder"),
+    "coordinator": N_("coordinator"),
+    "admin": N_("administrator"),
+}
+
+
+def role(code: str, language: str) -> str:
+    return _label(ROLES, code, language)
+
+
+def event(kind: str, language: str) -> str:
+    """An event kind in words; never the stored code, even for a kind added later."""
+    return tr(language, EVENT_KINDS.get(kind, OTHER_EVENT))
+
+
+def actor(who: str, language: str, names: dict[str, str]) -> str:
+    """Who did it: a staff member by name, anyone else by their part ("the reporter")."""
+    kind, _, key = who.partition(":")
+    if kind == "person" and key in names:
+        return names[key]
+    return tr(language, ACTORS.get(kind, ACTORS["system"]))

@@ -4,6 +4,7 @@ its commit, who the user is and their language, a flood guard."""
 from __future__ import annotations
 
 import contextvars
+import html
 import logging
 import time
 from collections import defaultdict, deque
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import calls
 from bot.delivery import Item, delivering
+from bot.domain import outbox
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
@@ -135,7 +137,7 @@ class Deferral:
         scope = current_scope.get()
         if isinstance(method, AnswerCallbackQuery):
             if scope is not None and scope.callback_query_id == method.callback_query_id:
-                scope.callback_answer = method
+                scope.callback_answer = _marked_answer(scope.session, method)
                 return True
             return await self.delivery.submit(method)
         if not calls.is_chat_call(method):
@@ -147,11 +149,33 @@ class Deferral:
         return True
 
 
+def _marked_answer(session: AsyncSession, answer: AnswerCallbackQuery) -> AnswerCallbackQuery:
+    """A toast about a drill says so too, in its short form (a toast holds 200 characters)."""
+    if not answer.text or not outbox.about_a_drill(session, answer.text):
+        return answer
+    tag = tr(current_language.get(), outbox.DRILL_TAG)
+    return answer.model_copy(update={"text": f"{tag} {answer.text}"[:200]})
+
+
+def _mark_drill(session: AsyncSession, data: dict[str, Any]) -> None:
+    """A handler's answer while it has a drill case in hand is about that drill: it starts
+    with the drill mark, in the reader's language, like the messages the domain queues."""
+    key = "text" if "text" in data else "caption" if "caption" in data else None
+    if key is None or not outbox.about_a_drill(session, str(data[key] or "")):
+        return
+    mark = tr(current_language.get(), outbox.DRILL_MARK)
+    if data.get("parse_mode") == "HTML":
+        mark = html.escape(mark, quote=False)
+    if not (data[key] or "").startswith(mark):
+        data[key] = f"{mark}\n{data[key] or ''}"
+
+
 def defer(session: AsyncSession, domain: Domain, method: TelegramMethod) -> None:
     """Stores a handler's call as an outbox message of the update's transaction. A private
     chat's id goes in the encrypted payload, never in a column."""
     chat = calls.chat_of(method)
     data = calls.dump(method)
+    _mark_drill(session, data)
     data.pop("chat_id", None)
     payload: dict[str, Any] = {"call": data}
     if chat is not None and chat > 0:
@@ -191,7 +215,9 @@ class RoleMiddleware(BaseMiddleware):
         role = Role("stranger")
         language = normalise_language(user.language_code if user else None, self.default_language)
         if user is not None:
-            person = await person_by_telegram(session, user.id)
+            person = None
+            if await domain.staff.includes(session, user.id):
+                person = await person_by_telegram(session, user.id)
             if person is not None:
                 role = Role(person.role, person=person)
                 language = person.language

@@ -14,7 +14,8 @@ are fed to the dispatcher exactly as aiogram's polling does: each in a task of i
 
 When ``stop_event`` is set, the pending getUpdates is abandoned, the updates already
 fetched are finished (up to ``drain_timeout``) and Telegram is told that they are done,
-so a restart does not deliver them again.
+so a restart does not deliver them again. An update is confirmed to Telegram only after it
+was handled: a process killed mid-update gets it again after the restart.
 """
 
 from __future__ import annotations
@@ -110,9 +111,24 @@ class Poller:
         self.handle_as_tasks = handle_as_tasks
         self.drain_timeout = drain_timeout
         self.workflow = {"bots": (bot,), **workflow}
-        self.offset: int | None = None
         self.skipped = 0  # updates that could not be parsed
         self.pending: dict[int, asyncio.Task[Any]] = {}  # update id → its task
+        self.newest: int | None = None  # the highest update id taken
+        # Finished while an older one still runs: fetched again until the offset passes.
+        self.done_early: set[int] = set()
+
+    @property
+    def offset(self) -> int | None:
+        """What getUpdates confirms: everything before the oldest update still being
+        handled. An update is confirmed to Telegram only once it is committed, so after a
+        kill -9 the updates that were in flight are fetched again (the handled-updates
+        table makes sure one that did commit is not handled twice)."""
+        if self.pending:
+            oldest = min(self.pending)
+            self.done_early = {i for i in self.done_early if i >= oldest}
+            return oldest
+        self.done_early.clear()
+        return None if self.newest is None else self.newest + 1
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -181,11 +197,26 @@ class Poller:
                 # Nothing to move the offset past: wait rather than ask again at once.
                 await self.backoff.asleep()
                 return
+        fresh = 0
         for raw in usable:
+            update_id = raw["update_id"]
+            if update_id in self.pending or update_id in self.done_early:
+                continue  # fetched again because an older one is still running
+            fresh += 1
+            self.newest = max(self.newest or 0, update_id)
             update = self._parse(raw)
             if update is not None:
                 await self._dispatch(update)
-            self.offset = max(self.offset or 0, raw["update_id"] + 1)
+            elif self.pending and update_id > min(self.pending):
+                self.done_early.add(update_id)  # skipped once is enough
+        if not fresh and self.pending:
+            # Only updates still in flight came back: wait for one to finish rather than
+            # asking again at once.
+            await asyncio.wait(
+                set(self.pending.values()),
+                timeout=self.timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
 
     def _parse(self, raw: dict[str, Any]) -> Update | None:
         update_id = raw["update_id"]
@@ -228,7 +259,12 @@ class Poller:
         tasks.add(task)
         task.add_done_callback(tasks.discard)
         self.pending[update.update_id] = task
-        task.add_done_callback(lambda _: self.pending.pop(update.update_id, None))
+        task.add_done_callback(lambda _: self._finished(update.update_id))
+
+    def _finished(self, update_id: int) -> None:
+        self.pending.pop(update_id, None)
+        if self.pending and update_id > min(self.pending):
+            self.done_early.add(update_id)
 
     async def _handle(self, update: Update) -> None:
         try:

@@ -15,6 +15,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.harness import Harness
+from bot.i18n import N_, tr
+from bot.labels import duration
 
 # People who write to the bot in the stories (staff come from the example network).
 REPORTERS: dict[str, tuple[str, str, str]] = {
@@ -31,13 +33,16 @@ class Cast:
     (case codes, who won a claim)."""
 
     h: Harness
-    narrate: Callable[[str], None] = lambda text: None
+    # Told what happens, as a text in any language the listener asks for.
+    narrate: Callable[[Callable[[str], str]], None] = lambda text: None
     users: dict[str, int] = field(default_factory=dict)
     names: dict[int, str] = field(default_factory=dict)
     facts: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    async def gather(cls, h: Harness, narrate: Callable[[str], None] | None = None) -> Cast:
+    async def gather(
+        cls, h: Harness, narrate: Callable[[Callable[[str], str]], None] | None = None
+    ) -> Cast:
         cast = cls(h, narrate or (lambda text: None))
         for person_id, user_id in h.staff.items():
             cast.users[person_id] = user_id
@@ -131,12 +136,12 @@ class Press:
     async def target(self, cast: Cast) -> tuple[dict[str, Any], dict[str, Any]]:
         return await find_button(cast.h, self.chat_id(cast), self.button)
 
-    async def hint(self, cast: Cast) -> str:
+    async def hint(self, cast: Cast, language: str) -> str:
         try:
             _, button = await self.target(cast)
         except LookupError:
-            return "press the highlighted button"
-        return f"press “{button['text']}”"
+            return tr(language, "press the highlighted button")
+        return tr(language, "press “{label}”", label=button["text"])
 
     async def run(self, cast: Cast) -> None:
         message, button = await self.target(cast)
@@ -161,9 +166,15 @@ class Say:
     chat: str | None = None
     reply_to: str | None = None  # answer (by Telegram reply) the newest bot message containing this
 
-    async def hint(self, cast: Cast) -> str:
-        how = f"reply to the message marked “{self.reply_to}” with" if self.reply_to else "send"
-        return f"{how}: {cast.fill(self.text)}"
+    async def hint(self, cast: Cast, language: str) -> str:
+        if self.reply_to:
+            return tr(
+                language,
+                "reply to the message marked “{mark}” with: {text}",
+                mark=self.reply_to,
+                text=cast.fill(self.text),
+            )
+        return tr(language, "send: {text}", text=cast.fill(self.text))
 
     async def run(self, cast: Cast) -> None:
         user_id = cast.user(self.actor)
@@ -183,6 +194,14 @@ class Say:
         pass
 
 
+SEND_HINTS = {
+    "photo": N_("send a photo (📷)"),
+    "location": N_("send a location (📍)"),
+    "document": N_("send a document (📄)"),
+    "voice": N_("send a voice note (🎤)"),
+}
+
+
 @dataclass(frozen=True)
 class Send:
     actor: str
@@ -190,8 +209,8 @@ class Send:
     args: tuple[tuple[str, Any], ...] = ()
     remember: str | None = None
 
-    async def hint(self, cast: Cast) -> str:
-        return f"send a {self.kind}" + (f" ({dict(self.args)})" if self.args else "")
+    async def hint(self, cast: Cast, language: str) -> str:
+        return tr(language, SEND_HINTS.get(self.kind, SEND_HINTS["document"]))
 
     async def run(self, cast: Cast) -> None:
         await cast.h.send(self.kind, cast.user(self.actor), **dict(self.args))
@@ -221,11 +240,17 @@ class Wait:
             target += dt.timedelta(days=1)
         return target.astimezone(dt.UTC)
 
-    async def hint(self, cast: Cast) -> str:
+    async def hint(self, cast: Cast, language: str) -> str:
         if self.local:
             zone, hour, minute = self.local
-            return f"move the clock to {hour:02d}:{minute:02d} {zone} time"
-        return f"move the clock forward {self.hours:g} h {self.minutes:g} min"
+            return tr(
+                language,
+                "move the clock on to {time} in {place}",
+                time=f"{hour:02d}:{minute:02d}",
+                place=zone.split("/")[-1].replace("_", " "),
+            )
+        span = dt.timedelta(hours=self.hours, minutes=self.minutes)
+        return tr(language, "move the clock forward by {span}", span=duration(span, language))
 
     async def run(self, cast: Cast) -> None:
         await cast.h.advance_until(self.until(cast.h.clock.now()))
@@ -244,9 +269,13 @@ class Race:
     winner: str
     actor: str | None = None
 
-    async def hint(self, cast: Cast) -> str:
-        who = " and ".join(a.capitalize() for a in self.actors)
-        return f"{who} press the same button at the same moment"
+    async def hint(self, cast: Cast, language: str) -> str:
+        return tr(
+            language,
+            "{first} and {second} press the same button at the same moment",
+            first=self.actors[0].capitalize(),
+            second=self.actors[-1].capitalize(),
+        )
 
     async def run(self, cast: Cast) -> None:
         chat_id = cast.chat(self.chat)
@@ -261,7 +290,11 @@ class Race:
         answers = await asyncio.gather(*(press(a) for a in self.actors))
         await cast.h.settle()
         for actor, answer in zip(self.actors, answers, strict=True):
-            cast.narrate(f"  {actor.capitalize()} sees: {answer.get('text')}")
+            cast.narrate(
+                lambda lang, who=actor.capitalize(), seen=answer.get("text") or "": tr(
+                    lang, "{who} sees: {answer}", who=who, answer=seen
+                )
+            )
         await self.observe(cast)
 
     async def observe(self, cast: Cast) -> None:
@@ -306,10 +339,12 @@ def _nav(actor: str, action: str, remember: str | None = None) -> Press:
 
 WORKER_REPORT = Story(
     "worker-report",
-    "A worker's report",
+    N_("A worker's report"),
     (
         Beat(
-            "Hari, a Nepali construction worker in Doha, opens the bot and reports unpaid wages (in Nepali).",
+            N_(
+                "Hari, a Nepali construction worker in Doha, opens the bot and reports unpaid wages (in Nepali)."
+            ),
             (
                 Say("hari", "/start"),
                 Press("hari", Button(label="नेपाली")),
@@ -328,7 +363,9 @@ WORKER_REPORT = Story(
             ),
         ),
         Beat(
-            "Case {code} is posted in the Qatar responders' group; Ramesh and Aisha tap Claim at the same moment.",
+            N_(
+                "Case {code} is posted in the Qatar responders' group; Ramesh and Aisha tap Claim at the same moment."
+            ),
             (
                 Race(
                     ("ramesh", "aisha"),
@@ -339,7 +376,9 @@ WORKER_REPORT = Story(
             ),
         ),
         Beat(
-            "Hari writes again and sends a photo; both reach the owner, who answers by replying.",
+            N_(
+                "Hari writes again and sends a photo; both reach the owner, who answers by replying."
+            ),
             (
                 Say("hari", "मालिकले आज फेरि धम्की दियो।"),
                 Send("hari", "photo", (("caption", "contract"),)),
@@ -351,7 +390,9 @@ WORKER_REPORT = Story(
             ),
         ),
         Beat(
-            "Three days pass. A check-in reaches Hari inside his safe hours (18–22 Doha time); he answers.",
+            N_(
+                "Three days pass. A check-in reaches Hari inside his safe hours (18–22 Doha time); he answers."
+            ),
             (Wait(hours=72), Wait(hours=9), Press("hari", Button(label="🙂"))),
         ),
     ),
@@ -359,10 +400,12 @@ WORKER_REPORT = Story(
 
 AIRPORT_REFERRAL = Story(
     "airport-referral",
-    "A referral for an airport pickup",
+    N_("A referral for an airport pickup"),
     (
         Beat(
-            "Hari is deported. The owner refers the case to the Kathmandu shelter for an airport pickup.",
+            N_(
+                "Hari is deported. The owner refers the case to the Kathmandu shelter for an airport pickup."
+            ),
             (
                 Say("owner", "/refer {code}"),
                 Press("owner", Button(label="Kathmandu Returnee Shelter")),
@@ -374,7 +417,9 @@ AIRPORT_REFERRAL = Story(
             ),
         ),
         Beat(
-            "Bishnu meets Hari and recovers part of the wages; the case is resolved and Hari gives feedback.",
+            N_(
+                "Bishnu meets Hari and recovers part of the wages; the case is resolved and Hari gives feedback."
+            ),
             (
                 Say("bishnu", "/resolve {code}"),
                 Press("bishnu", Button(suffix=":WAGES_RECOVERED")),
@@ -391,10 +436,10 @@ AIRPORT_REFERRAL = Story(
 
 MISSING_PERSON = Story(
     "missing-person",
-    "A missing person",
+    N_("A missing person"),
     (
         Beat(
-            "Kamala in Nepal reports that her son, working in Qatar, cannot be reached.",
+            N_("Kamala in Nepal reports that her son, working in Qatar, cannot be reached."),
             (
                 Say("kamala", "/start"),
                 Press("kamala", Button(label="English")),
@@ -417,10 +462,10 @@ MISSING_PERSON = Story(
 
 SOS_ESCALATION = Story(
     "sos-escalation",
-    "An SOS with escalation",
+    N_("An SOS with escalation"),
     (
         Beat(
-            "Siti, an Indonesian domestic worker in Malaysia, sends an SOS: two taps.",
+            N_("Siti, an Indonesian domestic worker in Malaysia, sends an SOS: two taps."),
             (
                 Say("siti", "/sos"),
                 Press("siti", Button(label="Malaysia")),
@@ -433,7 +478,9 @@ SOS_ESCALATION = Story(
             ),
         ),
         Beat(
-            "Nobody claims {sos_code} in Kuala Lumpur within 5 minutes: it escalates to the Jakarta union, where Budi claims it.",
+            N_(
+                "Nobody claims {sos_code} in Kuala Lumpur within 5 minutes: it escalates to the Jakarta union, where Budi claims it."
+            ),
             (
                 Wait(minutes=6),
                 Wait(minutes=6),
@@ -445,10 +492,12 @@ SOS_ESCALATION = Story(
 
 FAMILY_REPORT = Story(
     "family-report",
-    "A family's report",
+    N_("A family's report"),
     (
         Beat(
-            "Wati in Indonesia reports that her husband's employer in Malaysia keeps his passport.",
+            N_(
+                "Wati in Indonesia reports that her husband's employer in Malaysia keeps his passport."
+            ),
             (
                 Say("wati", "/start"),
                 Press("wati", Button(label="English")),
@@ -468,7 +517,9 @@ FAMILY_REPORT = Story(
             ),
         ),
         Beat(
-            "A family at home is helped from the home side: the card reaches the Jakarta union, where Budi claims it.",
+            N_(
+                "A family at home is helped from the home side: the card reaches the Jakarta union, where Budi claims it."
+            ),
             (Press("budi", Button(prefix="claim:"), chat="id-migrant-union"),),
         ),
     ),
@@ -476,14 +527,16 @@ FAMILY_REPORT = Story(
 
 COORDINATOR_MORNING = Story(
     "coordinator-morning",
-    "A coordinator's morning: digest and export",
+    N_("A coordinator's morning: digest and export"),
     (
         Beat(
-            "Next morning at 08:00 Kathmandu time, Sita (coordinator) receives her digest with a chart.",
+            N_(
+                "Next morning at 08:00 Kathmandu time, Sita (coordinator) receives her digest with a chart."
+            ),
             (Wait(local=("Asia/Kathmandu", 8, 1)),),
         ),
         Beat(
-            "Sita exports anonymised statistics for a partner report (small cells suppressed).",
+            N_("Sita exports anonymised statistics for a partner report (small cells suppressed)."),
             (Say("sita", "/export csv 2026-01-01 2026-12-31 NP-QA"),),
         ),
     ),
@@ -517,6 +570,6 @@ def story(key: str) -> Story:
 async def play(cast: Cast, stories: tuple[Story, ...]) -> None:
     for each in stories:
         for beat in each.beats:
-            cast.narrate(cast.fill(beat.text))
+            cast.narrate(lambda lang, text=beat.text: cast.fill(tr(lang, text)))
             for step in beat.steps:
                 await step.run(cast)

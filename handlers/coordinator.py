@@ -11,12 +11,13 @@ from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import labels
 from bot.domain import dashboard, digest, duties, onboarding
 from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
-from bot.i18n import _, _n
+from bot.i18n import _, _n, current_language
 from bot.views.buttons import InviteOrg
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -117,7 +118,7 @@ async def invite_link(
 
 
 @router.message(Command("team"), Allowed(Action.TEAM))
-async def team(message: Message, session: AsyncSession, role: Role) -> None:
+async def team(message: Message, session: AsyncSession, role: Role, language: str) -> None:
     organisations = await onboarding.manageable_organisations(session, role.person)
     lines = []
     for org in organisations:
@@ -128,7 +129,9 @@ async def team(message: Message, session: AsyncSession, role: Role) -> None:
         )
         lines.append(f"<b>{html.escape(org.name)}</b>")
         lines += [
-            f"• {html.escape(p.name)} — <code>{html.escape(p.id)}</code> ({p.role})" for p in people
+            f"• {html.escape(p.name)} — <code>{html.escape(p.id)}</code>"
+            f" ({labels.role(p.role, language)})"
+            for p in people
         ]
     await message.answer(
         "\n".join(lines) or _("None of your corridors has an organisation yet."), parse_mode="HTML"
@@ -174,17 +177,20 @@ async def rota_override(
             session, domain, role.person, parts[0], start, end, on_call
         )
     )
-    replies = {
-        "set": _(
-            "Noted: {person} is on call from {start} to {end}.",
-            person=parts[0],
-            start=start,
-            end=end,
+    if result == "set":
+        # Dates as the coordinator's language writes them.
+        shown = {
+            "person": parts[0],
+            "start": labels.date(start, current_language.get()),
+            "end": labels.date(end, current_language.get()),
+        }
+        await message.answer(
+            _("Noted: {person} is on call from {start} to {end}.", **shown)
+            if on_call
+            else _("Noted: {person} is away from {start} to {end}.", **shown)
         )
-        if on_call
-        else _(
-            "Noted: {person} is away from {start} to {end}.", person=parts[0], start=start, end=end
-        ),
+        return
+    replies = {
         "not_allowed": _(
             "You cannot change this person's rota (or the dates are the wrong way round)."
         ),

@@ -29,7 +29,7 @@ from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role, group_by_chat, on_call
 from bot.domain.places import MoneyError, currency_of, parse_money
-from bot.i18n import N_, _, current_language
+from bot.i18n import N_, _, bidi_lines, current_language
 from bot.taxonomy import OUTCOMES
 from bot.views.buttons import Claim, Outcome, Pass, PassReason, Refer, Snooze
 from handlers.blueprint import Blueprint
@@ -217,21 +217,31 @@ async def case_timeline(
         await session.scalars(
             select(CaseEvent).where(CaseEvent.case_id == case.id).order_by(CaseEvent.id)
         )
+    )[-40:]
+    staff = {e.actor.partition(":")[2] for e in rows if e.actor.startswith("person:")}
+    names = dict(
+        (await session.execute(select(Person.id, Person.name).where(Person.id.in_(staff)))).all()
     )
     status = labels.status(case.status, language)
     lines = [
         f"🗂 <b>{html.escape(case.code)}</b> · {status} · {labels.urgency(case.urgency, language)}"
     ]
-    for event in rows[-40:]:
-        lines.append(timeline_line(event))
+    for event in rows:
+        lines.append(timeline_line(event, language, names))
     await events.record(
         session, domain, "timeline_read", case_id=case.id, actor=f"person:{role.person.id}"
     )
-    await message.answer("\n".join(lines), parse_mode="HTML", protect_content=True)
+    text = bidi_lines("\n".join(lines), language)
+    await message.answer(text, parse_mode="HTML", protect_content=True)
 
 
-def timeline_line(event: CaseEvent) -> str:
-    line = f"{event.at:%Y-%m-%d %H:%M} {html.escape(event.kind)} ({html.escape(event.actor)})"
+def timeline_line(event: CaseEvent, language: str, names: dict[str, str]) -> str:
+    """One event in the reader's words: when (UTC), what, who."""
+    who = labels.actor(event.actor, language, names)
+    line = (
+        f"{labels.moment(event.at, language)} UTC · {labels.event(event.kind, language)}"
+        f" · {html.escape(who)}"
+    )
     if event.kind == "card_undeliverable":
         # Which chat failed, so the coordinator knows which group id to fix.
         data = event.data or {}
@@ -365,7 +375,7 @@ class Referring(StatesGroup):
 
 @router.message(Command("refer"), F.chat.type == "private")
 async def refer_command(
-    message: Message, command: CommandObject, session: AsyncSession, role: Role
+    message: Message, command: CommandObject, session: AsyncSession, role: Role, language: str
 ) -> None:
     case = await access.case_for(session, role, Action.REFER, (command.args or "").strip())
     if case is None:
@@ -375,7 +385,7 @@ async def refer_command(
     rows = [
         [
             InlineKeyboardButton(
-                text=f"{org.name} ({org.country})",
+                text=f"{org.name} ({labels.country(org.country, language)})",
                 callback_data=Refer(case_id=case.id, org=org.id).pack(),
             )
         ]
@@ -476,7 +486,8 @@ async def snooze(
         return
     until = domain.now() + dt.timedelta(hours=callback_data.hours)
     await followups.snooze(session, domain, case, until)
-    await query.answer(_("Snoozed until {when}.", when=f"{until:%Y-%m-%d %H:%M} UTC"))
+    when = labels.moment(until, current_language.get()) + " UTC"
+    await query.answer(_("Snoozed until {when}.", when=when))
     await query.message.edit_reply_markup(reply_markup=None)
 
 
@@ -499,7 +510,11 @@ async def followup_date(
         return
     await followups.snooze(session, domain, case, until)
     await message.answer(
-        _("Next follow-up for {code}: {when}.", code=case.code, when=day.isoformat())
+        _(
+            "Next follow-up for {code}: {when}.",
+            code=case.code,
+            when=labels.date(day, current_language.get()),
+        )
     )
 
 

@@ -123,21 +123,21 @@ async def saved_command(
         if case is None:
             await message.answer(_("No case {code} is yours.", code=args[0][:20]))
             return
-    await offer(message, domain, role, case, args[1] if len(args) > 1 else None, state, language)
+    await offer(message, session, role, case, args[1] if len(args) > 1 else None, state, language)
 
 
 async def offer(
     message: Message,
-    domain: Domain,
+    session: AsyncSession,
     role: Role,
     case: Case,
     code: str | None,
     state: FSMContext,
     language: str,
 ) -> None:
-    replies = saved_replies.offered(domain.config, role.person, case.language)
+    replies = await saved_replies.offered(session, role.person, case.language)
     if code is not None:
-        reply = saved_replies.find(domain.config, role.person, case.language, code)
+        reply = await saved_replies.find(session, role.person, case.language, code)
         if reply is None:
             await message.answer(
                 _(
@@ -175,7 +175,7 @@ async def picked_case(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
-    await offer(query.message, domain, role, case, None, state, language)
+    await offer(query.message, session, role, case, None, state, language)
 
 
 @router.callback_query(SavedPick.filter(), F.message.chat.type == "private")
@@ -190,7 +190,7 @@ async def picked_reply(
 ) -> None:
     case = await _own_open_case(session, role, callback_data.case_id)
     reply = (
-        saved_replies.find(domain.config, role.person, case.language, callback_data.code)
+        await saved_replies.find(session, role.person, case.language, callback_data.code)
         if case
         else None
     )
@@ -234,7 +234,7 @@ async def _form(
     data = await state.get_data()
     case = await _own_open_case(session, role, data.get("case_id", 0))
     reply = (
-        saved_replies.find(domain.config, role.person, case.language, data.get("reply", ""))
+        await saved_replies.find(session, role.person, case.language, data.get("reply", ""))
         if case
         else None
     )

@@ -13,6 +13,7 @@ from models.network import (
     ResponderGroup,
     RotaOverride,
     RotaShift,
+    SavedReplyText,
 )
 from models.runtime import ConversationState, HandledUpdate, OutboxMessage, SentMessage, Timer
 from models.stats import StatsDay, StatsName
@@ -39,6 +40,7 @@ __all__ = [
     "ResponderGroup",
     "RotaOverride",
     "RotaShift",
+    "SavedReplyText",
     "SentMessage",
     "StatsDay",
     "StatsName",

@@ -155,9 +155,15 @@ class CaseEvent(Base):
 
     __tablename__ = "case_events"
     # Digests count escalations in a window.
-    __table_args__ = (Index("ix_case_events_kind_at", "kind", "at", "case_id"),)
+    __table_args__ = (
+        Index("ix_case_events_kind_at", "kind", "at", "case_id"),
+        Index("ix_case_events_seq", "seq", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The place in the chain, given as the transaction commits (ids come earlier, and in
+    # another order when transactions overlap); None until then.
+    seq: Mapped[int | None] = mapped_column(BigInteger)
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     at: Mapped[dt.datetime]
     kind: Mapped[str] = mapped_column(String(32))

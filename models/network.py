@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -135,3 +136,17 @@ class Invite(Base):
     expires_at: Mapped[dt.datetime]
     used_at: Mapped[dt.datetime | None]
     used_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class SavedReplyText(Base):
+    """An organisation's own saved reply from the network file, with its reviewed text per
+    language. Kept here, not read from the file, so `network sync` changes them at once."""
+
+    __tablename__ = "saved_replies"
+
+    code: Mapped[str] = mapped_column(String(20), primary_key=True)
+    # Offered to this organisation's people; None: to everyone.
+    organisation_id: Mapped[str | None] = mapped_column(ForeignKey("organisations.id"))
+    fields: Mapped[list[str]]
+    titles: Mapped[dict[str, Any]]
+    texts: Mapped[dict[str, Any]]

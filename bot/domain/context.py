@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.crypto import KeyRing
+from bot.domain.people import StaffDirectory
 
 
 @dataclass
@@ -21,6 +22,7 @@ class Domain:
     sessions: async_sessionmaker[AsyncSession]
     keys: KeyRing
     bot_username: str = "corridor_help_bot"
+    staff: StaffDirectory = field(default_factory=StaffDirectory, repr=False)
     _writer: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
     def now(self):  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from bot.domain.context import Domain
 from bot.domain.outbox import queue
 from bot.domain.people import coordinator_corridors
 from bot.domain.triage import triage
-from bot.i18n import N_, tr
+from bot.i18n import N_, ntr, tr
 from bot.labels import duration
 from bot.taxonomy import CaseStatus
 from models import (
@@ -256,7 +256,14 @@ async def report(session: AsyncSession, domain: Domain, case: Case) -> None:
     referred = any(kind == "referred" for kind, _ in kinds)
     done = [tr(language, "claimed")]
     if messages:
-        done.append(tr(language, "wrote to the reporter ({n} messages)", n=messages))
+        done.append(
+            ntr(
+                language,
+                "wrote to the reporter ({n} message)",
+                "wrote to the reporter ({n} messages)",
+                messages,
+            )
+        )
     if referred:
         done.append(tr(language, "referred"))
     done.append(tr(language, "resolved"))

@@ -18,6 +18,7 @@ from models import (
     Person,
     ResponderGroup,
     RotaShift,
+    SavedReplyText,
 )
 
 
@@ -181,6 +182,7 @@ async def sync_network(session: AsyncSession, config: Config) -> SyncReport:
     )
     await _sync_shifts(session, report, config)
     await _sync_help(session, report, config)
+    await _sync_saved_replies(session, report, config)
     await session.flush()
     return report
 
@@ -224,3 +226,25 @@ async def _sync_help(session: AsyncSession, report: SyncReport, config: Config) 
     for key in set(rows) - wanted:
         await session.execute(delete(HelpContact).where(HelpContact.id == rows[key].id))
         report.changes.append(f"- help {key[1]!r} ({key[0]})")
+
+
+async def _sync_saved_replies(session: AsyncSession, report: SyncReport, config: Config) -> None:
+    """Organisations' own saved replies: nothing points at them, so a removed one is deleted."""
+    rows = {r.code: r for r in (await session.scalars(select(SavedReplyText))).all()}
+    for entry in config.saved_replies:
+        values = {
+            "code": entry.code,
+            "organisation_id": entry.organisation,
+            "fields": list(entry.fields),
+            "titles": dict(entry.title),
+            "texts": dict(entry.text),
+        }
+        row = rows.get(entry.code)
+        if row is None:
+            session.add(SavedReplyText(**values))
+            report.changes.append(f"+ saved reply {entry.code}")
+        else:
+            _update(report, f"saved reply {entry.code}", row, values)
+    for code in sorted(set(rows) - {entry.code for entry in config.saved_replies}):
+        await session.delete(rows[code])
+        report.changes.append(f"- saved reply {code}")

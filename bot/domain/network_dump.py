@@ -4,7 +4,7 @@ Useful after invites and deactivations have moved the database away from the fil
 dump is a file that ``bot.config.parse_config`` accepts and that ``sync_network`` applies
 to the same database without a change. It holds the network sections only
 (``[[corridors]]``, ``[[organisations]]``, ``[[groups]]``, ``[[people]]``, ``[[rota]]``,
-``[[help]]``), never the settings: no token, no encryption or hash key, no database URL.
+``[[help]]``, ``[[saved_replies]]``), never the settings: no token, no encryption or hash key, no database URL.
 
 Only active rows are written. A reference to an inactive row is dropped (a coordinator
 who left, a corridor an organisation no longer serves), and what cannot stand without it
@@ -36,6 +36,7 @@ from models import (
     Person,
     ResponderGroup,
     RotaShift,
+    SavedReplyText,
 )
 
 _ESCAPES = {
@@ -74,6 +75,11 @@ def toml_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, list | tuple):
         return "[" + ", ".join(toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        # An inline table; keys quoted, so any key (a language tag with "-") stays valid.
+        return (
+            "{ " + ", ".join(f"{toml_string(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+        )
     raise TypeError(f"cannot write {type(value).__name__} as TOML")
 
 
@@ -184,6 +190,16 @@ async def dump_network(session: AsyncSession) -> str:
                 f"help {contact.name!r} left out: corridor {contact.corridor_code} is inactive"
             )
 
+    saved = []
+    for reply in await session.scalars(select(SavedReplyText).order_by(SavedReplyText.code)):
+        if reply.organisation_id is None or reply.organisation_id in org_ids:
+            saved.append(reply)
+        else:
+            notes.append(
+                f"saved reply {reply.code} left out: organisation {reply.organisation_id} "
+                "is inactive"
+            )
+
     blocks = [
         "# The responder network, as it stands in the database (`corridor network sync FILE`\n"
         "# applies it). Settings and secrets are not part of it: keep them in your own\n"
@@ -272,6 +288,19 @@ async def dump_network(session: AsyncSession) -> str:
                     "url": h.url,
                     "source": h.source,
                     "verified": h.verified_on,
+                },
+            )
+        )
+    for r in saved:
+        blocks.append(
+            _table(
+                "saved_replies",
+                {
+                    "code": r.code,
+                    "organisation": r.organisation_id,
+                    "fields": list(r.fields or []),
+                    "title": dict(r.titles),
+                    "text": dict(r.texts),
                 },
             )
         )

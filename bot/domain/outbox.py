@@ -12,9 +12,11 @@ from sqlalchemy.orm.util import identity_key
 from bot.domain.context import Domain
 from bot.i18n import N_, tr
 from bot.text_limits import CAPTION_LIMIT, TEXT_LIMIT, fits, split_message, split_parts
-from models import Case, OutboxMessage
+from models import Case, Organisation, OutboxMessage, Person, ResponderGroup
 
 DRILL_MARK = N_("🧪 DRILL: a practice case, not a real person.")
+# A toast (a callback answer) holds 200 characters: the short form.
+DRILL_TAG = N_("🧪 DRILL")
 
 log = logging.getLogger(__name__)
 # Methods whose text is a caption (1,024 characters) rather than a message (4,096).
@@ -38,6 +40,41 @@ def _drill_language(session: AsyncSession, case_id: int | None) -> str | None:
     return case.language if case is not None and case.drill else None
 
 
+def reader_language(session: AsyncSession, chat_id: int | None, fallback: str) -> str:
+    """The language of whoever reads ``chat_id``: a staff member's own, a group's
+    organisation's. Taken from what the transaction has loaded (whoever writes to a person
+    or a group has them at hand), so this never reads the database either."""
+    if chat_id is None:
+        return fallback
+    loaded = session.sync_session.identity_map
+    for row in list(loaded.values()):
+        if chat_id > 0 and isinstance(row, Person) and row.telegram_user_id == chat_id:
+            return row.language
+        if chat_id < 0 and isinstance(row, ResponderGroup) and row.chat_id == chat_id:
+            org = loaded.get(identity_key(Organisation, row.organisation_id))
+            if org is not None:
+                from bot.domain.routing import group_language
+
+                return group_language(org)
+    return fallback
+
+
+def about_a_drill(session: AsyncSession, text: str) -> bool:
+    """Whether an answer the transaction gives is about a drill: it has a drill case in hand
+    and no real one, or, holding both (a list of someone's cases), the text names only
+    drills. A real person's case is never called a practice one."""
+    cases = [
+        row for row in list(session.sync_session.identity_map.values()) if isinstance(row, Case)
+    ]
+    drills = [case for case in cases if case.drill]
+    if not drills:
+        return False
+    real = [case for case in cases if not case.drill]
+    if not real:
+        return True
+    return any(case.code in text for case in drills) and not any(case.code in text for case in real)
+
+
 def mark_drill(language: str, text: str) -> str:
     """Every message about a drill says so on its first line."""
     return f"{tr(language, DRILL_MARK)}\n{text}"
@@ -55,7 +92,9 @@ def queue(
     method: str = "sendMessage",
     keyboard: dict[str, Any] | None = None,
     extra: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> OutboxMessage:
+    """``language`` is the reader's, when the caller knows it (for the drill mark)."""
     if (chat_id is None) == (reporter_id is None):
         raise ValueError("an outbox message has exactly one recipient")
     html = (extra or {}).get("parse_mode") == "HTML"
@@ -95,6 +134,8 @@ def queue(
         return message
     payload: dict[str, Any] = dict(extra or {})
     drill = _drill_language(session, case_id)
+    if drill is not None:
+        drill = language or reader_language(session, chat_id, drill)
     if text is not None:
         payload["text"] = text if drill is None else mark_drill(drill, text)
     elif drill is not None and "caption" in payload:

@@ -11,7 +11,7 @@ from bot.domain import claims, events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS, notify_owner
 from bot.domain.outbox import queue
-from bot.i18n import N_
+from bot.i18n import N_, tr
 from bot.taxonomy import OPEN_STATUSES, CaseStatus, ConsentPurpose
 from models import (
     Attachment,
@@ -199,8 +199,13 @@ async def withdraw_consent(
                 chat_id=card.chat_id,
                 case_id=case.id,
                 method="editMessageText",
-                text=f"{case.code}: withdrawn by the reporter.",
+                text=tr(
+                    routing.group_language(org),
+                    "Case {code}: withdrawn by the reporter.",
+                    code=case.code,
+                ),
                 extra={"edit_outbox_id": card.outbox_id},
+                language=routing.group_language(org),
             )
     consent = await routing.granted(session, case)
     if not any(consent.get(routing.SIDE_CONSENT[s]) for s in ("destination", "origin")):

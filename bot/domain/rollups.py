@@ -443,6 +443,9 @@ def _before_commit(session: Session) -> None:
     # captured too.
     if session.new or session.dirty or session.deleted:
         session.flush()
+    # The rollup rows are the hottest rows there are (every case of a corridor and day adds
+    # to the same ones): they are written last, right before the commit, so their locks are
+    # held for as short as possible.
     if _STATE not in session.info:
         return
     state: _Pending = session.info.pop(_STATE)

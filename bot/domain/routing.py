@@ -131,6 +131,7 @@ async def post_cards(
                 text=render_card(case, language, domain.now(), note=note, note_values=note_values),
                 keyboard=card_keyboard(case, language),
                 extra={"parse_mode": "HTML"},
+                language=language,
             )
             await session.flush()
             session.add(
@@ -396,6 +397,7 @@ async def rerender_cards(
             ),
             keyboard=card_keyboard(case, language),
             extra={"parse_mode": "HTML", "edit_outbox_id": card.outbox_id},
+            language=language,
         )
 
 

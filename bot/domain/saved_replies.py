@@ -12,13 +12,13 @@ import re
 from dataclasses import dataclass, field
 
 from babel.dates import format_date, format_datetime
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Config, SavedReplyEntry
 from bot.domain import relay
 from bot.domain.context import Domain
 from bot.i18n import N_, has_translation, tr
-from models import Case, Person
+from models import Case, Person, SavedReplyText
 
 # code → (title for the sender's picker, text for the reporter, fields asked for)
 BUILT_IN: dict[str, tuple[str, str, tuple[str, ...]]] = {
@@ -176,31 +176,38 @@ class SavedReply:
         return self.texts.get(language)
 
 
-def _own(entry: SavedReplyEntry) -> SavedReply:
+def _own(row: SavedReplyText) -> SavedReply:
     return SavedReply(
-        code=entry.code,
-        fields=tuple(entry.fields),
-        organisation=entry.organisation,
-        titles=dict(entry.title),
-        texts=dict(entry.text),
+        code=row.code,
+        fields=tuple(row.fields or ()),
+        organisation=row.organisation_id,
+        titles=dict(row.titles),
+        texts=dict(row.texts),
     )
 
 
-def offered(config: Config, person: Person, reader: str) -> list[SavedReply]:
+async def offered(session: AsyncSession, person: Person, reader: str) -> list[SavedReply]:
     """What ``person`` may send to a reporter who reads ``reader``: built-in ones, then their
-    organisation's, each only if it has a text in that language."""
+    organisation's (as the last `network sync` or start left them), each only if it has a
+    text in that language."""
     built_in = [SavedReply(code, spec[2]) for code, spec in BUILT_IN.items()]
-    own = [
-        _own(entry)
-        for entry in config.saved_replies
-        if entry.organisation in (None, person.organisation_id)
-    ]
+    rows = await session.scalars(
+        select(SavedReplyText)
+        .where(
+            or_(
+                SavedReplyText.organisation_id.is_(None),
+                SavedReplyText.organisation_id == person.organisation_id,
+            )
+        )
+        .order_by(SavedReplyText.code)
+    )
+    own = [_own(row) for row in rows]
     return [reply for reply in built_in + own if reply.text_in(reader) is not None]
 
 
-def find(config: Config, person: Person, reader: str, code: str) -> SavedReply | None:
+async def find(session: AsyncSession, person: Person, reader: str, code: str) -> SavedReply | None:
     wanted = code.strip().upper()
-    return next((r for r in offered(config, person, reader) if r.code == wanted), None)
+    return next((r for r in await offered(session, person, reader) if r.code == wanted), None)
 
 
 class BadValue(ValueError):

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.i18n import tr
 from bot.stories import STORIES, Press, Race, Say, Send, Step, Story, Wait, find_button, story
 
 if TYPE_CHECKING:
@@ -69,8 +70,13 @@ class Guide:
         # A story's people start from an empty chat; a second telling needs a fresh world.
         replayed = {p.story.key for p in steps} & self.begun
         if replayed:
+            language = self.sandbox.page_language
             raise SandboxError(
-                f"“{story(replayed.pop()).title}” was already played here: press Reset to play it again"
+                tr(
+                    language,
+                    "“{story}” was already played here: press Reset to play it again",
+                    story=tr(language, story(replayed.pop()).title),
+                )
             )
         self.stop()
         self.steps = steps
@@ -100,7 +106,11 @@ class Guide:
             except Exception as error:
                 # Someone pressed something else by hand; the story cannot go on from here.
                 log.warning("guided step failed: %s", error)
-                self.error = f"This step could not be done ({error}). Reset to start over."
+                self.error = tr(
+                    self.sandbox.page_language,
+                    "This step could not be done ({error}). Reset to start over.",
+                    error=error,
+                )
                 self.stop_soon()
             else:
                 self.index += 1
@@ -142,13 +152,17 @@ class Guide:
 
     async def state(self) -> dict[str, Any]:
         """What the page shows of the guide (the current step resolved to a chat and button)."""
-        stories = [{"key": s.key, "title": s.title, "done": s.key in self.done} for s in STORIES]
+        language = self.sandbox.page_language
+        stories = [
+            {"key": s.key, "title": tr(language, s.title), "done": s.key in self.done}
+            for s in STORIES
+        ]
         if self.key is None:
             return {"stories": stories, "story": None}
         current = None
         if self.index < len(self.steps):
             try:
-                current = await self._describe(self.steps[self.index])
+                current = await self._describe(self.steps[self.index], language)
             except LookupError:  # a person or case an earlier step should have made
                 current = {
                     "actor": None,
@@ -157,12 +171,12 @@ class Guide:
                     "button": None,
                     "beat": "",
                     "story": "",
-                    "hint": "this step cannot be done here",
+                    "hint": tr(language, "this step cannot be done here"),
                 }
         return {
             "stories": stories,
             "story": self.key,
-            "title": story(self.key).title,
+            "title": tr(language, story(self.key).title),
             "position": self.index,
             "count": len(self.steps),
             "playing": self.playing,
@@ -170,18 +184,18 @@ class Guide:
             "current": current,
         }
 
-    async def _describe(self, position: Position) -> dict[str, Any]:
+    async def _describe(self, position: Position, language: str) -> dict[str, Any]:
         cast = self.sandbox.cast
         assert cast is not None
         step = position.step
         actor = step_actor(step)
         described: dict[str, Any] = {
-            "story": position.story.title,
-            "beat": cast.fill(position.beat),
+            "story": tr(language, position.story.title),
+            "beat": cast.fill(tr(language, position.beat)),
             "actor": actor and cast.facts.get(actor, actor),
             "actor_id": cast.user(actor) if actor else None,
             "chat_id": None,
-            "hint": await step.hint(cast),
+            "hint": await step.hint(cast, language),
             "button": None,
         }
         if isinstance(step, Press | Race):

@@ -9,17 +9,19 @@ import datetime as dt
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from sqlalchemy import select
 
+from bot import labels
 from bot.clock import FakeClock, as_utc
 from bot.domain.cases import find_reporter
 from bot.domain.people import person_by_telegram
 from bot.harness import Harness
-from bot.i18n import LANGUAGE_NAMES
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, N_, tr
 from bot.sandbox.guide import Guide
 from bot.stories import Cast
 from models import Case, CaseEvent, Timer
@@ -45,17 +47,36 @@ OPEN_CHATS = ("hari", "kamala", "qa-workers-centre", "ramesh", "aisha", "sita")
 
 
 class SandboxError(Exception):
-    """Something the page asked for that cannot be done; shown to the person as is."""
+    """Something the page asked for that cannot be done; shown to the person as is. What
+    a person can cause from the page is in the page's language; what only a hand-made
+    request can cause (a wrong field, an unknown id) stays in English for its developer."""
 
 
 def sample_bytes(name: str) -> bytes:
     return resources.files("bot.sandbox").joinpath("samples", name).read_bytes()
 
 
+# What the page lists when a timer fires, by the timer's kind.
+TIMER_KINDS = {
+    "escalate": N_("Escalation step due"),
+    "checkin": N_("Check-in due"),
+    "owner_reminder": N_("Reminder to the owner due"),
+    "digest": N_("Digest due"),
+    "sos_silence": N_("Silence after an SOS checked"),
+    "pending_referral": N_("Waiting referral checked"),
+}
+OTHER_TIMER = N_("A timer fired")
+
+
 @dataclass
 class Event:
+    """A line of "What happened", written when the page asks, in the page's language."""
+
     at: dt.datetime
-    text: str
+    text: Callable[[str], str]
+
+    def render(self, language: str) -> str:
+        return self.text(language)
 
 
 class Sandbox:
@@ -71,6 +92,8 @@ class Sandbox:
         self._seen_event_id = 0
         self._seen_timers: set[int] = set()
         self.language_of: dict[int, str] = {}  # languages set on the page
+        # The language of the page itself (its buttons, stories and "What happened").
+        self.page_language = DEFAULT_LANGUAGE
 
     # -- life cycle ----------------------------------------------------------------------
     async def start(self) -> None:
@@ -81,7 +104,10 @@ class Sandbox:
         self.cast = await Cast.gather(self.h, self._narrate)
         await self._sync_emulator_clock()
         self.events = [
-            Event(self.h.clock.now(), "Sandbox started: a fresh database and the example network.")
+            Event(
+                self.h.clock.now(),
+                lambda lang: tr(lang, "Sandbox started: a fresh database and the example network."),
+            )
         ]
         self._seen_event_id = 0
         self._seen_timers = set()
@@ -130,9 +156,9 @@ class Sandbox:
         if abs(behind) >= 1:
             await h.tg.advance_clock(behind)
 
-    def _narrate(self, text: str) -> None:
+    def _narrate(self, text: Callable[[str], str]) -> None:
         if self.h is not None:
-            self.events.append(Event(self.h.clock.now(), "📖 " + text))
+            self.events.append(Event(self.h.clock.now(), lambda lang: "📖 " + text(lang)))
 
     async def _collect_events(self) -> None:
         assert self.h is not None
@@ -157,25 +183,22 @@ class Sandbox:
             if timer.id in self._seen_timers:
                 continue
             self._seen_timers.add(timer.id)
-            what = timer.kind.replace("_", " ")
-            self.events.append(
-                Event(
-                    as_utc(timer.fired_at),
-                    f"⏰ {what} fired" + (f" for {timer.code}" if timer.code else ""),
-                )
-            )
+            self.events.append(Event(as_utc(timer.fired_at), _timer_text(timer.kind, timer.code)))
+        names = {person.id: person.name for person in self.h.app.config.people}
         for row in rows:
             self._seen_event_id = row.id
-            who = "" if row.actor == "system" else f" by {row.actor.split(':', 1)[0]}"
-            case = f"{row.code}: " if row.code else ""
-            self.events.append(Event(as_utc(row.at), f"{case}{row.kind.replace('_', ' ')}{who}"))
+            self.events.append(
+                Event(as_utc(row.at), _event_text(row.kind, row.actor, row.code, names))
+            )
         self.events.sort(key=lambda event: event.at)
         del self.events[:-200]
 
     # -- what people on the page do --------------------------------------------------------
     def harness(self) -> Harness:
         if self.h is None:
-            raise SandboxError("the sandbox is restarting; try again in a moment")
+            raise SandboxError(
+                tr(self.page_language, "The sandbox is restarting; try again in a moment.")
+            )
         return self.h
 
     def _member(self, user_id: int, chat_id: int) -> None:
@@ -189,7 +212,7 @@ class Sandbox:
     async def say(self, user_id: int, chat_id: int, text: str, reply_to: int | None) -> None:
         text = text.strip()
         if not text:
-            raise SandboxError("type a message first")
+            raise SandboxError(tr(self.page_language, "Type a message first."))
         self._member(user_id, chat_id)
         async with self.lock:
             h = self.harness()
@@ -271,8 +294,14 @@ class Sandbox:
             else:
                 raise SandboxError(f"unknown clock step {step!r}: 5m, 1h, 1d or digest")
             await h.advance_until(target)
+            moved_to = h.clock.now()
             self.events.append(
-                Event(h.clock.now(), f"🕑 the clock moved to {h.clock.now():%a %d %b %H:%M} UTC")
+                Event(
+                    moved_to,
+                    lambda lang: tr(
+                        lang, "🕑 The clock moved to {time} UTC", time=labels.moment(moved_to, lang)
+                    ),
+                )
             )
             await self.after_action()
 
@@ -286,7 +315,7 @@ class Sandbox:
                 .limit(1)
             )
         if due is None:
-            raise SandboxError("no digest is scheduled")
+            raise SandboxError(tr(self.page_language, "No digest is scheduled."))
         return max(h.clock.now(), as_utc(due))
 
     async def language_by_user(self) -> dict[int, str]:
@@ -305,3 +334,30 @@ class Sandbox:
 
     def languages(self) -> dict[str, str]:
         return dict(LANGUAGE_NAMES)
+
+    async def set_page_language(self, language: str) -> None:
+        if language not in LANGUAGE_NAMES:
+            raise SandboxError(f"unknown language {language!r}")
+        self.page_language = language
+        await self._changed_now()
+
+
+def _timer_text(kind: str, code: str | None) -> Callable[[str], str]:
+    def text(lang: str) -> str:
+        what = tr(lang, TIMER_KINDS.get(kind, OTHER_TIMER))
+        return f"⏰ {what}" + (f" · {code}" if code else "")
+
+    return text
+
+
+def _event_text(
+    kind: str, actor: str, code: str | None, names: dict[str, str]
+) -> Callable[[str], str]:
+    """A case event in words; staff by name, anyone else by their part ("the reporter")."""
+
+    def text(lang: str) -> str:
+        what = labels.event(kind, lang)
+        who = "" if actor == "system" else " · " + labels.actor(actor, lang, names)
+        return (f"{code}: " if code else "") + what + who
+
+    return text

@@ -120,6 +120,12 @@ async def language(request: web.Request) -> web.Response:
     return web.json_response({"ok": True})
 
 
+async def page_language(request: web.Request) -> web.Response:
+    body = await _body(request, "language")
+    await request.app[SANDBOX_KEY].set_page_language(str(body["language"]))
+    return web.json_response({"ok": True})
+
+
 async def clock(request: web.Request) -> web.Response:
     body = await _body(request, "step")
     await request.app[SANDBOX_KEY].advance(str(body["step"]))
@@ -172,6 +178,7 @@ def make_app(sandbox: Sandbox) -> web.Application:
         ("press", press),
         ("send", send),
         ("language", language),
+        ("page_language", page_language),
         ("clock", clock),
         ("guide", guide),
         ("reset", reset),

@@ -7,7 +7,7 @@ opening of the dashboard's 30-day trends. Like the other window indexes, this on
 every column the two aggregates read.
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0011
 Create Date: 2026-11-30 17:00:00
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0010"
-down_revision = "0006"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

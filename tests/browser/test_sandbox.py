@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from bot.i18n import tr
 from bot.sandbox.session import Sandbox
 from tests.browser.sandbox_browser import *  # noqa: F403 - the browser and sandbox fixtures
 from tests.browser.sandbox_browser import screenshot
@@ -110,7 +111,7 @@ async def test_a_case_from_report_to_resolution_by_hand(
         await page.locator("[data-clock='1d']").click()
         await settled(page, before)
     await bot_says(page, "hari", "I am safe")
-    assert "checkin fired" in await page.locator("#events").inner_text()
+    assert "Check-in due" in await page.locator("#events").inner_text()
     assert "05 Mar" in await page.locator("#now").inner_text()
     await press(page, "hari", "I am safe")
     await screenshot(page, "3-checked-in")
@@ -204,10 +205,36 @@ async def test_a_story_plays_itself_on_a_phone(
         "document.querySelector('#progress').textContent.includes('finished')", timeout=120_000
     )
     events = await page.locator("#events").inner_text()
-    assert "escalate fired" in events
-    assert "claimed by person" in events
+    assert "Escalation step due" in events
+    assert "Claimed · Budi" in events
     await page.locator("[data-toggle=id-migrant-union]").check()
     union = column(page, "id-migrant-union")
     await union.scroll_into_view_if_needed()
     await union.locator(".msg", has_text="Budi").last.wait_for()
     await screenshot(page, "6-phone-sos")
+
+
+async def test_the_page_speaks_the_language_chosen_for_it(
+    desktop_page: Any, sandbox_server: tuple[Sandbox, str]
+) -> None:
+    page = desktop_page
+    _, url = sandbox_server
+    await open_sandbox(page, url)
+    assert await page.locator("#reset").inner_text() == "Reset"
+    before = await version(page)
+    await page.locator("#page-language").select_option("ar")
+    await settled(page, before)
+    await page.wait_for_function("document.documentElement.dir === 'rtl'")
+    assert (await page.locator("#reset").inner_text()).strip("\u200f") == tr("ar", "Reset").strip(
+        "\u200f"
+    )
+    send = column(page, "hari").locator("button[type=submit]")
+    assert (await send.inner_text()).strip("\u200f") == tr("ar", "Send").strip("\u200f")
+    assert await column(page, "hari").locator("input[name=text]").get_attribute(
+        "placeholder"
+    ) == tr("ar", "Message")
+    assert (
+        tr("ar", "A worker's report").strip("\u200f") in await page.locator("#stories").inner_text()
+    )
+    assert "Sandbox started" not in await page.locator("#events").inner_text()
+    await screenshot(page, "7-arabic-page")

@@ -77,6 +77,7 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, select, update
 
+from bot import labels
 from bot.domain import cases, claims, followups, referral, resolution
 from bot.harness import Harness, example_network
 from bot.i18n import ntr, tr
@@ -678,11 +679,12 @@ async def act_override(env: Env, w: World, actor: Actor, allow: bool) -> None:
 
 async def act_followup(env: Env, w: World, actor: Actor, allow: bool) -> None:
     h = env.h
-    day = (h.clock.now() + dt.timedelta(days=10)).date().isoformat()
+    day = (h.clock.now() + dt.timedelta(days=10)).date()
     before = await event_count(h, w.case_id, "snoozed")
-    said = await send_text(h, actor.uid, f"/followup {w.code} {day}")
+    said = await send_text(h, actor.uid, f"/followup {w.code} {day.isoformat()}")
     if allow:
-        expect_text(said, t(actor, "Next follow-up for {code}: {when}.", code=w.code, when=day))
+        when = labels.date(day, actor.lang)
+        expect_text(said, t(actor, "Next follow-up for {code}: {when}.", code=w.code, when=when))
         assert await event_count(h, w.case_id, "snoozed") == before + 1
     else:
         expect_text(said, t(actor, "Usage: /followup CODE YYYY-MM-DD"))
@@ -695,9 +697,8 @@ async def act_snooze(env: Env, w: World, actor: Actor, allow: bool) -> None:
     if allow:
         answer = await press_real(h, actor.uid, data)
         until = h.clock.now() + dt.timedelta(hours=24)
-        assert answer.get("text") == t(
-            actor, "Snoozed until {when}.", when=f"{until:%Y-%m-%d %H:%M} UTC"
-        ), answer
+        when = labels.moment(until, actor.lang) + " UTC"
+        assert answer.get("text") == t(actor, "Snoozed until {when}.", when=when), answer
         assert await event_count(h, w.case_id, "snoozed") == before + 1
     else:
         expect_stale(await press_forged(h, actor.uid, data), actor.lang)
@@ -759,7 +760,8 @@ async def act_team(env: Env, w: World, actor: Actor, allow: bool) -> None:
     if actor.role in ("coordinator", "other_coordinator"):
         listing = "\n".join(texts(said))
         assert (ORG_NAMES[QA_ORG] in listing) is allow, listing
-        assert ("Ramesh — ramesh (responder)" in listing) is allow, listing
+        role = labels.role("responder", actor.lang)
+        assert (f"Ramesh — ramesh ({role})" in listing) is allow, listing
     else:
         expect_text(said, t(actor, NOT_COORDINATOR))
 

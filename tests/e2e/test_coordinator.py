@@ -32,8 +32,12 @@ async def test_stats_filters_and_bad_arguments(harness: Harness) -> None:
 async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
     sita = harness.staff["sita"]
     # The fake clock starts Monday 2026-03-02, 09:00 in Doha: Ramesh's shift.
+    await harness.say(sita, "/away")  # no arguments: the usage, not a failure
+    assert (await harness.last_bot_text(sita)).startswith("Usage: /away PERSON_ID")
     await harness.say(sita, "/away ramesh 2026-03-02 2026-03-03")
-    assert "is away" in await harness.last_bot_text(sita)
+    assert await harness.last_bot_text(sita) == (
+        "Noted: ramesh is away from Mar 2, 2026 to Mar 3, 2026."
+    )
     await harness.say(sita, "/cover aisha 2026-03-02 2026-03-02")
     assert "is on call" in await harness.last_bot_text(sita)
     async with harness.app.domain.sessions() as session:

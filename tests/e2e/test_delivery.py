@@ -58,9 +58,59 @@ async def test_an_sos_survives_a_failed_confirmation(h: Harness, fault: dict[str
     assert 1 <= len(confirmations) <= 2
 
 
-@pytest.mark.parametrize(
-    "fault", [FAULTS["502 after delivery"], FAULTS["timeout"]], ids=["502 after", "timeout"]
-)
+CONFIRMING = {
+    name: FAULTS[name] for name in ("502 after delivery", "dropped connection", "timeout")
+}
+
+
+async def walk_to_summary(h: Harness, uid: int) -> None:
+    """Answers a guided report with whatever it offers first (typing where it asks to)
+    until the summary with its Send button: the test is about the submission, not the
+    questions, so it follows the wizard whatever its steps."""
+    await h.say(uid, "/start")
+    await h.press_data(uid, lambda data: data == "lang:en")
+    await h.press_data(uid, lambda data: data == "menu:report")
+    pressed: dict[int, int] = {}
+    for _ in range(80):
+        last = [m for m in await h.tg.transcript(uid) if m.get("from_bot")][-1]
+        data = [
+            button.get("callback_data", "")
+            for row in (last.get("reply_markup") or {}).get("inline_keyboard", [])
+            for button in row
+        ]
+        if any(d.startswith("nav:submit") for d in data):
+            return
+        answers = [d for d in data if d.startswith("r:")]
+        navigation = {d.split(":")[1]: d for d in data if d.startswith("nav:")}
+        times = pressed.get(last["message_id"], 0)
+        choice = (
+            answers[0]
+            if answers and not times
+            else navigation.get("done") or navigation.get("skip") or (answers or [None])[0]
+        )
+        pressed[last["message_id"]] = times + 1
+        if choice is None:
+            await h.say(uid, "Not paid for three months; the employer keeps my passport.")
+        else:
+            await h.press_data(uid, lambda data, choice=choice: data == choice)
+    raise AssertionError("the report never reached its summary")
+
+
+@pytest.mark.parametrize("fault", CONFIRMING.values(), ids=CONFIRMING.keys())
+async def test_a_report_survives_a_failed_confirmation(h: Harness, fault: dict[str, Any]) -> None:
+    worker = await h.user("Worker")
+    await walk_to_summary(h, worker)
+    await h.tg.fail_next("sendMessage", chat_id=worker, **fault)
+    await h.tap_nav(worker, "submit")
+    assert await count(h, Case) == 1
+    code = (await h.case_codes())[-1]
+    cards = [text for group in h.groups.values() for text in await h.bot_texts(group)]
+    assert any(code in text for text in cards), "no card"
+    registered = [t for t in texts(await h.tg.transcript(worker)) if code in t]
+    assert 1 <= len(registered) <= 2
+
+
+@pytest.mark.parametrize("fault", CONFIRMING.values(), ids=CONFIRMING.keys())
 async def test_a_claim_survives_a_failed_details_message(h: Harness, fault: dict[str, Any]) -> None:
     worker = await h.user("Worker")
     await h.say(worker, "/sos")
@@ -75,7 +125,8 @@ async def test_a_claim_survives_a_failed_details_message(h: Harness, fault: dict
     assert any(case.code in t for t in texts(await h.tg.transcript(ramesh)))
 
 
-async def test_a_referral_survives_a_dropped_connection(h: Harness) -> None:
+@pytest.mark.parametrize("fault", CONFIRMING.values(), ids=CONFIRMING.keys())
+async def test_a_referral_survives_a_failed_confirmation(h: Harness, fault: dict[str, Any]) -> None:
     worker = await h.user("Worker")
     await h.say(worker, "/sos")
     await h.press_data(worker, lambda data: data == "sos:QA")
@@ -83,7 +134,7 @@ async def test_a_referral_survives_a_dropped_connection(h: Harness) -> None:
     await h.claim(ramesh, h.groups["qa-workers-centre"])
     code = (await h.case_codes())[-1]
     await h.say(ramesh, f"/refer {code}")
-    await h.tg.fail_next("sendMessage", chat_id=ramesh, disconnect=True, after=True)
+    await h.tg.fail_next("sendMessage", chat_id=ramesh, **fault)
     await h.tap(ramesh, "Kathmandu Returnee Shelter")
     await h.say(ramesh, "Arrives at the airport on Friday; please meet him.")
     assert await count(h, CaseEvent, CaseEvent.kind == "referred") == 1

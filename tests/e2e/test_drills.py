@@ -9,6 +9,7 @@ import datetime as dt
 from sqlalchemy import select, update
 
 from bot.domain import digest, exports, patterns
+from bot.domain.outbox import DRILL_MARK, DRILL_TAG
 from bot.harness import Harness
 from bot.i18n import tr
 from bot.names import stored_fingerprint
@@ -47,8 +48,9 @@ async def test_a_drill_from_start_to_report(harness: Harness) -> None:
     card = next(t for t in await messages(h, dmwc) if case.code in t)
     assert card.startswith(MARK)
 
-    # Ramesh claims it: the details he gets privately are marked too.
-    await h.claim(ramesh, dmwc)
+    # Ramesh claims it: the toast and the details he gets privately are marked too.
+    toast = await h.claim(ramesh, dmwc)
+    assert toast["text"].startswith(tr("en", DRILL_TAG) + " ") and case.code in toast["text"]
     details = "\n".join(await messages(h, ramesh))
     assert MARK in details and case.code in details
     assert (await the_drill(h)).owner_person_id == "ramesh"
@@ -83,6 +85,16 @@ async def test_a_drill_from_start_to_report(harness: Harness) -> None:
     steps = next(line for line in lines if line.startswith("Steps done:"))
     assert "claimed" in steps and "2 messages" in steps and "referred" in steps
     assert "resolved" in steps
+
+    # Every message of the drill, the bot's answers to commands and buttons included, starts
+    # with the mark, in its reader's language (Bishnu reads Nepali, the shelter's group too).
+    await h.say(sita, f"/case {case.code}")
+    for chat, language in ((sita, "en"), (ramesh, "en"), (dmwc, "en"), (bishnu, "ne"), (krs, "ne")):
+        texts = await messages(h, chat)
+        assert texts, chat
+        for text in texts:
+            assert text.startswith(tr(language, DRILL_MARK) + "\n"), (chat, text)
+    assert tr("ne", DRILL_MARK) != DRILL_MARK
 
     # Nobody but staff ever got a private message: no real reporter exists for a drill.
     staff = set(h.staff.values())
@@ -187,3 +199,25 @@ async def test_a_drill_appears_in_no_statistic_export_digest_or_pattern(harness:
         data = await digest.collect(session, SITA, now - dt.timedelta(days=30), until, until)
     stats = digest.render(data, "en", until)
     assert "Nothing new" in stats and "No case is waiting." in stats, stats
+
+
+async def test_a_real_case_is_never_called_a_practice_one(harness: Harness) -> None:
+    """Ramesh owns a real SOS and a drill: what is about the drill is marked, what is about
+    the real case or about both is not."""
+    h = harness
+    ramesh, dmwc = h.staff["ramesh"], h.groups["qa-workers-centre"]
+    worker = await h.user("Worker", "en")
+    await h.say(worker, "/sos")
+    await h.press_data(worker, lambda data: data == "sos:QA")
+    real = (await h.case_codes())[-1]
+    assert not (await h.claim(ramesh, dmwc))["text"].startswith(MARK)
+    await h.say(h.staff["sita"], "/drill qa-workers-centre")
+    drill = (await the_drill(h)).code
+    assert (await h.claim(ramesh, dmwc))["text"].startswith(MARK)
+    await h.say(ramesh, "/saved")  # both cases in one list
+    assert await h.last_bot_text(ramesh) == "A saved reply for which case?"
+    await h.say(ramesh, f"/case {real}")
+    assert (await h.last_bot_text(ramesh)).startswith("🗂")
+    await h.say(ramesh, f"/case {drill}")
+    assert (await h.last_bot_text(ramesh)).startswith(DRILL_MARK + "\n🗂")
+    assert not any(MARK in text for text in await messages(h, worker))

@@ -17,6 +17,7 @@ import pytest
 from bot.harness import Harness, example_network
 from bot.i18n import LANGUAGE_NAMES, Untranslated, tr
 from bot.i18n_catalog import TEMPLATE, read
+from bot.labels import EVENT_KINDS
 from bot.taxonomy import CATEGORY_CODES, OUTCOMES, RED_FLAG_LABELS
 
 # What people type is theirs; it is Nepali here so it can never pass for an English sentence.
@@ -37,10 +38,16 @@ RAW_CODES = re.compile(
     r"\b(?:"
     + "|".join(sorted(CATEGORY_CODES | set(OUTCOMES) | {f for f in RED_FLAG_LABELS if "_" in f}))
     + r"|danger_now|flags:|categories:)\b"
+    # Stored event kinds and actors, as the timeline would show them raw.
+    + r"|\b(?:person|reporter):\w|\b(?:"
+    + "|".join(k for k in EVENT_KINDS if "_" in k)
+    + r")\b"
 )
 # Lower-case codes that are also English words: a fault only outside English.
 STATUS_OR_URGENCY_CODES = re.compile(
-    r"\b(?:sos|high|normal|routed|claimed|referred|" + "|".join(RED_FLAG_LABELS) + r")\b"
+    r"\b(?:sos|high|normal|routed|claimed|referred|responder|coordinator|admin|"
+    + "|".join(RED_FLAG_LABELS)
+    + r")\b"
 )
 LATIN_RUN = re.compile(r"[A-Za-z]+(?:[ ,'’-]+[A-Za-z]+){3,}")
 # Case, corridor and currency codes are identifiers, not words.
@@ -137,6 +144,19 @@ async def play(h: Harness, language: str) -> None:
         await h.advance(minutes=6)
     await h.say(sita, "/digest")
     await h.say(sita, "/stats")
+    await h.say(sita, f"/case {code}")  # the timeline: every event and actor in words
+    await h.say(sita, "/team")  # roles in words
+    await h.say(sita, "/away ramesh 2026-12-01 2026-12-05")  # dates in the reader's way
+    await h.say(ramesh, "/oncall")
+    await h.say(worker, "/consent")
+    # A drill, marked in every message, its scripted reporter in the reader's language.
+    await h.say(sita, "/drill", chat_id=np)
+    await h.claim(bishnu, np)
+    drill = (await h.case_codes())[-1]
+    await h.say(bishnu, f"/reply {drill} {ANSWER}")
+    await h.say(bishnu, f"/resolve {drill}")
+    await h.press_data(bishnu, lambda data: data.endswith(":REPATRIATED"))
+    await h.say(bishnu, "-")
 
 
 @pytest.mark.parametrize("language", list(LANGUAGE_NAMES))

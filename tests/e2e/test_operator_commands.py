@@ -93,12 +93,6 @@ def problems(caplog: pytest.LogCaptureFixture) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    bool(PG_URL),
-    strict=False,
-    reason="known flake on PostgreSQL (about 1 run in 3): the bot stops settling while the "
-    "commands run; not yet understood (suspect: keys rotate beside a bot holding the old key)",
-)
 async def test_commands_run_while_the_bot_works(
     harness: Harness, database_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

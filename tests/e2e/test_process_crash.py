@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -98,3 +99,55 @@ async def test_a_confirmation_committed_before_a_kill_is_sent_after_the_restart(
             assert await session.scalar(select(func.count()).select_from(Case)) == 1
     finally:
         await engine.dispose()
+
+
+async def test_an_update_killed_before_its_commit_is_handled_after_the_restart(
+    tmp_path: Path,
+) -> None:
+    """Telegram is told an update is done (the getUpdates offset) only once it committed:
+    a process killed while the update waits for the database gets it again on restart."""
+    server = await start_emulator()
+    tg = EmulatorClient(server.base_url, TOKEN)
+    processes = []
+    env = environment(tmp_path, server.base_url)
+    database = env["CORRIDOR_DATABASE_URL"].split("///", 1)[1]
+    lock = None
+    try:
+        first = await launch(env)
+        processes.append(first)
+        await read_until(first, "Start polling")
+        worker = (await tg.create_user("Worker", started=True))["id"]
+        # The bot's next transaction waits on SQLite's write lock, held here.
+        lock = sqlite3.connect(database, timeout=30, isolation_level=None)
+        lock.execute("BEGIN IMMEDIATE")
+        sent = await tg.send_message(worker, "/start")
+        await asyncio.sleep(2)  # fetched, and the next long poll is out
+        waiting = [u["update_id"] for u in await tg.pending_updates()]
+        assert any(
+            (u.get("message") or {}).get("message_id") == sent["message_id"]
+            for u in await tg.pending_updates()
+        ), f"confirmed while still being handled: {waiting}"
+        first.kill()
+        await first.wait()
+        lock.execute("ROLLBACK")
+        lock.close()
+        lock = None
+
+        second = await launch(env)
+        processes.append(second)
+        await read_until(second, "Start polling")
+        reply = await tg.wait_for_message(
+            worker, contains="Welcome", after_message_id=sent["message_id"], timeout=60
+        )
+        assert reply["text"].startswith("Welcome")
+        second.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(second.wait(), 30) == 0
+    finally:
+        if lock is not None:
+            lock.close()
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        await tg.close()
+        await server.close()

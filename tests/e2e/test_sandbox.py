@@ -15,6 +15,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.i18n import tr
 from bot.sandbox.run import has_display, listen
 from bot.sandbox.session import Sandbox
 
@@ -106,7 +107,7 @@ async def test_bad_requests_get_one_clear_line(served: tuple[Sandbox, str]) -> N
     hari = chat(await state(url), "hari")["id"]
     ramesh = chat(await state(url), "ramesh")["id"]
     cases = [
-        ("api/say", {"user_id": hari, "chat_id": hari, "text": "   "}, "type a message"),
+        ("api/say", {"user_id": hari, "chat_id": hari, "text": "   "}, "Type a message"),
         ("api/say", {"user_id": hari, "chat_id": hari}, "missing text"),
         ("api/say", {"user_id": "x", "chat_id": hari, "text": "hi"}, "user_id must be a number"),
         ("api/say", {"user_id": 1, "chat_id": 1, "text": "hi"}, "nobody with user id 1"),
@@ -185,7 +186,8 @@ async def test_clock_buttons_fire_timers_and_show_them(served: tuple[Sandbox, st
     await call(url, "api/clock", {"step": "5m"})
     snapshot = await state(url)
     events = [e["text"] for e in snapshot["events"]]
-    assert any("escalate fired" in e for e in events), events
+    assert any("⏰ Escalation step due" in e for e in events), events
+    assert not any("escalate" in e or "_" in e for e in events), events  # no stored codes
     assert snapshot["now"].startswith("2026-03-02T06:10")
     union = chat(snapshot, "id-migrant-union")["messages"]
     assert union and "SOS" in union[-1]["text"]
@@ -193,7 +195,7 @@ async def test_clock_buttons_fire_timers_and_show_them(served: tuple[Sandbox, st
     status, _ = await call(url, "api/clock", {"step": "digest"})
     assert status == 200
     snapshot = await state(url)
-    assert any("digest fired" in e["text"] for e in snapshot["events"])
+    assert any("⏰ Digest due" in e["text"] for e in snapshot["events"])
     # The first digest due is Dewi's (Jakarta) or Sita's (Kathmandu); it reached her chat.
     coordinators = chat(snapshot, "sita")["messages"] + chat(snapshot, "dewi")["messages"]
     assert any(m["from_bot"] for m in coordinators)
@@ -304,3 +306,28 @@ async def test_help_lists_the_options() -> None:
     text = out.decode()
     assert process.returncode == 0
     assert "--port" in text and "--no-browser" in text and "127.0.0.1" in text
+
+
+async def test_the_page_follows_the_language_chosen_for_it(served: tuple[Sandbox, str]) -> None:
+    """Labels, stories, guide hints and "What happened" are in the page's language, right
+    to left for Arabic; a code never shows."""
+    _, url = served
+    siti = chat(await state(url), "siti")["id"]
+    await call(url, "api/say", {"user_id": siti, "chat_id": siti, "text": "/sos"})
+    status, _ = await call(url, "api/page_language", {"language": "xx"})
+    assert status == 400
+    await call(url, "api/page_language", {"language": "ne"})
+    await call(url, "api/guide", {"action": "choose", "story": "worker-report"})
+    await call(url, "api/clock", {"step": "1h"})
+    snapshot = await state(url)
+    assert snapshot["page_language"] == "ne" and snapshot["dir"] == "ltr"
+    assert snapshot["ui"]["reset"] == tr("ne", "Reset") != "Reset"
+    assert snapshot["guide"]["title"] == tr("ne", "A worker's report") != "A worker's report"
+    assert snapshot["guide"]["current"]["hint"] == tr("ne", "send: {text}", text="/start")
+    events = " ".join(e["text"] for e in snapshot["events"])
+    assert tr("ne", "Sandbox started: a fresh database and the example network.") in events
+    assert "Sandbox started" not in events and "moved" not in events
+    assert chat(snapshot, "ramesh")["subtitle"].startswith(tr("ne", "responder"))
+    await call(url, "api/page_language", {"language": "ar"})
+    snapshot = await state(url)
+    assert snapshot["dir"] == "rtl" and snapshot["ui"]["send"] == tr("ar", "Send")

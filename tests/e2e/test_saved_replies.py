@@ -4,13 +4,19 @@ and Nepali; an organisation's own reply offered only where it has a text."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from babel.dates import format_datetime
 
+from bot.crypto import generate_key
+from bot.domain.network_dump import dump_network
 from bot.domain.saved_replies import BUILT_IN
 from bot.harness import Harness, example_network
 from bot.i18n import tr
@@ -169,3 +175,56 @@ async def test_wrong_commands_and_stale_buttons_get_clear_answers(h: Harness) ->
     assert answer["text"] == "This button is no longer valid."
     texts = await h.bot_texts(worker)
     assert not any(tr("ne", BUILT_IN["ACK"][1]) in t for t in texts)
+
+
+async def test_network_sync_changes_an_organisations_replies_without_a_restart(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The coordinator dumps the network, replaces the office-hours reply with another one
+    and syncs the file from the command line while the bot runs: the owner is offered the
+    new reply at once, and no longer the removed one."""
+    key = generate_key()
+    h = await Harness.start(database_url, network=network(), encryption_key=key)
+    try:
+        worker, owner, code = await claimed_sos(h, "ne")
+        async with h.app.domain.sessions() as session:
+            dumped = await dump_network(session)
+        assert 'code = "DMWC_HOURS"' in dumped and "हाम्रो कार्यालय समय" in dumped
+        edited = dumped.replace('code = "DMWC_HOURS"', 'code = "DMWC_NIGHT"').replace(
+            "हाम्रो कार्यालय समय", "राति सम्पर्क"
+        )
+        path = tmp_path / "network.toml"
+        path.write_text(edited, encoding="utf-8")
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "CORRIDOR_ENCRYPTION_KEYS": key,
+            "CORRIDOR_HASH_KEY": "harness",
+            "CORRIDOR_DATABASE_URL": database_url,
+        }
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [sys.executable, "-m", "bot", "--config", str(path), "network", "sync", str(path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "+ saved reply DMWC_NIGHT" in done.stdout
+        assert "- saved reply DMWC_HOURS" in done.stdout
+        await h.say(owner, f"/saved {code} DMWC_HOURS")
+        assert (await h.last_bot_text(owner)).startswith("There is no saved reply DMWC_HOURS")
+        await h.say(owner, f"/saved {code}")
+        listing = await h.last_with_button(owner, COPIES_TITLE)
+        titles = [row[0]["text"] for row in listing["reply_markup"]["inline_keyboard"]]
+        assert "Our office hours" in titles  # the English title is kept under the new code
+        await h.say(owner, f"/saved {code} DMWC_NIGHT")
+        await h.say(owner, "+974 4000 0001")
+        await h.tap(owner, "Send")
+        assert (await h.last_bot_text(worker)).endswith("फोन +974 4000 0001।")
+        async with h.app.domain.sessions() as session:
+            again = await dump_network(session)
+        assert 'code = "DMWC_NIGHT"' in again and "DMWC_HOURS" not in again
+    finally:
+        await h.stop()

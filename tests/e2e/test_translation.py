@@ -177,3 +177,37 @@ async def test_nothing_leaves_the_bot_without_a_configured_engine(
     finally:
         await h.stop()
     assert engine.requests == []
+
+
+async def test_an_engine_that_is_down_leaves_the_words_whole_and_says_so(
+    database_url: str,
+) -> None:
+    """Nothing listens at the configured address (the server was stopped): both ways the
+    original goes at once, the owner's copy says it is untranslated, and the owner whose
+    answer went untranslated is told."""
+    engine = await FakeLibreTranslate(
+        detections={THREAT_NE: "ne", ANSWER_EN: "en"},
+        answers={(THREAT_NE, "en"): THREAT_EN, (ANSWER_EN, "ne"): ANSWER_NE},
+    ).start()
+    h = await start(database_url, engine)
+    try:
+        worker, owner, code = await claimed_sos(h)
+        await engine.close()  # the port is closed now: connections are refused
+        await h.say(worker, THREAT_NE)
+        relayed = await last_relayed(h, owner)
+        assert relayed["text"] == (
+            f"💬 [{code}] Reporter:\n{THREAT_NE}\n\n"
+            "⚠️ Not translated: the translation engine is not working."
+        )
+        await h.tg.send_message(owner, ANSWER_EN, reply_to_message_id=relayed["message_id"])
+        await h.settle()
+        received = await h.last_bot_text(worker)
+        assert received.endswith("\n" + ANSWER_EN) and "🌐" not in received
+        assert ANSWER_NE not in received
+        assert await h.last_bot_text(owner) == (
+            f"⚠️ Your message about {code} went to the reporter without translation: "
+            "the translation engine is not working."
+        )
+        assert engine.requests == []
+    finally:
+        await h.stop()

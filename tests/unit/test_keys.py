@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
 from sqlalchemy import select, text
 
 from bot import crypto
@@ -9,7 +12,7 @@ from bot.domain import cases
 from bot.domain.context import Domain
 from bot.keys import encrypted_columns, rotate_all
 from models import Case, Reporter
-from tests.support import TEST_KEY
+from tests.support import PG_URL, TEST_KEY, wage_report
 
 
 async def test_rotation_moves_every_value_to_the_new_key(domain: Domain) -> None:
@@ -44,6 +47,46 @@ async def test_rotation_moves_every_value_to_the_new_key(domain: Domain) -> None
             reporter = await session.scalar(select(Reporter))
             assert reporter.chat_id == "4242"
             assert reporter.user_key == crypto.active().pseudonym("user", 4242)
+    finally:
+        crypto.install(domain.keys)
+
+
+async def test_a_second_rotation_has_nothing_to_do(domain: Domain) -> None:
+    async with domain.sessions() as session, session.begin():
+        reporter = await cases.reporter_for(session, domain, 4343, 4343, "en")
+        await cases.submit_report(session, domain, reporter, wage_report(language="en"))
+    crypto.install(crypto.KeyRing([crypto.generate_key(), TEST_KEY], "test-hash-key"))
+    try:
+        assert await rotate_all(domain.sessions) >= 3
+        assert await rotate_all(domain.sessions) == 0
+    finally:
+        crypto.install(domain.keys)
+
+
+@pytest.mark.skipif(not PG_URL, reason="row locks are PostgreSQL's")
+async def test_rotation_steps_around_a_row_the_bot_holds_and_takes_it_after(
+    domain: Domain,
+) -> None:
+    """Rotation never waits for a lock while holding others (it could deadlock with the
+    bot): a locked row is skipped, and taken once the bot's transaction ends."""
+    async with domain.sessions() as session, session.begin():
+        reporter = await cases.reporter_for(session, domain, 4444, 4444, "en")
+        await cases.submit_report(session, domain, reporter, wage_report(language="en"))
+    new_key = crypto.generate_key()
+    crypto.install(crypto.KeyRing([new_key, TEST_KEY], "test-hash-key"))
+    try:
+        async with domain.sessions() as holder, holder.begin():
+            await holder.execute(text("SELECT id FROM cases FOR UPDATE"))
+            rotation = asyncio.create_task(rotate_all(domain.sessions))
+            await asyncio.sleep(1.0)
+            assert not rotation.done()  # the case row is still to do
+            async with domain.sessions() as session:
+                raw = await session.scalar(text("SELECT chat_id FROM reporters"))
+            assert crypto.active().is_current(raw)  # the rows around it are done
+        assert await rotation >= 3
+        crypto.install(crypto.KeyRing([new_key], "test-hash-key"))
+        async with domain.sessions() as session:
+            assert (await session.scalar(select(Case))).employer is not None
     finally:
         crypto.install(domain.keys)
 

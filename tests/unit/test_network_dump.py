@@ -22,8 +22,9 @@ from models import (
     Person,
     ResponderGroup,
     RotaShift,
+    SavedReplyText,
 )
-from tests.support import TEST_KEY
+from tests.support import TEST_KEY, example_data
 
 
 async def dump_and_resync(domain: Domain) -> tuple[str, list[str]]:
@@ -144,3 +145,45 @@ async def test_dump_of_a_dump_is_the_same(domain: Domain) -> None:
 @given(st.text())
 def test_any_string_survives_toml(value: str) -> None:
     assert tomllib.loads(f"v = {toml_string(value)}\n")["v"] == value
+
+
+async def test_saved_replies_are_synced_dumped_and_synced_back_unchanged(domain: Domain) -> None:
+    """Organisations' own saved replies belong to the network: sync stores them, the dump
+    writes every language's text back (quotes, new lines, other scripts intact), a reply of
+    an inactive organisation is left out with a note, and removing one from the file removes it."""
+    data = example_data()
+    data["saved_replies"] = [
+        {
+            "code": "DMWC_HOURS",
+            "organisation": "qa-workers-centre",
+            "fields": ["phone"],
+            "title": {"en": "Office hours", "ar": "ساعات العمل"},
+            "text": {
+                "en": 'Open "9–5".\nPhone {phone}.',
+                "ar": "مفتوح من ٩ إلى ٥. الهاتف {phone}.",
+            },
+        },
+        {"code": "ANYONE", "title": {"ne": "नमस्ते"}, "text": {"ne": "नमस्ते, {code}"}},
+    ]
+    async with domain.sessions() as session, session.begin():
+        report = await sync_network(session, parse_config(data, "x.toml", environ={}))
+    assert {"+ saved reply DMWC_HOURS", "+ saved reply ANYONE"} <= set(report.changes)
+    text, changes = await dump_and_resync(domain)
+    assert changes == []
+    dumped = {r["code"]: r for r in tomllib.loads(text)["saved_replies"]}
+    assert dumped["DMWC_HOURS"]["text"] == data["saved_replies"][0]["text"]
+    assert dumped["DMWC_HOURS"]["organisation"] == "qa-workers-centre"
+    assert "organisation" not in dumped["ANYONE"] and dumped["ANYONE"]["fields"] == []
+
+    async with domain.sessions() as session, session.begin():
+        (await session.get(Organisation, "qa-workers-centre")).active = False
+    async with domain.sessions() as session:
+        text = await dump_network(session)
+    assert "saved reply DMWC_HOURS left out" in text.split("[[corridors]]")[0]
+    assert [r["code"] for r in tomllib.loads(text)["saved_replies"]] == ["ANYONE"]
+
+    data["saved_replies"] = data["saved_replies"][1:]
+    async with domain.sessions() as session, session.begin():
+        report = await sync_network(session, parse_config(data, "x.toml", environ={}))
+        assert "- saved reply DMWC_HOURS" in report.changes
+        assert await session.get(SavedReplyText, "DMWC_HOURS") is None

@@ -19,6 +19,19 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The page's words come from the server, in the page's language; English until they arrive.
+function t(key, values = {}) {
+  const text = (state.data && state.data.ui && state.data.ui[key]) || key;
+  return text.replace(/\{(\w+)\}/g, (whole, name) => (name in values ? String(values[name]) : whole));
+}
+
+function translate(root = document) {
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
+  for (const node of root.querySelectorAll("[data-i18n-title]")) node.title = t(node.dataset.i18nTitle);
+  for (const node of root.querySelectorAll("[data-i18n-label]")) node.setAttribute("aria-label", t(node.dataset.i18nLabel));
+  for (const node of root.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
+}
+
 function toast(text) {
   const box = $("#toast");
   box.textContent = text;
@@ -34,13 +47,15 @@ async function post(path, body) {
     body: JSON.stringify(body || {}),
   });
   const answer = await response.json().catch(() => ({ ok: false, error: response.statusText }));
-  if (!answer.ok) toast(answer.error || "something went wrong");
+  if (!answer.ok) toast(answer.error || t("failed"));
   return answer;
 }
 
 function clockText(iso) {
   const moment = new Date(iso);
-  return moment.toLocaleString("en-GB", {
+  // English as written in most of the corridor's countries: day before month, 24 hours.
+  const language = state.data.page_language === "en" ? "en-GB" : state.data.page_language;
+  return moment.toLocaleString(language, {
     weekday: "short", day: "2-digit", month: "short", hour: "2-digit", minute: "2-digit",
     timeZone: "UTC",
   }) + " UTC";
@@ -77,24 +92,24 @@ function renderButtons(chat, message, guideButton) {
 function renderMessage(chat, message, guideButton) {
   const mine = !message.from_bot && (chat.type === "private" || message.from_id === actorFor(chat));
   const parts = [];
-  if (chat.type !== "private" || !mine) parts.push(el("span", { class: "from" }, message.from_bot ? "Bot" : message.from));
+  if (chat.type !== "private" || !mine) parts.push(el("span", { class: "from" }, message.from_bot ? t("bot") : message.from));
   if (message.reply_to) parts.push(el("span", { class: "quoted" }, message.reply_to));
   if (message.kind === "photo" && message.file_id) {
-    parts.push(el("img", { src: `/api/file/${encodeURIComponent(message.file_id)}`, alt: "photo", loading: "lazy" }));
+    parts.push(el("img", { src: `/api/file/${encodeURIComponent(message.file_id)}`, alt: t("photo"), loading: "lazy" }));
   } else if (message.kind === "location" && message.location) {
-    parts.push(el("span", { class: "media" }, `📍 location ${message.location[0].toFixed(3)}, ${message.location[1].toFixed(3)}`));
+    parts.push(el("span", { class: "media" }, t("location", { where: `${message.location[0].toFixed(3)}, ${message.location[1].toFixed(3)}` })));
   } else if (message.kind !== "text") {
-    parts.push(el("span", { class: "media" }, `${{ voice: "🎤 voice note", document: "📄 " + (message.file_name || "document") }[message.kind] || "📎 " + message.kind}`));
+    parts.push(el("span", { class: "media" }, `${{ voice: t("voice"), document: "📄 " + (message.file_name || t("document")) }[message.kind] || "📎 " + message.kind}`));
   }
   const time = new Date(message.date * 1000).toISOString().slice(11, 16);
   return el("div", { class: `msg${mine ? " mine" : ""}`, "data-message": message.id },
     el("button", {
-      type: "button", class: "reply", title: "Reply to this message", "aria-label": "Reply",
+      type: "button", class: "reply", title: t("reply"), "aria-label": t("reply"),
       onclick: () => { state.replyTo[chat.key] = message; drawComposer(chat.key); $(`[data-chat="${chat.key}"] input[name=text]`).focus(); },
     }, "↩"),
     ...parts,
     message.text ? el("span", { class: "text" }, message.text) : null,
-    el("span", { class: "meta" }, (message.edited ? "edited " : "") + time),
+    el("span", { class: "meta" }, (message.edited ? t("edited") + " " : "") + time),
     renderButtons(chat, message, guideButton));
 }
 
@@ -104,23 +119,24 @@ function drawComposer(key) {
   const replying = $(".replying", column);
   const message = state.replyTo[key];
   replying.hidden = !message;
-  if (message) $("span", replying).textContent = `Replying to: ${(message.text || message.kind).slice(0, 60)}`;
+  if (message) $("span", replying).textContent = t("replying", { text: (message.text || message.kind).slice(0, 60) });
 }
 
 function buildColumn(chat) {
   const node = $("#column-template").content.firstElementChild.cloneNode(true);
   node.dataset.chat = chat.key;
+  translate(node);
   $(".title", node).textContent = chat.title;
   $(".subtitle", node).textContent = chat.subtitle;
   const who = $(".who", node);
   if (chat.type === "private") {
-    const select = el("select", { "aria-label": `Language of ${chat.title}`, name: "language" },
+    const select = el("select", { "aria-label": t("language_of", { name: chat.title }), name: "language" },
       Object.entries(state.data.languages).map(([code, name]) => el("option", { value: code }, name)));
     select.addEventListener("change", () => post("language", { user_id: chat.id, language: select.value }));
     who.append(select);
   } else {
-    const select = el("select", { "aria-label": `Write in ${chat.title} as`, name: "as" },
-      chat.members.map((id) => el("option", { value: id }, `as ${state.data.names[id] || id}`)));
+    const select = el("select", { "aria-label": t("write_as", { chat: chat.title }), name: "as" },
+      chat.members.map((id) => el("option", { value: id }, t("as", { name: state.data.names[id] || id }))));
     select.addEventListener("change", () => { state.actingAs[chat.key] = Number(select.value); state.drawn[chat.key] = null; draw(); });
     who.append(select);
   }
@@ -217,10 +233,10 @@ function drawGuide(guide) {
   if (!guide.story) return;
   const current = guide.current;
   $("#progress").textContent = current
-    ? `${guide.title}: step ${guide.position + 1} of ${guide.count}`
-    : `${guide.title}: finished (${guide.count} steps)`;
-  $("#beat").textContent = current ? current.beat : "Pick another story, or Reset to start over.";
-  const who = current && (current.actor === "clock" ? "The clock" : state.data.names[current.actor_id] || current.actor);
+    ? t("step", { story: guide.title, n: guide.position + 1, count: guide.count })
+    : t("finished", { story: guide.title, count: guide.count });
+  $("#beat").textContent = current ? current.beat : t("pick");
+  const who = current && (current.actor === "clock" ? t("the_clock") : state.data.names[current.actor_id] || current.actor);
   $("#hint").textContent = current ? `${who}: ${current.hint}` : "";
   const error = $("#guide-error");
   error.hidden = !guide.error;
@@ -228,11 +244,31 @@ function drawGuide(guide) {
   $("#do-step").disabled = !current || guide.playing;
   $("#next-step").disabled = !current || guide.playing;
   $("#play").disabled = !current;
-  $("#play").textContent = guide.playing ? "Pause" : "Play all";
+  $("#play").textContent = guide.playing ? t("pause") : t("play");
+}
+
+function drawLanguage() {
+  const data = state.data;
+  if (state.language === data.page_language) return;
+  // Everything drawn in the old language is drawn again.
+  state.language = data.page_language;
+  document.documentElement.lang = data.page_language;
+  document.documentElement.dir = data.dir;
+  document.title = t("title");
+  translate();
+  for (const column of [...$("#columns").children]) column.remove();
+  state.drawn = {};
+  const select = $("#page-language");
+  if (!select.options.length) {
+    select.append(...Object.entries(data.languages).map(([code, name]) => el("option", { value: code }, name)));
+    select.addEventListener("change", () => post("page_language", { language: select.value }));
+  }
+  select.value = data.page_language;
 }
 
 function draw() {
   if (!state.data) return;
+  drawLanguage();
   $("#now").textContent = clockText(state.data.now);
   if (state.open === null) state.open = state.data.open.slice();
   drawGuide(state.data.guide);
@@ -263,7 +299,7 @@ for (const button of document.querySelectorAll("[data-clock]")) {
   });
 }
 $("#reset").addEventListener("click", async () => {
-  if (!confirm("Start over with a fresh database and empty chats?")) return;
+  if (!confirm(t("reset_confirm"))) return;
   state.open = null; state.replyTo = {}; state.drawn = {}; state.actingAs = {};
   $("#columns").replaceChildren();
   await post("reset");
