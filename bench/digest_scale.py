@@ -248,7 +248,9 @@ async def flush(
 ) -> None:  # type: ignore[no-untyped-def]
     for model, rows in ((Case, cases), (CaseEvent, events), (Timer, timers), (Consent, consents)):
         if rows:
-            await session.execute(insert(model), rows)
+            # The table, not the ORM entity: one executemany per batch (the ORM's bulk
+            # insert costs a round trip to aiosqlite's thread per row).
+            await session.execute(insert(model.__table__), rows)
             rows.clear()
 
 

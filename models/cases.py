@@ -61,6 +61,13 @@ class Case(Base):
         ),
         Index("ix_cases_window_claimed", "corridor_code", "claimed_at", "created_at", "drill"),
         Index(
+            "ix_cases_window_referral_claimed",
+            "corridor_code",
+            "referral_claimed_at",
+            "referred_at",
+            "drill",
+        ),
+        Index(
             "ix_cases_window_resolved",
             "corridor_code",
             "resolved_at",

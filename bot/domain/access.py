@@ -3,7 +3,7 @@
 Every handler, callback, CLI command and web page asks here; nothing else decides access.
 An action on a case is allowed on the cases within the person's reach: a responder's own
 cases (their organisation's, for claiming a card), a coordinator's corridors, everything for
-an admin."""
+an admin; writing to a reporter and reading their personal details, only the case's owner."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class Action(StrEnum):
     CLAIM = "claim"
     PASS = "pass"
     VIEW_CASE = "view_case"
+    # the reporter's personal details: names, contact, their own words and files
+    READ_DETAILS = "read_details"
     REPLY = "reply"
     RESOLVE = "resolve"
     REOPEN = "reopen"
@@ -76,6 +78,7 @@ _CASE_ACTIONS = {
     Action.CLAIM,
     Action.PASS,
     Action.VIEW_CASE,
+    Action.READ_DETAILS,
     Action.REPLY,
     Action.RESOLVE,
     Action.REOPEN,
@@ -96,7 +99,7 @@ _COORDINATOR_ACTIONS = {
     Action.DRILL,
 }
 _CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE, Action.MANAGE_CASE}
-_OWNER_ONLY = {Action.REPLY}
+_OWNER_ONLY = {Action.REPLY, Action.READ_DETAILS}
 
 
 def _table() -> dict[tuple[str, Action], Decision]:
@@ -141,7 +144,8 @@ def reaches(role: Role, case: Case, corridors: Iterable[str], action: Action) ->
     if decision is Decision.DENY or role.person is None:
         return False
     if action in _OWNER_ONLY:
-        # Words to a reporter come from the one person they are talking to.
+        # A reporter talks to one person: only that person writes to them and reads who
+        # they are (a coordinator, even an admin, takes the case first to see either).
         return case.owner_person_id == role.person.id
     if role.name == "admin":
         return True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import case as sql_case
@@ -11,9 +12,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.domain import events, followups, routing, timers
+from bot.domain import access, events, followups, routing, timers
+from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.outbox import queue, queue_parts
+from bot.domain.people import Role
 from bot.domain.places import format_money
 from bot.domain.relay import translation_requests
 from bot.i18n import N_, bidi_lines, tr
@@ -28,6 +31,8 @@ from bot.taxonomy import (
 )
 from bot.text_limits import TEXT_LIMIT, split_body
 from models import Attachment, Case, CaseCard, Organisation, Person
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -300,14 +305,36 @@ def details_text(
     return bidi_lines("\n".join(lines), language)
 
 
-async def send_details(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
-    """The facts as one message, then the reporter's own words and files as they came:
-    the description and every message sent before the claim, none cut short."""
+async def open_details(
+    session: AsyncSession, domain: Domain, role: Role, code: str | Case
+) -> tuple[Case, list[Attachment]] | None:
+    """A case's personal details and files for ``role``, if the access policy lets them
+    read them, the read recorded in the audit trail; otherwise None and nothing recorded.
+    The owner's private message and the dashboard both open them here, so one rule (and
+    one audit event) covers both."""
+    case = await access.case_for(session, role, Action.READ_DETAILS, code)
+    if case is None or role.person is None:
+        return None
     attachments = list(
         await session.scalars(
             select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
         )
     )
+    await events.record(
+        session, domain, "details_read", case_id=case.id, actor=f"person:{role.person.id}"
+    )
+    return case, attachments
+
+
+async def send_details(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
+    """The facts as one message, then the reporter's own words and files as they came:
+    the description and every message sent before the claim, none cut short."""
+    opened = await open_details(session, domain, Role(person.role, person), case)
+    if opened is None:
+        # Only ever called for the new owner; anyone else reads nothing.
+        log.warning("details of %s not sent to %s: not the owner", case.code, person.id)
+        return
+    attachments = opened[1]
     chat = person.telegram_user_id
 
     def send(**values: object) -> None:
@@ -370,9 +397,6 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
                 method="sendLocation",
                 extra={"latitude": latitude, "longitude": longitude, "protect_content": True},
             )
-    await events.record(
-        session, domain, "details_read", case_id=case.id, actor=f"person:{person.id}"
-    )
 
 
 def split_text(text: str, size: int = TEXT_LIMIT) -> list[str]:

@@ -543,29 +543,38 @@ def apply(
 
 
 def _all_stats(connection: Any, corridor: str) -> Iterator[CaseStats]:
-    latest = (
-        select(Consent.case_id.label("case_id"), func.max(Consent.id).label("consent_id"))
-        .where(Consent.purpose == STATISTICS, Consent.case_id.is_not(None))
-        .group_by(Consent.case_id)
-        .subquery()
-    )
-    query = (
-        select(*CASE_COLUMNS, Consent.granted, Consent.withdrawn_at)
-        .outerjoin(latest, latest.c.case_id == Case.id)
-        .outerjoin(Consent, Consent.id == latest.c.consent_id)
-        .where(Case.corridor_code == corridor, counted.COUNTED)
-    )
+    in_corridor = (Case.corridor_code == corridor, counted.COUNTED)
     # Pages by id rather than a server-side cursor: on PostgreSQL (asyncpg) such a cursor
     # stays open until the transaction ends, and a later migration in the same transaction
     # could not ALTER the cases table.
     after = 0
     while True:
-        rows = connection.execute(query.where(Case.id > after).order_by(Case.id).limit(5000)).all()
-        if not rows:
+        ids = list(
+            connection.execute(
+                select(Case.id).where(*in_corridor, Case.id > after).order_by(Case.id).limit(5000)
+            ).scalars()
+        )
+        if not ids:
             return
+        first, last = ids[0], ids[-1]
+        # The latest consent of this page's cases only: grouping every consent for every
+        # page made a rebuild quadratic (hours for a million cases).
+        latest = (
+            select(Consent.case_id.label("case_id"), func.max(Consent.id).label("consent_id"))
+            .where(Consent.purpose == STATISTICS, Consent.case_id.between(first, last))
+            .group_by(Consent.case_id)
+            .subquery()
+        )
+        rows = connection.execute(
+            select(*CASE_COLUMNS, Consent.granted, Consent.withdrawn_at)
+            .outerjoin(latest, latest.c.case_id == Case.id)
+            .outerjoin(Consent, Consent.id == latest.c.consent_id)
+            .where(*in_corridor, Case.id.between(first, last))
+            .order_by(Case.id)
+        ).all()
         for row in rows:
             yield _stats_of(row, bool(row.granted) and row.withdrawn_at is None)
-        after = rows[-1].id
+        after = last
 
 
 def computed(connection: Any, corridor: str) -> tuple[dict, dict, int]:

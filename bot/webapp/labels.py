@@ -32,6 +32,9 @@ PAGE_LABELS = {
     "show_details": N_("Show personal details"),
     "details_warning": N_("Opening the personal details is recorded in the audit trail."),
     "confirm_details": N_("Yes, show them"),
+    "details_owner_only": N_(
+        "Personal details are shown only to the responder who owns the case, as in the bot."
+    ),
     "nudge": N_("Nudge"),
     "release": N_("Release to the queue"),
     "reassign": N_("Give to"),

@@ -7,7 +7,7 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.domain import claims, dashboard, onboarding, trends
+from bot.domain import access, claims, dashboard, onboarding, trends
 from bot.domain.access import Action
 from bot.domain.coordinator_export import FORMATS, default_window, export_files
 from bot.domain.people import on_call
@@ -24,7 +24,7 @@ from bot.webapp.common import (
     viewer_case,
 )
 from bot.webapp.labels import page_labels
-from models import Attachment, CaseCard, Organisation, Person, RotaOverride, RotaShift
+from models import CaseCard, Organisation, Person, RotaOverride, RotaShift
 
 
 async def me(request: web.Request) -> web.Response:
@@ -86,23 +86,26 @@ async def case_view(request: web.Request) -> web.Response:
             case, events, owner, owner_org, card_orgs, viewer.language, domain.now()
         )
         data["candidates"] = [{"id": p.id, "name": p.name} for p in candidates]
+        # The page offers the second tap only where it would be answered.
+        data["may_read_details"] = access.reaches(
+            viewer.role, case, viewer.corridors, Action.READ_DETAILS
+        )
         return json(data)
 
 
 async def case_details(request: web.Request) -> web.Response:
-    """The second tap: personal details, read in the open and recorded like any other read."""
+    """The second tap: personal details, for exactly whom the bot sends them to (the
+    case's owner), through the same access check and audit event as the bot's message.
+    Anyone else is refused like a case that does not exist."""
     domain = request.app[DOMAIN]
     async with as_viewer(request, writes=True) as (session, viewer):
-        case = await viewer_case(session, viewer, request.match_info["code"], Action.VIEW_CASE)
-        attachments = list(
-            await session.scalars(
-                select(Attachment).where(Attachment.case_id == case.id).order_by(Attachment.id)
-            )
-        )
+        opened = await claims.open_details(session, domain, viewer.role, request.match_info["code"])
+        if opened is None:
+            raise web.HTTPForbidden(text="forbidden")
+        case, attachments = opened
         text = views.plain_text(
             claims.details_text(case, viewer.language, attachments, commands=False)
         )
-        await record(session, domain, viewer, "details_read", case.id)
         return json({"text": text, "description": case.description or ""})
 
 

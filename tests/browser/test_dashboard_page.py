@@ -50,9 +50,20 @@ async def test_board_case_chart_export_and_an_action(
     timeline = await phone.get_by_test_id("timeline").inner_text()
     assert "created" in timeline and "routed" in timeline
     assert "MARKER" not in await phone.content()
+    # Nobody owns the case: as in the bot, its personal details are nobody's to read,
+    # the coordinator's included, and the page says so instead of offering the tap.
+    details = phone.get_by_test_id("details")
+    assert "only to the responder who owns the case" in await details.inner_text()
+    assert await phone.get_by_text("Show personal details").count() == 0
+    await screenshot(phone, "case-not-owner")
+
+    # Sita takes the case herself: now its owner, a second tap shows the details.
+    await phone.get_by_test_id("reassign-to").select_option("sita")
+    await phone.locator("[data-action='reassign']").click()
+    await phone.get_by_test_id("owner").get_by_text("Sita").wait_for()
     await phone.get_by_text("Show personal details").click()
     await phone.locator("[data-action='confirm-details']").click()
-    await phone.get_by_test_id("details").get_by_text("MARKER-NAME-7731").wait_for()
+    await details.get_by_text("MARKER-NAME-7731").wait_for()
     await screenshot(phone, "case-details")
 
     # Give the waiting case to Aisha: the group's card is edited to show her.

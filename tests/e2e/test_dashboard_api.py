@@ -60,7 +60,11 @@ async def test_every_endpoint_refuses_everyone_but_the_corridors_coordinator(
         status, _ = await dash.call(method, path, body=body)  # no init data at all
         assert status == 403, (method, path)
         status, _ = await dash.call(method, path, user_id=dash_harness.staff["sita"], body=body)
-        assert status in (200, 409), (method, path, status)
+        if path.endswith("/details"):
+            # The corridor's coordinator, but not the case's owner (see below).
+            assert status == 403, (method, path, status)
+        else:
+            assert status in (200, 409), (method, path, status)
     # A coordinator of another corridor sees her own board, never this case.
     dewi = dash_harness.staff["dewi"]
     assert (await dash.get("api/board", dewi))[0] == 200
@@ -143,7 +147,7 @@ async def test_board_shows_unclaimed_by_urgency_and_status(
     assert other["unclaimed"]["total"] == 0 and other["corridors"] == ["ID-MY"]
 
 
-async def test_case_view_and_details_are_audited_reads(
+async def test_case_view_is_an_audited_read_without_personal_details(
     dash_harness: Harness, dash: Dashboard
 ) -> None:
     reporter = await started_user(dash_harness, "Worker")
@@ -151,17 +155,74 @@ async def test_case_view_and_details_are_audited_reads(
     sita = dash_harness.staff["sita"]
     status, view = await dash.get(f"api/cases/{case.code}", sita)
     assert status == 200 and view["code"] == case.code
-    assert "MARKER" not in str(view)  # the first tap shows no personal detail
+    assert "MARKER" not in str(view)  # the card's fields, never a personal detail
     assert [e["kind"] for e in view["timeline"]][:2] == ["created", "routed"]
     assert [e.actor for e in await events_of(dash_harness, "timeline_read")] == ["person:sita"]
     assert await events_of(dash_harness, "details_read") == []
-    status, details = await dash.post(f"api/cases/{case.code}/details", sita)
-    assert status == 200
-    assert "MARKER-NAME-7731" in details["text"] and "MARKER-STORY-9953" in details["description"]
-    [read] = await events_of(dash_harness, "details_read")
-    assert read.actor == "person:sita" and read.case_id == case.id
     status, _ = await dash.get("api/cases/NOPE-1234", sita)
     assert status == 403
+
+
+async def add_admin(dash_harness: Harness, user_id: int) -> None:
+    from models import Person
+
+    async with dash_harness.app.domain.sessions() as session, session.begin():
+        session.add(Person(id="ana", name="Ana", telegram_user_id=user_id, role="admin"))
+
+
+async def test_personal_details_only_for_the_cases_owner_as_in_the_bot(
+    dash_harness: Harness, dash: Dashboard
+) -> None:
+    """The bot sends a case's personal details to its owner and nobody else; the page's
+    second tap answers exactly the same people (access.decide, Action.READ_DETAILS),
+    and each read is the same audit event as the bot's message."""
+    h = dash_harness
+    reporter = await started_user(h, "Worker")
+    case = await make_case(h, reporter)
+    sita, ramesh, dewi = h.staff["sita"], h.staff["ramesh"], h.staff["dewi"]
+    admin = 5000099
+    await add_admin(h, admin)
+    stranger = await h.user("Stranger")
+    details = f"api/cases/{case.code}/details"
+
+    async def read(user_id: int) -> tuple[int, object]:
+        return await dash.call("POST", details, user_id=user_id, body={})
+
+    # Nobody owns the case yet: nobody reads the details, not even the corridor's coordinator
+    # or an admin, who both see the case itself.
+    for who in (sita, admin):
+        status, view = await dash.get(f"api/cases/{case.code}", who)
+        assert status == 200 and view["may_read_details"] is False
+    for who in (sita, admin, dewi, ramesh, reporter, stranger):
+        assert await read(who) == (403, "forbidden"), who
+    assert await events_of(h, "details_read") == []
+
+    # Ramesh claims it: the bot sends him the details (its one audited read so far). He is
+    # a responder: the dashboard is not his, so the page refuses him all the same.
+    await h.claim(ramesh, h.groups["qa-workers-centre"])
+    assert any("MARKER-NAME-7731" in t for t in await h.bot_texts(ramesh))
+    assert [e.actor for e in await events_of(h, "details_read")] == ["person:ramesh"]
+    for who in (sita, admin, dewi, ramesh, reporter, stranger):
+        assert await read(who) == (403, "forbidden"), who
+    assert not any("MARKER" in t for t in await h.bot_texts(sita))
+
+    # Sita gives the case to herself: now the owner, she gets the details in the bot, and
+    # the page's second tap shows them too, recorded the same way.
+    status, _ = await dash.post(f"api/cases/{case.code}/reassign", sita, {"person": "sita"})
+    assert status == 200
+    assert any("MARKER-NAME-7731" in t for t in await h.bot_texts(sita))
+    status, view = await dash.get(f"api/cases/{case.code}", sita)
+    assert view["may_read_details"] is True and "MARKER" not in str(view)
+    status, shown = await read(sita)
+    assert status == 200
+    assert "MARKER-NAME-7731" in shown["text"] and "MARKER-STORY-9953" in shown["description"]
+    reads = await events_of(h, "details_read")
+    assert [e.actor for e in reads] == ["person:ramesh", "person:sita", "person:sita"]
+    assert {e.case_id for e in reads} == {case.id}
+    # Ramesh lost the case, the admin never had it: still refused.
+    for who in (admin, dewi, ramesh):
+        assert await read(who) == (403, "forbidden"), who
+    assert len(await events_of(h, "details_read")) == 3
 
 
 async def test_nudge_pings_the_organisation_and_is_recorded(

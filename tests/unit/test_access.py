@@ -26,6 +26,7 @@ EXPECTED = {
     Action.CLAIM: (D, D, OWN, OWN, OWN),
     Action.PASS: (D, D, OWN, OWN, OWN),
     Action.VIEW_CASE: (D, D, OWN, OWN, OWN),
+    Action.READ_DETAILS: (D, D, OWN, OWN, OWN),
     Action.REPLY: (D, D, OWN, OWN, OWN),
     Action.RESOLVE: (D, D, OWN, OWN, OWN),
     Action.REOPEN: (D, D, OWN, OWN, OWN),
@@ -83,6 +84,13 @@ CASE = Case(id=1, code="QA-1", corridor_code="NP-QA", owner_person_id=7)
         (person(9, "coordinator"), Action.BLOCK, ["ID-MY"], False),
         (person(7, "responder"), Action.BLOCK, [], False),  # even on their own case
         (person(1, "admin"), Action.RESOLVE, [], True),
+        # Personal details: the owner only, whoever else may see the case.
+        (person(7, "responder"), Action.READ_DETAILS, [], True),
+        (person(8, "responder"), Action.READ_DETAILS, [], False),
+        (person(9, "coordinator"), Action.READ_DETAILS, ["NP-QA"], False),
+        (person(7, "coordinator"), Action.READ_DETAILS, ["NP-QA"], True),  # owns it
+        (person(1, "admin"), Action.READ_DETAILS, [], False),
+        (Role("reporter"), Action.READ_DETAILS, [], False),
         (Role("reporter"), Action.VIEW_CASE, [], False),
     ],
 )

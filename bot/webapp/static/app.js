@@ -166,10 +166,12 @@
         L.reassign));
     }
     const details = el("div", { "data-testid": "details" });
-    const ask = el("button", { class: "secondary", onclick: () => {
+    const ask = !data.may_read_details ? el("p", { class: "hint" }, L.details_owner_only) : el("button", { class: "secondary", onclick: () => {
       details.replaceChildren(el("p", { class: "warning" }, L.details_warning),
         el("button", { class: "primary", "data-action": "confirm-details", onclick: async () => {
-          const response = await api(`api/cases/${code}/details`, { method: "POST" });
+          // Refused when the case changed hands since it was opened.
+          const response = await api(`api/cases/${code}/details`, { method: "POST" }).catch(() => null);
+          if (!response || !response.ok) { details.replaceChildren(el("p", { class: "hint" }, L.details_owner_only)); return; }
           const body = await response.json();
           details.replaceChildren(el("div", { class: "details" }, body.text),
             body.description ? el("div", { class: "details" }, body.description) : null);
