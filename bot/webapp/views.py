@@ -59,6 +59,7 @@ def case_json(
     language: str,
     now: dt.datetime,
 ) -> dict[str, Any]:
+    names = {owner.id: owner.name} if owner else {}
     place = country_name(
         case.destination_country if case.worker_location == "destination" else case.origin_country,
         language,
@@ -78,8 +79,14 @@ def case_json(
         "owner_org": owner_org.name if owner_org else None,
         "outcome": case.outcome,
         "card_organisations": [{"id": o.id, "name": o.name} for o in card_orgs],
+        # In words, as /case says it; the stored kind stays for the page's own logic.
         "timeline": [
-            {"at": e.at.strftime("%Y-%m-%d %H:%M"), "kind": e.kind, "actor": e.actor}
+            {
+                "at": labels.moment(e.at, language),
+                "kind": e.kind,
+                "what": labels.event(e.kind, language),
+                "who": labels.actor(e.actor, language, names),
+            }
             for e in events
         ],
     }

@@ -187,7 +187,7 @@
         actions),
       el("section", {}, details),
       el("section", { "data-testid": "timeline" }, el("h2", {}, L.timeline),
-        data.timeline.map((e) => el("div", { class: "row" }, el("span", {}, e.kind), el("span", { class: "hint" }, `${e.at} · ${e.actor}`)))));
+        data.timeline.map((e) => el("div", { class: "row" }, el("span", {}, e.what), el("span", { class: "hint" }, `${e.at} · ${e.who}`)))));
     window.scrollTo(0, 0);
   }
 
