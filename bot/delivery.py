@@ -897,15 +897,7 @@ class Delivery:
             return
         until = self.domain.now() + LEASE
         async with self.domain.transaction() as session:
-            for start in range(0, len(held), 500):
-                await session.execute(
-                    update(OutboxMessage)
-                    .where(
-                        OutboxMessage.id.in_(held[start : start + 500]),
-                        OutboxMessage.status == "sending",
-                    )
-                    .values(locked_until=until, lease_owner=self.instance)
-                )
+            await _update_leased(session, held, locked_until=until, lease_owner=self.instance)
 
     async def take_back_orphans(self) -> int:
         """On SQLite one process runs the bot, so a message still leased when it starts was
@@ -938,16 +930,14 @@ class Delivery:
                 break
             try:
                 async with self.domain.transaction() as session:
-                    for start in range(0, len(held), 500):
-                        await session.execute(
-                            update(OutboxMessage)
-                            .where(
-                                OutboxMessage.id.in_(held[start : start + 500]),
-                                OutboxMessage.status == "sending",
-                                OutboxMessage.lease_owner == self.instance,
-                            )
-                            .values(status="pending", locked_until=None, lease_owner=None)
-                        )
+                    await _update_leased(
+                        session,
+                        held,
+                        OutboxMessage.lease_owner == self.instance,
+                        status="pending",
+                        locked_until=None,
+                        lease_owner=None,
+                    )
                 self.held.clear()
                 break
             except Exception as error:
@@ -956,6 +946,20 @@ class Delivery:
                 await asyncio.sleep(0.2 * (attempt + 1))
         for queue in self.chats.values():
             queue.items.clear()
+
+
+async def _update_leased(session: Any, ids: list[int], *where: Any, **values: Any) -> None:
+    """Sets ``values`` on these rows while they are still being sent, 500 ids a statement."""
+    for start in range(0, len(ids), 500):
+        await session.execute(
+            update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(ids[start : start + 500]),
+                OutboxMessage.status == "sending",
+                *where,
+            )
+            .values(**values)
+        )
 
 
 def snapshot(row: OutboxMessage) -> Snapshot:

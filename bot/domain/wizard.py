@@ -217,6 +217,22 @@ CLOSING_DETAILS = [
     StepSpec("summary", "summary", N_("Please check your report:")),
 ]
 
+# Asked in a report and in a missing-person report alike.
+EMPLOYER_STEP = StepSpec(
+    "employer",
+    "text",
+    N_("Name of the employer or company? (optional)"),
+    optional=True,
+    detail=True,
+)
+AGENCY_STEP = StepSpec(
+    "agency",
+    "text",
+    N_("Name of the recruitment agency? (optional)"),
+    optional=True,
+    detail=True,
+)
+
 REPORT_STEPS = [
     StepSpec(
         "role",
@@ -276,20 +292,8 @@ REPORT_STEPS = [
         options=_static(WORKERS),
         detail=True,
     ),
-    StepSpec(
-        "employer",
-        "text",
-        N_("Name of the employer or company? (optional)"),
-        optional=True,
-        detail=True,
-    ),
-    StepSpec(
-        "agency",
-        "text",
-        N_("Name of the recruitment agency? (optional)"),
-        optional=True,
-        detail=True,
-    ),
+    EMPLOYER_STEP,
+    AGENCY_STEP,
     StepSpec(
         "wages",
         "text",
@@ -363,20 +367,8 @@ MISSING_STEPS = [
         options=_areas,
         detail=True,
     ),
-    StepSpec(
-        "employer",
-        "text",
-        N_("Name of the employer or company? (optional)"),
-        optional=True,
-        detail=True,
-    ),
-    StepSpec(
-        "agency",
-        "text",
-        N_("Name of the recruitment agency? (optional)"),
-        optional=True,
-        detail=True,
-    ),
+    EMPLOYER_STEP,
+    AGENCY_STEP,
     StepSpec(
         "phones_tried",
         "text",
