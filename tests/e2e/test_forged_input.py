@@ -199,7 +199,12 @@ async def test_a_button_on_a_message_the_bot_cannot_reach_is_answered_as_stale(
         query = await h.tg.press_button(user, chat, 10**9, data=tapped, strict=False)
         answer = await h.tg.get_callback_answer(query, timeout=15)
         await h.settle()
-        assert answer.get("text") == STALE, (tapped, answer)
+        if tapped.startswith("claim:"):
+            # A claim needs only the chat, which Telegram still gives: an old card whose
+            # message the bot cannot reach stays claimable, and the claim rules answer.
+            assert answer.get("text") != STALE, answer
+        else:
+            assert answer.get("text") == STALE, (tapped, answer)
         assert errors(caplog) == [], tapped
 
 
