@@ -284,15 +284,26 @@ class Delivery:
         must stop within seconds) and only fail quietly."""
 
         async def answer() -> None:
-            try:
-                result = await self._call(call)
-            except Exception as error:
-                log.info("%s failed: %s", calls.name(call), error)
+            # A lost answer (timeout, dropped connection, 5xx) is tried again a few times
+            # within the seconds the spinner lasts; Telegram ignores a second answer.
+            for attempt in range(3):
+                try:
+                    result = await self._call(call)
+                except (TelegramNetworkError, TelegramServerError) as error:
+                    if attempt < 2:
+                        await asyncio.sleep(0.5 * (attempt + 1))
+                        continue
+                    failure: Exception = error
+                except Exception as error:
+                    failure = error
+                else:
+                    if future is not None and not future.done():
+                        future.set_result(result)
+                    return
+                log.info("%s failed: %s", calls.name(call), failure)
                 if future is not None and not future.done():
-                    future.set_exception(error)
+                    future.set_exception(failure)
                 return
-            if future is not None and not future.done():
-                future.set_result(result)
 
         self._spawn(answer())
 

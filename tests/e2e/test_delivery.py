@@ -229,3 +229,13 @@ async def test_an_album_of_twenty_photos_gets_one_acknowledgement(h: Harness) ->
             )
             == 20
         )
+
+
+@pytest.mark.parametrize("fault", [FAULTS["502 before"], FAULTS["timeout"]], ids=["502", "timeout"])
+async def test_a_lost_answer_to_a_tap_is_sent_again(h: Harness, fault: dict[str, Any]) -> None:
+    """The spinner on a tapped button stops even when the first answer is lost."""
+    worker = await h.user("Worker")
+    await h.say(worker, "/sos")
+    await h.tg.fail_next("answerCallbackQuery", **fault)
+    answer = await h.press_data(worker, lambda data: data == "sos:QA")
+    assert "SOS sent" in (answer.get("text") or "")
