@@ -736,7 +736,8 @@ class Delivery:
             return
         batch, self.results = self.results, []
         try:
-            async with self.domain.transaction() as session:
+            # Urgent: until a send is recorded, a crash would send the message again.
+            async with self.domain.transaction(urgent=True) as session:
                 for status, item, detail in batch:
                     await self._write_one(session, status, item, detail)
         except BaseException:

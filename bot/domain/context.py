@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -15,6 +16,40 @@ from bot.crypto import KeyRing
 from bot.domain.people import StaffDirectory
 
 
+class Turns:
+    """A lock taken in order of arrival, except that urgent waiters go first."""
+
+    def __init__(self) -> None:
+        self._held = False
+        self._urgent: deque[asyncio.Future[None]] = deque()
+        self._normal: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self, urgent: bool = False) -> None:
+        if not self._held and not self._urgent and not self._normal:
+            self._held = True
+            return
+        turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        (self._urgent if urgent else self._normal).append(turn)
+        try:
+            await turn
+        except asyncio.CancelledError:
+            if turn.done() and not turn.cancelled():
+                self.release()  # granted just as it was cancelled: pass it on
+            else:
+                with contextlib.suppress(ValueError):
+                    (self._urgent if urgent else self._normal).remove(turn)
+            raise
+
+    def release(self) -> None:
+        for waiting in (self._urgent, self._normal):
+            while waiting:
+                turn = waiting.popleft()
+                if not turn.done():
+                    turn.set_result(None)  # still held: handed over
+                    return
+        self._held = False
+
+
 @dataclass
 class Domain:
     config: Config
@@ -23,25 +58,30 @@ class Domain:
     keys: KeyRing
     bot_username: str = "corridor_help_bot"
     staff: StaffDirectory = field(default_factory=StaffDirectory, repr=False)
-    _writer: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
+    _writer: Turns = field(default_factory=lambda: Turns(), repr=False)
 
     def now(self):  # type: ignore[no-untyped-def]
         return self.clock.now()
 
     @contextlib.asynccontextmanager
-    async def writing(self) -> AsyncIterator[None]:
+    async def writing(self, urgent: bool = False) -> AsyncIterator[None]:
         """SQLite has one writer at a time. Writers of this process take turns here, in
         order, instead of in SQLite's busy handler, which sleeps and polls (latency grows
-        by tens of milliseconds a turn under load). PostgreSQL needs no turn."""
+        by tens of milliseconds a turn under load). PostgreSQL needs no turn. An
+        ``urgent`` writer goes before those waiting (recording that a message was sent:
+        until then a crash would send it again)."""
         bind = self.sessions.kw.get("bind")
         if bind is None or bind.dialect.name != "sqlite":
             yield
             return
-        async with self._writer:
+        await self._writer.acquire(urgent)
+        try:
             yield
+        finally:
+            self._writer.release()
 
     @contextlib.asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncSession]:
+    async def transaction(self, urgent: bool = False) -> AsyncIterator[AsyncSession]:
         """A short write transaction, committed when the block ends."""
-        async with self.writing(), self.sessions() as session, session.begin():
+        async with self.writing(urgent), self.sessions() as session, session.begin():
             yield session

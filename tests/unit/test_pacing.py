@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -32,3 +34,25 @@ def test_a_full_window_opens_when_its_oldest_event_leaves() -> None:
         window.record(moment)
     assert window.ready_at(0.3) == 1.0
     assert window.ready_at(1.05) == 1.05
+
+
+async def test_an_urgent_writer_goes_before_those_waiting() -> None:
+    from bot.domain.context import Turns
+
+    turns, order = Turns(), []
+    await turns.acquire()
+
+    async def writer(name: str, urgent: bool) -> None:
+        await turns.acquire(urgent)
+        order.append(name)
+        turns.release()
+
+    waiting = [
+        asyncio.create_task(writer("first", False)),
+        asyncio.create_task(writer("second", False)),
+        asyncio.create_task(writer("urgent", True)),
+    ]
+    await asyncio.sleep(0)
+    turns.release()
+    await asyncio.gather(*waiting)
+    assert order == ["urgent", "first", "second"]
