@@ -12,7 +12,7 @@ Afterwards, from the emulator's chats and the database:
 - cards delivered twice (goal 0, reported): a case with more than one card message;
 - confirmations delivered twice (reported): the same code told twice to a worker;
 - the longest delay of a card that was waiting when the bot was killed, counted from the
-  moment the restarted bot was polling again (goal under 10 s).
+  kill (the restart is spawned at once; goal under 10 s).
 
     .venv/bin/python bench/crash.py [--users 300] [--concurrency 20] [--kills 8] [--db sqlite|postgres]
 """
@@ -260,9 +260,10 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
     for case_id, seen in cards.items():
         created = stored[case_id].created_at.replace(tzinfo=dt.UTC).timestamp()
         first = seen[0]
-        for kill, ready in zip(bot.kills, bot.ready[1:], strict=False):
+        for kill in bot.kills:
             if created < kill < first:
-                delays.append(first - ready)
+                # The restart is spawned at once, and it delivers before it polls.
+                delays.append(first - kill)
     return {
         "users": args.users,
         "kills": len(bot.kills),
@@ -276,7 +277,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
         "confirmations_twice": told_twice,
         "retries": sum(t - 1 for t in tries),
         "cards_waiting_at_a_kill": len(delays),
-        "longest_card_delay_after_restart_s": max(delays, default=0.0),
+        "longest_card_delay_after_kill_s": max(delays, default=0.0),
         "exit_status": status,
     }
 
