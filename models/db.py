@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import URL, event, make_url
@@ -104,6 +107,47 @@ def make_sessionmaker(
     engine: AsyncEngine, session_class: type[Session] = Session
 ) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
+
+
+def after_commits_writing(
+    session_class: type[Session],
+    model: type,
+    then: Callable[[], None],
+    *,
+    inserts_only: bool = False,
+) -> None:
+    """Calls ``then()`` after every commit through ``session_class`` that wrote ``model``
+    rows (as objects or, unless ``inserts_only``, as ORM statements); never after a
+    rollback, so nobody acts on a change that did not happen."""
+    flag = f"wrote_{model.__name__}"
+
+    @event.listens_for(session_class, "after_flush")
+    def _flushed(session: Session, _context: Any) -> None:
+        touched = (
+            session.new
+            if inserts_only
+            else itertools.chain(session.new, session.dirty, session.deleted)
+        )
+        if any(isinstance(obj, model) for obj in touched):
+            session.info[flag] = True
+
+    if not inserts_only:
+
+        @event.listens_for(session_class, "do_orm_execute")
+        def _statement(state: Any) -> None:
+            if (state.is_update or state.is_delete or state.is_insert) and (
+                state.bind_mapper is not None and state.bind_mapper.class_ is model
+            ):
+                state.session.info[flag] = True
+
+    @event.listens_for(session_class, "after_commit")
+    def _committed(session: Session) -> None:
+        if session.info.pop(flag, False):
+            then()
+
+    @event.listens_for(session_class, "after_rollback")
+    def _rolled_back(session: Session) -> None:
+        session.info.pop(flag, None)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

@@ -9,13 +9,13 @@ import json
 import logging
 from typing import Any
 
-from sqlalchemy import event as orm_events
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from bot.domain.context import Domain
 from models import CaseEvent
+from models.db import after_commits_writing
 
 log = logging.getLogger(__name__)
 
@@ -125,19 +125,7 @@ class ChainLinker:
         self.task: asyncio.Task[None] | None = None
 
     def watch(self, session_class: type[Session]) -> None:
-        @orm_events.listens_for(session_class, "after_flush")
-        def _flushed(session: Session, _context: Any) -> None:
-            if any(isinstance(obj, CaseEvent) for obj in session.new):
-                session.info["events_recorded"] = True
-
-        @orm_events.listens_for(session_class, "after_commit")
-        def _committed(session: Session) -> None:
-            if session.info.pop("events_recorded", False):
-                self.wake.set()
-
-        @orm_events.listens_for(session_class, "after_rollback")
-        def _rolled_back(session: Session) -> None:
-            session.info.pop("events_recorded", None)
+        after_commits_writing(session_class, CaseEvent, self.wake.set, inserts_only=True)
 
     def start(self) -> None:
         if self.task is None:

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import time
 from dataclasses import dataclass
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -23,6 +21,7 @@ from models import (
     RotaOverride,
     RotaShift,
 )
+from models.db import after_commits_writing
 
 STAFF_ROLES = ("responder", "coordinator", "admin")
 COORDINATOR_ROLES = ("coordinator", "admin")
@@ -70,28 +69,7 @@ class StaffDirectory:
 
     def watch(self, session_class: type[Session]) -> None:
         """Forgets the ids after any commit through ``session_class`` that wrote people."""
-
-        @event.listens_for(session_class, "after_flush")
-        def _flushed(session: Session, _context: Any) -> None:
-            changed = itertools.chain(session.new, session.dirty, session.deleted)
-            if any(isinstance(obj, Person) for obj in changed):
-                session.info["people_changed"] = True
-
-        @event.listens_for(session_class, "do_orm_execute")
-        def _statement(state: Any) -> None:
-            if (state.is_update or state.is_delete or state.is_insert) and (
-                state.bind_mapper is not None and state.bind_mapper.class_ is Person
-            ):
-                state.session.info["people_changed"] = True
-
-        @event.listens_for(session_class, "after_commit")
-        def _committed(session: Session) -> None:
-            if session.info.pop("people_changed", False):
-                self.invalidate()
-
-        @event.listens_for(session_class, "after_rollback")
-        def _rolled_back(session: Session) -> None:
-            session.info.pop("people_changed", None)
+        after_commits_writing(session_class, Person, self.invalidate)
 
 
 async def person_by_telegram(session: AsyncSession, user_id: int) -> Person | None:
