@@ -10,7 +10,7 @@ and request middlewares apply) and each update is validated on its own. One that
 validate, or is of a type aiogram does not know, is logged with its id (never its
 content: it may hold personal data) and skipped, and the offset moves past it. The others
 are fed to the dispatcher exactly as aiogram's polling does: each in a task of its own
-(``handle_as_tasks``), tracked in the dispatcher's set of update tasks.
+(``handle_as_tasks``), tracked by update id so the offset never passes an unfinished one.
 
 When ``stop_event`` is set, the pending getUpdates is abandoned, the updates already
 fetched are finished (up to ``drain_timeout``) and Telegram is told that they are done,
@@ -254,10 +254,6 @@ class Poller:
             await handling
             return
         task = asyncio.create_task(handling, name=f"update-{update.update_id}")
-        # The dispatcher's own set, as its polling keeps it (shutdown and tests look there).
-        tasks = self.dispatcher._handle_update_tasks
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
         self.pending[update.update_id] = task
         task.add_done_callback(lambda _: self._finished(update.update_id))
 
