@@ -31,7 +31,10 @@
 | `/forget` (`fgt:`) erases the case | deny | allow | deny (own) | deny | deny | deny | deny | deny | deny |
 | `/clear` (`clr:`) clears the reporter's chat | deny (own) | allow | deny (own) | deny (own) | deny (own) | deny (own) | deny (own) | deny (own) | deny (own) |
 
-Every cell is its own test (``test_access_cell[action-role]``). The target is a case
+Every cell is decided by ``access.decide`` and ``access.reaches``, and the whole table is
+checked as a unit table over them (``tests/unit/test_access.py``). Here, end to end, each
+action runs its allowed cells and its nearest denials (``NEAREST_DENIALS``), each its own
+test (``test_access_cell[action-role]``): enough to show that its handler asks the policy. The target is a case
 ``C`` of the NP→QA corridor, reported by *reporter* and (for most actions) claimed by
 *owner* (Ramesh, Doha Migrant Workers Centre). For Claim and Pass the card is still
 unclaimed, so *owner* is simply the responder who will own it; for ``/reopen`` and
@@ -1177,7 +1180,52 @@ async def last_id(h: Harness, chat_id: int) -> int:
     return messages[-1]["message_id"] if messages else 0
 
 
-CELLS = [(action, role) for action in MATRIX for role in ROLES]
+# End to end, each action runs its allowed cells and the denial nearest to them (the
+# colleague, the other corridor's coordinator, the other reporter, the removed responder):
+# enough to show its handler asks the policy. Every other cell of MATRIX is decided by the
+# same two functions, access.decide and access.reaches, and checked there as a unit table
+# (tests/unit/test_access.py, test_the_readme_matrix_from_the_policy).
+NEAREST_DENIALS: dict[str, tuple[str, ...]] = {
+    "reply": ("org_responder", "coordinator", "removed"),
+    "relayed": ("removed", "reporter"),
+    "case": ("org_responder", "other_coordinator"),
+    "resolve": ("org_responder", "other_coordinator"),
+    "reopen": ("other_coordinator",),
+    "refer": ("org_responder",),
+    "override": ("owner", "other_coordinator"),
+    "followup": ("other_org_responder",),
+    "snooze": ("coordinator",),
+    "digest": ("other_coordinator", "owner"),
+    "stats": ("other_coordinator",),
+    "invite": ("other_coordinator",),
+    "team": ("other_coordinator",),
+    "remove": ("other_coordinator", "owner"),
+    "block": ("owner", "other_coordinator"),
+    "linkgroup_new": ("owner",),
+    "linkgroup_repoint": ("other_coordinator",),
+    "claim": ("other_org_responder", "removed", "coordinator"),
+    "pass": ("other_org_responder",),
+    "checkin": ("other_reporter", "owner"),
+    "feedback": ("other_reporter",),
+    "consent_answer": ("other_reporter", "owner"),
+    "withdraw": ("other_reporter",),
+    "consent_withdraw": ("other_reporter",),
+    "status": ("other_reporter",),
+    "consent": ("other_reporter",),
+    "forget": ("other_reporter",),
+    "clear": ("other_reporter",),
+}
+assert NEAREST_DENIALS.keys() == MATRIX.keys()
+assert all(
+    MATRIX[action][role] != "allow" for action, roles in NEAREST_DENIALS.items() for role in roles
+)
+
+CELLS = [
+    (action, role)
+    for action in MATRIX
+    for role in ROLES
+    if MATRIX[action][role] == "allow" or role in NEAREST_DENIALS[action]
+]
 
 
 @pytest.mark.parametrize(("action", "role"), CELLS, ids=[f"{a}-{r}" for a, r in CELLS])

@@ -98,3 +98,44 @@ def test_reach_of_case_actions(
     who: Role, action: Action, corridors: list[str], reached: bool
 ) -> None:
     assert access.reaches(who, CASE, corridors, action) is reached
+
+
+# The end-to-end matrix (tests/e2e/test_access_matrix.py, the README's table) runs each
+# action's allowed cells and its nearest denials; the other cells of its case actions are
+# these: the same roles, as the policy sees them, on a case of NP-QA owned by Ramesh.
+E2E_CASE_ACTIONS = {
+    "reply": Action.REPLY,
+    "case": Action.VIEW_CASE,
+    "resolve": Action.RESOLVE,
+    "reopen": Action.REOPEN,
+    "refer": Action.REFER,
+    "followup": Action.FOLLOWUP,
+    "override": Action.OVERRIDE,
+    "block": Action.BLOCK,
+}
+RAMESH = 20
+E2E_ROLES: dict[str, tuple[Role, list[str]]] = {
+    "stranger": (Role("stranger"), []),
+    "reporter": (Role("reporter"), []),
+    "other_reporter": (Role("reporter"), []),
+    "org_responder": (person(21, "responder"), []),
+    "owner": (person(RAMESH, "responder"), []),
+    "other_org_responder": (person(22, "responder"), []),
+    "coordinator": (person(23, "coordinator"), ["NP-QA"]),
+    "other_coordinator": (person(24, "coordinator"), ["ID-MY"]),
+    # Removed: no longer in the staff directory, so the bot sees whoever writes as a stranger.
+    "removed": (Role("stranger"), []),
+}
+
+
+@pytest.mark.parametrize("action", list(E2E_CASE_ACTIONS))
+def test_the_readme_matrix_from_the_policy(action: str) -> None:
+    from tests.e2e.test_access_matrix import MATRIX, ROLES
+
+    assert set(E2E_ROLES) == set(ROLES)
+    case = Case(id=2, code="QA-2", corridor_code="NP-QA", owner_person_id=RAMESH)
+    decided = {
+        role: "allow" if access.reaches(who, case, corridors, E2E_CASE_ACTIONS[action]) else "deny"
+        for role, (who, corridors) in E2E_ROLES.items()
+    }
+    assert decided == MATRIX[action]
