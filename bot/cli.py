@@ -596,7 +596,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     from bot.domain import events
     from bot.domain.context import Domain
-    from bot.domain.exports import anonymised_rows, to_csv, to_json
+    from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         from sqlalchemy import select
@@ -606,7 +606,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         from models import Corridor
 
         domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
-        k = config.statistics.k_public if args.audience == "public" else config.statistics.k_partner
+        k = threshold(config.statistics, args.audience)
         # Read in a read-only transaction (the bot keeps working), recorded in the audit
         # trail in a short write transaction, and only then written out.
         async with sessions() as session, session.begin():
@@ -746,7 +746,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not out.exists() and not out.parent.is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist")
     config = _load(args)
-    k = config.statistics.k_public if args.audience == "public" else config.statistics.k_partner
+    from bot.domain.exports import threshold
+
+    k = threshold(config.statistics, args.audience)
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         from bot.clock import SystemClock

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, evidence
 from bot.domain.access import Action
 from bot.domain.context import Domain
+from bot.domain.exports import threshold
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, _
 from handlers.blueprint import Blueprint
@@ -75,9 +76,7 @@ async def report(
         last=last,
         audience=audience,
         language=language,
-        k=domain.config.statistics.k_public
-        if audience == "public"
-        else domain.config.statistics.k_partner,
+        k=threshold(domain.config.statistics, audience),
         pattern_threshold=domain.config.statistics.pattern_threshold,
         today=today,
     )

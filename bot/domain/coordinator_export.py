@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events
 from bot.domain.context import Domain
-from bot.domain.exports import anonymised_rows, to_csv, to_json
+from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
 from models import Person
 
 FORMATS = ("csv", "json")
@@ -48,7 +48,7 @@ async def export_files(
             end=end,
             corridor=corridor,
             audience="partner",
-            k=domain.config.statistics.k_partner,
+            k=threshold(domain.config.statistics, "partner"),
         )
         for corridor in corridors
     ]

@@ -87,7 +87,7 @@ from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from babel.numbers import get_currency_precision
 from cryptography.fernet import Fernet, InvalidToken
@@ -101,8 +101,19 @@ from bot.domain.counted import COUNTED
 from bot.taxonomy import CATEGORIES, HTCDS, OUTCOMES, ConsentPurpose
 from models import Attachment, Case, Consent, Corridor, Person, Reporter
 
+if TYPE_CHECKING:
+    from bot.config import StatisticsSection
+
 Audience = Literal["public", "partner"]
 K_DEFAULT: dict[str, int] = {"public": 10, "partner": 5}
+
+
+def threshold(statistics: StatisticsSection, audience: Audience) -> int:
+    """The operator's k for an audience: the one rule the bot, the dashboard and the CLI
+    use for every export and report."""
+    return statistics.k_public if audience == "public" else statistics.k_partner
+
+
 ALL = "ALL"
 OPEN = "OPEN"  # not a TAXONOMY outcome: the case has none yet
 NO_CURRENCY = "XXX"  # ISO 4217 "no currency", for an amount stored without one
