@@ -241,11 +241,17 @@ async def build(
         else:
             report.repeated[kind] = (len(groups), named_cases)
             if audience == "partner":
-                for key, count in sorted(groups, key=lambda g: (-g[1], g[0])):
-                    if count >= max(k, threshold):
-                        name = await _spelling(session, corridor, kind, key, first, after)
-                        if name:
-                            report.names.append((kind, name, int(count)))
+                named = [
+                    (key, count)
+                    for key, count in sorted(groups, key=lambda g: (-g[1], g[0]))
+                    if count >= max(k, threshold)
+                ]
+                spellings = await _spellings(
+                    session, corridor, kind, [key for key, _ in named], first, after
+                )
+                for key, count in named:
+                    if spellings.get(key):
+                        report.names.append((kind, spellings[key], int(count)))
     report.hidden, report.figures = _count_figures(report)
     return report
 
@@ -358,39 +364,82 @@ def assemble(
             report.taken_up = None if "taken" in gone else taken
 
 
-async def _spelling(
-    session: AsyncSession, corridor: str, kind: str, key: str, first: dt.date, after: dt.date
-) -> str | None:
-    """The latest spelling of a name among the period's consenting cases."""
+# How far back to look for a consenting case of a name (the latest may have no consent).
+SPELLING_CANDIDATES = 20
+
+
+async def _spellings(
+    session: AsyncSession,
+    corridor: str,
+    kind: str,
+    keys: list[str],
+    first: dt.date,
+    after: dt.date,
+) -> dict[str, str]:
+    """The latest spelling of each name among the period's consenting cases, read for all
+    names at once (a year of a busy corridor names hundreds): the last few cases of each
+    name, their consents, then the chosen cases' names."""
     column, key_column = (
         (Case.employer, Case.employer_key) if kind == "employer" else (Case.agency, Case.agency_key)
     )
     lo = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     hi = dt.datetime.combine(after, dt.time(), tzinfo=dt.UTC)
-    candidates = list(
-        await session.execute(
-            select(Case.id, column)
+    spellings: dict[str, str] = {}
+    for chunk in _chunks(keys, 500):
+        ranked = (
+            select(
+                key_column.label("key"),
+                Case.id.label("case_id"),
+                func.row_number()
+                .over(partition_by=key_column, order_by=Case.id.desc())
+                .label("rank"),
+            )
             .where(
                 Case.corridor_code == corridor,
                 COUNTED,
-                key_column == key,
                 Case.created_at >= lo,
                 Case.created_at < hi,
+                key_column.in_(chunk),
             )
-            .order_by(Case.id.desc())
-            .limit(20)
+            .subquery()
         )
-    )
-    for case_id, name in candidates:
-        latest = await session.scalar(
-            select(Consent)
-            .where(Consent.case_id == case_id, Consent.purpose == ConsentPurpose.STATISTICS.value)
-            .order_by(Consent.id.desc())
-            .limit(1)
-        )
-        if latest is not None and latest.granted and latest.withdrawn_at is None and name:
-            return name
-    return None
+        candidates = (
+            await session.execute(
+                select(ranked.c.key, ranked.c.case_id)
+                .where(ranked.c.rank <= SPELLING_CANDIDATES)
+                .order_by(ranked.c.key, ranked.c.rank)
+            )
+        ).all()
+        consenting = await _consenting(session, [case_id for _, case_id in candidates])
+        chosen: dict[str, int] = {}
+        for key, case_id in candidates:
+            if case_id in consenting:
+                chosen.setdefault(key, case_id)
+        for ids in _chunks(list(chosen.values()), 500):
+            names = dict(
+                (await session.execute(select(Case.id, column).where(Case.id.in_(ids)))).all()
+            )
+            for key, case_id in chosen.items():
+                if names.get(case_id):
+                    spellings[key] = names[case_id]
+    return spellings
+
+
+def _chunks(values: list[Any], size: int) -> list[list[Any]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+async def _consenting(session: AsyncSession, case_ids: list[int]) -> set[int]:
+    """The cases among ``case_ids`` whose latest statistics consent stands."""
+    latest: dict[int, tuple[bool, bool]] = {}
+    for ids in _chunks(case_ids, 500):
+        for case_id, granted, withdrawn_at in await session.execute(
+            select(Consent.case_id, Consent.granted, Consent.withdrawn_at)
+            .where(Consent.case_id.in_(ids), Consent.purpose == ConsentPurpose.STATISTICS.value)
+            .order_by(Consent.id)
+        ):
+            latest[case_id] = (granted, withdrawn_at is None)
+    return {case_id for case_id, (granted, standing) in latest.items() if granted and standing}
 
 
 def _count_figures(report: Evidence) -> tuple[int, int]:

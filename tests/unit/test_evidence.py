@@ -440,3 +440,35 @@ def test_cli_report_and_rebuild(
     assert "publishes no figures" in (out / written[0]).read_text()
     assert main(["rollups", "rebuild"]) == 0
     assert "rollups rebuilt from 0 cases" in capsys.readouterr().out
+
+
+async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(domain: Domain) -> None:
+    """Partners see each repeated employer as the latest case that may be counted spells it:
+    never the spelling of a newer case whose reporter refused statistics."""
+    spellings = ["Pearl Services"] * 5 + ["Pearl  services"] + ["PEARL SERVICES"]
+    for n, spelling in enumerate(spellings):
+        domain.clock.set(dt.datetime(2026, 3, 1 + n, 9, tzinfo=dt.UTC))
+        report = wage_report(
+            consents={
+                "destination_help": True,
+                "origin_help": True,
+                "statistics": n < len(spellings) - 1,
+            },
+            employer=spelling,
+        )
+        async with domain.sessions() as session, session.begin():
+            reporter = await cases.reporter_for(session, domain, 500_000 + n, 500_000 + n, "en")
+            await cases.submit_report(session, domain, reporter, report)
+    async with domain.sessions() as session:
+        built = await evidence.build(
+            session,
+            corridor="NP-QA",
+            first=YEAR[0],
+            last=YEAR[1],
+            audience="partner",
+            language="en",
+            k=5,
+            pattern_threshold=3,
+            today=dt.date(2027, 1, 1),
+        )
+    assert built.names == [("employer", "Pearl  services", 6)]
