@@ -830,7 +830,7 @@ def cmd_example_config(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from corridor_dev.demo import run_demo
 
     keep = Path(args.keep) if args.keep else None
     if keep is not None and keep.exists() and not keep.is_dir():
@@ -873,7 +873,7 @@ def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.run import serve
+    from corridor_dev.sandbox.run import serve
 
     return asyncio.run(serve(args.port, open_browser=not args.no_browser))
 

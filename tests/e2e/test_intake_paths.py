@@ -23,9 +23,9 @@ from sqlalchemy import select
 from bot import labels
 from bot.domain.cases import consents_of
 from bot.domain.wizard import MISSING_STEPS, REPORT_STEPS, StepSpec
-from bot.harness import Harness, example_network
 from bot.i18n import tr
 from bot.taxonomy import CONSENT_TEXTS, ConsentPurpose
+from corridor_dev.harness import Harness, example_network
 from handlers.common import menu_keyboard, menu_text
 from handlers.sos import SOS_CONSENT
 from models import Attachment, Case, CaseCard
