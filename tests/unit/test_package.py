@@ -226,6 +226,19 @@ def test_the_emulator_imports_nothing_from_the_bot(wheels: dict[str, Path], tmp_
     assert usage.returncode == 0 and "python -m tgemulator" in usage.stdout, usage.stderr
 
 
+def test_demo_and_sandbox_without_the_tooling_say_what_to_install(
+    wheel: Path, tmp_path: Path
+) -> None:
+    environment = unpacked(tmp_path, wheel)
+    for command in (["demo", "--quiet"], ["sandbox", "--no-browser", "--port", "0"]):
+        ran = python(environment, tmp_path, "-m", "bot", *command)
+        assert ran.returncode == 1, ran.stderr
+        lines = ran.stderr.splitlines()
+        assert len(lines) == 1 and "Traceback" not in ran.stderr, ran.stderr
+        assert lines[0].startswith(f"{command[0]}: needs Corridor's development tools")
+        assert "make setup" in lines[0] and "./devtools" in lines[0] and "./emulator" in lines[0]
+
+
 def test_the_demo_runs_from_the_wheels(wheels: dict[str, Path], tmp_path: Path) -> None:
     environment = unpacked(tmp_path, *wheels.values())
     installed = tmp_path / "site"
