@@ -7,10 +7,12 @@ BIN = $(VENV)/bin
 
 setup: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Three distributions: the bot, the Bot API emulator and the dev tooling (demo, sandbox,
+# harness), installed together so the tooling's dependencies resolve to these folders.
+$(VENV)/.installed: pyproject.toml emulator/pyproject.toml devtools/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ./emulator -e ./devtools -e ".[dev]"
 	touch $@
 
 demo: setup

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 
 from _common import median, ms, quiet_logs, table, write_json
 
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 from models.db import make_engine
 from models.migrate import upgrade
 

@@ -57,7 +57,7 @@ FIRST_REPORTER_ID = 6_200_000_001
 
 
 def network_with_responders(count: int) -> dict[str, Any]:
-    from bot.harness import example_network
+    from corridor_dev.harness import example_network
 
     data = example_network()
     for i in range(count):
@@ -347,7 +347,7 @@ def report(result: dict[str, Any]) -> str:
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
 
     quiet_logs()
     async with AsyncExitStack() as stack:

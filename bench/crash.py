@@ -170,11 +170,11 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
     from sqlalchemy import select
 
     from bot.crypto import generate_key
-    from bot.emulator.client import EmulatorClient
-    from bot.emulator.server import start_emulator
-    from bot.harness import example_network
+    from corridor_dev.harness import example_network
     from models import Case
     from models.db import make_engine, make_sessionmaker
+    from tgemulator.client import EmulatorClient
+    from tgemulator.server import start_emulator
 
     server = await start_emulator()
     tg = EmulatorClient(server.base_url, TOKEN)

@@ -33,10 +33,10 @@ from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
 from bot.domain import dashboard, trends
 from bot.domain.context import Domain
-from bot.harness import DEMO_TOKEN
 from bot.webapp import views
 from bot.webapp.auth import sign_init_data
 from bot.webapp.routes import STATIC, STATIC_FILES
+from corridor_dev.harness import DEMO_TOKEN
 from models.db import make_engine, make_sessionmaker, read_only
 from tests.browser.chromium import CHROMIUM, CHROMIUM_ARGS, PHONE
 from tests.support import make_config

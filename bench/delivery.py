@@ -59,7 +59,7 @@ async def flood(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import select
 
     from bot.domain.outbox import queue
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
     from models import OutboxMessage
 
     async with database(args.db) as url:
@@ -131,7 +131,7 @@ async def flood(args: argparse.Namespace) -> dict[str, Any]:
 async def faults(args: argparse.Namespace) -> dict[str, Any]:
     from sqlalchemy import func, select
 
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
     from models import Case
 
     async with database(args.db) as url:

@@ -5,7 +5,7 @@
    scenario, stop; after every import), so wall − that = interpreter start-up and imports.
 2. In this process: the import of aiogram alone (measured first, while nothing has imported
    it yet) and the rest of the app's imports. With --breakdown, also the scenario in this
-   process (bot.demo.scenario), split into harness start-up, scenario and shutdown.
+   process (corridor_dev.demo.scenario), split into harness start-up, scenario and shutdown.
 
     .venv/bin/python bench/demo_time.py [--runs 3] [--breakdown] [--json out.json]
 """
@@ -33,8 +33,8 @@ def timed_imports() -> dict[str, float]:
 
     aiogram_s = time.perf_counter() - began
     began = time.perf_counter()
-    import bot.demo
-    import bot.harness  # noqa: F401
+    import corridor_dev.demo
+    import corridor_dev.harness  # noqa: F401
     import handlers
 
     handlers.routers()
@@ -46,8 +46,8 @@ async def in_process_scenario() -> dict[str, float]:
     import shutil
     import tempfile
 
-    from bot.demo import Narrator, scenario
-    from bot.harness import Harness
+    from corridor_dev.demo import Narrator, scenario
+    from corridor_dev.harness import Harness
 
     workdir = Path(tempfile.mkdtemp(prefix="bench-demo-"))
     times: dict[str, float] = {}

@@ -1,6 +1,6 @@
 """10,000 random and mutated updates through the real bot; counts unhandled exceptions.
 
-The updates (see bot/fuzz.py) are texts, media, taps on real and forged buttons and raw
+The updates (see devtools/corridor_dev/fuzz.py) are texts, media, taps on real and forged buttons and raw
 updates mutated out of shape, sent one at a time by strangers, reporters (mid-report, or
 with a case a responder owns), a responder and a coordinator in private, and a responder
 and a visitor in a responder group. The goal is 0 unhandled exceptions, 0 unanswered
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from _common import PG_URL, quiet_logs, scratch_postgres, table, write_json
 
-from bot.fuzz import Report, fuzz, summary
+from corridor_dev.fuzz import Report, fuzz, summary
 
 
 @contextlib.asynccontextmanager
@@ -45,7 +45,7 @@ def main() -> int:
     parser.add_argument("--json", help="also write the numbers here")
     args = parser.parse_args()
     quiet_logs()
-    # bot/fuzz.py counts the polling loop's "skipped" notes itself; they need not scroll by.
+    # devtools/corridor_dev/fuzz.py counts the polling loop's "skipped" notes itself; they need not scroll by.
     logging.getLogger("bot.polling").propagate = False
     print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
 

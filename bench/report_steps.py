@@ -80,7 +80,7 @@ async def walk(tg: Any, uid: int, latencies: list[float]) -> int:
 
 
 async def corridor_steps(args: argparse.Namespace) -> dict[str, Any]:
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
 
     with tempfile.TemporaryDirectory(prefix="bench-steps-") as workdir:
         async with contextlib.AsyncExitStack() as stack:

@@ -72,8 +72,8 @@ async def run_load(
 async def raw_roundtrip(calls: int, concurrency: int) -> list[dict[str, Any]]:
     import aiohttp
 
-    from bot.emulator.client import EmulatorClient
-    from bot.emulator.server import start_emulator
+    from tgemulator.client import EmulatorClient
+    from tgemulator.server import start_emulator
 
     server = await start_emulator()
     results = []
@@ -139,7 +139,7 @@ async def measure_bot(
 async def corridor_updates(
     n: int, concurrency: int, sequential: int, db: str
 ) -> list[dict[str, Any]]:
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
 
     with tempfile.TemporaryDirectory(prefix="bench-roundtrip-") as workdir:
         async with contextlib.AsyncExitStack() as stack:
@@ -239,8 +239,8 @@ async def echo_updates(n: int, concurrency: int, sequential: int) -> list[dict[s
     from aiogram.client.telegram import TelegramAPIServer
     from aiogram.types import Message
 
-    from bot.emulator.client import EmulatorClient
-    from bot.emulator.server import start_emulator
+    from tgemulator.client import EmulatorClient
+    from tgemulator.server import start_emulator
 
     server = await start_emulator()
     bot = Bot(ECHO_TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(server.base_url)))

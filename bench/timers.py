@@ -29,7 +29,7 @@ async def run(args: argparse.Namespace, url: str) -> dict[str, Any]:
 
     from bot.clock import SystemClock
     from bot.domain import timers
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
     from models import Timer
 
     h = await Harness.start(url, clock=SystemClock())  # type: ignore[arg-type]

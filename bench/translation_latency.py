@@ -6,7 +6,7 @@ owner's copy is in the owner's chat (real bot, real HTTP, SQLite file database).
 three ways: translation off, on against a local server speaking LibreTranslate's API that
 answers at once (the bot's own cost: one HTTP round trip, composing the text), and on with an
 engine that takes ``--engine-ms`` to answer (a realistic CPU-bound LibreTranslate). The engine
-is the fake in bot/emulator/libretranslate.py, so its own translation time is not measured.
+is the fake in emulator/tgemulator/libretranslate.py, so its own translation time is not measured.
 
     .venv/bin/python bench/translation_latency.py [--n 100] [--engine-ms 150] [--json out.json]
 """
@@ -23,8 +23,8 @@ from typing import Any
 
 from _common import median, ms, percentile, quiet_logs, table, write_json
 
-from bot.emulator.libretranslate import FakeLibreTranslate
-from bot.harness import Harness
+from corridor_dev.harness import Harness
+from tgemulator.libretranslate import FakeLibreTranslate
 
 
 async def one_setting(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import html
+import importlib
 import logging
 import os
 import re
@@ -831,8 +832,26 @@ def cmd_example_config(args: argparse.Namespace) -> int:
     return 0
 
 
+# The demo and the sandbox live in separate distributions (devtools/, emulator/) that a
+# production install leaves out.
+DEV_TOOLING = ("corridor_dev", "tgemulator")
+
+
+def _dev_tooling(module: str) -> Any:
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as missing:
+        if (missing.name or "").partition(".")[0] not in DEV_TOOLING:
+            raise
+        raise CommandError(
+            f"needs Corridor's development tools, which this installation lacks "
+            f"({missing.name}); in a checkout: `make setup`, or "
+            f"`pip install -e ./emulator -e ./devtools`"
+        ) from None
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    run_demo = _dev_tooling("corridor_dev.demo").run_demo
 
     keep = Path(args.keep) if args.keep else None
     if keep is not None and keep.exists() and not keep.is_dir():
@@ -875,7 +894,7 @@ def _global_options(*, after_command: bool) -> argparse.ArgumentParser:
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
-    from bot.sandbox.run import serve
+    serve = _dev_tooling("corridor_dev.sandbox.run").serve
 
     return asyncio.run(serve(args.port, open_browser=not args.no_browser))
 

@@ -8,8 +8,8 @@ import pytest
 from bot.clock import FakeClock
 from bot.domain import network
 from bot.domain.context import Domain
-from bot.harness import Harness
 from bot.transactions import Violations
+from corridor_dev.harness import Harness
 from models.db import make_engine, make_sessionmaker
 from tests.dashboard import Dashboard
 from tests.support import database, install_test_keys, make_config

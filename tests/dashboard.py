@@ -11,9 +11,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from bot.harness import Harness
 from bot.webapp.auth import sign_init_data
 from bot.webapp.routes import mount
+from corridor_dev.harness import Harness
 
 PUBLIC_URL = "https://dashboard.example.org/webapp/"
 DASHBOARD_CONFIG = {"webapp": {"public_url": PUBLIC_URL, "init_data_max_age": 3600}}

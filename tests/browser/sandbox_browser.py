@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.sandbox.run import listen
-from bot.sandbox.session import Sandbox
+from corridor_dev.sandbox.run import listen
+from corridor_dev.sandbox.session import Sandbox
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 from models import CaseEvent
 from tests.dashboard import Dashboard
 from tests.e2e.test_safety import make_case, started_user

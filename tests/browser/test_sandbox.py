@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bot.i18n import tr
-from bot.sandbox.session import Sandbox
+from corridor_dev.sandbox.session import Sandbox
 from tests.browser.sandbox_browser import *  # noqa: F403 - the browser and sandbox fixtures
 from tests.browser.sandbox_browser import screenshot
 

@@ -4,7 +4,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 
 
 @pytest.fixture

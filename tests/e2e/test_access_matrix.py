@@ -82,8 +82,8 @@ from sqlalchemy import func, select, update
 
 from bot import labels
 from bot.domain import cases, claims, followups, referral, resolution
-from bot.harness import Harness, example_network
 from bot.i18n import ntr, tr
+from corridor_dev.harness import Harness, example_network
 from models import (
     Attachment,
     Case,

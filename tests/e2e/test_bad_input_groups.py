@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from bot.domain.network import sync_network
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import Case, CaseCard, ConversationState, OutboxMessage, ResponderGroup
 
 QA_ORG = "qa-workers-centre"

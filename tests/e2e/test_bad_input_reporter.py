@@ -26,8 +26,8 @@ from bot.crypto import generate_key
 from bot.domain.cases import find_reporter
 from bot.domain.places import country_name
 from bot.domain.wizard import MAX_DESCRIPTION, REPORT_STEPS
-from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, tr
+from corridor_dev.harness import Harness
 from models import Attachment, Case, CaseEvent, Consent
 from tests.support import database
 

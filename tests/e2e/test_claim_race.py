@@ -7,7 +7,7 @@ import asyncio
 from sqlalchemy import func, select
 
 from bot.domain import cases
-from bot.harness import Harness, example_network
+from corridor_dev.harness import Harness, example_network
 from models import Case, CaseEvent
 
 RESPONDERS = 12

@@ -12,9 +12,9 @@ import pytest
 
 from bot.cli import main
 from bot.crypto import generate_key
-from bot.emulator.client import EmulatorClient
-from bot.emulator.server import start_emulator
 from tests.support import EXAMPLE, ROOT
+from tgemulator.client import EmulatorClient
+from tgemulator.server import start_emulator
 
 TOKEN = "7000000013:AAHcheckCHECKcheckCHECKcheck12345"
 GROUP_IDS = [-1001000000001, -1001000000002, -1001000000003, -1001000000004]

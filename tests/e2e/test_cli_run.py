@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from bot.crypto import generate_key
-from bot.emulator.server import start_emulator
 from tests.support import EXAMPLE, ROOT
+from tgemulator.server import start_emulator
 
 TOKEN = "7000000012:AAHrestartRESTARTrestartRESTART12345"
 EXTRA_PERSON = """

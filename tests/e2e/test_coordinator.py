@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from bot.domain.people import on_call
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 
 
 async def test_digest_on_demand_has_text_and_chart(harness: Harness) -> None:

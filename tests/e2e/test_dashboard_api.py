@@ -9,8 +9,8 @@ import datetime as dt
 from sqlalchemy import select
 
 from bot import labels
-from bot.harness import Harness
 from bot.webapp.auth import sign_init_data
+from corridor_dev.harness import Harness
 from models import Case, CaseEvent, OutboxMessage
 from tests.dashboard import Dashboard
 from tests.e2e.test_safety import make_case, started_user

@@ -3,7 +3,7 @@ the button under every digest."""
 
 from __future__ import annotations
 
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 from tests.dashboard import DASHBOARD_CONFIG, PUBLIC_URL
 
 

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bot.harness import Harness
 from bot.transactions import Violations
+from corridor_dev.harness import Harness
 from models import Case, CaseEvent, HandledUpdate, OutboxMessage
 
 TIMEOUT = 1.0  # the bot's request timeout in these tests; a slower answer is a timeout

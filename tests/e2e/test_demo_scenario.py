@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.demo import Narrator, scenario
-from bot.harness import Harness
+from corridor_dev.demo import Narrator, scenario
+from corridor_dev.harness import Harness
 from models import Case, CaseEvent, OutboxMessage
 
 # Everything a reporter typed in the scenario: none of it may ever reach a group.

@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from bot.domain import digest, exports, patterns
 from bot.domain.outbox import DRILL_MARK, DRILL_TAG
-from bot.harness import Harness
 from bot.i18n import tr
 from bot.names import stored_fingerprint
+from corridor_dev.harness import Harness
 from models import Case
 
 MARK = "🧪"

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from bot.harness import Harness, example_network
 from bot.i18n import LANGUAGE_NAMES, Untranslated, tr
 from bot.i18n_catalog import TEMPLATE, read
 from bot.labels import EVENT_KINDS
 from bot.taxonomy import CATEGORY_CODES, OUTCOMES, RED_FLAG_LABELS
+from corridor_dev.harness import Harness, example_network
 
 # What people type is theirs; it is Nepali here so it can never pass for an English sentence.
 DESCRIPTION = "चार महिनादेखि तलब छैन र राहदानी कम्पनीसँग छ"

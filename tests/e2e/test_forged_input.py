@@ -19,8 +19,8 @@ import pytest_asyncio
 from sqlalchemy import func, select
 
 from bot.domain import cases, claims
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import Attachment, Person
 from tests.support import database, wage_report
 

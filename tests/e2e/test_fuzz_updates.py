@@ -25,7 +25,7 @@ connection). After every update:
 Texts and callback data include lone UTF-16 surrogates and numbers beyond every database
 range. Raw updates (the emulator's ``inject_update``) are valid ones mutated out of shape:
 each is skipped by the polling loop or handled, and the next update is answered. Finally
-``bot/fuzz.py``, which ``bench/fuzz_updates.py`` runs for 10,000 updates, runs a few
+``devtools/corridor_dev/fuzz.py``, which ``bench/fuzz_updates.py`` runs for 10,000 updates, runs a few
 hundred here.
 
 One harness serves the module; its event loop is driven by hand, one
@@ -52,16 +52,16 @@ from sqlalchemy import select
 
 from bot.domain import cases, claims
 from bot.domain.people import person_by_telegram
-from bot.emulator.client import EmulatorError
-from bot.fuzz import BOT_API_REFUSED, Draw, Fuzzer, describe, summary
-from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, _catalogue, normalise_language, tr
 from bot.i18n_catalog import TEMPLATE, read
+from corridor_dev.fuzz import BOT_API_REFUSED, Draw, Fuzzer, describe, summary
+from corridor_dev.harness import Harness
 from models import OutboxMessage, Person
 from tests.support import database
+from tgemulator.client import EmulatorError
 
 QA_ORG = "qa-workers-centre"
-# Updates of the bot/fuzz.py run (bench/fuzz_updates.py runs 10,000).
+# Updates of the devtools/corridor_dev/fuzz.py run (bench/fuzz_updates.py runs 10,000).
 FUZZ_RUN = 250
 WATCHED_LOGGERS = ("handlers.errors", "aiogram", "bot.polling")
 FUZZ_SETTINGS = settings(
@@ -878,7 +878,7 @@ def test_a_blocked_account_still_gets_its_taps_answered(fuzz: Fuzz) -> None:
     fuzz.run(scenario())
 
 
-# -- raw updates out of shape, and a run of bot/fuzz.py --------------------------------------
+# -- raw updates out of shape, and a run of devtools/corridor_dev/fuzz.py --------------------------------------
 #
 # A Bot API call a handler makes itself may be refused for a forged raw update (a reply to
 # a chat or message that does not exist). Those are the runtime's business (replies queued
@@ -933,13 +933,13 @@ def test_any_raw_update_is_skipped_or_handled_and_the_next_ones_flow(
 
 
 def test_a_drawn_run_leaves_nothing_unhandled(fuzz: Fuzz) -> None:
-    """bot/fuzz.py, as bench/fuzz_updates.py runs it 10,000 times, here a few hundred:
+    """devtools/corridor_dev/fuzz.py, as bench/fuzz_updates.py runs it 10,000 times, here a few hundred:
     texts, media, real and forged taps (on the bot's messages, the user's own and missing
     ones) and raw updates out of shape, from every kind of sender."""
     report = fuzz.run(Fuzzer(fuzz.h, seed=13).run(FUZZ_RUN))
     fuzz.updates += report.updates
     fuzz.callbacks += report.callbacks
-    fuzz.per_test["bot/fuzz.py"] = report.updates
+    fuzz.per_test["devtools/corridor_dev/fuzz.py"] = report.updates
     escaped = [
         str(e) for e in report.unhandled if not (e.kind == "raw" and e.category == BOT_API_REFUSED)
     ]

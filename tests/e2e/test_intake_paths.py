@@ -24,9 +24,9 @@ from bot import labels
 from bot.domain.cases import consents_of
 from bot.domain.sos import SOS_CONSENT
 from bot.domain.wizard import MISSING_STEPS, REPORT_STEPS, StepSpec
-from bot.harness import Harness, example_network
 from bot.i18n import tr
 from bot.taxonomy import CONSENT_TEXTS, ConsentPurpose
+from corridor_dev.harness import Harness, example_network
 from handlers.common import menu_keyboard, menu_text
 from models import Attachment, Case, CaseCard
 

@@ -6,10 +6,10 @@ from typing import Any
 
 from sqlalchemy import select
 
-from bot.demo import render_message
 from bot.domain import network as network_domain
-from bot.harness import Harness, example_network
 from bot.i18n import RLM, tr
+from corridor_dev.demo import render_message
+from corridor_dev.harness import Harness, example_network
 from models import Person
 
 

@@ -16,9 +16,9 @@ import pytest_asyncio
 from sqlalchemy import select
 
 from bot.domain import cases, claims, referral
-from bot.harness import Harness
 from bot.i18n import tr
 from bot.text_limits import CAPTION_LIMIT, TEXT_LIMIT
+from corridor_dev.harness import Harness
 from models import Case, Organisation, OutboxMessage, Person
 from tests.support import database, wage_report
 

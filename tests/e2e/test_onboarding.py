@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from bot.harness import Harness, example_network
 from bot.i18n import tr
+from corridor_dev.harness import Harness, example_network
 from models import Case, Invite, Person
 
 ORG_NAMES = {o["id"]: o["name"] for o in example_network()["organisations"]}

@@ -22,8 +22,8 @@ import pytest
 from bot.clock import utcnow
 from bot.crypto import generate_key
 from bot.domain import cases, claims
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import Person
 from tests.support import EXAMPLE, PG_URL, wage_report
 

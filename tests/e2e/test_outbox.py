@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from bot.domain import cases, events
 from bot.domain.outbox import queue
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 from models import CaseEvent, OutboxMessage, Reporter
 
 

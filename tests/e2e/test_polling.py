@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bot.harness import Harness
 from bot.i18n import tr
 from bot.polling import Poller
+from corridor_dev.harness import Harness
 
 BROKEN: list[dict[str, Any]] = [
     # A poll missing its required fields.

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from bot.crypto import generate_key
-from bot.emulator.client import EmulatorClient
-from bot.emulator.server import start_emulator
 from tests.support import EXAMPLE
+from tgemulator.client import EmulatorClient
+from tgemulator.server import start_emulator
 
 TOKEN = "7000000009:AAHprocessPROCESSprocessPROCESS12345"
 

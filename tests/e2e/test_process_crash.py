@@ -12,12 +12,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.emulator.client import EmulatorClient
-from bot.emulator.server import start_emulator
 from models import Case
 from models.db import make_engine, make_sessionmaker
 from tests.e2e.test_process import TOKEN, environment, read_until
 from tests.support import EXAMPLE
+from tgemulator.client import EmulatorClient
+from tgemulator.server import start_emulator
 
 
 async def launch(env: dict[str, str]) -> asyncio.subprocess.Process:

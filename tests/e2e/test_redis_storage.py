@@ -28,8 +28,8 @@ from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
 from bot.domain.wizard import REPORT_STEPS
 from bot.fsm import PseudonymKeyBuilder
-from bot.harness import DEMO_TOKEN, Harness
 from bot.i18n import tr
+from corridor_dev.harness import DEMO_TOKEN, Harness
 from models import Case, ConversationState
 from tests.support import EXAMPLE
 

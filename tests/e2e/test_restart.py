@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from bot.clock import FakeClock, as_utc
 from bot.crypto import generate_key
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import Case, CaseCard, CaseEvent, Timer
 
 CHECKIN = "Checking in about your case {code}. Are you safe? Has anything changed?"

@@ -11,9 +11,9 @@ from sqlalchemy import select
 
 from bot import labels
 from bot.domain.places import country_name
-from bot.harness import Harness, example_network
 from bot.i18n import tr
 from bot.taxonomy import REFERRAL_REASONS
+from corridor_dev.harness import Harness, example_network
 from models import Case, Consent, Reporter
 from tests.e2e.test_intake_paths import (
     FAMILY_REPORT,

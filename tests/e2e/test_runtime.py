@@ -9,8 +9,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import webhook_app
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import ConversationState
 
 

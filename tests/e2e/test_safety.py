@@ -11,8 +11,8 @@ from sqlalchemy import select, update
 
 from bot.domain import cases, claims, relay
 from bot.domain.events import verify_chain
-from bot.harness import Harness
 from bot.i18n import tr
+from corridor_dev.harness import Harness
 from models import Case, CaseCard, CaseEvent, Person, Reporter
 from tests.support import wage_report
 

@@ -16,8 +16,8 @@ import aiohttp
 import pytest
 
 from bot.i18n import tr
-from bot.sandbox.run import has_display, listen
-from bot.sandbox.session import Sandbox
+from corridor_dev.sandbox.run import has_display, listen
+from corridor_dev.sandbox.session import Sandbox
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from babel.dates import format_datetime
 from bot.crypto import generate_key
 from bot.domain.network_dump import dump_network
 from bot.domain.saved_replies import BUILT_IN
-from bot.harness import Harness, example_network
 from bot.i18n import tr
+from corridor_dev.harness import Harness, example_network
 
 COPIES_TITLE, COPIES_TEXT, _ = BUILT_IN["COPIES"]
 CHECKIN_TITLE, CHECKIN_TEXT, _ = BUILT_IN["CHECKIN"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from bot.harness import Harness
-from bot.sandbox.guide import plan
-from bot.stories import DEMO, STORIES, Cast, play, story
+from corridor_dev.harness import Harness
+from corridor_dev.sandbox.guide import plan
+from corridor_dev.stories import DEMO, STORIES, Cast, play, story
 from models import Case
 
 

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.domain.cases import consents_of
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 from models import Case
 
 

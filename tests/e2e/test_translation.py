@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from bot.emulator.libretranslate import FakeLibreTranslate
-from bot.harness import Harness
+from corridor_dev.harness import Harness
+from tgemulator.libretranslate import FakeLibreTranslate
 
 THREAT_NE = "मालिकले आज फेरि धम्की दियो"
 THREAT_EN = "The employer threatened me again today"

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.harness import Harness, example_network
 from bot.i18n import tr
+from corridor_dev.harness import Harness, example_network
 from models import Case
 from tests.e2e.test_intake_paths import plain
 

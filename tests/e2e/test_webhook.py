@@ -16,9 +16,9 @@ from pathlib import Path
 import aiohttp
 
 from bot.crypto import generate_key
-from bot.emulator.client import EmulatorClient
-from bot.emulator.server import start_emulator
 from tests.support import EXAMPLE, ROOT
+from tgemulator.client import EmulatorClient
+from tgemulator.server import start_emulator
 
 TOKEN = "7000000014:AAHwebhookWEBHOOKwebhookWEBHOOK1234"
 SECRET = "webhook-secret-0123456789abcdef"

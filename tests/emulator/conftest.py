@@ -4,8 +4,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.emulator import EmulatorClient, EmulatorServer, start_emulator
-from bot.emulator.harness import make_bot
+from tgemulator import EmulatorClient, EmulatorServer, start_emulator
+from tgemulator.harness import make_bot
 
 _bot_ids = itertools.count(500_000_001)
 

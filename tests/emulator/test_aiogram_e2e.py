@@ -17,9 +17,9 @@ from aiogram.types import (
     ReplyKeyboardRemove,
 )
 
-from bot.emulator import EmulatorClient
-from bot.emulator.harness import run_polling
-from bot.emulator.spec import required_fields
+from tgemulator import EmulatorClient
+from tgemulator.harness import run_polling
+from tgemulator.spec import required_fields
 
 KEYBOARD = InlineKeyboardMarkup(
     inline_keyboard=[
@@ -211,7 +211,7 @@ EMULATOR_KEYS = {
 
 
 async def test_two_bots_have_isolated_worlds(server, tg: EmulatorClient, bot: Bot, polling):
-    from bot.emulator.harness import make_bot
+    from tgemulator.harness import make_bot
 
     other_token = "999000111:AAF-other-secret"
     other = make_bot(server.base_url, other_token)

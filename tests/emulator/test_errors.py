@@ -15,7 +15,7 @@ from aiogram.exceptions import (
 )
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, ReplyParameters
 
-from bot.emulator import EmulatorClient
+from tgemulator import EmulatorClient
 
 
 @pytest.fixture

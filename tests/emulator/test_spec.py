@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from aiogram import Bot
 
-from bot.emulator import EmulatorClient
-from bot.emulator.spec import SPEC_PATH, build_spec, coerce_params, required_fields
+from tgemulator import EmulatorClient
+from tgemulator.spec import SPEC_PATH, build_spec, coerce_params, required_fields
 
 # The official description, in the shared folder beside the repository (../shared).
 OFFICIAL = (

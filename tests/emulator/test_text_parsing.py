@@ -2,11 +2,11 @@
 
 import pytest
 
-from bot.emulator.entities import detect, trim, utf16_len
-from bot.emulator.errors import ApiError
-from bot.emulator.html import ParseError, parse_html
-from bot.emulator.markdown import parse_markdown, parse_markdown_v2
-from bot.emulator.validation import check_reply_markup, format_text
+from tgemulator.entities import detect, trim, utf16_len
+from tgemulator.errors import ApiError
+from tgemulator.html import ParseError, parse_html
+from tgemulator.markdown import parse_markdown, parse_markdown_v2
+from tgemulator.validation import check_reply_markup, format_text
 
 
 def test_html_tags_become_entities_with_utf16_offsets():

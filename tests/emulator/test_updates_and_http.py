@@ -11,7 +11,7 @@ from aiogram.types import Message
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 
-from bot.emulator import EmulatorClient, EmulatorServer
+from tgemulator import EmulatorClient, EmulatorServer
 
 
 @pytest.fixture
@@ -133,7 +133,7 @@ async def test_newer_get_updates_terminates_the_older(bot: Bot):
 
 
 async def test_wait_until_idle_and_timeouts(bot: Bot, tg: EmulatorClient):
-    from bot.emulator.harness import run_polling
+    from tgemulator.harness import run_polling
 
     user = await tg.create_user("Idle")
     await tg.send_message(user["id"], "nobody polls")

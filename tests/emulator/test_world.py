@@ -13,7 +13,7 @@ from aiogram.types import (
     MenuButtonCommands,
 )
 
-from bot.emulator import EmulatorClient, EmulatorError
+from tgemulator import EmulatorClient, EmulatorError
 
 
 async def test_group_lifecycle_updates(bot: Bot, tg: EmulatorClient):
@@ -353,7 +353,7 @@ async def test_standalone_command_line():
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "bot.emulator",
+        "tgemulator",
         "--port",
         "0",
         stdout=asyncio.subprocess.PIPE,

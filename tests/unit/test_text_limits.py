@@ -12,9 +12,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.emulator.errors import ApiError
-from bot.emulator.html import parse_html
-from bot.emulator.validation import format_text
 from bot.text_limits import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
@@ -24,6 +21,9 @@ from bot.text_limits import (
     split_message,
     utf16_length,
 )
+from tgemulator.errors import ApiError
+from tgemulator.html import parse_html
+from tgemulator.validation import format_text
 
 COUNTER = re.compile(r"^(?P<header>.*?) ?\((?P<index>\d+)/(?P<total>\d+)\)\n", re.S)
 

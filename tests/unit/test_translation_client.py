@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 
 from bot.domain.context import Domain
-from bot.emulator.libretranslate import FakeLibreTranslate
 from bot.translation import LibreTranslate, TranslationFailed
+from tgemulator.libretranslate import FakeLibreTranslate
 
 
 @pytest.fixture

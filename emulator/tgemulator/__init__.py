@@ -1,6 +1,6 @@
 """A Telegram Bot API emulator for end-to-end tests and offline demos.
 
-Start it with `start_emulator()` (or `python -m bot.emulator`), point aiogram at
+Start it with `start_emulator()` (or `python -m tgemulator`), point aiogram at
 `server.base_url`, and play users through `EmulatorClient`.
 """
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from bot.emulator.client import EmulatorError
-from bot.sandbox.session import Sandbox, SandboxError
-from bot.sandbox.view import snapshot
+from corridor_dev.sandbox.session import Sandbox, SandboxError
+from corridor_dev.sandbox.view import snapshot
+from tgemulator.client import EmulatorError
 
 SANDBOX_KEY = web.AppKey("sandbox", Sandbox)
 LONG_POLL_SECONDS = 25.0
@@ -64,7 +64,7 @@ def _int(body: dict[str, Any], name: str) -> int:
 
 
 def _static(name: str) -> bytes:
-    return resources.files("bot.sandbox").joinpath("static", name).read_bytes()
+    return resources.files("corridor_dev.sandbox").joinpath("static", name).read_bytes()
 
 
 async def page(request: web.Request) -> web.Response:

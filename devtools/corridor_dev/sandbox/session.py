@@ -20,10 +20,10 @@ from bot import labels
 from bot.clock import FakeClock, as_utc
 from bot.domain.cases import find_reporter
 from bot.domain.people import person_by_telegram
-from bot.harness import Harness
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, N_, tr
-from bot.sandbox.guide import Guide
-from bot.stories import Cast
+from corridor_dev.harness import Harness
+from corridor_dev.sandbox.guide import Guide
+from corridor_dev.stories import Cast
 from models import Case, CaseEvent, Timer
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ class SandboxError(Exception):
 
 
 def sample_bytes(name: str) -> bytes:
-    return resources.files("bot.sandbox").joinpath("samples", name).read_bytes()
+    return resources.files("corridor_dev.sandbox").joinpath("samples", name).read_bytes()
 
 
 # What the page lists when a timer fires, by the timer's kind.

@@ -12,10 +12,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import tr
-from bot.stories import STORIES, Press, Race, Say, Send, Step, Story, Wait, find_button, story
+from corridor_dev.stories import (
+    STORIES,
+    Press,
+    Race,
+    Say,
+    Send,
+    Step,
+    Story,
+    Wait,
+    find_button,
+    story,
+)
 
 if TYPE_CHECKING:
-    from bot.sandbox.session import Sandbox
+    from corridor_dev.sandbox.session import Sandbox
 
 log = logging.getLogger(__name__)
 # Between automatic steps, so a person watching can follow what happens.
@@ -59,7 +70,7 @@ class Guide:
         self._player: asyncio.Task[None] | None = None
 
     def choose(self, key: str) -> None:
-        from bot.sandbox.session import SandboxError
+        from corridor_dev.sandbox.session import SandboxError
 
         try:
             steps = plan(key, self.done)

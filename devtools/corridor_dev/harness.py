@@ -17,10 +17,10 @@ from bot.app import ALLOWED_UPDATES, CorridorApp, build_app
 from bot.clock import FakeClock
 from bot.config import EXAMPLE_CONFIG, Config, parse_config
 from bot.crypto import generate_key
-from bot.emulator.client import EmulatorClient
-from bot.emulator.server import EmulatorServer, start_emulator
 from bot.polling import poll
 from bot.transactions import Violations
+from tgemulator.client import EmulatorClient
+from tgemulator.server import EmulatorServer, start_emulator
 
 DEMO_TOKEN = "7000000001:AAHdemoDEMOdemoDEMOdemoDEMOdemo12345"
 

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.harness import Harness
 from bot.i18n import N_, tr
 from bot.labels import duration
+from corridor_dev.harness import Harness
 
 # People who write to the bot in the stories (staff come from the example network).
 REPORTERS: dict[str, tuple[str, str, str]] = {

@@ -29,8 +29,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.emulator.client import EmulatorError
-from bot.harness import Harness
+from corridor_dev.harness import Harness
+from tgemulator.client import EmulatorError
 
 QA_ORG = "qa-workers-centre"
 # Who logs an update that escaped its handler.

@@ -15,8 +15,8 @@ import webbrowser
 from aiohttp import web
 
 from bot.errors import StartupError
-from bot.sandbox.session import Sandbox
-from bot.sandbox.web import make_app
+from corridor_dev.sandbox.session import Sandbox
+from corridor_dev.sandbox.web import make_app
 
 HOST = "127.0.0.1"  # never another interface: the sandbox has no login
 

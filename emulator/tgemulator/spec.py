@@ -1,7 +1,7 @@
 """Parameter spec of the Bot API methods the emulator implements.
 
 `spec.json` is derived from the full machine-readable Bot API description
-(`python -m bot.emulator --derive-spec PATH/api.min.json` regenerates it) so that the
+(`python -m tgemulator --derive-spec PATH/api.min.json` regenerates it) so that the
 emulator coerces and requires parameters exactly where Telegram does, without
 shipping the whole 650 KB description.
 """

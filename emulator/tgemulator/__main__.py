@@ -1,4 +1,4 @@
-"""Run the Telegram Bot API emulator: python -m bot.emulator --host 127.0.0.1 --port 8081"""
+"""Run the Telegram Bot API emulator: python -m tgemulator --host 127.0.0.1 --port 8081"""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ async def _serve(host: str, port: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bot.emulator", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m tgemulator", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8081)
     parser.add_argument("--log-level", default="WARNING")

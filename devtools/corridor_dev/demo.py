@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.harness import Harness
+from corridor_dev.harness import Harness
 
 WIDTH = 100
 BODY_LINES = 8  # lines of a long message shown in the story (all of it is in the transcripts)
@@ -539,7 +539,7 @@ async def run_demo(keep: Path | None = None, quiet: bool = False) -> int:
                 item["file_id"]: await h.tg.get_file_bytes(item["file_id"]) for item in files
             }
             # Last: the corridor evidence report and an HXL export, on a seeded year.
-            from bot.demo_evidence import write as write_evidence
+            from corridor_dev.demo_evidence import write as write_evidence
 
             for path in await write_evidence(h.app.domain, keep):
                 story.step(f"Wrote {path.name}")

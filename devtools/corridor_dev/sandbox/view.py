@@ -6,8 +6,8 @@ from typing import Any
 
 from bot import labels
 from bot.i18n import N_, RTL_LANGUAGES, ntr, tr
-from bot.sandbox.session import OPEN_CHATS, Sandbox
-from bot.stories import REPORTERS
+from corridor_dev.sandbox.session import OPEN_CHATS, Sandbox
+from corridor_dev.stories import REPORTERS
 
 # Every label of the page, in the page's language (the page fills them in by key).
 UI = {
