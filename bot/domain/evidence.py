@@ -131,6 +131,7 @@ class Evidence:
     taken_up: int | None = None
     repeated: dict[str, tuple[int | None, int | None]] = field(default_factory=dict)
     names: list[tuple[str, str, int]] = field(default_factory=list)  # kind, name, cases
+    names_not_shown: dict[str, int] = field(default_factory=dict)  # kind → named, not listed
     hidden: int = 0  # suppressed figures
     figures: int = 0  # figures in the report, hidden or not
 
@@ -246,6 +247,9 @@ async def build(
                     for key, count in sorted(groups, key=lambda g: (-g[1], g[0]))
                     if count >= max(k, threshold)
                 ]
+                if len(named) > NAMES_LISTED:
+                    report.names_not_shown[kind] = len(named) - NAMES_LISTED
+                    named = named[:NAMES_LISTED]
                 spellings = await _spellings(
                     session, corridor, kind, [key for key, _ in named], first, after
                 )
@@ -364,6 +368,9 @@ def assemble(
             report.taken_up = None if "taken" in gone else taken
 
 
+# A report lists the most repeated names of each kind; a busy corridor's year names hundreds,
+# a list for partners to read, not a register.
+NAMES_LISTED = 30
 # How far back to look for a consenting case of a name (the latest may have no consent).
 SPELLING_CANDIDATES = 20
 
@@ -643,6 +650,14 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
             ]
             for kind, name, n in report.names
         ]
+        for kind, more in report.names_not_shown.items():
+            repeated.rows.append(
+                [
+                    tr(lang, "Employer") if kind == "employer" else tr(lang, "Agency"),
+                    tr(lang, "(+{n} more)", n=number(more, lang)),
+                    "",
+                ]
+            )
     result.append(repeated)
     result.append(_methods(report))
     return title, subtitle, result

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.domain import cases, claims, evidence, privacy, referral, resolution
 from bot.domain.context import Domain
 from bot.domain.exports import protect
+from bot.i18n import tr
 from bot.taxonomy import CATEGORIES, GENDERS, OUTCOMES, SECTORS, articles_of, indicators_of
 from models import Case, CaseCard, Consent, Person, Reporter
 from tests.support import wage_report
@@ -472,3 +473,34 @@ async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(domain:
             today=dt.date(2027, 1, 1),
         )
     assert built.names == [("employer", "Pearl  services", 6)]
+
+
+async def test_a_report_lists_the_most_repeated_names_and_counts_the_rest(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A busy corridor's year names hundreds of employers: the report lists the most
+    repeated ones and says how many more there are, in the reader's language."""
+    monkeypatch.setattr(evidence, "NAMES_LISTED", 1)
+    for n in range(10):
+        domain.clock.set(dt.datetime(2026, 4, 1 + n, 9, tzinfo=dt.UTC))
+        employer = "Falcon Works" if n < 6 else "Gulf Star Trading"
+        async with domain.sessions() as session, session.begin():
+            reporter = await cases.reporter_for(session, domain, 600_000 + n, 600_000 + n, "en")
+            await cases.submit_report(session, domain, reporter, wage_report(employer=employer))
+    async with domain.sessions() as session:
+        built = await evidence.build(
+            session,
+            corridor="NP-QA",
+            first=YEAR[0],
+            last=YEAR[1],
+            audience="partner",
+            language="ne",
+            k=3,
+            pattern_threshold=3,
+            today=dt.date(2027, 1, 1),
+        )
+    assert built.names == [("employer", "Falcon Works", 6)]
+    assert built.names_not_shown == {"employer": 1}
+    page = evidence.to_html(built)
+    assert "Falcon Works" in page and "Gulf Star Trading" not in page
+    assert tr("ne", "(+{n} more)", n=evidence.number(1, "ne")) in page
