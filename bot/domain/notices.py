@@ -43,6 +43,13 @@ class Card(Notice):
 
 
 @dataclass(frozen=True)
+class CardWithdrawn(Notice):
+    """What a case card becomes where the reporter withdrew consent: no facts, no buttons."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
 class SafetyCheck(Notice):
     """Asks the reporter whether they are safe, with one button per answer."""
 

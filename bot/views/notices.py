@@ -12,6 +12,7 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.domain.notices import (
     Card,
+    CardWithdrawn,
     ConsentRequest,
     DashboardLink,
     FeedbackRequest,
@@ -109,6 +110,10 @@ def _card(notice: Card, language: str) -> Rendered:
     return Rendered(text, _json(card_keyboard(notice.case, language)), parse_mode="HTML")
 
 
+def _card_withdrawn(notice: CardWithdrawn, language: str) -> Rendered:
+    return Rendered(tr(language, "Case {code}: withdrawn by the reporter.", code=notice.case.code))
+
+
 def _safety_check(notice: SafetyCheck, language: str) -> Rendered:
     text = tr(
         language,
@@ -151,6 +156,7 @@ def _dashboard_link(notice: DashboardLink, language: str) -> Rendered:
 
 _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
     Card: _card,
+    CardWithdrawn: _card_withdrawn,
     SafetyCheck: _safety_check,
     QuietCase: _quiet_case,
     ConsentRequest: _consent_request,

@@ -14,6 +14,7 @@ import pytest
 from bot import labels
 from bot.domain.notices import (
     Card,
+    CardWithdrawn,
     ConsentRequest,
     DashboardLink,
     FeedbackRequest,
@@ -144,6 +145,15 @@ def test_a_claimed_case_card_names_its_owner_and_has_no_buttons(language: str) -
         translated(language, "Owner: {name} ({org})", name="Ramesh", org="Doha Centre")
         in rendered.text
     )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_card_the_reporter_withdrew_keeps_only_the_code(language: str) -> None:
+    rendered = render(CardWithdrawn(make_case(status="claimed")), language)
+    assert rendered.text == translated(
+        language, "Case {code}: withdrawn by the reporter.", code="QA-7K2M"
+    )
+    assert rendered.reply_markup is None
 
 
 def test_a_card_escapes_what_could_break_its_html() -> None:
