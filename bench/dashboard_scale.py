@@ -33,6 +33,7 @@ from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
 from bot.domain import dashboard, trends
 from bot.domain.context import Domain
+from bot.views.notices import NoticeViews
 from bot.webapp import views
 from bot.webapp.auth import sign_init_data
 from bot.webapp.routes import STATIC, STATIC_FILES
@@ -59,6 +60,7 @@ def make_domain(url: str, key: str) -> Domain:
         clock=FakeClock(NOW),
         sessions=make_sessionmaker(make_engine(url)),
         keys=KeyRing([key], HASH_KEY),
+        views=NoticeViews(),
     )
 
 

@@ -46,6 +46,7 @@ from bot.domain import digest, evidence, network, rollups
 from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.names import stored_fingerprint
+from bot.views.notices import NoticeViews
 from models import Case, CaseEvent, Consent, Person, Reporter, Timer
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
@@ -303,6 +304,7 @@ async def measure(url: str, key: str) -> dict:
         clock=FakeClock(NOW),
         sessions=make_sessionmaker(engine),
         keys=KeyRing([key], HASH_KEY),
+        views=NoticeViews(),
     )
     results = {"baseline_rss_mb": round(peak_mb(), 1), "operations": []}
     try:
@@ -355,6 +357,7 @@ async def prepare(count: int, db: str) -> tuple[str, str | None, float]:
             clock=FakeClock(NOW),
             sessions=make_sessionmaker(engine),
             keys=crypto.active(),
+            views=NoticeViews(),
         )
         async with domain.sessions() as session, session.begin():
             await network.sync_network(session, config)

@@ -44,6 +44,7 @@ from bot.i18n import tr
 from bot.middlewares import ChatLock, DatabaseMiddleware, Deferral, FloodGuard, RoleMiddleware
 from bot.polling import poll
 from bot.transactions import TransactionGuard
+from bot.views.notices import NoticeViews
 from bot.webapp.routes import mount as mount_dashboard
 from models.db import make_engine, make_sessionmaker
 from models.migrate import pending_revisions, upgrade
@@ -432,6 +433,7 @@ async def build_app(
         clock=clock or SystemClock(),
         sessions=make_sessionmaker(engine, session_class),
         keys=keys,
+        views=NoticeViews(),
     )
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)

@@ -249,10 +249,17 @@ async def _apply_network(  # type: ignore[no-untyped-def]
     from bot.domain import events
     from bot.domain.context import Domain
     from bot.domain.network import sync_network
+    from bot.views.notices import NoticeViews
 
     report = await sync_network(session, config)
     if report.changes and record:
-        domain = Domain(config=config, clock=SystemClock(), sessions=None, keys=active())  # type: ignore[arg-type]
+        domain = Domain(
+            config=config,
+            clock=SystemClock(),
+            sessions=None,  # type: ignore[arg-type]
+            keys=active(),
+            views=NoticeViews(),
+        )
         await events.record(
             session,
             domain,
@@ -598,6 +605,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.domain import events
     from bot.domain.context import Domain
     from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
+    from bot.views.notices import NoticeViews
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         from sqlalchemy import select
@@ -606,7 +614,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         from bot.crypto import active
         from models import Corridor
 
-        domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        domain = Domain(
+            config=config,
+            clock=SystemClock(),
+            sessions=sessions,
+            keys=active(),
+            views=NoticeViews(),
+        )
         k = threshold(config.statistics, args.audience)
         # Read in a read-only transaction (the bot keeps working), recorded in the audit
         # trail in a short write transaction, and only then written out.
@@ -656,6 +670,7 @@ def _export_full(args: argparse.Namespace) -> int:
 
     from bot.domain.context import Domain
     from bot.domain.exports import MIN_PASSPHRASE, build_full_export, record_full_export
+    from bot.views.notices import NoticeViews
 
     if not args.out:
         raise UsageError("--full needs --out FILE (the encrypted file is binary)")
@@ -669,7 +684,13 @@ def _export_full(args: argparse.Namespace) -> int:
         from bot.clock import SystemClock
         from bot.crypto import active
 
-        domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        domain = Domain(
+            config=config,
+            clock=SystemClock(),
+            sessions=sessions,
+            keys=active(),
+            views=NoticeViews(),
+        )
         actor = f"cli:{getpass.getuser()}"
         # Read in a read-only transaction (the bot keeps working); the file is written
         # before its audit event (no event for a file that was never written), and removed
@@ -756,8 +777,15 @@ def cmd_report(args: argparse.Namespace) -> int:
         from bot.crypto import active
         from bot.domain import events
         from bot.domain.context import Domain
+        from bot.views.notices import NoticeViews
 
-        domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+        domain = Domain(
+            config=config,
+            clock=SystemClock(),
+            sessions=sessions,
+            keys=active(),
+            views=NoticeViews(),
+        )
         async with sessions() as session, session.begin():
             try:
                 report = await evidence.build(

@@ -16,6 +16,7 @@ from bot.domain import digest, duties
 from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.errors import CommandError
+from bot.views.notices import NoticeViews
 from models import Person
 
 
@@ -39,7 +40,9 @@ async def print_or_send(
 
     if send and writer is None:
         raise ValueError("send needs a writer")
-    domain = Domain(config=config, clock=SystemClock(), sessions=sessions, keys=active())
+    domain = Domain(
+        config=config, clock=SystemClock(), sessions=sessions, keys=active(), views=NoticeViews()
+    )
     async with domain.sessions() as session, session.begin():
         query = select(Person).where(
             Person.role.in_(("coordinator", "admin")), Person.active.is_(True)
@@ -60,7 +63,9 @@ async def print_or_send(
             built.append((person, corridors, text, chart))
     if send:
         assert writer is not None
-        queuing = Domain(config=config, clock=SystemClock(), sessions=writer, keys=active())
+        queuing = Domain(
+            config=config, clock=SystemClock(), sessions=writer, keys=active(), views=NoticeViews()
+        )
         for person, corridors, text, chart in built:
             async with queuing.transaction() as session:
                 current = await session.get(Person, person.id)

@@ -12,13 +12,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
-from bot.domain import dashboard, digest, duties, onboarding
+from bot.domain import digest, duties, onboarding
 from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _, _n, current_language
 from bot.views.buttons import InviteOrg
+from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
 from models import Person
@@ -61,15 +62,15 @@ async def stats(
 
 @router.message(Command("dashboard"), Allowed(Action.DASHBOARD))
 async def open_dashboard(message: Message, domain: Domain, role: Role) -> None:
-    keyboard = dashboard.open_button(domain, role.person.language)
-    if keyboard is None:
+    url = domain.config.webapp.public_url
+    if not url:
         await message.answer(
             _("The dashboard is not set up on this server yet (see [webapp] in the configuration).")
         )
         return
     await message.answer(
         _("Your corridors at a glance:"),
-        reply_markup=InlineKeyboardMarkup.model_validate(keyboard),
+        reply_markup=dashboard_keyboard(url, role.person.language),
     )
 
 

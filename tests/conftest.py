@@ -10,6 +10,7 @@ from bot.domain import network
 from bot.domain.context import Domain
 from bot.transactions import Violations
 from corridor_dev.harness import Harness
+from bot.views.notices import NoticeViews
 from models.db import make_engine, make_sessionmaker
 from tests.dashboard import Dashboard
 from tests.support import database, install_test_keys, make_config
@@ -28,7 +29,9 @@ async def domain(database_url: str) -> AsyncIterator[Domain]:
     keys = install_test_keys()
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
-    built = Domain(config=config, clock=FakeClock(), sessions=sessions, keys=keys)
+    built = Domain(
+        config=config, clock=FakeClock(), sessions=sessions, keys=keys, views=NoticeViews()
+    )
     async with sessions() as session, session.begin():
         await network.sync_network(session, config)
     yield built

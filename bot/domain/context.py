@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.crypto import KeyRing
+from bot.domain.notices import Renderer
 from bot.domain.people import StaffDirectory
 
 
@@ -56,6 +57,8 @@ class Domain:
     clock: Clock
     sessions: async_sessionmaker[AsyncSession]
     keys: KeyRing
+    # Turns notices into what people read; the view layer provides it (bot.views.notices).
+    views: Renderer
     bot_username: str = "corridor_help_bot"
     staff: StaffDirectory = field(default_factory=StaffDirectory, repr=False)
     _writer: Turns = field(default_factory=lambda: Turns(), repr=False)

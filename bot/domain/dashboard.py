@@ -9,13 +9,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.context import Domain
-from bot.i18n import tr
 from bot.taxonomy import OPEN_STATUSES, UNCLAIMED_STATUSES, CaseStatus
 from models import Case, CaseCard, CaseEvent, OutboxMessage, Timer
 
@@ -208,16 +205,3 @@ async def timeline(session: AsyncSession, case: Case, limit: int = 100) -> list[
         )
     )
     return rows[::-1]
-
-
-def open_button(domain: Domain, language: str) -> dict[str, Any] | None:
-    """An inline keyboard opening the dashboard (private chats only, as Telegram allows),
-    or None when no public address is configured."""
-    url = domain.config.webapp.public_url
-    if not url:
-        return None
-    return {
-        "inline_keyboard": [
-            [{"text": tr(language, "📋 Open the dashboard"), "web_app": {"url": url}}]
-        ]
-    }

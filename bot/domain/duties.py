@@ -9,8 +9,9 @@ import logging
 
 from sqlalchemy import delete, select
 
-from bot.domain import dashboard, digest, events, followups, routing, timers
+from bot.domain import digest, events, followups, routing, timers
 from bot.domain.context import Domain
+from bot.domain.notices import DashboardLink
 from bot.domain.outbox import queue, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
@@ -135,13 +136,16 @@ async def queue_built_digest(  # type: ignore[no-untyped-def]
         body=text,
         extra={"parse_mode": "HTML"},
     )
+    url = domain.config.webapp.public_url
     queue(
         session,
         domain,
         purpose="digest",
         chat_id=person.telegram_user_id,
         method="sendPhoto",
-        keyboard=dashboard.open_button(domain, person.language),
+        keyboard=domain.views.render(DashboardLink(url), person.language).reply_markup
+        if url
+        else None,
         extra={
             "file_b64": base64.b64encode(chart).decode(),
             "filename": "digest.png",

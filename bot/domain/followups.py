@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.notices import Notice, QuietCase, SafetyCheck
+from bot.domain.outbox import queue, queue_notice
 from bot.i18n import N_, tr
 from bot.taxonomy import OPEN_STATUSES, URGENCY_RANK, CaseStatus, Urgency
 from models import Case, Person, Reporter
@@ -68,23 +69,6 @@ def next_safe_moment(reporter: Reporter, moment: dt.datetime) -> dt.datetime:
     return candidate.astimezone(dt.UTC)
 
 
-def checkin_keyboard(case: Case, language: str) -> dict:
-    return {
-        "inline_keyboard": [
-            [
-                {"text": tr(language, "🙂 I am safe"), "callback_data": f"chk:{case.id}:safe"},
-                {"text": tr(language, "⚠️ Not safe"), "callback_data": f"chk:{case.id}:unsafe"},
-            ],
-            [
-                {
-                    "text": tr(language, "Something changed"),
-                    "callback_data": f"chk:{case.id}:changed",
-                }
-            ],
-        ]
-    }
-
-
 async def fire_checkin(session: AsyncSession, domain: Domain, case: Case) -> None:
     if (
         case.status not in [s.value for s in OPEN_STATUSES]
@@ -103,18 +87,14 @@ async def fire_checkin(session: AsyncSession, domain: Domain, case: Case) -> Non
             session, domain, "checkin_deferred", case_id=case.id, data={"until": safe.isoformat()}
         )
         return
-    queue(
+    queue_notice(
         session,
         domain,
+        SafetyCheck(case),
+        language=case.language,
         purpose="checkin",
         reporter_id=reporter.id,
         case_id=case.id,
-        text=tr(
-            case.language,
-            "Checking in about your case {code}. Are you safe? Has anything changed?",
-            code=case.code,
-        ),
-        keyboard=checkin_keyboard(case, case.language),
         extra={"protect_content": True},
     )
     await events.record(session, domain, "checkin_sent", case_id=case.id)
@@ -162,15 +142,7 @@ async def fire_owner_reminder(session: AsyncSession, domain: Domain, case: Case)
     quiet = dt.timedelta(hours=domain.config.followups.owner_quiet_hours)
     now = domain.now()
     if now - case.last_activity_at >= quiet:
-        await notify_owner(
-            session,
-            domain,
-            case,
-            N_(
-                "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}"
-            ),
-            keyboard_for_owner=True,
-        )
+        await notify_owner(session, domain, case, QuietCase(case))
         await events.record(session, domain, "owner_reminded", case_id=case.id)
         timers.schedule(session, domain, "owner_reminder", now + quiet, case_id=case.id)
     else:
@@ -183,31 +155,26 @@ async def notify_owner(
     session: AsyncSession,
     domain: Domain,
     case: Case,
-    message: str | Callable[[str], str],
-    keyboard_for_owner: bool = False,
+    message: str | Callable[[str], str] | Notice,
 ) -> bool:
-    """``message`` is a msgid (with {code}), or builds the text in the owner's language."""
+    """``message`` is a msgid (with {code}), builds the text in the owner's language, or is
+    a notice for the view layer to render."""
     if not case.owner_person_id:
         return False
     owner = await session.get(Person, case.owner_person_id)
     if owner is None or owner.unreachable:
         return False
-    keyboard = None
-    if keyboard_for_owner:
-        keyboard = {
-            "inline_keyboard": [
-                [
-                    {
-                        "text": tr(owner.language, "Snooze 1 day"),
-                        "callback_data": f"snz:{case.id}:24",
-                    },
-                    {
-                        "text": tr(owner.language, "Snooze 3 days"),
-                        "callback_data": f"snz:{case.id}:72",
-                    },
-                ]
-            ]
-        }
+    if isinstance(message, Notice):
+        queue_notice(
+            session,
+            domain,
+            message,
+            language=owner.language,
+            purpose="owner",
+            chat_id=owner.telegram_user_id,
+            case_id=case.id,
+        )
+        return True
     queue(
         session,
         domain,
@@ -217,7 +184,6 @@ async def notify_owner(
         text=message(owner.language)
         if callable(message)
         else tr(owner.language, message, code=case.code),
-        keyboard=keyboard,
         extra={"parse_mode": "HTML"} if callable(message) else None,
     )
     return True

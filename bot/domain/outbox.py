@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.util import identity_key
 
 from bot.domain.context import Domain
+from bot.domain.notices import Notice
 from bot.i18n import N_, tr
 from bot.text_limits import CAPTION_LIMIT, TEXT_LIMIT, fits, split_message, split_parts
 from models import Case, Organisation, OutboxMessage, Person, ResponderGroup
@@ -21,14 +22,6 @@ DRILL_TAG = N_("🧪 DRILL")
 log = logging.getLogger(__name__)
 # Methods whose text is a caption (1,024 characters) rather than a message (4,096).
 CAPTIONED = ("copyMessage", "sendPhoto", "sendDocument", "sendVoice", "sendVideo", "sendAudio")
-
-
-def inline_keyboard(rows: list[list[tuple[str, str]]]) -> dict[str, Any]:
-    return {
-        "inline_keyboard": [
-            [{"text": text, "callback_data": data} for text, data in row] for row in rows
-        ]
-    }
 
 
 def _drill_language(session: AsyncSession, case_id: int | None) -> str | None:
@@ -94,7 +87,8 @@ def queue(
     extra: dict[str, Any] | None = None,
     language: str | None = None,
 ) -> OutboxMessage:
-    """``language`` is the reader's, when the caller knows it (for the drill mark)."""
+    """``language`` is the reader's, when the caller knows it (for the drill mark).
+    ``keyboard`` is a reply markup the view layer built (``queue_notice`` passes it on)."""
     if (chat_id is None) == (reporter_id is None):
         raise ValueError("an outbox message has exactly one recipient")
     html = (extra or {}).get("parse_mode") == "HTML"
@@ -158,6 +152,40 @@ def queue(
     # Delivery takes the messages of a transaction straight after its commit.
     session.info.setdefault("outbox_rows", []).append(message)
     return message
+
+
+def queue_notice(
+    session: AsyncSession,
+    domain: Domain,
+    notice: Notice,
+    *,
+    language: str,
+    purpose: str,
+    chat_id: int | None = None,
+    reporter_id: int | None = None,
+    case_id: int | None = None,
+    method: str = "sendMessage",
+    extra: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    """``notice`` as its reader sees it, in ``language``: the renderer writes the text and
+    the keyboard, the caller decides the rest (who, how: ``extra``)."""
+    rendered = domain.views.render(notice, language)
+    extra = dict(extra or {})
+    if rendered.parse_mode is not None:
+        extra["parse_mode"] = rendered.parse_mode
+    return queue(
+        session,
+        domain,
+        purpose=purpose,
+        text=rendered.text,
+        chat_id=chat_id,
+        reporter_id=reporter_id,
+        case_id=case_id,
+        method=method,
+        keyboard=rendered.reply_markup,
+        extra=extra,
+        language=language,
+    )
 
 
 def _queue_text_part(

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import claims, events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS, notify_owner
-from bot.domain.outbox import queue
-from bot.i18n import N_, tr
+from bot.domain.notices import CardWithdrawn
+from bot.domain.outbox import queue_notice
+from bot.i18n import N_
 from bot.taxonomy import OPEN_STATUSES, CaseStatus, ConsentPurpose
 from models import (
     Attachment,
@@ -192,20 +193,16 @@ async def withdraw_consent(
         org = await session.get(Organisation, card.organisation_id)
         if org is not None and org.side == side:
             card.active = False
-            queue(
+            queue_notice(
                 session,
                 domain,
+                CardWithdrawn(case),
+                language=routing.group_language(org),
                 purpose="card_edit",
                 chat_id=card.chat_id,
                 case_id=case.id,
                 method="editMessageText",
-                text=tr(
-                    routing.group_language(org),
-                    "Case {code}: withdrawn by the reporter.",
-                    code=case.code,
-                ),
                 extra={"edit_outbox_id": card.outbox_id},
-                language=routing.group_language(org),
             )
     consent = await routing.granted(session, case)
     if not any(consent.get(routing.SIDE_CONSENT[s]) for s in ("destination", "origin")):

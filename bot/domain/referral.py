@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
-from bot.domain.outbox import queue
-from bot.domain.places import country_name
+from bot.domain.notices import ConsentRequest
+from bot.domain.outbox import queue, queue_notice
 from bot.i18n import N_, tr
-from bot.taxonomy import ORGANISATION_KINDS, REFERRAL_REASONS, CaseStatus
+from bot.taxonomy import CaseStatus
 from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Reporter, Timer
 
 
@@ -169,24 +169,6 @@ async def waiting_requests(session: AsyncSession, case: Case, purpose: str) -> l
     return [row for row in rows if row.payload.get("purpose") == purpose]
 
 
-def consent_question(case: Case, target: Organisation) -> str:
-    """Who would receive the case, and why, in the reporter's language."""
-    language = case.language
-    kind = ORGANISATION_KINDS.get(target.kind, ORGANISATION_KINDS["ngo"])
-    return (
-        tr(
-            language,
-            "Your helper wants to pass case {code} to {receiver}.",
-            code=case.code,
-            receiver=tr(language, kind, country=country_name(target.country, language)),
-        )
-        + "\n"
-        + tr(language, REFERRAL_REASONS[target.side])
-        + "\n\n"
-        + tr(language, "May we share your report with them?")
-    )
-
-
 async def ask_consent(
     session: AsyncSession,
     domain: Domain,
@@ -206,27 +188,14 @@ async def ask_consent(
         payload={"purpose": purpose, "to": target.id, "note": note, "by": person_id},
     )
     parked.status = "waiting"
-    queue(
+    queue_notice(
         session,
         domain,
+        ConsentRequest(case, purpose, target),
+        language=case.language,
         purpose="consent_request",
         reporter_id=case.reporter_id,
         case_id=case.id,
-        text=consent_question(case, target),
-        keyboard={
-            "inline_keyboard": [
-                [
-                    {
-                        "text": tr(case.language, "Yes"),
-                        "callback_data": f"cns:{case.id}:{purpose}:1",
-                    },
-                    {
-                        "text": tr(case.language, "No"),
-                        "callback_data": f"cns:{case.id}:{purpose}:0",
-                    },
-                ]
-            ]
-        },
         extra={"protect_content": True},
     )
     await events.record(

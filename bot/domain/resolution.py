@@ -7,8 +7,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
-from bot.domain.outbox import queue
-from bot.i18n import N_, tr
+from bot.domain.notices import FeedbackRequest
+from bot.domain.outbox import queue_notice
+from bot.i18n import N_
 from bot.taxonomy import OUTCOMES, CaseStatus
 from models import Case, Person
 
@@ -64,23 +65,14 @@ async def resolve(
 
         await drills.report(session, domain, case)
     if case.reporter_id is not None and not case.erased:
-        queue(
+        queue_notice(
             session,
             domain,
+            FeedbackRequest(case),
+            language=case.language,
             purpose="resolved",
             reporter_id=case.reporter_id,
             case_id=case.id,
-            text=tr(
-                case.language,
-                "Your case {code} is now resolved: {outcome}.\nHow did we do? 1 = bad, 5 = very good.",
-                code=case.code,
-                outcome=tr(case.language, OUTCOMES[outcome]),
-            ),
-            keyboard={
-                "inline_keyboard": [
-                    [{"text": str(n), "callback_data": f"fb:{case.id}:{n}"} for n in range(1, 6)]
-                ]
-            },
             extra={"protect_content": True},
         )
 

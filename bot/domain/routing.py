@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
 from bot.domain import events, timers
-from bot.domain.cards import card_keyboard, render_card
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.notices import Card
+from bot.domain.outbox import queue, queue_notice
 from bot.domain.people import coordinators_of, on_call
 from bot.i18n import N_, tr
 from bot.taxonomy import CaseStatus, ConsentPurpose, Urgency
@@ -122,16 +122,14 @@ async def post_cards(
         )
         language = group_language(org)
         for group in groups:
-            message = queue(
+            message = queue_notice(
                 session,
                 domain,
+                Card(case, domain.now(), note=note, note_values=note_values),
+                language=language,
                 purpose="card",
                 chat_id=group.chat_id,
                 case_id=case.id,
-                text=render_card(case, language, domain.now(), note=note, note_values=note_values),
-                keyboard=card_keyboard(case, language),
-                extra={"parse_mode": "HTML"},
-                language=language,
             )
             await session.flush()
             session.add(
@@ -379,25 +377,23 @@ async def rerender_cards(
     for card in cards:
         org = await session.get(Organisation, card.organisation_id)
         language = group_language(org) if org else "en"
-        queue(
+        queue_notice(
             session,
             domain,
-            purpose="card_edit",
-            chat_id=card.chat_id,
-            case_id=case.id,
-            method="editMessageText",
-            text=render_card(
+            Card(
                 case,
-                language,
                 domain.now(),
                 owner_name=owner.name if owner else None,
                 owner_org=owner_org.name if owner_org else None,
                 note=note,
                 note_values=note_values,
             ),
-            keyboard=card_keyboard(case, language),
-            extra={"parse_mode": "HTML", "edit_outbox_id": card.outbox_id},
             language=language,
+            purpose="card_edit",
+            chat_id=card.chat_id,
+            case_id=case.id,
+            method="editMessageText",
+            extra={"edit_outbox_id": card.outbox_id},
         )
 
 

@@ -82,6 +82,7 @@ from sqlalchemy import func, select, update
 
 from bot import labels
 from bot.domain import cases, claims, followups, referral, resolution
+from bot.domain.notices import QuietCase
 from bot.i18n import ntr, tr
 from corridor_dev.harness import Harness, example_network
 from models import (
@@ -436,9 +437,7 @@ async def build_world(env: Env, spec: WorldSpec) -> World:
                     session, domain, target, "origin_help", shelter, "airport pickup", "ramesh"
                 )
             elif spec.extra == "snooze":
-                await followups.notify_owner(
-                    session, domain, target, "⏰ Case {code} is quiet.", keyboard_for_owner=True
-                )
+                await followups.notify_owner(session, domain, target, QuietCase(target))
         world = World(a, b, target.id, target.code, other.id, other.code)
     await h.settle()
     if spec.relay:

@@ -28,6 +28,7 @@ from bot.clock import FakeClock
 from bot.domain import cases, claims, events, network, privacy, referral, resolution, rollups
 from bot.domain.context import Domain
 from bot.domain.exports import anonymised_rows
+from bot.views.notices import NoticeViews
 from models import Case, CaseCard, Person, Reporter, StatsDay, StatsName
 from models.db import make_engine, make_sessionmaker
 from tests.support import database, install_test_keys, make_config, wage_report
@@ -57,6 +58,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         clock=FakeClock(START),
         sessions=sessions,
         keys=install_test_keys(),
+        views=NoticeViews(),
     )
 
     async def setup() -> None:

@@ -6,15 +6,19 @@ import datetime as dt
 import html
 from typing import Any
 
+from aiogram.types import InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
 from bot import labels
 from bot.i18n import bidi_lines, tr
 from bot.taxonomy import CaseStatus, Urgency
+from bot.views.buttons import Claim, Pass
 from models import Case
 
 URGENCY_MARK = {Urgency.SOS: "🔴", Urgency.HIGH: "🟠", Urgency.NORMAL: "🟢"}
 
 
-def render_card(
+def card_text(
     case: Case,
     language: str,
     now: dt.datetime,
@@ -66,14 +70,11 @@ def render_card(
     return bidi_lines("\n".join(lines), language)
 
 
-def card_keyboard(case: Case, language: str) -> dict | None:
+def card_keyboard(case: Case, language: str) -> InlineKeyboardMarkup | None:
+    """Claim and Pass, while the case waits for an owner."""
     if case.status not in (CaseStatus.ROUTED, CaseStatus.REFERRED):
         return None
-    return {
-        "inline_keyboard": [
-            [
-                {"text": tr(language, "✋ Claim"), "callback_data": f"claim:{case.id}"},
-                {"text": tr(language, "Pass"), "callback_data": f"pass:{case.id}"},
-            ]
-        ]
-    }
+    builder = InlineKeyboardBuilder()
+    builder.button(text=tr(language, "✋ Claim"), callback_data=Claim(case_id=case.id).pack())
+    builder.button(text=tr(language, "Pass"), callback_data=Pass(case_id=case.id).pack())
+    return builder.adjust(2).as_markup()

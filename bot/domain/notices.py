@@ -1,0 +1,90 @@
+"""What the domain tells people through the outbox, as values: which notice, about what.
+
+The view layer (``bot.views.notices``) turns a notice into its text and buttons in the
+reader's language. The domain knows it only as a ``Renderer``, given to ``Domain`` by
+whoever builds one, so the domain needs neither aiogram nor the views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from models import Case, Organisation
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A notice as the Bot API takes it; ``reply_markup`` is an inline keyboard as JSON,
+    ready for the outbox row."""
+
+    text: str | None
+    reply_markup: dict[str, Any] | None = None
+    parse_mode: str | None = None
+
+
+class Notice:
+    """Base of every notice the renderer knows."""
+
+
+@dataclass(frozen=True)
+class Card(Notice):
+    """The case card a responder group sees, with Claim and Pass while the case waits.
+    ``note`` is a catalogue message (with ``note_values``): each group reads it in its own
+    language."""
+
+    case: Case
+    now: dt.datetime
+    owner_name: str | None = None
+    owner_org: str | None = None
+    note: str | None = None
+    note_values: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class CardWithdrawn(Notice):
+    """What a case card becomes where the reporter withdrew consent: no facts, no buttons."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class SafetyCheck(Notice):
+    """Asks the reporter whether they are safe, with one button per answer."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class QuietCase(Notice):
+    """Reminds the owner of a case that has been quiet, offering to snooze it."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ConsentRequest(Notice):
+    """Asks the reporter whether their case may go to ``receiver``, for ``purpose``."""
+
+    case: Case
+    purpose: str
+    receiver: Organisation
+
+
+@dataclass(frozen=True)
+class FeedbackRequest(Notice):
+    """Tells the reporter their case is resolved (``case.outcome``) and asks for a score."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class DashboardLink(Notice):
+    """A button opening the dashboard at ``url``; it has no text of its own."""
+
+    url: str
+
+
+class Renderer(Protocol):
+    def render(self, notice: Notice, language: str) -> Rendered: ...

@@ -1,0 +1,265 @@
+"""The view layer renders every notice the domain queues: text and buttons in the reader's
+language, callback data that the handlers' filters parse, byte for byte what buttons
+already sitting in chats carry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from bot import labels
+from bot.domain.notices import (
+    Card,
+    CardWithdrawn,
+    ConsentRequest,
+    DashboardLink,
+    FeedbackRequest,
+    QuietCase,
+    Rendered,
+    SafetyCheck,
+)
+from bot.i18n import N_, tr
+from bot.taxonomy import REFERRAL_REASONS
+from bot.views.buttons import Claim, ConsentAnswer, Feedback, Pass, Snooze
+from bot.views.notices import NoticeViews
+from models import Case, Organisation
+
+NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
+LANGUAGES = ("en", "ne")
+
+
+def make_case(**changes: Any) -> Case:
+    values: dict[str, Any] = {
+        "id": 5,
+        "code": "QA-7K2M",
+        "corridor_code": "NP-QA",
+        "categories": ["WAGE"],
+        "urgency": "high",
+        "status": "routed",
+        "side": "destination",
+        "language": "ne",
+        "destination_country": "QA",
+        "origin_country": "NP",
+        "area": None,
+        "worker_location": "destination",
+        "workers_affected": 3,
+        "outcome": None,
+        "created_at": NOW - dt.timedelta(hours=2),
+    }
+    values.update(changes)
+    return Case(**values)
+
+
+def shelter() -> Organisation:
+    return Organisation(
+        id="np-shelter",
+        name="Kathmandu Returnee Shelter",
+        side="origin",
+        kind="shelter",
+        country="NP",
+    )
+
+
+def buttons(rendered: Rendered) -> list[list[tuple[str, str]]]:
+    assert rendered.reply_markup is not None
+    return [
+        [(b["text"], b.get("callback_data") or b["web_app"]["url"]) for b in row]
+        for row in rendered.reply_markup["inline_keyboard"]
+    ]
+
+
+def translated(language: str, msgid: str, **values: Any) -> str:
+    """The catalogue's text; outside English it must differ from the English one (a
+    renderer that forgot the reader's language would show English)."""
+    text = tr(language, msgid, **values)
+    if language != "en":
+        assert text != tr("en", msgid, **values), f"{msgid!r} is not translated to {language}"
+    return text
+
+
+def render(notice: Any, language: str) -> Rendered:
+    return NoticeViews().render(notice, language)
+
+
+def test_callback_data_is_byte_identical_to_what_cards_and_reminders_already_carry() -> None:
+    # Buttons on messages sent before this code existed must still match their handlers.
+    assert Claim(case_id=5).pack() == "claim:5"
+    assert Pass(case_id=5).pack() == "pass:5"
+    assert Snooze(case_id=5, hours=24).pack() == "snz:5:24"
+    assert Snooze(case_id=5, hours=72).pack() == "snz:5:72"
+    assert Feedback(case_id=5, score=4).pack() == "fb:5:4"
+    assert (
+        ConsentAnswer(case_id=5, purpose="origin_help", granted=1).pack() == "cns:5:origin_help:1"
+    )
+    assert (
+        ConsentAnswer(case_id=5, purpose="origin_help", granted=0).pack() == "cns:5:origin_help:0"
+    )
+    case = make_case()
+    assert [d for row in buttons(render(Card(case, NOW), "en")) for _, d in row] == [
+        "claim:5",
+        "pass:5",
+    ]
+    assert [d for row in buttons(render(SafetyCheck(case), "en")) for _, d in row] == [
+        "chk:5:safe",
+        "chk:5:unsafe",
+        "chk:5:changed",
+    ]
+    assert [d for row in buttons(render(QuietCase(case), "en")) for _, d in row] == [
+        "snz:5:24",
+        "snz:5:72",
+    ]
+    consent = render(ConsentRequest(case, "origin_help", shelter()), "en")
+    assert [d for row in buttons(consent) for _, d in row] == [
+        "cns:5:origin_help:1",
+        "cns:5:origin_help:0",
+    ]
+    feedback = render(FeedbackRequest(make_case(status="resolved", outcome="OTHER")), "en")
+    assert [d for row in buttons(feedback) for _, d in row] == [f"fb:5:{n}" for n in range(1, 6)]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_waiting_case_card_has_the_facts_and_claim_and_pass(language: str) -> None:
+    case = make_case()
+    rendered = render(Card(case, NOW, note=N_("Escalated: unclaimed on the other side.")), language)
+    assert rendered.parse_mode == "HTML"
+    lines = rendered.text.split("\n") if rendered.text else []
+    assert "<b>QA-7K2M</b>" in lines[0] and labels.urgency("high", language) in lines[0]
+    assert translated(language, "Corridor: {corridor}", corridor="NP-QA") in lines[1]
+    assert translated(language, "Workers affected: {n}", n=3) in rendered.text
+    assert translated(language, "Escalated: unclaimed on the other side.") in lines[-1]
+    assert buttons(rendered) == [
+        [(translated(language, "✋ Claim"), "claim:5"), (translated(language, "Pass"), "pass:5")]
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_claimed_case_card_names_its_owner_and_has_no_buttons(language: str) -> None:
+    case = make_case(status="claimed")
+    rendered = render(Card(case, NOW, owner_name="Ramesh", owner_org="Doha Centre"), language)
+    assert rendered.reply_markup is None
+    assert (
+        translated(language, "Owner: {name} ({org})", name="Ramesh", org="Doha Centre")
+        in rendered.text
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_card_the_reporter_withdrew_keeps_only_the_code(language: str) -> None:
+    rendered = render(CardWithdrawn(make_case(status="claimed")), language)
+    assert rendered.text == translated(
+        language, "Case {code}: withdrawn by the reporter.", code="QA-7K2M"
+    )
+    assert rendered.reply_markup is None
+
+
+def test_a_card_escapes_what_could_break_its_html() -> None:
+    case = make_case(area="<Al Rayyan>")
+    rendered = render(Card(case, NOW, owner_name="A & B", owner_org="<x>"), "en")
+    assert "&lt;Al Rayyan&gt;" in rendered.text and "A &amp; B (&lt;x&gt;)" in rendered.text
+    assert "<Al Rayyan>" not in rendered.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_safety_check_asks_and_offers_three_answers(language: str) -> None:
+    rendered = render(SafetyCheck(make_case()), language)
+    assert rendered.text == translated(
+        language,
+        "Checking in about your case {code}. Are you safe? Has anything changed?",
+        code="QA-7K2M",
+    )
+    assert rendered.parse_mode is None
+    assert buttons(rendered) == [
+        [
+            (translated(language, "🙂 I am safe"), "chk:5:safe"),
+            (translated(language, "⚠️ Not safe"), "chk:5:unsafe"),
+        ],
+        [(translated(language, "Something changed"), "chk:5:changed")],
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_quiet_case_reminder_offers_to_snooze(language: str) -> None:
+    rendered = render(QuietCase(make_case(status="claimed")), language)
+    assert rendered.text == translated(
+        language,
+        "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}",
+        code="QA-7K2M",
+    )
+    assert buttons(rendered) == [
+        [
+            (translated(language, "Snooze 1 day"), "snz:5:24"),
+            (translated(language, "Snooze 3 days"), "snz:5:72"),
+        ]
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_consent_request_says_who_and_why_and_asks(language: str) -> None:
+    rendered = render(ConsentRequest(make_case(), "origin_help", shelter()), language)
+    text = rendered.text or ""
+    receiver = translated(
+        language, "a shelter in {country}", country=labels.country("NP", language)
+    )
+    assert text.startswith(
+        translated(
+            language,
+            "Your helper wants to pass case {code} to {receiver}.",
+            code="QA-7K2M",
+            receiver=receiver,
+        )
+    )
+    assert translated(language, REFERRAL_REASONS["origin"]) in text
+    assert text.endswith(translated(language, "May we share your report with them?"))
+    assert buttons(rendered) == [
+        [
+            (translated(language, "Yes"), "cns:5:origin_help:1"),
+            (translated(language, "No"), "cns:5:origin_help:0"),
+        ]
+    ]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_feedback_request_names_the_outcome_and_offers_five_scores(language: str) -> None:
+    case = make_case(status="resolved", outcome="WAGES_RECOVERED")
+    rendered = render(FeedbackRequest(case), language)
+    assert rendered.text == translated(
+        language,
+        "Your case {code} is now resolved: {outcome}.\nHow did we do? 1 = bad, 5 = very good.",
+        code="QA-7K2M",
+        outcome=translated(language, "Wages recovered"),
+    )
+    assert buttons(rendered) == [[(str(n), f"fb:5:{n}") for n in range(1, 6)]]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_dashboard_link_is_a_web_app_button(language: str) -> None:
+    rendered = render(DashboardLink("https://corridor.example/app"), language)
+    assert rendered.text is None
+    assert rendered.reply_markup == {
+        "inline_keyboard": [
+            [
+                {
+                    "text": translated(language, "📋 Open the dashboard"),
+                    "web_app": {"url": "https://corridor.example/app"},
+                }
+            ]
+        ]
+    }
+
+
+def test_the_domain_loads_without_aiogram_or_the_views() -> None:
+    """The domain says what it tells whom; only the views know Telegram's keyboards."""
+    code = (
+        "import importlib, pkgutil, sys, bot.domain\n"
+        "for m in pkgutil.iter_modules(bot.domain.__path__):\n"
+        "    importlib.import_module('bot.domain.' + m.name)\n"
+        "bad = [m for m in sys.modules if m.split('.')[0] in ('aiogram', 'handlers')"
+        " or m.startswith('bot.views')]\n"
+        "print(bad); sys.exit(bool(bad))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
