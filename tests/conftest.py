@@ -9,8 +9,8 @@ from bot.clock import FakeClock
 from bot.domain import network
 from bot.domain.context import Domain
 from bot.transactions import Violations
-from corridor_dev.harness import Harness
 from bot.views.notices import NoticeViews
+from corridor_dev.harness import Harness
 from models.db import make_engine, make_sessionmaker
 from tests.dashboard import Dashboard
 from tests.support import database, install_test_keys, make_config
