@@ -58,7 +58,7 @@ from bot.harness import Harness
 from bot.i18n import LANGUAGE_NAMES, _catalogue, normalise_language, tr
 from bot.i18n_catalog import TEMPLATE, read
 from models import OutboxMessage, Person
-from tests.support import database
+from tests.support import database, wage_report
 
 QA_ORG = "qa-workers-centre"
 # Updates of the bot/fuzz.py run (bench/fuzz_updates.py runs 10,000).
@@ -209,13 +209,13 @@ async def prepare(h: Harness) -> dict[str, Sender]:
             session,
             domain,
             reporter,
-            cases.Report(
-                reporter_role="self",
+            wage_report(
                 destination_country="MY",
                 origin_country="ID",
-                categories=["WAGE"],
                 language="id",
-                consents={"destination_help": True, "origin_help": True, "statistics": True},
+                area="Kuala Lumpur",
+                employer="Mega Jaya Plantation Sdn Bhd",
+                wage_currency="MYR",
             ),
         )
         farid = await session.get(Person, "farid")
