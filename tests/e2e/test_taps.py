@@ -6,7 +6,10 @@ past its goal.
 The reporter is played by what the bot shows, not by a script of the flow
 (``tests.support.ReportPlayer``): at each message it finds the question from its buttons,
 answers it from ``answers`` if it is asked for, presses Skip or Done if it may be left out,
-and sends the report at the summary. So the same player counts any version of the wizard."""
+and sends the report at the summary. So the same player counts any version of the wizard.
+
+The language is not asked when the phone's language is one the bot speaks; a phone in
+another language adds that question (1 tap)."""
 
 from __future__ import annotations
 
@@ -51,20 +54,24 @@ MISSING = {
     "contact": ["phone"],
 }
 
-# kind of report → (flow, answers, most taps, most typed messages); the goals of the issue.
+# kind of report → (flow, answers, the phone's language, most taps, most typed messages);
+# the goals of the issue.
 PATHS = {
-    "worker's own report": ("report", WORKER, 10, 0),
-    "family report": ("report", FAMILY, 12, 1),  # the phone number asked for
-    "missing person": ("missing", MISSING, 12, 2),  # the name and the phone number
+    "worker's own report": ("report", WORKER, "ne", 10, 0),
+    "family report": ("report", FAMILY, "ne", 12, 1),  # the phone number asked for
+    "missing person": ("missing", MISSING, "ne", 12, 2),  # the name and the phone number
+    # A phone in a language the bot does not speak: asked for the language first.
+    "worker's own report, phone in German": ("report", WORKER, "de", 10, 0),
 }
 
 
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_taps_per_report(harness: Harness, kind: str) -> None:
-    flow, answers, most_taps, most_typed = PATHS[kind]
-    uid = await harness.user("Counted", "ne")
+    flow, answers, phone, most_taps, most_typed = PATHS[kind]
+    uid = await harness.user("Counted", phone)
     counted = await play_report(harness, uid, flow, ReportPlayer(answers))
     print(f"\n{kind}: /start + {counted.taps} taps + {counted.typed} typed")
+    assert counted.language_asked == (phone == "de")
     # Nothing responders, routing or the statistics need was lost on the way.
     async with harness.app.domain.sessions() as session:
         case = await session.scalar(select(Case))
