@@ -25,58 +25,31 @@ from typing import Any
 from _common import PG_URL, ms, percentile, quiet_logs, scratch_postgres, table, write_json
 from roundtrip import echo_updates, summary
 
-TEXT = "Not paid for three months; the employer keeps my passport."
+from tests.support import ReportPlayer, Step, play_report
 
 
-def buttons(message: dict[str, Any]) -> list[str]:
-    return [
-        button.get("callback_data", "")
-        for row in (message.get("reply_markup") or {}).get("inline_keyboard", [])
-        for button in row
-    ]
-
-
-async def walk(tg: Any, uid: int, latencies: list[float]) -> int:
-    """One report from the menu to "Send report"; returns the number of steps."""
-    sent = await tg.send_message(uid, "/start")
-    last = await tg.wait_for_message(uid, after_message_id=sent["message_id"], timeout=60)
+async def walk(h: Any, uid: int, latencies: list[float]) -> int:
+    """One report from the menu to "Send report" (tests.support's hurried player); returns
+    the number of steps."""
     steps = 0
-    pressed: dict[int, int] = {}
-    action: str | None = "lang:en"
-    for _ in range(80):
-        if action is None:
-            data = buttons(last)
-            if any(d == "menu:report" for d in data):
-                action = "menu:report"
-            elif any(d.startswith("nav:submit") for d in data):
-                action = next(d for d in data if d.startswith("nav:submit"))
-            else:
-                answers = [d for d in data if d.startswith("r:")]
-                nav = {d.split(":")[1]: d for d in data if d.startswith("nav:")}
-                times = pressed.get(last["message_id"], 0)
-                action = (
-                    answers[0]
-                    if answers and not times
-                    else nav.get("done") or nav.get("skip") or (answers or [None])[0]
-                )
-        pressed[last["message_id"]] = pressed.get(last["message_id"], 0) + 1
+
+    async def act(uid: int, step: Step, message: dict[str, Any] | None) -> None:
+        nonlocal steps
         started = time.perf_counter()
-        if action is None:
-            sent = await tg.send_message(uid, TEXT)
-            await tg.wait_for_message(uid, after_message_id=sent["message_id"], timeout=60)
+        if step.data is None:
+            sent = await h.tg.send_message(uid, step.text)
+            await h.tg.wait_for_message(uid, after_message_id=sent["message_id"], timeout=60)
         else:
-            query = await tg.press_button(uid, uid, last["message_id"], data=action)
-            await tg.get_callback_answer(query, timeout=60)
-        if action not in ("lang:en", "menu:report"):  # getting to the report is not a step
+            query = await h.tg.press_button(uid, uid, message["message_id"], data=step.data)
+            await h.tg.get_callback_answer(query, timeout=60)
+        if not step.opening:  # getting to the report is not a step
             latencies.append(time.perf_counter() - started)
             steps += 1
-        if action is not None and action.startswith("nav:submit"):
-            return steps
-        action = None
         # The next question (sent after the step's commit, or the same one changed in place).
         await asyncio.sleep(0.05)
-        last = [m for m in await tg.transcript(uid) if m.get("from_bot")][-1]
-    raise RuntimeError("the report never reached its end")
+
+    await play_report(h, uid, "report", ReportPlayer(), act=act)
+    return steps
 
 
 async def corridor_steps(args: argparse.Namespace) -> dict[str, Any]:
@@ -100,7 +73,7 @@ async def corridor_steps(args: argparse.Namespace) -> dict[str, Any]:
 
                 async def one(uid: int) -> None:
                     async with gate:
-                        counts.append(await walk(h.tg, uid, latencies))
+                        counts.append(await walk(h, uid, latencies))
 
                 began, cpu = time.perf_counter(), time.process_time()
                 await asyncio.gather(*(one(u) for u in users))

@@ -16,7 +16,7 @@ from bot.domain import cases as case_domain
 from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _, available_languages, current_language, tr
+from bot.i18n import _, available_languages, current_language, normalise_language, tr
 from bot.views.buttons import Lang, Menu
 from handlers.blueprint import Blueprint
 from handlers.common import language_keyboard, menu_keyboard, menu_text
@@ -68,7 +68,12 @@ async def join(
 
 @router.message(CommandStart())
 async def start(
-    message: Message, state: FSMContext, role: Role, language: str, domain: Domain
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    role: Role,
+    language: str,
+    domain: Domain,
 ) -> None:
     current = await state.get_state()
     if current and current.startswith("Report"):
@@ -85,13 +90,33 @@ async def start(
         )
         return
     if role.name == "stranger":
-        # First contact: language first, pre-selected from Telegram's language_code.
+        spoken = spoken_language(message.from_user.language_code, domain.config.bot.languages)
+        if spoken is None:
+            # First contact from a phone in a language the bot does not offer: ask,
+            # pre-selected from Telegram's language_code.
+            await message.answer(
+                tr(language, "Welcome to Corridor. Choose your language:"),
+                reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+            )
+            return
+        # The phone already speaks one of the bot's languages: one question fewer for a
+        # frightened person; the menu's language button changes it.
+        await remember_language(
+            session, domain, role, message.from_user.id, message.chat.id, spoken
+        )
         await message.answer(
-            tr(language, "Welcome to Corridor. Choose your language:"),
-            reply_markup=language_keyboard(domain.config.bot.languages, current=language),
+            tr(spoken, "Welcome to Corridor.") + "\n\n" + menu_text(spoken),
+            reply_markup=menu_keyboard(spoken),
         )
         return
     await message.answer(menu_text(language), reply_markup=menu_keyboard(language))
+
+
+def spoken_language(language_code: str | None, languages: list[str]) -> str | None:
+    """The operator's language that Telegram's ``language_code`` names (``ne``, ``ne-NP``,
+    ``in`` for Indonesian, ``tl`` for Filipino), or None when it names none of them."""
+    language = normalise_language(language_code, default="")
+    return language if language in languages else None
 
 
 def offered_languages(domain: Domain, role: Role) -> list[str]:

@@ -1,4 +1,5 @@
-"""Shared helpers for tests: configuration, databases (SQLite or PostgreSQL), a domain."""
+"""Shared helpers for tests: configuration, databases (SQLite or PostgreSQL), a domain, a
+player for the guided report."""
 
 from __future__ import annotations
 
@@ -6,10 +7,11 @@ import hashlib
 import os
 import secrets
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -18,6 +20,9 @@ from bot.config import Config, parse_config
 from bot.crypto import KeyRing, generate_key, install
 from bot.domain.cases import Report
 from models import Corridor
+
+if TYPE_CHECKING:
+    from bot.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
@@ -128,3 +133,158 @@ async def database(tmp_path: Path) -> AsyncIterator[str]:
                 await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:
         await admin.dispose()
+
+
+# -- the guided report, played from what the bot shows ---------------------------------------
+
+HURRIED_WORDS = "Not paid for three months; the employer keeps my passport."
+
+
+def callback_data(message: dict[str, Any]) -> list[str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button.get("callback_data", "") for row in rows for button in row]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One thing the reporter does: press the button with ``data``, or type ``text``."""
+
+    data: str | None = None
+    text: str | None = None
+    opening: bool = False  # getting to the report (/start, the language, the menu)
+
+
+@dataclass
+class Counted:
+    taps: int = 0
+    typed: int = 0
+    language_asked: bool = False
+
+
+def _question(data: list[str]) -> str | None:
+    for item in data:
+        parts = item.split(":")
+        if parts[0] in ("r", "nav") and len(parts) == 3:
+            return parts[1] if parts[0] == "r" else parts[2]
+    return None
+
+
+@dataclass
+class ReportPlayer:
+    """A reporter played by what the bot shows, not by a script of the flow: at each message
+    it finds the question from its buttons and answers it, so the same player goes through
+    any version of the wizard.
+
+    With ``answers`` it answers only what they name (a question → the values to try in turn,
+    the first one offered is pressed; a list of lists for a multiple choice; ("type", text)),
+    presses Skip or Done where a question may be left out and fails on a required question
+    they do not answer: the fewest steps. Without ``answers`` it is a hurried person: the
+    first offered answer, then Done or Skip, ``words`` where a question wants words."""
+
+    answers: Mapping[str, Any] | None = None
+    words: str = HURRIED_WORDS
+    pressed: dict[int, int] = field(default_factory=dict)
+
+    def steps(self, message: dict[str, Any]) -> list[Step]:
+        data = callback_data(message)
+        if self.answers is None:
+            return [self._hurried(message, data)]
+        return self._answering(message, data, self.answers)
+
+    def _hurried(self, message: dict[str, Any], data: list[str]) -> Step:
+        submit = [d for d in data if d.startswith("nav:submit")]
+        if submit:
+            return Step(submit[0])
+        answers = [d for d in data if d.startswith("r:")]
+        navigation = {d.split(":")[1]: d for d in data if d.startswith("nav:")}
+        # A multiple choice stays on the same message: one answer, then Done.
+        times = self.pressed.get(message["message_id"], 0)
+        self.pressed[message["message_id"]] = times + 1
+        choice = (
+            answers[0]
+            if answers and not times
+            else navigation.get("done") or navigation.get("skip") or (answers or [None])[0]
+        )
+        return Step(text=self.words) if choice is None else Step(choice)
+
+    @staticmethod
+    def _answering(
+        message: dict[str, Any], data: list[str], answers: Mapping[str, Any]
+    ) -> list[Step]:
+        question = _question(data)
+        assert question, f"no question in {message.get('text')!r}"
+        answer = answers.get(question)
+        if isinstance(answer, tuple):
+            return [Step(text=answer[1])]
+        if answer and isinstance(answer[0], list):
+            done = next(d for d in data if d.startswith("nav:done:"))
+            return [*(Step(f"r:{question}:{value}") for value in answer[0]), Step(done)]
+        if answer:
+            value = next(v for v in answer if f"r:{question}:{v}" in data)
+            return [Step(f"r:{question}:{value}")]
+        submit = [d for d in data if d.startswith("nav:submit:")]
+        if submit:
+            return [Step(submit[0])]
+        optional = [d for d in data if d.startswith(("nav:skip:", "nav:done:"))]
+        assert optional, f"{question!r} is required and the script does not answer it"
+        return [Step(optional[0])]
+
+
+Act = Callable[[int, Step, dict[str, Any] | None], Awaitable[None]]
+
+
+def harness_act(h: Harness) -> Act:
+    async def act(uid: int, step: Step, message: dict[str, Any] | None) -> None:
+        if step.data is None:
+            await h.say(uid, step.text or "")
+        else:
+            await h.press_data(uid, lambda data: data == step.data)
+
+    return act
+
+
+async def play_report(
+    h: Harness,
+    uid: int,
+    flow: str = "report",
+    player: ReportPlayer | None = None,
+    *,
+    language: str = "en",
+    submit: bool = True,
+    act: Act | None = None,
+) -> Counted:
+    """From /start to "Send report" (or to the summary, ``submit=False``): answers the
+    language question if the bot asks it (with ``language``), opens ``flow`` from the menu,
+    then plays the report with ``player``. ``act`` does each step (by default through the
+    harness, which waits until the bot has answered); returns the taps and typed messages
+    after /start."""
+    player = player or ReportPlayer()
+    act = act or harness_act(h)
+    counted = Counted()
+
+    async def last() -> dict[str, Any]:
+        return [m for m in await h.tg.transcript(uid) if m.get("from_bot")][-1]
+
+    async def do(step: Step, message: dict[str, Any] | None) -> None:
+        if step.data is None:
+            counted.typed += 1
+        else:
+            counted.taps += 1
+        await act(uid, step, message)
+
+    await act(uid, Step(text="/start", opening=True), None)
+    message = await last()
+    if any(d.startswith("lang:") for d in callback_data(message)):
+        counted.language_asked = True
+        await do(Step(f"lang:{language}", opening=True), message)
+        message = await last()
+    await do(Step(f"menu:{flow}", opening=True), message)
+    for _ in range(80):
+        message = await last()
+        for step in player.steps(message):
+            if step.data and step.data.startswith("nav:submit"):
+                if submit:
+                    await do(step, message)
+                return counted
+            await do(step, message)
+    raise AssertionError("the report never reached its end")

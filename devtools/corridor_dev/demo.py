@@ -324,8 +324,7 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     )
     hari = await h.user("Hari", "ne")
     names[hari] = "Hari (worker)"
-    await h.say(hari, "/start")
-    await h.tap(hari, "नेपाली")
+    await h.say(hari, "/start")  # his phone is in Nepali: the menu comes in it
     await h.tap(hari, "📝")  # Report a problem
     for answer in ("self", "QA", "WAGE", "DOCS"):
         await h.tap_value(hari, answer)
@@ -398,6 +397,7 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
     kamala = await h.user("Kamala", "ne")
     names[kamala] = "Kamala (mother)"
     await h.say(kamala, "/start")
+    await h.tap(kamala, "🌐")  # her phone is in Nepali; she reports in English
     await h.tap(kamala, "English")
     await h.tap(kamala, "🔎")
     await h.tap_value(kamala, "parent")

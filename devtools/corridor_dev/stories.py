@@ -346,8 +346,7 @@ WORKER_REPORT = Story(
                 "Hari, a Nepali construction worker in Doha, opens the bot and reports unpaid wages (in Nepali)."
             ),
             (
-                Say("hari", "/start"),
-                Press("hari", Button(label="नेपाली")),
+                Say("hari", "/start"),  # his phone is in Nepali: the menu comes in it
                 Press("hari", Button(label="📝")),
                 *_answers("hari", "self", "QA", "WAGE", "DOCS"),
                 _nav("hari", "done"),
@@ -444,6 +443,7 @@ MISSING_PERSON = Story(
             N_("Kamala in Nepal reports that her son, working in Qatar, cannot be reached."),
             (
                 Say("kamala", "/start"),
+                Press("kamala", Button(label="🌐")),
                 Press("kamala", Button(label="English")),
                 Press("kamala", Button(label="🔎")),
                 *_answers("kamala", "parent", "QA"),
@@ -505,6 +505,7 @@ FAMILY_REPORT = Story(
             ),
             (
                 Say("wati", "/start"),
+                Press("wati", Button(label="🌐")),
                 Press("wati", Button(label="English")),
                 Press("wati", Button(label="📝")),
                 *_answers("wati", "spouse", "MY", "ID", "DOCS"),

@@ -67,6 +67,7 @@ async def test_a_case_from_report_to_resolution_by_hand(
 
     # Hari reports unpaid wages, in English, by tapping through the form.
     await say(page, "hari", "/start")
+    await press(page, "hari", "🌐")  # his phone is in Nepali
     await press(page, "hari", "English")
     await press(page, "hari", "Report a problem")
     for label in ("I am the worker", "Qatar", "Not paid or paid less", "Done", "No"):
@@ -161,10 +162,11 @@ async def test_a_guided_story_shows_whose_turn_it_is_and_what_to_press(
     assert "turn" in (await hari.get_attribute("class") or "")
     highlighted = hari.locator(".keyboard button.press-me")
     assert await highlighted.count() == 1
-    assert "नेपाली" in await highlighted.inner_text()
+    report = tr("ne", "📝 Report a problem")  # Hari's phone is in Nepali: so is the menu
+    assert report in await highlighted.inner_text()
     box = await highlighted.bounding_box()  # in view, not scrolled off to a side
     assert box is not None and 0 <= box["x"] and box["x"] + box["width"] <= 1600, box
-    assert "नेपाली" in await page.locator("#hint").inner_text()
+    assert report in await page.locator("#hint").inner_text()
     await screenshot(page, "5-guided-step")
 
     # The person presses it by hand and tells the guide; the story moves on.

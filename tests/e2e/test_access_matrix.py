@@ -96,7 +96,7 @@ from models import (
     ResponderGroup,
     Timer,
 )
-from tests.support import database
+from tests.support import database, wage_report
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -392,11 +392,7 @@ async def file_case(session: Any, h: Harness, uid: int, *, origin_help: bool = T
         session,
         domain,
         reporter,
-        cases.Report(
-            reporter_role="self",
-            destination_country="QA",
-            origin_country="NP",
-            categories=["WAGE"],
+        wage_report(
             language="en",
             consents={
                 "destination_help": True,

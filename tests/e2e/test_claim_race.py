@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from bot.domain import cases
 from corridor_dev.harness import Harness, example_network
 from models import Case, CaseEvent
+from tests.support import wage_report
 
 RESPONDERS = 12
 CASES = 5
@@ -36,14 +37,7 @@ async def test_concurrent_claims_through_the_bot(database_url: str) -> None:
                     session,
                     domain,
                     reporter,
-                    cases.Report(
-                        reporter_role="self",
-                        destination_country="QA",
-                        origin_country="NP",
-                        categories=["WAGE"],
-                        language="en",
-                        consents={"destination_help": True},
-                    ),
+                    wage_report(language="en", consents={"destination_help": True}),
                 )
         await h.settle()
         group = h.groups["qa-workers-centre"]

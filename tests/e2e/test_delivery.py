@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from bot.transactions import Violations
 from corridor_dev.harness import Harness
 from models import Case, CaseEvent, HandledUpdate, OutboxMessage
+from tests.support import play_report
 
 TIMEOUT = 1.0  # the bot's request timeout in these tests; a slower answer is a timeout
 
@@ -63,43 +64,10 @@ CONFIRMING = {
 }
 
 
-async def walk_to_summary(h: Harness, uid: int) -> None:
-    """Answers a guided report with whatever it offers first (typing where it asks to)
-    until the summary with its Send button: the test is about the submission, not the
-    questions, so it follows the wizard whatever its steps."""
-    await h.say(uid, "/start")
-    await h.press_data(uid, lambda data: data == "lang:en")
-    await h.press_data(uid, lambda data: data == "menu:report")
-    pressed: dict[int, int] = {}
-    for _ in range(80):
-        last = [m for m in await h.tg.transcript(uid) if m.get("from_bot")][-1]
-        data = [
-            button.get("callback_data", "")
-            for row in (last.get("reply_markup") or {}).get("inline_keyboard", [])
-            for button in row
-        ]
-        if any(d.startswith("nav:submit") for d in data):
-            return
-        answers = [d for d in data if d.startswith("r:")]
-        navigation = {d.split(":")[1]: d for d in data if d.startswith("nav:")}
-        times = pressed.get(last["message_id"], 0)
-        choice = (
-            answers[0]
-            if answers and not times
-            else navigation.get("done") or navigation.get("skip") or (answers or [None])[0]
-        )
-        pressed[last["message_id"]] = times + 1
-        if choice is None:
-            await h.say(uid, "Not paid for three months; the employer keeps my passport.")
-        else:
-            await h.press_data(uid, lambda data, choice=choice: data == choice)
-    raise AssertionError("the report never reached its summary")
-
-
 @pytest.mark.parametrize("fault", CONFIRMING.values(), ids=CONFIRMING.keys())
 async def test_a_report_survives_a_failed_confirmation(h: Harness, fault: dict[str, Any]) -> None:
     worker = await h.user("Worker")
-    await walk_to_summary(h, worker)
+    await play_report(h, worker, submit=False)  # whatever the questions, to the summary
     await h.tg.fail_next("sendMessage", chat_id=worker, **fault)
     await h.tap_nav(worker, "submit")
     assert await count(h, Case) == 1

@@ -93,7 +93,8 @@ async def play(h: Harness, language: str) -> None:
     qa, np = h.groups["qa-workers-centre"], h.groups["np-returnee-shelter"]
     ramesh, bishnu, sita = h.staff["ramesh"], h.staff["bishnu"], h.staff["sita"]
     worker = await h.user("Hari", language)
-    await h.say(worker, "/start")
+    await h.say(worker, "/start")  # the phone speaks the language: the menu comes at once
+    await h.press_data(worker, lambda data: data == "menu:language")
     await h.press_data(worker, lambda data: data == f"lang:{language}")
     await h.press_data(worker, lambda data: data == "menu:report")
     for value in ("self", "QA", "WAGE", "DOCS"):

@@ -53,8 +53,7 @@ STATIC_OPTIONS = {
     "consent_origin_help",
     "consent_statistics",
 }
-WELCOME = "Welcome to Corridor. Choose your language:"
-LANGUAGE_SET = "Language set."
+WELCOME = "Welcome to Corridor."
 ADDED = "Added. Send more, or press Done."
 SUMMARY = "Please check your report:"
 MAY_WE = "May we do this?"
@@ -181,14 +180,11 @@ class Scripted:
 
 
 async def newcomer(h: Harness, name: str, lang: str) -> Scripted:
-    """A brand-new user: /start, picks their language, sees the menu in it."""
+    """A brand-new user whose phone speaks ``lang``: /start opens the menu in it at once."""
     r = Scripted(h, await h.user(name, lang), lang)
     await h.say(r.uid, "/start")
-    await r.sees(WELCOME)
-    await h.press_data(r.uid, lambda data: data == f"lang:{lang}")
     texts = await r.bot_texts()
-    assert texts[-2] == r.expect(LANGUAGE_SET)
-    assert texts[-1] == menu_text(lang)
+    assert texts == [r.expect(WELCOME) + "\n\n" + menu_text(lang)]
     r.shown.append((menu_text(lang), menu_text("en")))
     menu = await r.last()
     expected = [b.text for row in menu_keyboard(lang).inline_keyboard for b in row]

@@ -1,15 +1,19 @@
-"""Right-to-left cards and transcripts; staff choosing their own language."""
+"""Right-to-left cards and transcripts; staff choosing their own language; a stranger's
+first language, from the phone or asked."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from bot.domain import network as network_domain
+from bot.domain.cases import find_reporter
 from bot.i18n import RLM, tr
 from corridor_dev.demo import render_message
 from corridor_dev.harness import Harness, example_network
+from handlers.common import menu_text
 from models import Person
 
 
@@ -94,5 +98,63 @@ async def test_staff_choose_any_shipped_language_and_keep_it(database_url: str) 
         async with h.app.domain.sessions() as session:
             person = await session.scalar(select(Person).where(Person.id == "aisha"))
             assert person.language == "ur"
+    finally:
+        await h.stop()
+
+
+def callback_data(message: dict[str, Any]) -> list[str]:
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
+    return [button.get("callback_data", "") for row in rows for button in row]
+
+
+async def remembered_language(h: Harness, user_id: int) -> str | None:
+    async with h.app.domain.sessions() as session:
+        reporter = await find_reporter(session, h.app.domain, user_id)
+        return reporter.language if reporter else None
+
+
+@pytest.mark.parametrize(("code", "language"), [("ne", "ne"), ("id-ID", "id"), ("tl", "fil")])
+async def test_a_stranger_whose_phone_speaks_a_bot_language_gets_the_menu_at_once(
+    harness: Harness, code: str, language: str
+) -> None:
+    h = harness
+    worker = await h.user("Worker", code)
+    await h.say(worker, "/start")
+    [welcome] = [m for m in await h.tg.transcript(worker) if m.get("from_bot")]
+    assert welcome["text"] == tr(language, "Welcome to Corridor.") + "\n\n" + menu_text(language)
+    labels = [b["text"] for row in welcome["reply_markup"]["inline_keyboard"] for b in row]
+    assert tr(language, "📝 Report a problem") in labels
+    assert tr(language, "🌐 Language") in labels
+    assert not any(data.startswith("lang:") for data in callback_data(welcome))
+    assert await remembered_language(h, worker) == language
+    # The language button on that first message changes it, and the choice is kept.
+    await h.press_data(worker, lambda data: data == "menu:language")
+    question = await h.last_with_button(worker, "English")
+    assert question["text"] == tr(language, "Choose your language:")
+    await h.press_data(worker, lambda data: data == "lang:en")
+    assert tr("en", "Language set.") in await h.bot_texts(worker)
+    assert await remembered_language(h, worker) == "en"
+    await h.say(worker, "/start")
+    assert await h.last_bot_text(worker) == menu_text("en")
+
+
+@pytest.mark.parametrize("code", ["de", None, "ms"])
+async def test_a_stranger_whose_phone_speaks_no_bot_language_is_asked(
+    database_url: str, code: str | None
+) -> None:
+    data = example_network()
+    data["bot"] = {**data.get("bot", {}), "languages": ["en", "ne", "id"]}  # no Malay
+    h = await Harness.start(database_url, network=data)
+    try:
+        worker = await h.user("Worker", code)
+        await h.say(worker, "/start")
+        [question] = [m for m in await h.tg.transcript(worker) if m.get("from_bot")]
+        shown = "ms" if code == "ms" else "en"  # a shipped language reads the question
+        assert question["text"] == tr(shown, "Welcome to Corridor. Choose your language:")
+        assert callback_data(question) == ["lang:en", "lang:ne", "lang:id"]
+        assert await remembered_language(h, worker) is None
+        await h.press_data(worker, lambda data: data == "lang:id")
+        assert await h.last_bot_text(worker) == menu_text("id")
+        assert await remembered_language(h, worker) == "id"
     finally:
         await h.stop()

@@ -112,7 +112,6 @@ async def test_unfinished_report_in_redis_survives_a_restart(
     async with running(database_url, clock, key) as h:
         await h.tg.create_user("Hari", language_code=lang, user_id=uid)
         await h.say(uid, "/start")
-        await h.press_data(uid, lambda data: data == f"lang:{lang}")
         await h.press_data(uid, lambda data: data == "menu:report")
         for step, value in (("role", "self"), ("destination", "QA")):
             assert await question(h, uid) == tr(lang, QUESTION[step])
@@ -209,7 +208,6 @@ async def fill_draft(h: Harness, uid: int, lang: str) -> None:
     """A family member's report, stopped before submitting, with every personal field."""
     await h.tg.create_user("Ram", language_code=lang, user_id=uid)
     await h.say(uid, "/start")
-    await h.press_data(uid, lambda data: data == f"lang:{lang}")
     await h.press_data(uid, lambda data: data == "menu:report")
     for step, value in (("role", "parent"), ("destination", "QA")):
         assert await question(h, uid) == tr(lang, QUESTION[step])

@@ -93,7 +93,6 @@ async def test_a_failing_handler_apologises_in_the_users_language(
 async def test_an_abandoned_draft_gets_one_reminder_then_expires(harness: Harness) -> None:
     user = await harness.user("Slow", language_code="en")
     await harness.say(user, "/start")
-    await harness.tap(user, "English")
     await harness.tap(user, "📝")
     await harness.tap_value(user, "self")
     reminder = tr(

@@ -50,7 +50,6 @@ async def make_case(h: Harness, user_id: int, **changes) -> Case:  # type: ignor
 async def started_user(h: Harness, name: str) -> int:
     user = await h.user(name)
     await h.say(user, "/start")
-    await h.tap(user, "English")
     return user
 
 

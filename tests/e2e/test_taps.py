@@ -3,15 +3,15 @@
 required. The README's table comes from these counts; the test fails when a path grows
 past its goal.
 
-The reporter is played by what the bot shows, not by a script of the flow: at each message
-the player finds the question from its buttons, answers it from ``answers`` if it is asked
-for, presses Skip or Done if it may be left out, and sends the report at the summary. So
-the same player counts any version of the wizard."""
+The reporter is played by what the bot shows, not by a script of the flow
+(``tests.support.ReportPlayer``): at each message it finds the question from its buttons,
+answers it from ``answers`` if it is asked for, presses Skip or Done if it may be left out,
+and sends the report at the summary. So the same player counts any version of the wizard.
+
+The language is not asked when the phone's language is one the bot speaks; a phone in
+another language adds that question (1 tap)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -19,68 +19,7 @@ from sqlalchemy import select
 from bot.domain.cases import consents_of
 from corridor_dev.harness import Harness
 from models import Case
-
-
-@dataclass
-class Counted:
-    taps: int = 0
-    typed: int = 0
-
-
-def _buttons(message: dict[str, Any]) -> list[str]:
-    rows = (message.get("reply_markup") or {}).get("inline_keyboard", [])
-    return [b.get("callback_data", "") for row in rows for b in row]
-
-
-def _question(data: list[str]) -> str | None:
-    for item in data:
-        parts = item.split(":")
-        if parts[0] == "r" and len(parts) == 3:
-            return parts[1]
-        if parts[0] == "nav" and len(parts) == 3:
-            return parts[2]
-    return None
-
-
-async def play(h: Harness, uid: int, flow: str, answers: dict[str, Any]) -> Counted:
-    """Plays one report from /start. ``answers`` maps a question to the values to try in
-    turn (the first one offered is pressed), a list of lists for a multiple choice, or
-    ("type", text)."""
-    counted = Counted()
-
-    async def tap(data: str) -> None:
-        counted.taps += 1
-        await h.press_data(uid, lambda d: d == data)
-
-    await h.say(uid, "/start")
-    await tap("lang:en")
-    await tap(f"menu:{flow}")
-    for _ in range(60):
-        if await h.case_codes():
-            return counted
-        message = [m for m in await h.tg.transcript(uid) if m.get("from_bot")][-1]
-        data = _buttons(message)
-        question = _question(data)
-        assert question, f"no question in {message.get('text')!r}"
-        answer = answers.get(question)
-        if isinstance(answer, tuple):
-            counted.typed += 1
-            await h.say(uid, answer[1])
-        elif answer and isinstance(answer[0], list):
-            for value in answer[0]:
-                await tap(f"r:{question}:{value}")
-            await tap(next(d for d in data if d.startswith("nav:done:")))
-        elif answer:
-            value = next(v for v in answer if f"r:{question}:{v}" in data)
-            await tap(f"r:{question}:{value}")
-        elif any(d.startswith("nav:submit:") for d in data):
-            await tap(next(d for d in data if d.startswith("nav:submit:")))
-        else:
-            optional = [d for d in data if d.startswith(("nav:skip:", "nav:done:"))]
-            assert optional, f"{question!r} is required and the script does not answer it"
-            await tap(optional[0])
-    raise AssertionError("the report never ended")
-
+from tests.support import ReportPlayer, play_report
 
 YES_TO_ALL = {
     "consent": ["all"],
@@ -115,20 +54,24 @@ MISSING = {
     "contact": ["phone"],
 }
 
-# kind of report → (flow, answers, most taps, most typed messages); the goals of the issue.
+# kind of report → (flow, answers, the phone's language, most taps, most typed messages);
+# the goals of the issue.
 PATHS = {
-    "worker's own report": ("report", WORKER, 10, 0),
-    "family report": ("report", FAMILY, 12, 1),  # the phone number asked for
-    "missing person": ("missing", MISSING, 12, 2),  # the name and the phone number
+    "worker's own report": ("report", WORKER, "ne", 10, 0),
+    "family report": ("report", FAMILY, "ne", 12, 1),  # the phone number asked for
+    "missing person": ("missing", MISSING, "ne", 12, 2),  # the name and the phone number
+    # A phone in a language the bot does not speak: asked for the language first.
+    "worker's own report, phone in German": ("report", WORKER, "de", 10, 0),
 }
 
 
 @pytest.mark.parametrize("kind", list(PATHS))
 async def test_taps_per_report(harness: Harness, kind: str) -> None:
-    flow, answers, most_taps, most_typed = PATHS[kind]
-    uid = await harness.user("Counted", "ne")
-    counted = await play(harness, uid, flow, answers)
+    flow, answers, phone, most_taps, most_typed = PATHS[kind]
+    uid = await harness.user("Counted", phone)
+    counted = await play_report(harness, uid, flow, ReportPlayer(answers))
     print(f"\n{kind}: /start + {counted.taps} taps + {counted.typed} typed")
+    assert counted.language_asked == (phone == "de")
     # Nothing responders, routing or the statistics need was lost on the way.
     async with harness.app.domain.sessions() as session:
         case = await session.scalar(select(Case))

@@ -10,6 +10,7 @@ from bot.domain import cases, claims, digest, resolution
 from bot.domain.context import Domain
 from bot.i18n import tr
 from models import Case, Person
+from tests.support import wage_report
 
 QA_GROUP = -1001000000001
 
@@ -30,15 +31,10 @@ async def seed_month(domain: Domain) -> dict[str, int]:
                     session,
                     domain,
                     reporter,
-                    cases.Report(
-                        reporter_role="self",
-                        destination_country="QA",
-                        origin_country="NP",
-                        categories=["WAGE"],
+                    wage_report(
                         language="en",
                         consents={"destination_help": True, "statistics": True},
                         wage_owed_minor=250_000,
-                        wage_currency="QAR",
                         employer="Gulf Build Co" if slot else None,
                     ),
                 )

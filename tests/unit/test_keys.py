@@ -22,11 +22,7 @@ async def test_rotation_moves_every_value_to_the_new_key(domain: Domain) -> None
             session,
             domain,
             reporter,
-            cases.Report(
-                reporter_role="self",
-                destination_country="QA",
-                origin_country="NP",
-                categories=["WAGE"],
+            wage_report(
                 language="en",
                 consents={"destination_help": True},
                 employer="Rotating Employer",

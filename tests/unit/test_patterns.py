@@ -14,6 +14,7 @@ from bot.domain.patterns import Pattern, repeated_names
 from bot.domain.privacy import erase_case
 from bot.names import name_key
 from models import Case
+from tests.support import wage_report
 
 START = dt.datetime(2026, 3, 2, 6, tzinfo=dt.UTC)
 _next_user = iter(range(20_000, 1_000_000))
@@ -22,19 +23,12 @@ _next_user = iter(range(20_000, 1_000_000))
 async def submit(domain: Domain, employer: str | None, agency: str | None = None, **changes) -> str:  # type: ignore[no-untyped-def]
     user = next(_next_user)
     values = dict(
-        reporter_role="self",
-        destination_country="QA",
-        origin_country="NP",
-        categories=["WAGE"],
-        language="ne",
-        employer=employer,
-        agency=agency,
-        consents={"destination_help": True, "origin_help": True},
+        employer=employer, agency=agency, consents={"destination_help": True, "origin_help": True}
     )
     values.update(changes)
     async with domain.sessions() as session, session.begin():
         reporter = await cases.reporter_for(session, domain, user, user, "ne")
-        case = await cases.submit_report(session, domain, reporter, cases.Report(**values))
+        case = await cases.submit_report(session, domain, reporter, wage_report(**values))
     domain.clock.advance(hours=1)
     return case.code
 
