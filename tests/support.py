@@ -22,7 +22,7 @@ from bot.domain.cases import Report
 from models import Corridor
 
 if TYPE_CHECKING:
-    from bot.harness import Harness
+    from corridor_dev.harness import Harness
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
