@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import rollups
@@ -371,7 +371,10 @@ def assemble(
 # A report lists the most repeated names of each kind; a busy corridor's year names hundreds,
 # a list for partners to read, not a register.
 NAMES_LISTED = 30
-# How far back to look for a consenting case of a name (the latest may have no consent).
+# Finding each listed name's latest consenting case: pages of the period's cases, newest
+# first; then, for a name not met, its own last cases (the latest may have no consent).
+SPELLING_PAGE = 2000
+SPELLING_PAGES = 3
 SPELLING_CANDIDATES = 20
 
 
@@ -383,53 +386,76 @@ async def _spellings(
     first: dt.date,
     after: dt.date,
 ) -> dict[str, str]:
-    """The latest spelling of each name among the period's consenting cases, read for all
-    names at once (a year of a busy corridor names hundreds): the last few cases of each
-    name, their consents, then the chosen cases' names."""
+    """The latest spelling of each name among the period's consenting cases. The listed
+    names are the most repeated, so walking the period back from its end a page of cases at
+    a time finds nearly all of them in the first page; a name still missing after a few
+    pages is looked up among its own last cases."""
     column, key_column = (
         (Case.employer, Case.employer_key) if kind == "employer" else (Case.agency, Case.agency_key)
     )
     lo = dt.datetime.combine(first, dt.time(), tzinfo=dt.UTC)
     hi = dt.datetime.combine(after, dt.time(), tzinfo=dt.UTC)
-    spellings: dict[str, str] = {}
-    for chunk in _chunks(keys, 500):
-        ranked = (
-            select(
-                key_column.label("key"),
-                Case.id.label("case_id"),
-                func.row_number()
-                .over(partition_by=key_column, order_by=Case.id.desc())
-                .label("rank"),
+    in_period = (Case.corridor_code == corridor, COUNTED, Case.created_at >= lo)
+    chosen: dict[str, int] = {}
+    missing = set(keys)
+    before: tuple[dt.datetime, int] | None = None
+    for _ in range(SPELLING_PAGES):
+        if not missing:
+            break
+        older = (
+            Case.created_at < hi
+            if before is None
+            else or_(
+                Case.created_at < before[0],
+                and_(Case.created_at == before[0], Case.id < before[1]),
             )
-            .where(
-                Case.corridor_code == corridor,
-                COUNTED,
-                Case.created_at >= lo,
-                Case.created_at < hi,
-                key_column.in_(chunk),
-            )
-            .subquery()
         )
-        candidates = (
+        page = (
             await session.execute(
-                select(ranked.c.key, ranked.c.case_id)
-                .where(ranked.c.rank <= SPELLING_CANDIDATES)
-                .order_by(ranked.c.key, ranked.c.rank)
+                select(Case.id, Case.created_at, key_column)
+                .where(*in_period, older, key_column.in_(sorted(missing)))
+                .order_by(Case.created_at.desc(), Case.id.desc())
+                .limit(SPELLING_PAGE)
             )
         ).all()
-        consenting = await _consenting(session, [case_id for _, case_id in candidates])
-        chosen: dict[str, int] = {}
-        for key, case_id in candidates:
-            if case_id in consenting:
-                chosen.setdefault(key, case_id)
-        for ids in _chunks(list(chosen.values()), 500):
-            names = dict(
-                (await session.execute(select(Case.id, column).where(Case.id.in_(ids)))).all()
-            )
-            for key, case_id in chosen.items():
-                if names.get(case_id):
-                    spellings[key] = names[case_id]
+        consenting = await _consenting(session, [case_id for case_id, _, _ in page])
+        for case_id, _, key in page:
+            if case_id in consenting and key in missing:
+                chosen[key] = case_id
+                missing.discard(key)
+        if len(page) < SPELLING_PAGE:
+            missing.clear()  # the whole period was read
+        else:
+            before = (page[-1][1], page[-1][0])
+    for key in sorted(missing):
+        case_id = await _older_consenting_case(session, key_column, key, in_period, hi)
+        if case_id is not None:
+            chosen[key] = case_id
+    spellings: dict[str, str] = {}
+    names = dict(
+        (
+            await session.execute(select(Case.id, column).where(Case.id.in_(list(chosen.values()))))
+        ).all()
+    )
+    for key, case_id in chosen.items():
+        if names.get(case_id):
+            spellings[key] = names[case_id]
     return spellings
+
+
+async def _older_consenting_case(
+    session: AsyncSession, key_column: Any, key: str, in_period: tuple[Any, ...], hi: dt.datetime
+) -> int | None:
+    candidates = list(
+        await session.scalars(
+            select(Case.id)
+            .where(*in_period, Case.created_at < hi, key_column == key)
+            .order_by(Case.created_at.desc(), Case.id.desc())
+            .limit(SPELLING_CANDIDATES)
+        )
+    )
+    consenting = await _consenting(session, candidates)
+    return next((case_id for case_id in candidates if case_id in consenting), None)
 
 
 def _chunks(values: list[Any], size: int) -> list[list[Any]]:

@@ -443,9 +443,19 @@ def test_cli_report_and_rebuild(
     assert "rollups rebuilt from 0 cases" in capsys.readouterr().out
 
 
-async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(domain: Domain) -> None:
+@pytest.mark.parametrize(
+    ("page", "pages"),
+    [(2000, 3), (1, 1), (1, 3)],
+    ids=["first-page", "own-last-cases", "later-page"],
+)
+async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch, page: int, pages: int
+) -> None:
     """Partners see each repeated employer as the latest case that may be counted spells it:
-    never the spelling of a newer case whose reporter refused statistics."""
+    never the spelling of a newer case whose reporter refused statistics; found in the first
+    page of the period's cases, in a later one, or among the name's own last cases."""
+    monkeypatch.setattr(evidence, "SPELLING_PAGE", page)
+    monkeypatch.setattr(evidence, "SPELLING_PAGES", pages)
     spellings = ["Pearl Services"] * 5 + ["Pearl  services"] + ["PEARL SERVICES"]
     for n, spelling in enumerate(spellings):
         domain.clock.set(dt.datetime(2026, 3, 1 + n, 9, tzinfo=dt.UTC))
