@@ -320,3 +320,23 @@ async def take_over(
             extra={"protect_content": True},
         )
     return case
+
+
+async def sos_countries(session: AsyncSession, reporter: Reporter | None) -> list[str]:
+    """The countries an SOS can alert (every active corridor's destination), the country of
+    the reporter's last case first."""
+    countries = sorted(
+        set(await session.scalars(select(Corridor.destination).where(Corridor.active.is_(True))))
+    )
+    previous = None
+    if reporter is not None:
+        previous = await session.scalar(
+            select(Case.destination_country)
+            .where(Case.reporter_id == reporter.id)
+            .order_by(Case.id.desc())
+            .limit(1)
+        )
+    if previous in countries:
+        countries.remove(previous)
+        countries.insert(0, previous)
+    return countries
