@@ -8,21 +8,27 @@ from aiogram import Router
 
 def routers() -> list[Router]:
     from handlers import (
+        checkins,
+        claims,
         coordinator,
         drills,
         errors,
         fallback,
+        followup,
         groups,
         guards,
         intake,
         membership,
         menu,
+        outcome,
+        referral,
+        replies,
         report,
         reporter,
-        responder,
         safety,
         saved,
         sos,
+        timeline,
     )
 
     blueprints = [
@@ -34,12 +40,20 @@ def routers() -> list[Router]:
         coordinator.router,
         report.router,
         saved.router,
-        responder.router,
+        # Once one module, kept in its order: a form's state handler (outcome, referral)
+        # takes any text, commands included, before the commands registered after it.
+        claims.router,
+        replies.router,
+        timeline.router,
+        outcome.router,
+        referral.router,
+        followup.router,
         sos.router,
         safety.router,
         menu.router,
         intake.router,
         reporter.router,
+        checkins.router,
         groups.silence,
         fallback.router,
     ]

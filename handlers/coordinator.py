@@ -7,7 +7,7 @@ import html
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _, _n, current_language
 from bot.views.buttons import InviteOrg
+from bot.views.coordinator import invite_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
 from models import Person
@@ -84,13 +85,9 @@ async def invite(message: Message, session: AsyncSession, role: Role) -> None:
     if not organisations:
         await message.answer(_("None of your corridors has an organisation yet."))
         return
-    rows = [
-        [InlineKeyboardButton(text=org.name, callback_data=InviteOrg(org=org.id).pack())]
-        for org in organisations
-    ]
     await message.answer(
         _("Invite a responder to which organisation?"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=invite_keyboard(organisations),
     )
 
 

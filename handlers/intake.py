@@ -16,7 +16,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
 from bot.views import intake as view
-from bot.views.buttons import Menu, Nav, Step
+from bot.views.buttons import Menu, Nav, Step, Unfinished
 from handlers.blueprint import Blueprint
 from handlers.common import media_content, menu_keyboard
 
@@ -85,13 +85,13 @@ async def start_from_menu(
     await begin(query.message, state, session, language, callback_data.action)
 
 
-@router.callback_query(F.data == "nav:resume", StateFilter(Report.filling))
+@router.callback_query(Unfinished.filter(F.action == "resume"), StateFilter(Report.filling))
 async def resume(query: CallbackQuery, session: AsyncSession, draft: wizard.Draft) -> None:
     await query.answer()
     await ask(query.message, session, draft)
 
 
-@router.callback_query(F.data == "nav:restart")
+@router.callback_query(Unfinished.filter(F.action == "restart"))
 async def restart(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, language: str
 ) -> None:

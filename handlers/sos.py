@@ -7,23 +7,17 @@ import datetime as dt
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.domain.places import LANGUAGE_ORIGINS, country_name, timezone_of
+from bot.domain.places import LANGUAGE_ORIGINS, timezone_of
 from bot.i18n import N_, _
 from bot.taxonomy import ConsentPurpose
+from bot.views import sos as sos_view
 from bot.views.buttons import Menu, SosSend
 from handlers.blueprint import Blueprint
 from models import Case, Corridor
@@ -40,33 +34,12 @@ router.callback_query.filter(F.message.chat.type == "private")
 
 
 async def _ask_country(message: Message, session: AsyncSession, role: Role) -> None:
-    destinations = sorted(
-        set(await session.scalars(select(Corridor.destination).where(Corridor.active.is_(True))))
-    )
-    previous = None
-    if role.reporter is not None:
-        previous = await session.scalar(
-            select(Case.destination_country)
-            .where(Case.reporter_id == role.reporter.id)
-            .order_by(Case.id.desc())
-            .limit(1)
-        )
-    if previous in destinations:
-        destinations.remove(previous)
-        destinations.insert(0, previous)
-    rows = [
-        [
-            InlineKeyboardButton(
-                text="🆘 " + country_name(code), callback_data=SosSend(country=code).pack()
-            )
-        ]
-        for code in destinations
-    ]
+    destinations = await case_domain.sos_countries(session, role.reporter)
     await message.answer(
         _("🆘 Which country are you in? Tap it and we alert helpers there at once.")
         + "\n\n"
         + _(SOS_CONSENT),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=sos_view.countries_keyboard(destinations),
         protect_content=True,
     )
 
@@ -189,10 +162,6 @@ async def sos_send(
             "If you can, share your location with the button below, or write what is happening. Everything you send here is added to this case.",
             code=case.code,
         ),
-        reply_markup=ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        ),
+        reply_markup=sos_view.share_location_keyboard(),
         protect_content=True,
     )
