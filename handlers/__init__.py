@@ -1,5 +1,9 @@
 """aiogram handlers, one module per feature. Order matters: specific before general, fallback
-last. Each dispatcher gets fresh routers (see handlers.blueprint)."""
+last. Each dispatcher gets fresh routers (see handlers.blueprint).
+
+Every callback query is answered exactly once, after the update's commit, by
+``bot.middlewares.DatabaseMiddleware``: empty, unless the handler called ``query.answer``
+with a toast or an alert (the last call wins)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,6 @@ async def checkin_answer(
     if case is None or callback_data.answer not in ("safe", "unsafe", "changed"):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     result = await followups.answer_checkin(session, domain, case, callback_data.answer)
     replies = {
         "safe": _("Thank you. We are glad you are safe. Write here any time."),

@@ -55,7 +55,6 @@ async def pass_case(
             _("Only responders of this group's organisation can claim this case."), show_alert=True
         )
         return
-    await query.answer()
     await query.message.reply(
         _("Why are you passing?"), reply_markup=pass_reasons_keyboard(callback_data.case_id)
     )

@@ -103,7 +103,6 @@ async def invite_link(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
-    await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
         _(

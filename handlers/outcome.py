@@ -57,7 +57,6 @@ async def outcome_chosen(
     if case is None or callback_data.code not in OUTCOMES:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_data({"case_id": case.id, "outcome": callback_data.code})
     if callback_data.code == "WAGES_RECOVERED":

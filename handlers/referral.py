@@ -56,7 +56,6 @@ async def refer_target(
     if case is None or target is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_state(Referring.note)
     await state.set_data({"case_id": case.id, "org": target.id})

@@ -46,7 +46,6 @@ async def status(message: Message, session: AsyncSession, role: Role) -> None:
 
 @router.callback_query(Menu.filter(F.action == "status"))
 async def status_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
-    await query.answer()
     text, keyboard = await status_text(session, role)
     await query.message.answer(text, reply_markup=keyboard, protect_content=True)
 
@@ -92,7 +91,6 @@ async def withdraw(
     if case is None or case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     if not callback_data.confirm:
         await query.message.answer(
             _("Withdraw case {code}? Helpers will stop working on it.", code=case.code),
@@ -207,7 +205,6 @@ async def picked(
     if case is None or "item" not in data:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
     await _deliver(query.message, session, domain, case, relay.Incoming(**data["item"]))

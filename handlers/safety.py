@@ -42,7 +42,6 @@ async def clear(message: Message, language: str) -> None:
 async def clear_confirmed(
     query: CallbackQuery, session: AsyncSession, domain: Domain, bot: Bot, state: FSMContext
 ) -> None:
-    await query.answer()
     chat_id = query.message.chat.id
     fresh, old = await privacy.clear_chat_ids(session, domain, chat_id)
     ids = sorted(set(fresh) | {query.message.message_id})
@@ -85,7 +84,6 @@ async def forget_confirmed(
     if role.reporter is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     codes = await privacy.forget_reporter(session, domain, role.reporter)
     await state.clear()
     await query.message.edit_text(

@@ -53,7 +53,6 @@ async def sos_command(
 
 @router.callback_query(Menu.filter(F.action == "sos"))
 async def sos_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
-    await query.answer()
     await _ask_country(query.message, session, role)
 
 
