@@ -80,6 +80,7 @@ def test_safety() -> None:
     text, keyboard = safety.consent_overview(
         [(CASE, {"destination_help": True, "origin_help": False})]
     )
+    assert [line[-1] for line in text.splitlines()[1:]] == ["✓", "✗", "✗"]
     assert layout(keyboard) == [
         ["cwd:7:destination_help"],
         ["cgv:7:origin_help"],
