@@ -1,5 +1,9 @@
 """aiogram handlers, one module per feature. Order matters: specific before general, fallback
-last. Each dispatcher gets fresh routers (see handlers.blueprint)."""
+last. Each dispatcher gets fresh routers (see handlers.blueprint).
+
+Every callback query is answered exactly once, after the update's commit, by
+``bot.middlewares.DatabaseMiddleware``: empty, unless the handler called ``query.answer``
+with a toast or an alert (the last call wins)."""
 
 from __future__ import annotations
 
@@ -8,21 +12,27 @@ from aiogram import Router
 
 def routers() -> list[Router]:
     from handlers import (
+        checkins,
+        claims,
         coordinator,
         drills,
         errors,
         fallback,
+        followup,
         groups,
         guards,
         intake,
         membership,
         menu,
+        outcome,
+        referral,
+        replies,
         report,
         reporter,
-        responder,
         safety,
         saved,
         sos,
+        timeline,
     )
 
     blueprints = [
@@ -34,12 +44,20 @@ def routers() -> list[Router]:
         coordinator.router,
         report.router,
         saved.router,
-        responder.router,
+        # Once one module, kept in its order: a form's state handler (outcome, referral)
+        # takes any text, commands included, before the commands registered after it.
+        claims.router,
+        replies.router,
+        timeline.router,
+        outcome.router,
+        referral.router,
+        followup.router,
         sos.router,
         safety.router,
         menu.router,
         intake.router,
         reporter.router,
+        checkins.router,
         groups.silence,
         fallback.router,
     ]

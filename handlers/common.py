@@ -1,11 +1,29 @@
-"""Shared rendering helpers for handlers."""
+"""What several handler modules share: the command list, the sent file, the access check of
+multi-step forms."""
 
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.fsm.context import FSMContext
+from aiogram.types import Message
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import LANGUAGE_NAMES, N_, tr
-from bot.views.buttons import Lang, Menu
+from bot.domain import access
+from bot.domain.access import Action
+from bot.domain.people import Role
+from bot.i18n import _, tr
+
+# Handler modules import the menu from here (the view lives in bot.views.menu).
+from bot.views.menu import language_keyboard, menu_keyboard, menu_text
+from models import Case
+
+__all__ = [
+    "command_list",
+    "language_keyboard",
+    "media_content",
+    "menu_keyboard",
+    "menu_text",
+    "still_allowed",
+]
 
 
 def command_list(language: str) -> list[tuple[str, str]]:
@@ -22,45 +40,6 @@ def command_list(language: str) -> list[tuple[str, str]]:
     ]
 
 
-def menu_keyboard(language: str) -> InlineKeyboardMarkup:
-    def button(text: str, action: str) -> InlineKeyboardButton:
-        return InlineKeyboardButton(
-            text=tr(language, text), callback_data=Menu(action=action).pack()
-        )
-
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [button(N_("🆘 SOS — I need help now"), "sos")],
-            [button(N_("📝 Report a problem"), "report")],
-            [button(N_("🔎 Someone is missing"), "missing")],
-            [button(N_("📋 My cases"), "status"), button(N_("☎️ Help contacts"), "help")],
-            [button(N_("🌐 Language"), "language")],
-        ]
-    )
-
-
-def language_keyboard(languages: list[str], current: str | None = None) -> InlineKeyboardMarkup:
-    rows = []
-    for code in languages:
-        mark = "✓ " if code == current else ""
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    text=mark + LANGUAGE_NAMES[code], callback_data=Lang(code=code).pack()
-                )
-            ]
-        )
-    return InlineKeyboardMarkup(inline_keyboard=rows)
-
-
-def menu_text(language: str) -> str:
-    return tr(
-        language,
-        "Corridor helps migrant workers and their families get help from trusted organisations.\n"
-        "What you tell us is shared only with the helpers you agree to. What would you like to do?",
-    )
-
-
 def media_content(message: Message) -> tuple[str, str | None, str | None] | None:
     """(kind, file_id, text) of a file or location the reporter sent; None for anything else."""
     for kind in ("photo", "voice", "document", "video", "audio"):
@@ -71,3 +50,17 @@ def media_content(message: Message) -> tuple[str, str | None, str | None] | None
     if message.location:
         return "location", None, f"{message.location.latitude:.5f},{message.location.longitude:.5f}"
     return None
+
+
+async def still_allowed(
+    session: AsyncSession, role: Role, state: FSMContext, message: Message, action: Action
+) -> Case | None:
+    """Multi-step forms check access again at every step: the person may have been
+    removed, or the case taken from them, since the first one."""
+    data = await state.get_data()
+    case = await session.get(Case, data.get("case_id", 0))
+    case = await access.case_for(session, role, action, case)
+    if case is None:
+        await state.clear()
+        await message.answer(_("You no longer have access to this case; nothing was changed."))
+    return case

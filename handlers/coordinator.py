@@ -7,7 +7,7 @@ import html
 
 from aiogram import F
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,6 +19,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _, _n, current_language
 from bot.views.buttons import InviteOrg
+from bot.views.coordinator import invite_keyboard
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -85,13 +86,9 @@ async def invite(message: Message, session: AsyncSession, role: Role) -> None:
     if not organisations:
         await message.answer(_("None of your corridors has an organisation yet."))
         return
-    rows = [
-        [InlineKeyboardButton(text=org.name, callback_data=InviteOrg(org=org.id).pack())]
-        for org in organisations
-    ]
     await message.answer(
         _("Invite a responder to which organisation?"),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=invite_keyboard(organisations),
     )
 
 
@@ -107,7 +104,6 @@ async def invite_link(
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
     token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
-    await query.answer()
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
         _(

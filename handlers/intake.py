@@ -16,7 +16,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
 from bot.views import intake as view
-from bot.views.buttons import Menu, Nav, Step
+from bot.views.buttons import Menu, Nav, Step, Unfinished
 from handlers.blueprint import Blueprint
 from handlers.common import media_content, menu_keyboard
 
@@ -81,21 +81,18 @@ async def start_from_menu(
     session: AsyncSession,
     language: str,
 ) -> None:
-    await query.answer()
     await begin(query.message, state, session, language, callback_data.action)
 
 
-@router.callback_query(F.data == "nav:resume", StateFilter(Report.filling))
+@router.callback_query(Unfinished.filter(F.action == "resume"), StateFilter(Report.filling))
 async def resume(query: CallbackQuery, session: AsyncSession, draft: wizard.Draft) -> None:
-    await query.answer()
     await ask(query.message, session, draft)
 
 
-@router.callback_query(F.data == "nav:restart")
+@router.callback_query(Unfinished.filter(F.action == "restart"))
 async def restart(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, language: str
 ) -> None:
-    await query.answer()
     flow = (await state.get_data()).get("flow", "report")
     await state.clear()
     await begin(query.message, state, session, language, flow)
@@ -118,7 +115,6 @@ async def on_choice(
     if outcome.result == "unavailable":
         await query.answer(_(view.UNAVAILABLE), show_alert=True)
         return
-    await query.answer()
     await state.set_data(draft.stored())
     if outcome.result == "toggled":
         markup = view.keyboard(draft, wizard.choices(draft, corridors))
@@ -148,7 +144,6 @@ async def on_nav(
     if outcome.result == "need_one":
         await query.answer(_(view.NEED_ONE), show_alert=True)
         return
-    await query.answer()
     if outcome.result == "cancelled":
         await state.clear()
         await query.message.edit_reply_markup(reply_markup=None)

@@ -7,7 +7,7 @@ import html
 from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,6 +18,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _, available_languages, current_language, normalise_language, tr
 from bot.views.buttons import Lang, Menu
+from bot.views.menu import unfinished_report_keyboard
 from handlers.blueprint import Blueprint
 from handlers.common import language_keyboard, menu_keyboard, menu_text
 from models import Case, HelpContact, Organisation
@@ -79,14 +80,7 @@ async def start(
     if current and current.startswith("Report"):
         await message.answer(
             _("You have an unfinished report. Continue where you stopped, or start again?"),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(text=_("Continue"), callback_data="nav:resume"),
-                        InlineKeyboardButton(text=_("Start again"), callback_data="nav:restart"),
-                    ]
-                ]
-            ),
+            reply_markup=unfinished_report_keyboard(),
         )
         return
     if role.name == "stranger":

@@ -1,4 +1,5 @@
-"""What a reporter does after submitting: status, more messages, check-ins, feedback."""
+"""What a reporter does after submitting: /status, /join, withdraw, and more messages for
+their case (check-ins, feedback and consent answers are in ``handlers.checkins``)."""
 
 from __future__ import annotations
 
@@ -6,25 +7,21 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    Message,
-    ReplyKeyboardRemove,
-)
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import access, followups, referral, relay, resolution
+from bot.domain import access, relay, resolution
 from bot.domain import cases as case_domain
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import _
-from bot.taxonomy import STATUS_LABELS, CaseStatus
-from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Menu, PickCase, Withdraw
+from bot.taxonomy import CaseStatus
+from bot.views import cases as cases_view
+from bot.views.buttons import Menu, PickCase, Withdraw
+from bot.views.menu import menu_keyboard
 from handlers.blueprint import Blueprint
-from handlers.common import media_content, menu_keyboard
+from handlers.common import media_content
 from models import Case
 
 router = Blueprint("reporter")
@@ -36,38 +33,9 @@ class Picking(StatesGroup):
     case = State()
 
 
-class Commenting(StatesGroup):
-    note = State()
-
-
-async def _own_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
-    """A reporter may only touch their own cases; anything else looks like it does not exist."""
-    if role.reporter is None:
-        return None
-    case = await session.get(Case, case_id)
-    return case if case is not None and case.reporter_id == role.reporter.id else None
-
-
 async def status_text(session: AsyncSession, role: Role) -> tuple[str, InlineKeyboardMarkup | None]:
-    if role.reporter is None:
-        return _("You have no cases yet."), None
-    cases = await case_domain.cases_of(session, role.reporter)
-    if not cases:
-        return _("You have no cases yet."), None
-    lines = [_("Your cases:")]
-    rows = []
-    for case in cases[-10:]:
-        lines.append(f"• {case.code}: {_(STATUS_LABELS[CaseStatus(case.status)])}")
-        if case.status in (CaseStatus.ROUTED, CaseStatus.CLAIMED, CaseStatus.REFERRED):
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        text=_("Withdraw {code}", code=case.code),
-                        callback_data=Withdraw(case_id=case.id, confirm=0).pack(),
-                    )
-                ]
-            )
-    return "\n".join(lines), InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+    cases = await case_domain.cases_of(session, role.reporter) if role.reporter else []
+    return cases_view.status_text(cases)
 
 
 @router.message(Command("status"))
@@ -78,7 +46,6 @@ async def status(message: Message, session: AsyncSession, role: Role) -> None:
 
 @router.callback_query(Menu.filter(F.action == "status"))
 async def status_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
-    await query.answer()
     text, keyboard = await status_text(session, role)
     await query.message.answer(text, reply_markup=keyboard, protect_content=True)
 
@@ -120,24 +87,14 @@ async def join_case(
 async def withdraw(
     query: CallbackQuery, callback_data: Withdraw, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
-    case = await _own_case(session, role, callback_data.case_id)
+    case = await access.reporters_case(session, role, callback_data.case_id)
     if case is None or case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     if not callback_data.confirm:
         await query.message.answer(
             _("Withdraw case {code}? Helpers will stop working on it.", code=case.code),
-            reply_markup=InlineKeyboardMarkup(
-                inline_keyboard=[
-                    [
-                        InlineKeyboardButton(
-                            text=_("Yes, withdraw"),
-                            callback_data=Withdraw(case_id=case.id, confirm=1).pack(),
-                        ),
-                    ]
-                ]
-            ),
+            reply_markup=cases_view.withdraw_confirm_keyboard(case),
         )
         return
     await resolution.withdraw(session, domain, case)
@@ -229,12 +186,8 @@ async def reporter_message(
         return
     await state.set_state(Picking.case)
     await state.set_data({"item": item.__dict__})
-    rows = [
-        [InlineKeyboardButton(text=case.code, callback_data=PickCase(case_id=case.id).pack())]
-        for case in open_cases
-    ]
     await message.answer(
-        _("Which case is this about?"), reply_markup=InlineKeyboardMarkup(inline_keyboard=rows)
+        _("Which case is this about?"), reply_markup=cases_view.pick_case_keyboard(open_cases)
     )
 
 
@@ -247,100 +200,11 @@ async def picked(
     role: Role,
     state: FSMContext,
 ) -> None:
-    case = await _own_case(session, role, callback_data.case_id)
+    case = await access.reporters_case(session, role, callback_data.case_id)
     data = await state.get_data()
     if case is None or "item" not in data:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
     await _deliver(query.message, session, domain, case, relay.Incoming(**data["item"]))
-
-
-@router.callback_query(CheckIn.filter())
-async def checkin_answer(
-    query: CallbackQuery, callback_data: CheckIn, session: AsyncSession, domain: Domain, role: Role
-) -> None:
-    case = await _own_case(session, role, callback_data.case_id)
-    if case is None or callback_data.answer not in ("safe", "unsafe", "changed"):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    await query.answer()
-    result = await followups.answer_checkin(session, domain, case, callback_data.answer)
-    replies = {
-        "safe": _("Thank you. We are glad you are safe. Write here any time."),
-        "unsafe": _(
-            "Your helper and the coordinator have been alerted now. If you can, share your location or write what is happening. If you can call, /help lists emergency contacts."
-        ),
-        "changed": _("Please tell us what changed. Your next messages go to your helper."),
-    }
-    await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(replies[result], protect_content=True)
-
-
-@router.callback_query(Feedback.filter())
-async def feedback(
-    query: CallbackQuery,
-    callback_data: Feedback,
-    session: AsyncSession,
-    domain: Domain,
-    role: Role,
-    state: FSMContext,
-) -> None:
-    case = await _own_case(session, role, callback_data.case_id)
-    if case is None or not await resolution.feedback(session, domain, case, callback_data.score):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    await query.answer(_("Thank you for your feedback."))
-    await query.message.edit_reply_markup(reply_markup=None)
-    await state.set_state(Commenting.note)
-    await state.set_data({"case_id": case.id})
-    await query.message.answer(
-        _("Thank you. If you like, write a few words about how we helped. Or send /skip."),
-        protect_content=True,
-    )
-
-
-@router.message(StateFilter(Commenting.note), Command("skip"))
-async def skip_comment(message: Message, state: FSMContext) -> None:
-    await state.clear()
-    await message.answer(_("Thank you."))
-
-
-@router.message(StateFilter(Commenting.note), F.text & ~F.text.startswith("/"))
-async def comment(message: Message, session: AsyncSession, role: Role, state: FSMContext) -> None:
-    case = await _own_case(session, role, (await state.get_data()).get("case_id", 0))
-    await state.clear()
-    if case is not None:
-        case.feedback_note = message.text[:1000]
-    await message.answer(_("Thank you."), protect_content=True)
-
-
-@router.callback_query(ConsentAnswer.filter())
-async def consent_answer(
-    query: CallbackQuery,
-    callback_data: ConsentAnswer,
-    session: AsyncSession,
-    domain: Domain,
-    role: Role,
-) -> None:
-    case = await _own_case(session, role, callback_data.case_id)
-    if case is None or callback_data.purpose not in (
-        "destination_help",
-        "origin_help",
-        "statistics",
-    ):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
-        return
-    result = await referral.answer_consent(
-        session, domain, case, callback_data.purpose, bool(callback_data.granted)
-    )
-    await query.message.edit_reply_markup(reply_markup=None)
-    if result == "stale":
-        await query.answer(
-            _("This question was already answered. /consent shows what you share and changes it."),
-            show_alert=True,
-        )
-        return
-    await query.message.answer(_("Thank you. Your answer was recorded."), protect_content=True)

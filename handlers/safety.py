@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Awaitable, Callable
 
 from aiogram import Bot, F
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import access, privacy
@@ -19,7 +18,7 @@ from bot.domain.consent import give_consent
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import N_, _, _n
-from bot.taxonomy import OPEN_STATUSES, ConsentPurpose
+from bot.views import safety as safety_view
 from bot.views.buttons import ClearChat, ConsentGive, ConsentWithdraw, Forget
 from handlers.blueprint import Blueprint
 from models import Case, Reporter
@@ -28,13 +27,6 @@ router = Blueprint("safety")
 router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
-DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)  # Telegram allows 48 h; keep a margin
-PURPOSE_LABELS = {
-    ConsentPurpose.DESTINATION_HELP.value: N_("Helpers in the country where you work"),
-    ConsentPurpose.ORIGIN_HELP.value: N_("Helpers in your home country"),
-    ConsentPurpose.STATISTICS.value: N_("Anonymous statistics"),
-}
-
 
 @router.message(Command("clear"))
 async def clear(message: Message, language: str) -> None:
@@ -42,15 +34,7 @@ async def clear(message: Message, language: str) -> None:
         _(
             "Delete this conversation from your phone? Messages older than 2 days cannot be deleted by the bot."
         ),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("🧹 Yes, clear this chat"), callback_data=ClearChat(confirm=1).pack()
-                    ),
-                ]
-            ]
-        ),
+        reply_markup=safety_view.clear_keyboard(),
     )
 
 
@@ -58,11 +42,8 @@ async def clear(message: Message, language: str) -> None:
 async def clear_confirmed(
     query: CallbackQuery, session: AsyncSession, domain: Domain, bot: Bot, state: FSMContext
 ) -> None:
-    await query.answer()
     chat_id = query.message.chat.id
-    fresh, old = await privacy.clear_chat_ids(
-        session, domain, chat_id, domain.now() - DELETABLE_FOR
-    )
+    fresh, old = await privacy.clear_chat_ids(session, domain, chat_id)
     ids = sorted(set(fresh) | {query.message.message_id})
     failed = 0
     for start in range(0, len(ids), 100):
@@ -92,15 +73,7 @@ async def forget(message: Message, role: Role) -> None:
         _(
             "Erase everything you told us? Your open cases will be closed and helpers told. This cannot be undone."
         ),
-        reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[
-                [
-                    InlineKeyboardButton(
-                        text=_("Yes, erase my data"), callback_data=Forget(confirm=1).pack()
-                    ),
-                ]
-            ]
-        ),
+        reply_markup=safety_view.forget_keyboard(),
     )
 
 
@@ -111,7 +84,6 @@ async def forget_confirmed(
     if role.reporter is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return
-    await query.answer()
     codes = await privacy.forget_reporter(session, domain, role.reporter)
     await state.clear()
     await query.message.edit_text(
@@ -128,52 +100,12 @@ async def consent(message: Message, session: AsyncSession, role: Role) -> None:
     if role.reporter is None:
         await message.answer(_("We hold no reports from you."))
         return
-    lines = [_("What you agreed to share:")]
-    rows = []
-    for case in await case_domain.open_cases_of(session, role.reporter):
-        current = await case_domain.consents_of(session, case)
-        for purpose, label in PURPOSE_LABELS.items():
-            granted = current.get(purpose, False)
-            lines.append(f"{case.code} · {_(label)}: {'✓' if granted else '✗'}")
-            rows.append([consent_button(case, purpose, granted)])
-    if len(lines) == 1:
-        lines.append(_("No open case."))
-    await message.answer(
-        "\n".join(lines),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows) if rows else None,
-        protect_content=True,
-    )
-
-
-def consent_button(case: Case, purpose: str, granted: bool) -> InlineKeyboardButton:
-    """Withdraw what is given, give what is not."""
-    what = _(PURPOSE_LABELS[purpose])
-    if granted:
-        return InlineKeyboardButton(
-            text=_("Withdraw: {what} ({code})", what=what, code=case.code),
-            callback_data=ConsentWithdraw(case_id=case.id, purpose=purpose).pack(),
-        )
-    return InlineKeyboardButton(
-        text=_("Agree: {what} ({code})", what=what, code=case.code),
-        callback_data=ConsentGive(case_id=case.id, purpose=purpose).pack(),
-    )
-
-
-async def reporters_open_case(
-    session: AsyncSession, role: Role, case_id: int, purpose: str
-) -> Case | None:
-    """The case a consent button names, if it is the presser's own, open and the purpose real."""
-    case = await session.get(Case, case_id)
-    if (
-        role.reporter is None
-        or case is None
-        or case.reporter_id != role.reporter.id
-        or case.erased
-        or case.status not in [s.value for s in OPEN_STATUSES]
-        or purpose not in PURPOSE_LABELS
-    ):
-        return None
-    return case
+    consents = [
+        (case, await case_domain.consents_of(session, case))
+        for case in await case_domain.open_cases_of(session, role.reporter)
+    ]
+    text, keyboard = safety_view.consent_overview(consents)
+    await message.answer(text, reply_markup=keyboard, protect_content=True)
 
 
 @router.callback_query(ConsentWithdraw.filter())
@@ -235,7 +167,7 @@ async def change_consent(
 ) -> None:
     """One press of a /consent button: a case that is not the presser's own is refused, a
     change already in force (a second press, an old message) changes nothing."""
-    case = await reporters_open_case(session, role, callback_data.case_id, callback_data.purpose)
+    case = await access.consent_case(session, role, callback_data.case_id, callback_data.purpose)
     if case is None:
         await query.answer(_("This button is no longer valid."), show_alert=True)
         return

@@ -8,7 +8,7 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.fsm.state import State, StatesGroup
-from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import access, saved_replies
@@ -19,9 +19,10 @@ from bot.domain.people import Role
 from bot.domain.saved_replies import SavedReply
 from bot.i18n import _, language_name
 from bot.views.buttons import SavedCase, SavedPick, SavedSend
+from bot.views.cases import relay_result_text
+from bot.views.saved import cases_keyboard, preview_keyboard, preview_text, replies_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
-from handlers.responder import relay_result_text
 from models import Case
 
 router = Blueprint("saved")
@@ -30,63 +31,6 @@ router = Blueprint("saved")
 class SavedReplyForm(StatesGroup):
     value = State()
     preview = State()
-
-
-# ---- rendering (texts and keyboards) --------------------------------------------------------
-
-
-def cases_keyboard(cases: list[Case]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [InlineKeyboardButton(text=c.code, callback_data=SavedCase(case_id=c.id).pack())]
-            for c in cases
-        ]
-    )
-
-
-def replies_keyboard(case: Case, replies: list[SavedReply], language: str) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=reply.title(language),
-                    callback_data=SavedPick(case_id=case.id, code=reply.code).pack(),
-                )
-            ]
-            for reply in replies
-        ]
-    )
-
-
-def preview_text(case: Case, reply: SavedReply, values: dict[str, str], language: str) -> str:
-    return (
-        _(
-            "Preview of “{title}” for case {code}. The reporter will read it in {language}:",
-            title=reply.title(language),
-            code=case.code,
-            language=language_name(case.language, language),
-        )
-        + "\n\n"
-        + saved_replies.render(reply, language, values, case.code)
-    )
-
-
-def preview_keyboard(case: Case) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [
-                InlineKeyboardButton(
-                    text=_("✅ Send"), callback_data=SavedSend(case_id=case.id, send=1).pack()
-                ),
-                InlineKeyboardButton(
-                    text=_("✖️ Cancel"), callback_data=SavedSend(case_id=case.id, send=0).pack()
-                ),
-            ]
-        ]
-    )
-
-
-# ---- handlers ---------------------------------------------------------------------------------
 
 
 async def _own_open_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:

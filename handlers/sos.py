@@ -5,21 +5,14 @@ from __future__ import annotations
 from aiogram import F
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
-from aiogram.types import (
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    KeyboardButton,
-    Message,
-    ReplyKeyboardMarkup,
-)
+from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import sos
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.domain.places import country_name
 from bot.i18n import _
+from bot.views import sos as sos_view
 from bot.views.buttons import Menu, SosSend
 from handlers.blueprint import Blueprint
 
@@ -29,19 +22,11 @@ router.callback_query.filter(F.message.chat.type == "private")
 
 
 async def _ask_country(message: Message, session: AsyncSession, role: Role) -> None:
-    rows = [
-        [
-            InlineKeyboardButton(
-                text="🆘 " + country_name(code), callback_data=SosSend(country=code).pack()
-            )
-        ]
-        for code in await sos.destinations(session, role)
-    ]
     await message.answer(
         _("🆘 Which country are you in? Tap it and we alert helpers there at once.")
         + "\n\n"
         + _(sos.SOS_CONSENT),
-        reply_markup=InlineKeyboardMarkup(inline_keyboard=rows),
+        reply_markup=sos_view.countries_keyboard(await sos.destinations(session, role)),
         protect_content=True,
     )
 
@@ -55,7 +40,6 @@ async def sos_command(
 
 @router.callback_query(Menu.filter(F.action == "sos"))
 async def sos_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
-    await query.answer()
     await _ask_country(query.message, session, role)
 
 
@@ -107,10 +91,6 @@ async def sos_send(
             "If you can, share your location with the button below, or write what is happening. Everything you send here is added to this case.",
             code=outcome.case.code,
         ),
-        reply_markup=ReplyKeyboardMarkup(
-            keyboard=[[KeyboardButton(text=_("📍 Share my location"), request_location=True)]],
-            resize_keyboard=True,
-            one_time_keyboard=True,
-        ),
+        reply_markup=sos_view.share_location_keyboard(),
         protect_content=True,
     )

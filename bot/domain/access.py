@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.cases import case_by_code
 from bot.domain.people import Role, coordinator_corridors
+from bot.taxonomy import OPEN_STATUSES, ConsentPurpose
 from models import Case
 
 
@@ -38,6 +39,8 @@ class Action(StrEnum):
     REOPEN = "reopen"
     REFER = "refer"
     FOLLOWUP = "followup"
+    # the owner's reminder and check-in, put off from the reminder's own button
+    SNOOZE = "snooze"
     ONCALL = "oncall"
     # coordinators
     DIGEST = "digest"
@@ -84,6 +87,7 @@ _CASE_ACTIONS = {
     Action.REOPEN,
     Action.REFER,
     Action.FOLLOWUP,
+    Action.SNOOZE,
 }
 _COORDINATOR_ACTIONS = {
     Action.DIGEST,
@@ -99,7 +103,7 @@ _COORDINATOR_ACTIONS = {
     Action.DRILL,
 }
 _CORRIDOR_CASE_ACTIONS = {Action.BLOCK, Action.OVERRIDE, Action.MANAGE_CASE}
-_OWNER_ONLY = {Action.REPLY, Action.READ_DETAILS}
+_OWNER_ONLY = {Action.REPLY, Action.READ_DETAILS, Action.SNOOZE}
 
 
 def _table() -> dict[tuple[str, Action], Decision]:
@@ -145,7 +149,8 @@ def reaches(role: Role, case: Case, corridors: Iterable[str], action: Action) ->
         return False
     if action in _OWNER_ONLY:
         # A reporter talks to one person: only that person writes to them and reads who
-        # they are (a coordinator, even an admin, takes the case first to see either).
+        # they are (a coordinator, even an admin, takes the case first to see either); the
+        # reminders to snooze are the owner's own.
         return case.owner_person_id == role.person.id
     if role.name == "admin":
         return True
@@ -177,3 +182,28 @@ async def case_for(
     if case is None:
         return None
     return case if reaches(role, case, await corridors_of(session, role), action) else None
+
+
+async def reporters_case(session: AsyncSession, role: Role, case_id: int) -> Case | None:
+    """The case, if it is the reporter's own: a reporter acts on their own cases only, and
+    anything else looks as if it did not exist."""
+    if role.reporter is None:
+        return None
+    case = await session.get(Case, case_id)
+    return case if case is not None and case.reporter_id == role.reporter.id else None
+
+
+async def consent_case(
+    session: AsyncSession, role: Role, case_id: int, purpose: str
+) -> Case | None:
+    """The case a consent button names, if it is the reporter's own, open, not erased, and
+    the purpose a real one."""
+    case = await reporters_case(session, role, case_id)
+    if (
+        case is None
+        or case.erased
+        or case.status not in [s.value for s in OPEN_STATUSES]
+        or purpose not in {p.value for p in ConsentPurpose}
+    ):
+        return None
+    return case

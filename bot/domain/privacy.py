@@ -226,11 +226,15 @@ async def block_reporter(
     )
 
 
+DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)  # Telegram allows 48 h; keep a margin
+
+
 async def clear_chat_ids(
-    session: AsyncSession, domain: Domain, chat_id: int, since: dt.datetime
+    session: AsyncSession, domain: Domain, chat_id: int
 ) -> tuple[list[int], int]:
     """Message ids in this chat young enough to delete (Telegram allows 48 hours), and how
     many are older and must be deleted by hand."""
+    since = domain.now() - DELETABLE_FOR
     key = domain.keys.pseudonym("chat", chat_id)
     rows = list(await session.scalars(select(SentMessage).where(SentMessage.chat_key == key)))
     fresh = [r.message_id for r in rows if r.sent_at >= since]

@@ -143,3 +143,10 @@ class SavedSend(CallbackData, prefix="svs"):
 class ConsentGive(CallbackData, prefix="cgv"):
     case_id: RowId
     purpose: Word
+
+
+class Unfinished(CallbackData, prefix="nav"):
+    """Continue or restart an unfinished report: packs to ``nav:resume`` / ``nav:restart``,
+    the raw strings of buttons already in chats. Two parts, so it never matches ``Nav``."""
+
+    action: Word  # resume | restart

@@ -32,6 +32,7 @@ EXPECTED = {
     Action.REOPEN: (D, D, OWN, OWN, OWN),
     Action.REFER: (D, D, OWN, OWN, OWN),
     Action.FOLLOWUP: (D, D, OWN, OWN, OWN),
+    Action.SNOOZE: (D, D, OWN, OWN, OWN),
     Action.ONCALL: (D, D, A, A, A),
     Action.DIGEST: (D, D, D, A, A),
     Action.STATS: (D, D, D, A, A),
@@ -92,6 +93,10 @@ CASE = Case(id=1, code="QA-1", corridor_code="NP-QA", owner_person_id=7)
         (person(1, "admin"), Action.READ_DETAILS, [], False),
         (Role("reporter"), Action.READ_DETAILS, [], False),
         (Role("reporter"), Action.VIEW_CASE, [], False),
+        # Snoozing the owner's reminders: the owner only, not the corridor's coordinator.
+        (person(7, "responder"), Action.SNOOZE, [], True),
+        (person(9, "coordinator"), Action.SNOOZE, ["NP-QA"], False),
+        (person(1, "admin"), Action.SNOOZE, [], False),
     ],
 )
 def test_reach_of_case_actions(
