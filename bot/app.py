@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, SystemClock
 from bot.config import Config
-from bot.crypto import make_keyring
+from bot.crypto import KeyRing, active, make_keyring
 from bot.delivery import Delivery
 from bot.domain import duties, network, privacy
 from bot.domain.context import Domain
@@ -154,6 +154,24 @@ class InFlight:
             self.count -= 1
             if self.count == 0:
                 self.idle.set()
+
+
+def make_domain(
+    config: Config,
+    sessions: Any,
+    *,
+    clock: Clock | None = None,
+    keys: KeyRing | None = None,
+) -> Domain:
+    """The domain as the bot and every command run beside it use it: the system clock, the
+    installed keys and the view layer that renders what it tells people."""
+    return Domain(
+        config=config,
+        clock=clock or SystemClock(),
+        sessions=sessions,
+        keys=keys or active(),
+        views=NoticeViews(),
+    )
 
 
 @dataclass
@@ -428,13 +446,7 @@ async def build_app(
         raise StartupError(f"database {safe_url(config.database.url)} unavailable: {exc}") from exc
     # Sessions of this app get their own class, so delivery's commit hooks are this app's only.
     session_class = type("CorridorSession", (Session,), {})
-    domain = Domain(
-        config=config,
-        clock=clock or SystemClock(),
-        sessions=make_sessionmaker(engine, session_class),
-        keys=keys,
-        views=NoticeViews(),
-    )
+    domain = make_domain(config, make_sessionmaker(engine, session_class), clock=clock, keys=keys)
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)
     if report.changed:

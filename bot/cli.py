@@ -244,22 +244,13 @@ async def _apply_network(  # type: ignore[no-untyped-def]
 ):
     """Makes the database's network match ``config`` and records, in the audit trail, that
     ``source`` did."""
-    from bot.clock import SystemClock
-    from bot.crypto import active
+    from bot.app import make_domain
     from bot.domain import events
-    from bot.domain.context import Domain
     from bot.domain.network import sync_network
-    from bot.views.notices import NoticeViews
 
     report = await sync_network(session, config)
     if report.changes and record:
-        domain = Domain(
-            config=config,
-            clock=SystemClock(),
-            sessions=None,  # type: ignore[arg-type]
-            keys=active(),
-            views=NoticeViews(),
-        )
+        domain = make_domain(config, None)
         await events.record(
             session,
             domain,
@@ -602,25 +593,16 @@ def cmd_export(args: argparse.Namespace) -> int:
     _check_output(args.out)
     config = _load(args)
 
+    from bot.app import make_domain
     from bot.domain import events
-    from bot.domain.context import Domain
     from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
-    from bot.views.notices import NoticeViews
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         from sqlalchemy import select
 
-        from bot.clock import SystemClock
-        from bot.crypto import active
         from models import Corridor
 
-        domain = Domain(
-            config=config,
-            clock=SystemClock(),
-            sessions=sessions,
-            keys=active(),
-            views=NoticeViews(),
-        )
+        domain = make_domain(config, sessions)
         k = threshold(config.statistics, args.audience)
         # Read in a read-only transaction (the bot keeps working), recorded in the audit
         # trail in a short write transaction, and only then written out.
@@ -668,9 +650,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _export_full(args: argparse.Namespace) -> int:
     import getpass
 
-    from bot.domain.context import Domain
+    from bot.app import make_domain
     from bot.domain.exports import MIN_PASSPHRASE, build_full_export, record_full_export
-    from bot.views.notices import NoticeViews
 
     if not args.out:
         raise UsageError("--full needs --out FILE (the encrypted file is binary)")
@@ -681,16 +662,8 @@ def _export_full(args: argparse.Namespace) -> int:
         raise UsageError(f"the passphrase needs at least {MIN_PASSPHRASE} characters")
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
-        from bot.clock import SystemClock
-        from bot.crypto import active
 
-        domain = Domain(
-            config=config,
-            clock=SystemClock(),
-            sessions=sessions,
-            keys=active(),
-            views=NoticeViews(),
-        )
+        domain = make_domain(config, sessions)
         actor = f"cli:{getpass.getuser()}"
         # Read in a read-only transaction (the bot keeps working); the file is written
         # before its audit event (no event for a file that was never written), and removed
@@ -773,19 +746,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     k = threshold(config.statistics, args.audience)
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
-        from bot.clock import SystemClock
-        from bot.crypto import active
+        from bot.app import make_domain
         from bot.domain import events
-        from bot.domain.context import Domain
-        from bot.views.notices import NoticeViews
 
-        domain = Domain(
-            config=config,
-            clock=SystemClock(),
-            sessions=sessions,
-            keys=active(),
-            views=NoticeViews(),
-        )
+        domain = make_domain(config, sessions)
         async with sessions() as session, session.begin():
             try:
                 report = await evidence.build(

@@ -10,13 +10,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.clock import SystemClock
+from bot.app import make_domain
 from bot.config import Config
 from bot.domain import digest, duties
-from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.errors import CommandError
-from bot.views.notices import NoticeViews
 from models import Person
 
 
@@ -36,13 +34,10 @@ async def print_or_send(
     ``render`` turns the digest's Telegram HTML into what is printed (plain text on a
     terminal); files in ``out`` are written as plain text and PNG."""
     from bot.cli import plain_text
-    from bot.crypto import active
 
     if send and writer is None:
         raise ValueError("send needs a writer")
-    domain = Domain(
-        config=config, clock=SystemClock(), sessions=sessions, keys=active(), views=NoticeViews()
-    )
+    domain = make_domain(config, sessions)
     async with domain.sessions() as session, session.begin():
         query = select(Person).where(
             Person.role.in_(("coordinator", "admin")), Person.active.is_(True)
@@ -63,9 +58,7 @@ async def print_or_send(
             built.append((person, corridors, text, chart))
     if send:
         assert writer is not None
-        queuing = Domain(
-            config=config, clock=SystemClock(), sessions=writer, keys=active(), views=NoticeViews()
-        )
+        queuing = make_domain(config, writer)
         for person, corridors, text, chart in built:
             async with queuing.transaction() as session:
                 current = await session.get(Person, person.id)
