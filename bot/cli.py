@@ -594,8 +594,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     config = _load(args)
 
     from bot.app import make_domain
-    from bot.domain import events
-    from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
+    from bot.domain.exports import anonymised_rows, record_export, threshold, to_csv, to_json
 
     async def work(engine, sessions) -> int:  # type: ignore[no-untyped-def]
         from sqlalchemy import select
@@ -619,19 +618,15 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
 
         async def record(session) -> None:  # type: ignore[no-untyped-def]
-            await events.record(
+            await record_export(
                 session,
                 domain,
-                "export",
-                actor="cli",
-                data={
-                    "format": args.format,
-                    "audience": args.audience,
-                    "corridor": args.corridor,
-                    "from": args.start,
-                    "to": args.end,
-                    "cases": result.cases_included,
-                },
+                "cli",
+                fmt=args.format,
+                audience=args.audience,
+                results=[result],
+                start=start,
+                end=end,
             )
 
         await _write_briefly(config, record)

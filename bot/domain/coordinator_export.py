@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain import events
 from bot.domain.context import Domain
-from bot.domain.exports import anonymised_rows, threshold, to_csv, to_json
+from bot.domain.exports import anonymised_rows, record_export, threshold, to_csv, to_json
 from models import Person
 
 FORMATS = ("csv", "json")
@@ -52,17 +51,15 @@ async def export_files(
         )
         for corridor in corridors
     ]
-    await events.record(
+    await record_export(
         session,
         domain,
-        "export",
-        actor=f"person:{coordinator.id}",
-        data={
-            "format": fmt,
-            "corridors": [r.corridor for r in results],
-            "from": start.isoformat(),
-            "to": end.isoformat(),
-        },
+        f"person:{coordinator.id}",
+        fmt=fmt,
+        audience="partner",
+        results=results,
+        start=start,
+        end=end,
     )
     return [
         ExportFile(

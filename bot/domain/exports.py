@@ -736,6 +736,35 @@ async def build_full_export(
     return blob, counts
 
 
+async def record_export(
+    session: AsyncSession,
+    domain: Domain,
+    actor: str,
+    *,
+    fmt: str,
+    audience: Audience,
+    results: list[ExportResult],
+    start: dt.date,
+    end: dt.date,
+) -> None:
+    """The audit record of an anonymised export, the same from the bot, the dashboard and
+    the CLI: who, which corridors and months, for which audience, how many cases."""
+    await events.record(
+        session,
+        domain,
+        "export",
+        actor=actor,
+        data={
+            "format": fmt,
+            "audience": audience,
+            "corridors": [result.corridor or "all" for result in results],
+            "from": start.isoformat(),
+            "to": end.isoformat(),
+            "cases": sum(result.cases_included for result in results),
+        },
+    )
+
+
 async def record_full_export(
     session: AsyncSession, domain: Domain, actor: str, blob: bytes, counts: dict[str, int]
 ) -> None:

@@ -344,6 +344,9 @@ async def test_trends_and_export(dash_harness: Harness, dash: Dashboard) -> None
     assert "MARKER" not in body
     [event] = await events_of(dash_harness, "export")
     assert event.actor == "person:sita" and event.data["corridors"] == ["NP-QA"]
+    # The same record as /export and `corridor export` make (exports.record_export).
+    assert set(event.data) == {"format", "audience", "corridors", "from", "to", "cases"}
+    assert event.data["audience"] == "partner" and event.data["cases"] == 2
     assert (await dash.get("api/export?format=xml", sita))[0] == 400
     status, bad = await dash.call("POST", "api/rota", user_id=sita, body=None)
     assert status == 400
