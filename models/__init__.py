@@ -46,7 +46,3 @@ __all__ = [
     "StatsName",
     "Timer",
 ]
-
-# Rollups are kept in step by session events registered on import (bot.domain.rollups), so
-# every session that can change a case keeps them.
-import bot.domain.rollups  # noqa: F401
