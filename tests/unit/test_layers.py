@@ -1,0 +1,29 @@
+"""Imports point one way (README, Layout): handlers → views and domain → models. Checked in
+fresh interpreters, where nothing else has loaded the upper layers first."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+ABOVE = {
+    "models": ("bot.domain", "bot.views", "bot.webapp", "handlers", "aiogram"),
+    "bot.domain.cases": ("bot.views", "bot.webapp", "handlers", "aiogram"),
+    "bot.domain.evidence": ("bot.views", "bot.webapp", "handlers", "aiogram"),
+}
+
+
+@pytest.mark.parametrize("module", list(ABOVE))
+def test_a_layer_loads_nothing_above_it(module: str) -> None:
+    code = (
+        "import sys\n"
+        f"import {module}\n"
+        f"above = {ABOVE[module]!r}\n"
+        "loaded = sorted(m for m in sys.modules if m.split('.')[0] in above or "
+        "any(m == a or m.startswith(a + '.') for a in above))\n"
+        "print(loaded); sys.exit(bool(loaded))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
