@@ -15,6 +15,7 @@ from bot import labels
 from bot.domain import access, events, followups, routing, timers
 from bot.domain.access import Action
 from bot.domain.context import Domain
+from bot.domain.notices import OwnerLostAlert
 from bot.domain.outbox import queue, queue_parts
 from bot.domain.people import Role
 from bot.domain.places import format_money
@@ -457,12 +458,7 @@ async def release(
     await routing.rerender_cards(
         session, domain, case, note=N_("Back in the queue: the owner is no longer available.")
     )
-    await routing.alert_coordinators(
-        session,
-        domain,
-        case,
-        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
-    )
+    await routing.alert_coordinators(session, domain, case, OwnerLostAlert(case))
     timers.schedule(
         session,
         domain,

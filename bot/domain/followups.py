@@ -10,7 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
-from bot.domain.notices import Notice, QuietCase, SafetyCheck
+from bot.domain.notices import (
+    Notice,
+    QuietCase,
+    ReporterNotSafeAlert,
+    ReporterSilentAlert,
+    SafetyCheck,
+)
 from bot.domain.outbox import queue, queue_notice
 from bot.i18n import N_, tr
 from bot.taxonomy import OPEN_STATUSES, URGENCY_RANK, CaseStatus, Urgency
@@ -128,12 +134,7 @@ async def fire_sos_silence(
             "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them."
         ),
     )
-    await routing.alert_coordinators(
-        session,
-        domain,
-        case,
-        N_("🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent."),
-    )
+    await routing.alert_coordinators(session, domain, case, ReporterSilentAlert(case))
 
 
 async def fire_owner_reminder(session: AsyncSession, domain: Domain, case: Case) -> None:
@@ -219,12 +220,7 @@ async def answer_checkin(session: AsyncSession, domain: Domain, case: Case, answ
             case,
             N_("🚨 The reporter of case {code} says they are NOT safe. Please act now."),
         )
-        await routing.alert_coordinators(
-            session,
-            domain,
-            case,
-            N_("🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe."),
-        )
+        await routing.alert_coordinators(session, domain, case, ReporterNotSafeAlert(case))
         await routing.rerender_cards(session, domain, case)
         return "unsafe"
     if answer == "changed":

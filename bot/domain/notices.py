@@ -86,5 +86,80 @@ class DashboardLink(Notice):
     url: str
 
 
+@dataclass(frozen=True)
+class NewCasePing(Notice):
+    """Tells someone on call that ``case`` waits for an owner in their group."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class BackupPing(Notice):
+    """Tells a backup that ``case`` is still unclaimed in their group."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class NudgePing(Notice):
+    """A coordinator asks someone to look at ``case``, still waiting in their group."""
+
+    case: Case
+
+
+class CoordinatorAlert(Notice):
+    """Base of what the coordinators of a case's corridor are told (as HTML)."""
+
+
+@dataclass(frozen=True)
+class UnroutedAlert(CoordinatorAlert):
+    """``case`` matched no responder group and needs an owner found by hand."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class UnclaimedAlert(CoordinatorAlert):
+    """``case`` is still unclaimed after every step of the escalation ladder."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class OwnerLostAlert(CoordinatorAlert):
+    """``case`` lost its owner and is back in the queue."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterNotSafeAlert(CoordinatorAlert):
+    """The reporter of ``case`` answered a safety check: not safe."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterSilentAlert(CoordinatorAlert):
+    """The reporter of SOS ``case`` has not answered since the last safety check."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class CardUndeliverableAlert(CoordinatorAlert):
+    """The card of ``case`` cannot reach the group ``chat_id`` of ``organisation`` (None:
+    unknown) for ``reason`` (a key of ``bot.domain.recipients.REASONS``, or Telegram's
+    words); ``taken_by`` names the organisations that got the case instead, and
+    ``still_shown`` counts the groups that still show it."""
+
+    case: Case
+    organisation: str | None
+    chat_id: int
+    reason: str
+    taken_by: tuple[str, ...]
+    still_shown: bool
+
+
 class Renderer(Protocol):
     def render(self, notice: Notice, language: str) -> Rendered: ...

@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
 from bot.domain.followups import notify_owner
+from bot.domain.notices import CardUndeliverableAlert
 from bot.i18n import N_, tr
 from bot.taxonomy import CONTACT_LABELS, OPEN_STATUSES, CaseStatus
 from models import Case, CaseCard, Organisation, OutboxMessage, Person, Reporter, ResponderGroup
@@ -150,38 +151,15 @@ async def alert_unreachable(
     taken_by: list[Organisation],
     still_shown: int | None,
 ) -> None:
-    def text_for(language: str) -> str:
-        lines = [
-            tr(
-                language,
-                "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
-                "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
-                code=case.code,
-                corridor=case.corridor_code,
-                org=html.escape(org.name if org else "?"),
-                chat=chat_id,
-                reason=tr(language, REASONS.get(reason, reason)),
-            )
-        ]
-        if taken_by:
-            lines.append(
-                tr(
-                    language,
-                    "The case was posted instead to: {orgs}.",
-                    orgs=html.escape(", ".join(o.name for o in taken_by)),
-                )
-            )
-        elif not still_shown:
-            lines.append(
-                tr(
-                    language,
-                    "No other group can take it. Please find it an owner: /case {code}",
-                    code=case.code,
-                )
-            )
-        return "\n".join(lines)
-
-    await routing.alert_coordinators(session, domain, case, text_for)
+    alert = CardUndeliverableAlert(
+        case,
+        organisation=org.name if org else None,
+        chat_id=chat_id,
+        reason=reason,
+        taken_by=tuple(o.name for o in taken_by),
+        still_shown=bool(still_shown),
+    )
+    await routing.alert_coordinators(session, domain, case, alert)
 
 
 async def reporter_unreachable(session: Any, domain: Domain, reporter_id: int) -> None:

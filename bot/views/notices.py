@@ -4,25 +4,37 @@ so a button tapped on any of these messages matches its handler's filter."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import labels
 from bot.domain.notices import (
+    BackupPing,
     Card,
+    CardUndeliverableAlert,
     CardWithdrawn,
     ConsentRequest,
     DashboardLink,
     FeedbackRequest,
+    NewCasePing,
     Notice,
+    NudgePing,
+    OwnerLostAlert,
     QuietCase,
     Rendered,
+    ReporterNotSafeAlert,
+    ReporterSilentAlert,
     SafetyCheck,
+    UnclaimedAlert,
+    UnroutedAlert,
 )
 from bot.domain.places import country_name
-from bot.i18n import tr
+from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
+from bot.i18n import N_, tr
 from bot.taxonomy import ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
@@ -154,6 +166,66 @@ def _dashboard_link(notice: DashboardLink, language: str) -> Rendered:
     return Rendered(None, _json(dashboard_keyboard(notice.url, language)))
 
 
+def _ping(msgid: str) -> Callable[[Any, str], Rendered]:
+    def render(notice: NewCasePing | BackupPing | NudgePing, language: str) -> Rendered:
+        case = notice.case
+        return Rendered(
+            tr(
+                language,
+                msgid,
+                code=case.code,
+                urgency=labels.urgency(case.urgency, language),
+                corridor=case.corridor_code,
+            )
+        )
+
+    return render
+
+
+def _case_alert(msgid: str) -> Callable[[Any, str], Rendered]:
+    """An alert that names only the case and its corridor."""
+
+    def render(notice: Any, language: str) -> Rendered:
+        case = notice.case
+        text = tr(language, msgid, code=case.code, corridor=case.corridor_code)
+        return Rendered(text, parse_mode="HTML")
+
+    return render
+
+
+def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> Rendered:
+    case = notice.case
+    lines = [
+        tr(
+            language,
+            "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
+            "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
+            code=case.code,
+            corridor=case.corridor_code,
+            org=html.escape(notice.organisation or "?"),
+            chat=notice.chat_id,
+            reason=tr(language, UNDELIVERABLE_REASONS.get(notice.reason, notice.reason)),
+        )
+    ]
+    if notice.taken_by:
+        lines.append(
+            tr(
+                language,
+                "The case was posted instead to: {orgs}.",
+                orgs=html.escape(", ".join(notice.taken_by)),
+            )
+        )
+    elif not notice.still_shown:
+        lines.append(
+            tr(
+                language,
+                "No other group can take it. Please find it an owner: /case {code}",
+                code=case.code,
+            )
+        )
+    return Rendered("\n".join(lines), parse_mode="HTML")
+
+
 _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
     Card: _card,
     CardWithdrawn: _card_withdrawn,
@@ -162,6 +234,39 @@ _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
     ConsentRequest: _consent_request,
     FeedbackRequest: _feedback_request,
     DashboardLink: _dashboard_link,
+    NewCasePing: _ping(
+        N_("🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
+    ),
+    BackupPing: _ping(
+        N_(
+            "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group."
+        ),
+    ),
+    NudgePing: _ping(
+        N_(
+            "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group."
+        ),
+    ),
+    UnroutedAlert: _case_alert(
+        N_(
+            "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"
+        ),
+    ),
+    UnclaimedAlert: _case_alert(
+        N_(
+            "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}"
+        ),
+    ),
+    OwnerLostAlert: _case_alert(
+        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
+    ),
+    ReporterNotSafeAlert: _case_alert(
+        N_("🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe."),
+    ),
+    ReporterSilentAlert: _case_alert(
+        N_("🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent."),
+    ),
+    CardUndeliverableAlert: _card_undeliverable,
 }
 
 

@@ -13,14 +13,23 @@ import pytest
 
 from bot import labels
 from bot.domain.notices import (
+    BackupPing,
     Card,
+    CardUndeliverableAlert,
     CardWithdrawn,
     ConsentRequest,
     DashboardLink,
     FeedbackRequest,
+    NewCasePing,
+    NudgePing,
+    OwnerLostAlert,
     QuietCase,
     Rendered,
+    ReporterNotSafeAlert,
+    ReporterSilentAlert,
     SafetyCheck,
+    UnclaimedAlert,
+    UnroutedAlert,
 )
 from bot.i18n import N_, tr
 from bot.taxonomy import REFERRAL_REASONS
@@ -249,6 +258,104 @@ def test_a_dashboard_link_is_a_web_app_button(language: str) -> None:
             ]
         ]
     }
+
+
+PINGS = [
+    (NewCasePing, "🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
+    (
+        BackupPing,
+        "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group.",
+    ),
+    (
+        NudgePing,
+        "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("ping", "msgid"), PINGS)
+def test_a_ping_names_the_case_its_corridor_and_urgency(
+    ping: type, msgid: str, language: str
+) -> None:
+    rendered = render(ping(make_case()), language)
+    assert rendered.text == translated(
+        language,
+        msgid,
+        code="QA-7K2M",
+        corridor="NP-QA",
+        urgency=labels.urgency("high", language),
+    )
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+ALERTS = [
+    (
+        UnroutedAlert,
+        "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
+    ),
+    (
+        UnclaimedAlert,
+        "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}",
+    ),
+    (OwnerLostAlert, "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
+    (
+        ReporterNotSafeAlert,
+        "🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe.",
+    ),
+    (
+        ReporterSilentAlert,
+        "🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("alert", "msgid"), ALERTS)
+def test_a_coordinator_alert_names_the_case_in_html(alert: type, msgid: str, language: str) -> None:
+    rendered = render(alert(make_case()), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M", corridor="NP-QA")
+    assert rendered.parse_mode == "HTML" and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_undeliverable_card_alert_says_why_and_where_the_case_went(language: str) -> None:
+    alert = CardUndeliverableAlert(
+        make_case(),
+        organisation="Doha <Centre>",
+        chat_id=-100,
+        reason="no_rights",
+        taken_by=("A & B", "C"),
+        still_shown=False,
+    )
+    rendered = render(alert, language)
+    first = translated(
+        language,
+        "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
+        "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
+        code="QA-7K2M",
+        corridor="NP-QA",
+        org="Doha &lt;Centre&gt;",
+        chat=-100,
+        reason=translated(language, "the bot is not allowed to post there"),
+    )
+    posted = translated(language, "The case was posted instead to: {orgs}.", orgs="A &amp; B, C")
+    assert rendered.text == f"{first}\n{posted}"
+    assert rendered.parse_mode == "HTML"
+    nowhere = render(
+        CardUndeliverableAlert(make_case(), None, -100, "gone away", (), still_shown=False),
+        language,
+    )
+    assert (nowhere.text or "").endswith(
+        translated(
+            language,
+            "No other group can take it. Please find it an owner: /case {code}",
+            code="QA-7K2M",
+        )
+    )
+    assert "?" in (nowhere.text or "") and "gone away" in (nowhere.text or "")
+    shown = render(CardUndeliverableAlert(make_case(), "X", -100, "removed", (), True), language)
+    assert "\n" not in (shown.text or "")
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
