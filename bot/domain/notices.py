@@ -107,6 +107,58 @@ class NudgePing(Notice):
     case: Case
 
 
+@dataclass(frozen=True)
+class ReporterNotSafe(Notice):
+    """Tells the owner of ``case`` that its reporter answered a safety check: not safe."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterChanged(Notice):
+    """Tells the owner of ``case`` that its reporter says something has changed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterSilent(Notice):
+    """Tells the owner of SOS ``case`` that its reporter has not answered since the last
+    safety check."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterUnreachable(Notice):
+    """Tells the owner of ``case`` that its reporter blocked the bot, with the other ways
+    they gave to reach them (for the owner's eyes only: it may hold a phone number)."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class CaseWithdrawn(Notice):
+    """Tells the owner of ``case`` that the reporter withdrew it and it is closed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterErased(Notice):
+    """Tells the owner of ``case`` that the reporter had their data erased; it is closed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Notice):
+    """Tells the owner of ``case`` that the reporter withdrew consent for the owner's side,
+    so the case is taken from them."""
+
+    case: Case
+
+
 class CoordinatorAlert(Notice):
     """Base of what the coordinators of a case's corridor are told (as HTML)."""
 

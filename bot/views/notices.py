@@ -17,7 +17,9 @@ from bot.domain.notices import (
     Card,
     CardUndeliverableAlert,
     CardWithdrawn,
+    CaseWithdrawn,
     ConsentRequest,
+    ConsentWithdrawn,
     DashboardLink,
     FeedbackRequest,
     NewCasePing,
@@ -26,8 +28,13 @@ from bot.domain.notices import (
     OwnerLostAlert,
     QuietCase,
     Rendered,
+    ReporterChanged,
+    ReporterErased,
+    ReporterNotSafe,
     ReporterNotSafeAlert,
+    ReporterSilent,
     ReporterSilentAlert,
+    ReporterUnreachable,
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
@@ -35,7 +42,7 @@ from bot.domain.notices import (
 from bot.domain.places import country_name
 from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
 from bot.i18n import N_, tr
-from bot.taxonomy import ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
+from bot.taxonomy import CONTACT_LABELS, ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
 from models import Case, Organisation
@@ -107,6 +114,32 @@ def consent_question(case: Case, receiver: Organisation, language: str) -> str:
         + "\n\n"
         + tr(language, "May we share your report with them?")
     )
+
+
+def unreachable_text(case: Case, language: str) -> str:
+    """For the owner only: it may hold the reporter's phone number."""
+    return (
+        tr(
+            language,
+            "⚠️ The reporter of case <b>{code}</b> cannot be reached through the bot any more "
+            "(they blocked it or deleted the chat). Messages to them are not delivered.",
+            code=case.code,
+        )
+        + "\n"
+        + other_routes(case, language)
+    )
+
+
+def other_routes(case: Case, language: str) -> str:
+    if case.contact_method == "chat" and not case.contact_phone:
+        return tr(language, "They gave no other way to reach them.")
+    method = tr(language, CONTACT_LABELS.get(case.contact_method, case.contact_method))
+    return tr(
+        language,
+        "Other ways they gave: {method} {phone}",
+        method=method,
+        phone=html.escape(case.contact_phone or ""),
+    ).strip()
 
 
 def _card(notice: Card, language: str) -> Rendered:
@@ -182,6 +215,19 @@ def _ping(msgid: str) -> Callable[[Any, str], Rendered]:
     return render
 
 
+def _about_case(msgid: str) -> Callable[[Any, str], Rendered]:
+    """A plain text that names only the case."""
+
+    def render(notice: Any, language: str) -> Rendered:
+        return Rendered(tr(language, msgid, code=notice.case.code))
+
+    return render
+
+
+def _reporter_unreachable(notice: ReporterUnreachable, language: str) -> Rendered:
+    return Rendered(unreachable_text(notice.case, language), parse_mode="HTML")
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], Rendered]:
     """An alert that names only the case and its corridor."""
 
@@ -245,6 +291,31 @@ _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
     NudgePing: _ping(
         N_(
             "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group."
+        ),
+    ),
+    ReporterNotSafe: _about_case(
+        N_("🚨 The reporter of case {code} says they are NOT safe. Please act now."),
+    ),
+    ReporterChanged: _about_case(
+        N_(
+            "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you."
+        ),
+    ),
+    ReporterSilent: _about_case(
+        N_(
+            "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them."
+        ),
+    ),
+    ReporterUnreachable: _reporter_unreachable,
+    CaseWithdrawn: _about_case(N_("The reporter withdrew case {code}. It is closed.")),
+    ReporterErased: _about_case(
+        N_(
+            "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor."
+        ),
+    ),
+    ConsentWithdrawn: _about_case(
+        N_(
+            "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you."
         ),
     ),
     UnroutedAlert: _case_alert(

@@ -17,7 +17,9 @@ from bot.domain.notices import (
     Card,
     CardUndeliverableAlert,
     CardWithdrawn,
+    CaseWithdrawn,
     ConsentRequest,
+    ConsentWithdrawn,
     DashboardLink,
     FeedbackRequest,
     NewCasePing,
@@ -25,14 +27,19 @@ from bot.domain.notices import (
     OwnerLostAlert,
     QuietCase,
     Rendered,
+    ReporterChanged,
+    ReporterErased,
+    ReporterNotSafe,
     ReporterNotSafeAlert,
+    ReporterSilent,
     ReporterSilentAlert,
+    ReporterUnreachable,
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
 )
 from bot.i18n import N_, tr
-from bot.taxonomy import REFERRAL_REASONS
+from bot.taxonomy import CONTACT_LABELS, REFERRAL_REASONS
 from bot.views.buttons import Claim, ConsentAnswer, Feedback, Pass, Snooze
 from bot.views.notices import NoticeViews
 from models import Case, Organisation
@@ -356,6 +363,62 @@ def test_an_undeliverable_card_alert_says_why_and_where_the_case_went(language: 
     assert "?" in (nowhere.text or "") and "gone away" in (nowhere.text or "")
     shown = render(CardUndeliverableAlert(make_case(), "X", -100, "removed", (), True), language)
     assert "\n" not in (shown.text or "")
+
+
+OWNER_NOTICES = [
+    (ReporterNotSafe, "🚨 The reporter of case {code} says they are NOT safe. Please act now."),
+    (
+        ReporterChanged,
+        "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you.",
+    ),
+    (
+        ReporterSilent,
+        "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them.",
+    ),
+    (CaseWithdrawn, "The reporter withdrew case {code}. It is closed."),
+    (
+        ReporterErased,
+        "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor.",
+    ),
+    (
+        ConsentWithdrawn,
+        "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("notice", "msgid"), OWNER_NOTICES)
+def test_the_owner_is_told_what_the_reporter_did(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed")), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_owner_of_an_unreachable_reporter_gets_the_other_ways_to_reach_them(
+    language: str,
+) -> None:
+    case = make_case(status="claimed", contact_method="phone", contact_phone="+974 <33>")
+    rendered = render(ReporterUnreachable(case), language)
+    assert rendered.parse_mode == "HTML"
+    first, second = (rendered.text or "").split("\n")
+    assert first == translated(
+        language,
+        "⚠️ The reporter of case <b>{code}</b> cannot be reached through the bot any more "
+        "(they blocked it or deleted the chat). Messages to them are not delivered.",
+        code="QA-7K2M",
+    )
+    assert second == translated(
+        language,
+        "Other ways they gave: {method} {phone}",
+        method=tr(language, CONTACT_LABELS["phone"]),
+        phone="+974 &lt;33&gt;",
+    )
+    chat_only = render(ReporterUnreachable(make_case(contact_method="chat")), language)
+    assert (chat_only.text or "").endswith(
+        translated(language, "They gave no other way to reach them.")
+    )
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
