@@ -15,8 +15,8 @@ from bot import labels
 from bot.domain import access, events, followups, routing, timers
 from bot.domain.access import Action
 from bot.domain.context import Domain
-from bot.domain.notices import OwnerLostAlert
-from bot.domain.outbox import queue, queue_parts
+from bot.domain.notices import CaseClaimed, CaseReassignedAway, OwnerLostAlert, ReferredCaseClaimed
+from bot.domain.outbox import queue, queue_notice, queue_parts
 from bot.domain.people import Role
 from bot.domain.places import format_money
 from bot.domain.relay import translation_requests
@@ -113,18 +113,14 @@ async def hand_to_owner(session: AsyncSession, domain: Domain, case: Case, perso
     await send_details(session, domain, case, person)
     org = await session.get(Organisation, person.organisation_id)
     if case.reporter_id is not None:
-        queue(
+        queue_notice(
             session,
             domain,
+            CaseClaimed(case, org.name if org else ""),
+            language=case.language,
             purpose="reporter_update",
             reporter_id=case.reporter_id,
             case_id=case.id,
-            text=tr(
-                case.language,
-                "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them.",
-                org=org.name if org else "",
-                code=case.code,
-            ),
             extra={"protect_content": True},
         )
     if case.referred_by_organisation_id:
@@ -160,17 +156,14 @@ async def reassign(
         data={"to": person.id, "previous_owner": previous.id if previous else None},
     )
     if previous is not None:
-        queue(
+        queue_notice(
             session,
             domain,
+            CaseReassignedAway(case),
+            language=previous.language,
             purpose="ping",
             chat_id=previous.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                previous.language,
-                "Case {code} was given to another responder by a coordinator. Thank you.",
-                code=case.code,
-            ),
         )
     await hand_to_owner(session, domain, case, person)
     return "reassigned"
@@ -196,18 +189,14 @@ async def notify_referrer(
     for person in people:
         if not person.active or person.unreachable:
             continue
-        queue(
+        queue_notice(
             session,
             domain,
+            ReferredCaseClaimed(case, org.name if org else ""),
+            language=person.language,
             purpose="referral_update",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                person.language,
-                "Case {code} you referred was claimed by {org}.",
-                code=case.code,
-                org=org.name if org else "",
-            ),
         )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from models import Case, Organisation
 
@@ -157,6 +157,48 @@ class ConsentWithdrawn(Notice):
     so the case is taken from them."""
 
     case: Case
+
+
+@dataclass(frozen=True)
+class CaseClaimed(Notice):
+    """Tells the reporter that a responder of ``organisation`` now works on ``case``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class CaseReassignedAway(Notice):
+    """Tells the previous owner of ``case`` that a coordinator gave it to someone else."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReferredCaseClaimed(Notice):
+    """Tells whoever referred ``case`` that ``organisation`` claimed it."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class CasePassedOn(Notice):
+    """Tells the reporter that ``case`` was referred to ``organisation``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class ReferralSettled(Notice):
+    """Tells whoever asked to refer ``case`` to ``organisation`` how the reporter's answer
+    settled it: referred (``agreed``), ``refused``, or not done as the case is no longer
+    theirs (``not_yours``)."""
+
+    case: Case
+    organisation: str
+    outcome: Literal["agreed", "refused", "not_yours"]
 
 
 class CoordinatorAlert(Notice):

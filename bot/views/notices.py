@@ -17,6 +17,9 @@ from bot.domain.notices import (
     Card,
     CardUndeliverableAlert,
     CardWithdrawn,
+    CaseClaimed,
+    CasePassedOn,
+    CaseReassignedAway,
     CaseWithdrawn,
     ConsentRequest,
     ConsentWithdrawn,
@@ -27,6 +30,8 @@ from bot.domain.notices import (
     NudgePing,
     OwnerLostAlert,
     QuietCase,
+    ReferralSettled,
+    ReferredCaseClaimed,
     Rendered,
     ReporterChanged,
     ReporterErased,
@@ -228,6 +233,33 @@ def _reporter_unreachable(notice: ReporterUnreachable, language: str) -> Rendere
     return Rendered(unreachable_text(notice.case, language), parse_mode="HTML")
 
 
+def _to_organisation(msgid: str) -> Callable[[Any, str], Rendered]:
+    """A plain text naming the case and an organisation."""
+
+    def render(notice: Any, language: str) -> Rendered:
+        return Rendered(tr(language, msgid, code=notice.case.code, org=notice.organisation))
+
+    return render
+
+
+REFERRAL_OUTCOMES = {
+    "agreed": N_("done, the reporter agreed"),
+    "refused": N_("refused: the reporter said no"),
+    "not_yours": N_("not done: the case is no longer yours to refer"),
+}
+
+
+def _referral_settled(notice: ReferralSettled, language: str) -> Rendered:
+    text = tr(
+        language,
+        "Referral of case {code} to {org}: {result}",
+        code=notice.case.code,
+        org=notice.organisation,
+        result=tr(language, REFERRAL_OUTCOMES[notice.outcome]),
+    )
+    return Rendered(text)
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], Rendered]:
     """An alert that names only the case and its corridor."""
 
@@ -318,6 +350,19 @@ _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
             "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you."
         ),
     ),
+    CaseClaimed: _to_organisation(
+        N_(
+            "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them."
+        ),
+    ),
+    CaseReassignedAway: _about_case(
+        N_("Case {code} was given to another responder by a coordinator. Thank you."),
+    ),
+    ReferredCaseClaimed: _to_organisation(N_("Case {code} you referred was claimed by {org}.")),
+    CasePassedOn: _to_organisation(
+        N_("Your case {code} has been passed to {org}, who can help you further."),
+    ),
+    ReferralSettled: _referral_settled,
     UnroutedAlert: _case_alert(
         N_(
             "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"

@@ -17,6 +17,9 @@ from bot.domain.notices import (
     Card,
     CardUndeliverableAlert,
     CardWithdrawn,
+    CaseClaimed,
+    CasePassedOn,
+    CaseReassignedAway,
     CaseWithdrawn,
     ConsentRequest,
     ConsentWithdrawn,
@@ -26,6 +29,8 @@ from bot.domain.notices import (
     NudgePing,
     OwnerLostAlert,
     QuietCase,
+    ReferralSettled,
+    ReferredCaseClaimed,
     Rendered,
     ReporterChanged,
     ReporterErased,
@@ -419,6 +424,55 @@ def test_the_owner_of_an_unreachable_reporter_gets_the_other_ways_to_reach_them(
     assert (chat_only.text or "").endswith(
         translated(language, "They gave no other way to reach them.")
     )
+
+
+ABOUT_AN_ORGANISATION = [
+    (
+        CaseClaimed,
+        "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them.",
+    ),
+    (ReferredCaseClaimed, "Case {code} you referred was claimed by {org}."),
+    (CasePassedOn, "Your case {code} has been passed to {org}, who can help you further."),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("notice", "msgid"), ABOUT_AN_ORGANISATION)
+def test_who_took_the_case_is_named_as_plain_text(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed"), "Doha <Centre>"), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M", org="Doha <Centre>")
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_previous_owner_is_told_the_case_was_given_away(language: str) -> None:
+    rendered = render(CaseReassignedAway(make_case(status="claimed")), language)
+    assert rendered.text == translated(
+        language,
+        "Case {code} was given to another responder by a coordinator. Thank you.",
+        code="QA-7K2M",
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("outcome", "result"),
+    [
+        ("agreed", "done, the reporter agreed"),
+        ("refused", "refused: the reporter said no"),
+        ("not_yours", "not done: the case is no longer yours to refer"),
+    ],
+)
+def test_a_settled_referral_says_how(outcome: Any, result: str, language: str) -> None:
+    rendered = render(ReferralSettled(make_case(), "Kathmandu Shelter", outcome), language)
+    assert rendered.text == translated(
+        language,
+        "Referral of case {code} to {org}: {result}",
+        code="QA-7K2M",
+        org="Kathmandu Shelter",
+        result=translated(language, result),
+    )
+    assert rendered.parse_mode is None
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
