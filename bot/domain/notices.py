@@ -15,7 +15,7 @@ from models import Case, Organisation
 
 
 @dataclass(frozen=True)
-class Rendered:
+class RenderedNotice:
     """A notice as the Bot API takes it; ``reply_markup`` is an inline keyboard as JSON,
     ready for the outbox row."""
 
@@ -256,4 +256,4 @@ class CardUndeliverableAlert(CoordinatorAlert):
 
 
 class Renderer(Protocol):
-    def render(self, notice: Notice, language: str) -> Rendered: ...
+    def render(self, notice: Notice, language: str) -> RenderedNotice: ...

@@ -32,7 +32,7 @@ from bot.domain.notices import (
     QuietCase,
     ReferralSettled,
     ReferredCaseClaimed,
-    Rendered,
+    RenderedNotice,
     ReporterChanged,
     ReporterErased,
     ReporterNotSafe,
@@ -147,7 +147,7 @@ def other_routes(case: Case, language: str) -> str:
     ).strip()
 
 
-def _card(notice: Card, language: str) -> Rendered:
+def _card(notice: Card, language: str) -> RenderedNotice:
     text = card_text(
         notice.case,
         language,
@@ -157,39 +157,41 @@ def _card(notice: Card, language: str) -> Rendered:
         note=notice.note,
         note_values=dict(notice.note_values or {}),
     )
-    return Rendered(text, _json(card_keyboard(notice.case, language)), parse_mode="HTML")
+    return RenderedNotice(text, _json(card_keyboard(notice.case, language)), parse_mode="HTML")
 
 
-def _card_withdrawn(notice: CardWithdrawn, language: str) -> Rendered:
-    return Rendered(tr(language, "Case {code}: withdrawn by the reporter.", code=notice.case.code))
+def _card_withdrawn(notice: CardWithdrawn, language: str) -> RenderedNotice:
+    return RenderedNotice(
+        tr(language, "Case {code}: withdrawn by the reporter.", code=notice.case.code)
+    )
 
 
-def _safety_check(notice: SafetyCheck, language: str) -> Rendered:
+def _safety_check(notice: SafetyCheck, language: str) -> RenderedNotice:
     text = tr(
         language,
         "Checking in about your case {code}. Are you safe? Has anything changed?",
         code=notice.case.code,
     )
-    return Rendered(text, _json(checkin_keyboard(notice.case, language)))
+    return RenderedNotice(text, _json(checkin_keyboard(notice.case, language)))
 
 
-def _quiet_case(notice: QuietCase, language: str) -> Rendered:
+def _quiet_case(notice: QuietCase, language: str) -> RenderedNotice:
     text = tr(
         language,
         "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}",
         code=notice.case.code,
     )
-    return Rendered(text, _json(snooze_keyboard(notice.case, language)))
+    return RenderedNotice(text, _json(snooze_keyboard(notice.case, language)))
 
 
-def _consent_request(notice: ConsentRequest, language: str) -> Rendered:
-    return Rendered(
+def _consent_request(notice: ConsentRequest, language: str) -> RenderedNotice:
+    return RenderedNotice(
         consent_question(notice.case, notice.receiver, language),
         _json(consent_keyboard(notice.case, notice.purpose, language)),
     )
 
 
-def _feedback_request(notice: FeedbackRequest, language: str) -> Rendered:
+def _feedback_request(notice: FeedbackRequest, language: str) -> RenderedNotice:
     case = notice.case
     text = tr(
         language,
@@ -197,17 +199,17 @@ def _feedback_request(notice: FeedbackRequest, language: str) -> Rendered:
         code=case.code,
         outcome=tr(language, OUTCOMES[case.outcome]),
     )
-    return Rendered(text, _json(feedback_keyboard(case)))
+    return RenderedNotice(text, _json(feedback_keyboard(case)))
 
 
-def _dashboard_link(notice: DashboardLink, language: str) -> Rendered:
-    return Rendered(None, _json(dashboard_keyboard(notice.url, language)))
+def _dashboard_link(notice: DashboardLink, language: str) -> RenderedNotice:
+    return RenderedNotice(None, _json(dashboard_keyboard(notice.url, language)))
 
 
-def _ping(msgid: str) -> Callable[[Any, str], Rendered]:
-    def render(notice: NewCasePing | BackupPing | NudgePing, language: str) -> Rendered:
+def _ping(msgid: str) -> Callable[[Any, str], RenderedNotice]:
+    def render(notice: NewCasePing | BackupPing | NudgePing, language: str) -> RenderedNotice:
         case = notice.case
-        return Rendered(
+        return RenderedNotice(
             tr(
                 language,
                 msgid,
@@ -220,24 +222,24 @@ def _ping(msgid: str) -> Callable[[Any, str], Rendered]:
     return render
 
 
-def _about_case(msgid: str) -> Callable[[Any, str], Rendered]:
+def _about_case(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """A plain text that names only the case."""
 
-    def render(notice: Any, language: str) -> Rendered:
-        return Rendered(tr(language, msgid, code=notice.case.code))
+    def render(notice: Any, language: str) -> RenderedNotice:
+        return RenderedNotice(tr(language, msgid, code=notice.case.code))
 
     return render
 
 
-def _reporter_unreachable(notice: ReporterUnreachable, language: str) -> Rendered:
-    return Rendered(unreachable_text(notice.case, language), parse_mode="HTML")
+def _reporter_unreachable(notice: ReporterUnreachable, language: str) -> RenderedNotice:
+    return RenderedNotice(unreachable_text(notice.case, language), parse_mode="HTML")
 
 
-def _to_organisation(msgid: str) -> Callable[[Any, str], Rendered]:
+def _to_organisation(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """A plain text naming the case and an organisation."""
 
-    def render(notice: Any, language: str) -> Rendered:
-        return Rendered(tr(language, msgid, code=notice.case.code, org=notice.organisation))
+    def render(notice: Any, language: str) -> RenderedNotice:
+        return RenderedNotice(tr(language, msgid, code=notice.case.code, org=notice.organisation))
 
     return render
 
@@ -249,7 +251,7 @@ REFERRAL_OUTCOMES = {
 }
 
 
-def _referral_settled(notice: ReferralSettled, language: str) -> Rendered:
+def _referral_settled(notice: ReferralSettled, language: str) -> RenderedNotice:
     text = tr(
         language,
         "Referral of case {code} to {org}: {result}",
@@ -257,21 +259,21 @@ def _referral_settled(notice: ReferralSettled, language: str) -> Rendered:
         org=notice.organisation,
         result=tr(language, REFERRAL_OUTCOMES[notice.outcome]),
     )
-    return Rendered(text)
+    return RenderedNotice(text)
 
 
-def _case_alert(msgid: str) -> Callable[[Any, str], Rendered]:
+def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """An alert that names only the case and its corridor."""
 
-    def render(notice: Any, language: str) -> Rendered:
+    def render(notice: Any, language: str) -> RenderedNotice:
         case = notice.case
         text = tr(language, msgid, code=case.code, corridor=case.corridor_code)
-        return Rendered(text, parse_mode="HTML")
+        return RenderedNotice(text, parse_mode="HTML")
 
     return render
 
 
-def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> Rendered:
+def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> RenderedNotice:
     case = notice.case
     lines = [
         tr(
@@ -301,10 +303,10 @@ def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> Render
                 code=case.code,
             )
         )
-    return Rendered("\n".join(lines), parse_mode="HTML")
+    return RenderedNotice("\n".join(lines), parse_mode="HTML")
 
 
-_RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
+_RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     Card: _card,
     CardWithdrawn: _card_withdrawn,
     SafetyCheck: _safety_check,
@@ -389,5 +391,5 @@ _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
 class NoticeViews:
     """The ``Renderer`` the domain is built with."""
 
-    def render(self, notice: Notice, language: str) -> Rendered:
+    def render(self, notice: Notice, language: str) -> RenderedNotice:
         return _RENDER[type(notice)](notice, language)

@@ -31,7 +31,7 @@ from bot.domain.notices import (
     QuietCase,
     ReferralSettled,
     ReferredCaseClaimed,
-    Rendered,
+    RenderedNotice,
     ReporterChanged,
     ReporterErased,
     ReporterNotSafe,
@@ -85,7 +85,7 @@ def shelter() -> Organisation:
     )
 
 
-def buttons(rendered: Rendered) -> list[list[tuple[str, str]]]:
+def buttons(rendered: RenderedNotice) -> list[list[tuple[str, str]]]:
     assert rendered.reply_markup is not None
     return [
         [(b["text"], b.get("callback_data") or b["web_app"]["url"]) for b in row]
@@ -102,7 +102,7 @@ def translated(language: str, msgid: str, **values: Any) -> str:
     return text
 
 
-def render(notice: Any, language: str) -> Rendered:
+def render(notice: Any, language: str) -> RenderedNotice:
     return NoticeViews().render(notice, language)
 
 
