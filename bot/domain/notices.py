@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-from models import Case, Organisation
+from models import Attachment, Case, Organisation
 
 
 @dataclass(frozen=True)
@@ -199,6 +199,24 @@ class ReferralSettled(Notice):
     case: Case
     organisation: str
     outcome: Literal["agreed", "refused", "not_yours"]
+
+
+@dataclass(frozen=True)
+class CaseDetails(Notice):
+    """Everything the new owner of ``case`` needs, personal details included (for their
+    private chat only); ``attachments`` are counted."""
+
+    case: Case
+    attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True)
+class ReportersWords(Notice):
+    """The heading over what the reporter (or a referring organisation) wrote, sent to the
+    owner of ``case``: its ``description``, a ``text`` message, or a ``referral_note``."""
+
+    case: Case
+    kind: Literal["description", "text", "referral_note"]
 
 
 class CoordinatorAlert(Notice):

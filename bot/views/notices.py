@@ -18,6 +18,7 @@ from bot.domain.notices import (
     CardUndeliverableAlert,
     CardWithdrawn,
     CaseClaimed,
+    CaseDetails,
     CasePassedOn,
     CaseReassignedAway,
     CaseWithdrawn,
@@ -39,6 +40,7 @@ from bot.domain.notices import (
     ReporterNotSafeAlert,
     ReporterSilent,
     ReporterSilentAlert,
+    ReportersWords,
     ReporterUnreachable,
     SafetyCheck,
     UnclaimedAlert,
@@ -50,6 +52,7 @@ from bot.i18n import N_, tr
 from bot.taxonomy import CONTACT_LABELS, ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
+from bot.views.details import details_text
 from models import Case, Organisation
 
 
@@ -262,6 +265,22 @@ def _referral_settled(notice: ReferralSettled, language: str) -> RenderedNotice:
     return RenderedNotice(text)
 
 
+def _case_details(notice: CaseDetails, language: str) -> RenderedNotice:
+    text = details_text(notice.case, language, notice.attachments)
+    return RenderedNotice(text, parse_mode="HTML")
+
+
+REPORTERS_WORDS = {
+    "description": N_("[{code}] Description, in the reporter's words:"),
+    "text": N_("[{code}] Message from the reporter:"),
+    "referral_note": N_("[{code}] Note from the referring organisation:"),
+}
+
+
+def _reporters_words(notice: ReportersWords, language: str) -> RenderedNotice:
+    return RenderedNotice(tr(language, REPORTERS_WORDS[notice.kind], code=notice.case.code))
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """An alert that names only the case and its corridor."""
 
@@ -365,6 +384,8 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
         N_("Your case {code} has been passed to {org}, who can help you further."),
     ),
     ReferralSettled: _referral_settled,
+    CaseDetails: _case_details,
+    ReportersWords: _reporters_words,
     UnroutedAlert: _case_alert(
         N_(
             "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"

@@ -18,6 +18,7 @@ from bot.domain.notices import (
     CardUndeliverableAlert,
     CardWithdrawn,
     CaseClaimed,
+    CaseDetails,
     CasePassedOn,
     CaseReassignedAway,
     CaseWithdrawn,
@@ -38,6 +39,7 @@ from bot.domain.notices import (
     ReporterNotSafeAlert,
     ReporterSilent,
     ReporterSilentAlert,
+    ReportersWords,
     ReporterUnreachable,
     SafetyCheck,
     UnclaimedAlert,
@@ -47,7 +49,8 @@ from bot.i18n import N_, tr
 from bot.taxonomy import CONTACT_LABELS, REFERRAL_REASONS
 from bot.views.buttons import Claim, ConsentAnswer, Feedback, Pass, Snooze
 from bot.views.notices import NoticeViews
-from models import Case, Organisation
+from models import Attachment, Case, Organisation
+from tests.support import install_test_keys
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 LANGUAGES = ("en", "ne")
@@ -473,6 +476,65 @@ def test_a_settled_referral_says_how(outcome: Any, result: str, language: str) -
         result=translated(language, result),
     )
     assert rendered.parse_mode is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_details_the_owner_gets_are_private_and_escaped(language: str) -> None:
+    install_test_keys()  # the worker's name and the phone are encrypted columns
+    case = make_case(
+        status="claimed",
+        reporter_role="family",
+        relationship="brother",
+        worker_name="Asha <B>",
+        employer="X & Y",
+        agency=None,
+        since=None,
+        in_danger=True,
+        wage_owed_minor=None,
+        details=None,
+        contact_method="phone",
+        contact_phone="+974 3312 3456",
+        precise_location=None,
+        description=None,
+        urgency_reason=None,
+    )
+    attachments = (Attachment(kind="text", text="hello"), Attachment(kind="photo"))
+    rendered = render(CaseDetails(case, attachments), language)
+    assert rendered.parse_mode == "HTML" and rendered.reply_markup is None
+    lines = (rendered.text or "").split("\n")
+    assert (
+        translated(
+            language,
+            "📁 <b>Case {code}</b> — full details (private, do not forward)",
+            code="QA-7K2M",
+        )
+        in lines[0]
+    )
+    assert translated(language, "Worker: {name}", name="Asha &lt;B&gt;") in rendered.text
+    assert translated(language, "Employer: {employer}", employer="X &amp; Y") in rendered.text
+    assert translated(language, "Attachments: {n}", n=2) in rendered.text
+    assert (
+        translated(
+            language,
+            "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
+            code="QA-7K2M",
+        )
+        in lines[-1]
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("kind", "msgid"),
+    [
+        ("description", "[{code}] Description, in the reporter's words:"),
+        ("text", "[{code}] Message from the reporter:"),
+        ("referral_note", "[{code}] Note from the referring organisation:"),
+    ],
+)
+def test_the_reporters_words_have_a_heading(kind: Any, msgid: str, language: str) -> None:
+    rendered = render(ReportersWords(make_case(), kind), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
