@@ -20,7 +20,7 @@ from bot.domain.notices import (
     ReferredCaseClaimed,
     ReportersWords,
 )
-from bot.domain.outbox import queue, queue_notice, queue_parts
+from bot.domain.outbox import queue, queue_notice, queue_parts, rendered_text
 from bot.domain.people import Role
 from bot.domain.relay import translation_requests
 from bot.i18n import N_
@@ -259,7 +259,7 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
             purpose="details",
             chat_id=chat,
             case_id=case.id,
-            header=domain.views.render(ReportersWords(case, kind), person.language).text or "",
+            header=rendered_text(domain, ReportersWords(case, kind), person.language),
             body=body,
             extra={"protect_content": True},
             per_part=lambda words, writer=writer: translation_requests(

@@ -219,6 +219,41 @@ class ReportersWords(Notice):
     kind: Literal["description", "text", "referral_note"]
 
 
+@dataclass(frozen=True)
+class ReporterMessageHeading(Notice):
+    """The heading over a text the reporter of ``case`` wrote, relayed to its owner."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterMediaTag(Notice):
+    """The tag on a photo, file or location the reporter of ``case`` sent to its owner."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ResponderMessageHeading(Notice):
+    """The heading over what a responder of ``organisation`` wrote to the reporter of
+    ``case``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class WorkerJoined(Notice):
+    """Tells whoever reported ``case`` for a worker that the worker now follows it."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class DraftReminder(Notice):
+    """Reminds someone that their report is not finished."""
+
+
 class CoordinatorAlert(Notice):
     """Base of what the coordinators of a case's corridor are told (as HTML)."""
 

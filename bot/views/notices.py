@@ -25,6 +25,7 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    DraftReminder,
     FeedbackRequest,
     NewCasePing,
     Notice,
@@ -36,15 +37,19 @@ from bot.domain.notices import (
     RenderedNotice,
     ReporterChanged,
     ReporterErased,
+    ReporterMediaTag,
+    ReporterMessageHeading,
     ReporterNotSafe,
     ReporterNotSafeAlert,
     ReporterSilent,
     ReporterSilentAlert,
     ReportersWords,
     ReporterUnreachable,
+    ResponderMessageHeading,
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
+    WorkerJoined,
 )
 from bot.domain.places import country_name
 from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
@@ -281,6 +286,15 @@ def _reporters_words(notice: ReportersWords, language: str) -> RenderedNotice:
     return RenderedNotice(tr(language, REPORTERS_WORDS[notice.kind], code=notice.case.code))
 
 
+def _draft_reminder(notice: DraftReminder, language: str) -> RenderedNotice:
+    return RenderedNotice(
+        tr(
+            language,
+            "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+        )
+    )
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """An alert that names only the case and its corridor."""
 
@@ -386,6 +400,15 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     ReferralSettled: _referral_settled,
     CaseDetails: _case_details,
     ReportersWords: _reporters_words,
+    ReporterMessageHeading: _about_case(N_("💬 [{code}] Reporter:")),
+    ReporterMediaTag: _about_case(N_("[{code}] from the reporter")),
+    ResponderMessageHeading: _to_organisation(
+        N_("💬 A responder of {org} about your case {code}:"),
+    ),
+    WorkerJoined: _about_case(
+        N_("The worker has joined case {code} and now follows it themselves."),
+    ),
+    DraftReminder: _draft_reminder,
     UnroutedAlert: _case_alert(
         N_(
             "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"

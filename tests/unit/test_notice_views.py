@@ -25,6 +25,7 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    DraftReminder,
     FeedbackRequest,
     NewCasePing,
     NudgePing,
@@ -35,15 +36,19 @@ from bot.domain.notices import (
     RenderedNotice,
     ReporterChanged,
     ReporterErased,
+    ReporterMediaTag,
+    ReporterMessageHeading,
     ReporterNotSafe,
     ReporterNotSafeAlert,
     ReporterSilent,
     ReporterSilentAlert,
     ReportersWords,
     ReporterUnreachable,
+    ResponderMessageHeading,
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
+    WorkerJoined,
 )
 from bot.i18n import N_, tr
 from bot.taxonomy import CONTACT_LABELS, REFERRAL_REASONS
@@ -535,6 +540,37 @@ def test_the_details_the_owner_gets_are_private_and_escaped(language: str) -> No
 def test_the_reporters_words_have_a_heading(kind: Any, msgid: str, language: str) -> None:
     rendered = render(ReportersWords(make_case(), kind), language)
     assert rendered.text == translated(language, msgid, code="QA-7K2M")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("notice", "msgid"),
+    [
+        (ReporterMessageHeading, "💬 [{code}] Reporter:"),
+        (ReporterMediaTag, "[{code}] from the reporter"),
+        (WorkerJoined, "The worker has joined case {code} and now follows it themselves."),
+    ],
+)
+def test_a_relay_heading_or_update_names_the_case(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed")), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
+    assert rendered.parse_mode is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_responders_words_are_headed_with_their_organisation(language: str) -> None:
+    rendered = render(ResponderMessageHeading(make_case(), "Doha & Co"), language)
+    assert rendered.text == translated(
+        language, "💬 A responder of {org} about your case {code}:", org="Doha & Co", code="QA-7K2M"
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_unfinished_report_is_recalled(language: str) -> None:
+    assert render(DraftReminder(), language).text == translated(
+        language,
+        "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+    )
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
