@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing
 from bot.domain.context import Domain
+from bot.domain.notices import WorkerJoined
 from bot.domain.triage import triage
 from bot.i18n import tr
 from bot.taxonomy import (
@@ -303,20 +304,17 @@ async def take_over(
         data={"previous_reporter": previous},
     )
     if previous is not None:
-        from bot.domain.outbox import queue
+        from bot.domain.outbox import queue_notice
 
         proxy = await session.get(Reporter, previous)
-        queue(
+        queue_notice(
             session,
             domain,
+            WorkerJoined(case),
+            language=proxy.language if proxy else "en",
             purpose="reporter_update",
             reporter_id=previous,
             case_id=case.id,
-            text=tr(
-                proxy.language if proxy else "en",
-                "The worker has joined case {code} and now follows it themselves.",
-                code=case.code,
-            ),
             extra={"protect_content": True},
         )
     return case

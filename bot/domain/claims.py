@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-import json
 import logging
 from dataclasses import dataclass
 
@@ -11,21 +9,22 @@ from sqlalchemy import case as sql_case
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
 from bot.domain import access, events, followups, routing, timers
 from bot.domain.access import Action
 from bot.domain.context import Domain
-from bot.domain.outbox import queue, queue_parts
+from bot.domain.notices import (
+    CaseClaimed,
+    CaseDetails,
+    CaseReassignedAway,
+    OwnerLostAlert,
+    ReferredCaseClaimed,
+    ReportersWords,
+)
+from bot.domain.outbox import queue, queue_notice, queue_parts, rendered_text
 from bot.domain.people import Role
-from bot.domain.places import format_money
 from bot.domain.relay import translation_requests
-from bot.i18n import N_, bidi_lines, tr
+from bot.i18n import N_
 from bot.taxonomy import (
-    CONTACT_LABELS,
-    DETAIL_LABELS,
-    LAST_CONTACT_LABELS,
-    REPORTER_ROLES,
-    SINCE_LABELS,
     UNCLAIMED_STATUSES,
     CaseStatus,
 )
@@ -112,18 +111,14 @@ async def hand_to_owner(session: AsyncSession, domain: Domain, case: Case, perso
     await send_details(session, domain, case, person)
     org = await session.get(Organisation, person.organisation_id)
     if case.reporter_id is not None:
-        queue(
+        queue_notice(
             session,
             domain,
+            CaseClaimed(case, org.name if org else ""),
+            language=case.language,
             purpose="reporter_update",
             reporter_id=case.reporter_id,
             case_id=case.id,
-            text=tr(
-                case.language,
-                "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them.",
-                org=org.name if org else "",
-                code=case.code,
-            ),
             extra={"protect_content": True},
         )
     if case.referred_by_organisation_id:
@@ -159,17 +154,14 @@ async def reassign(
         data={"to": person.id, "previous_owner": previous.id if previous else None},
     )
     if previous is not None:
-        queue(
+        queue_notice(
             session,
             domain,
+            CaseReassignedAway(case),
+            language=previous.language,
             purpose="ping",
             chat_id=previous.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                previous.language,
-                "Case {code} was given to another responder by a coordinator. Thank you.",
-                code=case.code,
-            ),
         )
     await hand_to_owner(session, domain, case, person)
     return "reassigned"
@@ -195,114 +187,15 @@ async def notify_referrer(
     for person in people:
         if not person.active or person.unreachable:
             continue
-        queue(
+        queue_notice(
             session,
             domain,
+            ReferredCaseClaimed(case, org.name if org else ""),
+            language=person.language,
             purpose="referral_update",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                person.language,
-                "Case {code} you referred was claimed by {org}.",
-                code=case.code,
-                org=org.name if org else "",
-            ),
         )
-
-
-def details_text(
-    case: Case, language: str, attachments: list[Attachment], commands: bool = True
-) -> str:
-    """Everything the owner needs, for a private chat only (``commands``: with the bot
-    commands that act on the case, which the dashboard has as buttons instead)."""
-    e = html.escape
-    lines = [
-        tr(
-            language,
-            "📁 <b>Case {code}</b> — full details (private, do not forward)",
-            code=e(case.code),
-        ),
-        tr(
-            language,
-            "Reported by: {role}",
-            role=e(
-                tr(language, REPORTER_ROLES.get(case.reporter_role, case.reporter_role))
-                + (f" ({case.relationship})" if case.relationship else "")
-            ),
-        ),
-        tr(language, "Worker: {name}", name=e(case.worker_name or "—")),
-        tr(
-            language,
-            "From {origin} to {destination}, area: {area}",
-            origin=labels.country(case.origin_country, language),
-            destination=labels.country(case.destination_country, language),
-            area=e(case.area or "—"),
-        ),
-        tr(
-            language,
-            "What happened: {categories}",
-            categories=e(labels.categories(case.categories, language)),
-        ),
-        tr(
-            language,
-            "Urgency: {urgency}",
-            urgency=e(labels.urgency_with_reasons(case.urgency, case.urgency_reason, language)),
-        ),
-        tr(
-            language,
-            "Since: {since}",
-            since=e(tr(language, SINCE_LABELS[case.since]) if case.since in SINCE_LABELS else "—"),
-        ),
-        tr(
-            language,
-            "In danger now: {answer}",
-            answer=tr(language, "yes") if case.in_danger else tr(language, "no"),
-        ),
-        tr(language, "Workers affected: {n}", n=case.workers_affected),
-        tr(language, "Employer: {employer}", employer=e(case.employer or "—")),
-        tr(language, "Agency: {agency}", agency=e(case.agency or "—")),
-    ]
-    if case.wage_owed_minor is not None:
-        lines.append(
-            tr(
-                language,
-                "Wages owed: {amount} {currency}",
-                amount=format_money(case.wage_owed_minor, case.wage_currency)
-                .removesuffix(case.wage_currency or "")
-                .strip(),
-                currency=case.wage_currency or "",
-            )
-        )
-    if case.details:
-        for key, value in json.loads(case.details).items():
-            shown = LAST_CONTACT_LABELS.get(value) if key == "last_contact" else None
-            lines.append(
-                f"{e(tr(language, DETAIL_LABELS.get(key, key)))}: "
-                + e(tr(language, shown) if shown else str(value))
-            )
-    lines.append(
-        tr(
-            language,
-            "Contact: {method} {phone}",
-            method=tr(language, CONTACT_LABELS.get(case.contact_method, case.contact_method)),
-            phone=e(case.contact_phone or ""),
-        )
-    )
-    if case.precise_location:
-        lines.append(tr(language, "Location: {location}", location=e(case.precise_location)))
-    if not case.description:
-        lines.append(tr(language, "Description: {text}", text="—"))
-    if attachments:
-        lines.append(tr(language, "Attachments: {n}", n=len(attachments)))
-    if commands:
-        lines.append(
-            tr(
-                language,
-                "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
-                code=e(case.code),
-            )
-        )
-    return bidi_lines("\n".join(lines), language)
 
 
 async def open_details(
@@ -340,19 +233,16 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
     def send(**values: object) -> None:
         queue(session, domain, purpose="details", chat_id=chat, case_id=case.id, **values)  # type: ignore[arg-type]
 
-    send(
-        text=details_text(case, person.language, attachments),
-        extra={"parse_mode": "HTML", "protect_content": True},
+    queue_notice(
+        session,
+        domain,
+        CaseDetails(case, tuple(attachments)),
+        language=person.language,
+        purpose="details",
+        chat_id=chat,
+        case_id=case.id,
+        extra={"protect_content": True},
     )
-    headings = {
-        "description": tr(
-            person.language, "[{code}] Description, in the reporter's words:", code=case.code
-        ),
-        "text": tr(person.language, "[{code}] Message from the reporter:", code=case.code),
-        "referral_note": tr(
-            person.language, "[{code}] Note from the referring organisation:", code=case.code
-        ),
-    }
     texts = [("description", case.description)] if case.description else []
     texts += [
         (item.kind, item.text)
@@ -369,7 +259,7 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
             purpose="details",
             chat_id=chat,
             case_id=case.id,
-            header=headings[kind],
+            header=rendered_text(domain, ReportersWords(case, kind), person.language),
             body=body,
             extra={"protect_content": True},
             per_part=lambda words, writer=writer: translation_requests(
@@ -457,12 +347,7 @@ async def release(
     await routing.rerender_cards(
         session, domain, case, note=N_("Back in the queue: the owner is no longer available.")
     )
-    await routing.alert_coordinators(
-        session,
-        domain,
-        case,
-        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
-    )
+    await routing.alert_coordinators(session, domain, case, OwnerLostAlert(case))
     timers.schedule(
         session,
         domain,

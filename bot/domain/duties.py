@@ -11,8 +11,8 @@ from sqlalchemy import delete, select
 
 from bot.domain import digest, events, followups, routing, timers
 from bot.domain.context import Domain
-from bot.domain.notices import DashboardLink
-from bot.domain.outbox import queue, queue_parts
+from bot.domain.notices import DashboardLink, DraftReminder
+from bot.domain.outbox import queue, queue_notice, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
 
@@ -169,7 +169,6 @@ async def fire_digest(session, domain: Domain, timer: Timer) -> None:  # type: i
 async def sweep_drafts(domain: Domain) -> int:
     """Unfinished reports: one gentle reminder, then they expire. Returns rows touched."""
     from bot.domain.cases import reporter_for
-    from bot.i18n import tr
     from models import ConversationState
 
     now = domain.now()
@@ -196,15 +195,13 @@ async def sweep_drafts(domain: Domain) -> int:
                 continue
             language = data.get("language", "en")
             reporter = await reporter_for(session, domain, chat_id, chat_id, language)
-            queue(
+            queue_notice(
                 session,
                 domain,
+                DraftReminder(),
+                language=language,
                 purpose="draft_reminder",
                 reporter_id=reporter.id,
-                text=tr(
-                    language,
-                    "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
-                ),
                 extra={"protect_content": True},
             )
             data["_reminded"] = True

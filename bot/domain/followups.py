@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
-from bot.domain.notices import Notice, QuietCase, SafetyCheck
-from bot.domain.outbox import queue, queue_notice
-from bot.i18n import N_, tr
+from bot.domain.notices import (
+    Notice,
+    QuietCase,
+    ReporterChanged,
+    ReporterNotSafe,
+    ReporterNotSafeAlert,
+    ReporterSilent,
+    ReporterSilentAlert,
+    SafetyCheck,
+)
+from bot.domain.outbox import queue_notice
 from bot.taxonomy import OPEN_STATUSES, URGENCY_RANK, CaseStatus, Urgency
 from models import Case, Person, Reporter
 
@@ -120,20 +127,8 @@ async def fire_sos_silence(
     if case.reporter_seen_at is not None and case.reporter_seen_at >= since:
         return
     await events.record(session, domain, "sos_silence", case_id=case.id)
-    await notify_owner(
-        session,
-        domain,
-        case,
-        N_(
-            "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them."
-        ),
-    )
-    await routing.alert_coordinators(
-        session,
-        domain,
-        case,
-        N_("🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent."),
-    )
+    await notify_owner(session, domain, case, ReporterSilent(case))
+    await routing.alert_coordinators(session, domain, case, ReporterSilentAlert(case))
 
 
 async def fire_owner_reminder(session: AsyncSession, domain: Domain, case: Case) -> None:
@@ -155,36 +150,23 @@ async def notify_owner(
     session: AsyncSession,
     domain: Domain,
     case: Case,
-    message: str | Callable[[str], str] | Notice,
+    notice: Notice,
 ) -> bool:
-    """``message`` is a msgid (with {code}), builds the text in the owner's language, or is
-    a notice for the view layer to render."""
+    """Whether the owner of ``case`` will be told ``notice`` (not when nobody owns it, or
+    the owner cannot be reached)."""
     if not case.owner_person_id:
         return False
     owner = await session.get(Person, case.owner_person_id)
     if owner is None or owner.unreachable:
         return False
-    if isinstance(message, Notice):
-        queue_notice(
-            session,
-            domain,
-            message,
-            language=owner.language,
-            purpose="owner",
-            chat_id=owner.telegram_user_id,
-            case_id=case.id,
-        )
-        return True
-    queue(
+    queue_notice(
         session,
         domain,
+        notice,
+        language=owner.language,
         purpose="owner",
         chat_id=owner.telegram_user_id,
         case_id=case.id,
-        text=message(owner.language)
-        if callable(message)
-        else tr(owner.language, message, code=case.code),
-        extra={"parse_mode": "HTML"} if callable(message) else None,
     )
     return True
 
@@ -213,29 +195,12 @@ async def answer_checkin(session: AsyncSession, domain: Domain, case: Case, answ
                 case_id=case.id,
                 data={"from": old, "to": case.urgency, "reason": "reporter_unsafe"},
             )
-        await notify_owner(
-            session,
-            domain,
-            case,
-            N_("🚨 The reporter of case {code} says they are NOT safe. Please act now."),
-        )
-        await routing.alert_coordinators(
-            session,
-            domain,
-            case,
-            N_("🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe."),
-        )
+        await notify_owner(session, domain, case, ReporterNotSafe(case))
+        await routing.alert_coordinators(session, domain, case, ReporterNotSafeAlert(case))
         await routing.rerender_cards(session, domain, case)
         return "unsafe"
     if answer == "changed":
-        await notify_owner(
-            session,
-            domain,
-            case,
-            N_(
-                "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you."
-            ),
-        )
+        await notify_owner(session, domain, case, ReporterChanged(case))
         return "changed"
     return "safe"
 

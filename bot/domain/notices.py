@@ -9,13 +9,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
-from models import Case, Organisation
+from models import Attachment, Case, Organisation
 
 
 @dataclass(frozen=True)
-class Rendered:
+class RenderedNotice:
     """A notice as the Bot API takes it; ``reply_markup`` is an inline keyboard as JSON,
     ready for the outbox row."""
 
@@ -86,5 +86,227 @@ class DashboardLink(Notice):
     url: str
 
 
+@dataclass(frozen=True)
+class NewCasePing(Notice):
+    """Tells someone on call that ``case`` waits for an owner in their group."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class BackupPing(Notice):
+    """Tells a backup that ``case`` is still unclaimed in their group."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class NudgePing(Notice):
+    """A coordinator asks someone to look at ``case``, still waiting in their group."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterNotSafe(Notice):
+    """Tells the owner of ``case`` that its reporter answered a safety check: not safe."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterChanged(Notice):
+    """Tells the owner of ``case`` that its reporter says something has changed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterSilent(Notice):
+    """Tells the owner of SOS ``case`` that its reporter has not answered since the last
+    safety check."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterUnreachable(Notice):
+    """Tells the owner of ``case`` that its reporter blocked the bot, with the other ways
+    they gave to reach them (for the owner's eyes only: it may hold a phone number)."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class CaseWithdrawn(Notice):
+    """Tells the owner of ``case`` that the reporter withdrew it and it is closed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterErased(Notice):
+    """Tells the owner of ``case`` that the reporter had their data erased; it is closed."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ConsentWithdrawn(Notice):
+    """Tells the owner of ``case`` that the reporter withdrew consent for the owner's side,
+    so the case is taken from them."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class CaseClaimed(Notice):
+    """Tells the reporter that a responder of ``organisation`` now works on ``case``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class CaseReassignedAway(Notice):
+    """Tells the previous owner of ``case`` that a coordinator gave it to someone else."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReferredCaseClaimed(Notice):
+    """Tells whoever referred ``case`` that ``organisation`` claimed it."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class CasePassedOn(Notice):
+    """Tells the reporter that ``case`` was referred to ``organisation``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class ReferralSettled(Notice):
+    """Tells whoever asked to refer ``case`` to ``organisation`` how the reporter's answer
+    settled it: referred (``agreed``), ``refused``, or not done as the case is no longer
+    theirs (``not_yours``)."""
+
+    case: Case
+    organisation: str
+    outcome: Literal["agreed", "refused", "not_yours"]
+
+
+@dataclass(frozen=True)
+class CaseDetails(Notice):
+    """Everything the new owner of ``case`` needs, personal details included (for their
+    private chat only); ``attachments`` are counted."""
+
+    case: Case
+    attachments: tuple[Attachment, ...]
+
+
+@dataclass(frozen=True)
+class ReportersWords(Notice):
+    """The heading over what the reporter (or a referring organisation) wrote, sent to the
+    owner of ``case``: its ``description``, a ``text`` message, or a ``referral_note``."""
+
+    case: Case
+    kind: Literal["description", "text", "referral_note"]
+
+
+@dataclass(frozen=True)
+class ReporterMessageHeading(Notice):
+    """The heading over a text the reporter of ``case`` wrote, relayed to its owner."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterMediaTag(Notice):
+    """The tag on a photo, file or location the reporter of ``case`` sent to its owner."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ResponderMessageHeading(Notice):
+    """The heading over what a responder of ``organisation`` wrote to the reporter of
+    ``case``."""
+
+    case: Case
+    organisation: str
+
+
+@dataclass(frozen=True)
+class WorkerJoined(Notice):
+    """Tells whoever reported ``case`` for a worker that the worker now follows it."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class DraftReminder(Notice):
+    """Reminds someone that their report is not finished."""
+
+
+class CoordinatorAlert(Notice):
+    """Base of what the coordinators of a case's corridor are told (as HTML)."""
+
+
+@dataclass(frozen=True)
+class UnroutedAlert(CoordinatorAlert):
+    """``case`` matched no responder group and needs an owner found by hand."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class UnclaimedAlert(CoordinatorAlert):
+    """``case`` is still unclaimed after every step of the escalation ladder."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class OwnerLostAlert(CoordinatorAlert):
+    """``case`` lost its owner and is back in the queue."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterNotSafeAlert(CoordinatorAlert):
+    """The reporter of ``case`` answered a safety check: not safe."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class ReporterSilentAlert(CoordinatorAlert):
+    """The reporter of SOS ``case`` has not answered since the last safety check."""
+
+    case: Case
+
+
+@dataclass(frozen=True)
+class CardUndeliverableAlert(CoordinatorAlert):
+    """The card of ``case`` cannot reach the group ``chat_id`` of ``organisation`` (None:
+    unknown) for ``reason`` (a key of ``bot.domain.recipients.REASONS``, or Telegram's
+    words); ``taken_by`` names the organisations that got the case instead, and
+    ``still_shown`` counts the groups that still show it."""
+
+    case: Case
+    organisation: str | None
+    chat_id: int
+    reason: str
+    taken_by: tuple[str, ...]
+    still_shown: bool
+
+
 class Renderer(Protocol):
-    def render(self, notice: Notice, language: str) -> Rendered: ...
+    def render(self, notice: Notice, language: str) -> RenderedNotice: ...

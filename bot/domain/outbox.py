@@ -188,6 +188,12 @@ def queue_notice(
     )
 
 
+def rendered_text(domain: Domain, notice: Notice, language: str) -> str:
+    """The text of ``notice`` in ``language``, for a heading the caller puts over words it
+    relays (``queue_parts``'s ``header``)."""
+    return domain.views.render(notice, language).text or ""
+
+
 def _queue_text_part(
     session: AsyncSession,
     domain: Domain,

@@ -10,9 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import claims, events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS, notify_owner
-from bot.domain.notices import CardWithdrawn
+from bot.domain.notices import CardWithdrawn, ConsentWithdrawn, ReporterErased
 from bot.domain.outbox import queue_notice
-from bot.i18n import N_
 from bot.taxonomy import OPEN_STATUSES, CaseStatus, ConsentPurpose
 from models import (
     Attachment,
@@ -78,14 +77,7 @@ async def forget_reporter(session: AsyncSession, domain: Domain, reporter: Repor
     cases = list(await session.scalars(select(Case).where(Case.reporter_id == reporter.id)))
     for case in cases:
         if case.status in [s.value for s in OPEN_STATUSES]:
-            await notify_owner(
-                session,
-                domain,
-                case,
-                N_(
-                    "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor."
-                ),
-            )
+            await notify_owner(session, domain, case, ReporterErased(case))
             case.status = CaseStatus.CLOSED.value
             case.outcome = case.outcome or "WITHDRAWN_BY_REPORTER"
             case.resolved_at = case.resolved_at or domain.now()
@@ -180,14 +172,7 @@ async def withdraw_consent(
         else None
     )
     if owner_org is not None and owner_org.side == side:
-        await notify_owner(
-            session,
-            domain,
-            case,
-            N_(
-                "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you."
-            ),
-        )
+        await notify_owner(session, domain, case, ConsentWithdrawn(case))
         await claims.release(session, domain, case, "consent_withdrawn")
     for card in cards:
         org = await session.get(Organisation, card.organisation_id)

@@ -3,7 +3,6 @@ applies after Telegram answers 403 or moves a group, kept with the rest of the d
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from sqlalchemy import select, update
@@ -11,8 +10,9 @@ from sqlalchemy import select, update
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
 from bot.domain.followups import notify_owner
-from bot.i18n import N_, tr
-from bot.taxonomy import CONTACT_LABELS, OPEN_STATUSES, CaseStatus
+from bot.domain.notices import CardUndeliverableAlert, ReporterUnreachable
+from bot.i18n import N_
+from bot.taxonomy import OPEN_STATUSES, CaseStatus
 from models import Case, CaseCard, Organisation, OutboxMessage, Person, Reporter, ResponderGroup
 
 OPEN = {s.value for s in OPEN_STATUSES}
@@ -150,38 +150,15 @@ async def alert_unreachable(
     taken_by: list[Organisation],
     still_shown: int | None,
 ) -> None:
-    def text_for(language: str) -> str:
-        lines = [
-            tr(
-                language,
-                "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
-                "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
-                code=case.code,
-                corridor=case.corridor_code,
-                org=html.escape(org.name if org else "?"),
-                chat=chat_id,
-                reason=tr(language, REASONS.get(reason, reason)),
-            )
-        ]
-        if taken_by:
-            lines.append(
-                tr(
-                    language,
-                    "The case was posted instead to: {orgs}.",
-                    orgs=html.escape(", ".join(o.name for o in taken_by)),
-                )
-            )
-        elif not still_shown:
-            lines.append(
-                tr(
-                    language,
-                    "No other group can take it. Please find it an owner: /case {code}",
-                    code=case.code,
-                )
-            )
-        return "\n".join(lines)
-
-    await routing.alert_coordinators(session, domain, case, text_for)
+    alert = CardUndeliverableAlert(
+        case,
+        organisation=org.name if org else None,
+        chat_id=chat_id,
+        reason=reason,
+        taken_by=tuple(o.name for o in taken_by),
+        still_shown=bool(still_shown),
+    )
+    await routing.alert_coordinators(session, domain, case, alert)
 
 
 async def reporter_unreachable(session: Any, domain: Domain, reporter_id: int) -> None:
@@ -199,36 +176,8 @@ async def reporter_unreachable(session: Any, domain: Domain, reporter_id: int) -
         )
     )
     for case in owned:
-        if await notify_owner(
-            session, domain, case, lambda language, c=case: unreachable_text(c, language)
-        ):
+        if await notify_owner(session, domain, case, ReporterUnreachable(case)):
             await events.record(session, domain, "reporter_unreachable", case_id=case.id)
-
-
-def unreachable_text(case: Case, language: str) -> str:
-    """For the owner only: it may hold the reporter's phone number."""
-    return (
-        tr(
-            language,
-            "⚠️ The reporter of case <b>{code}</b> cannot be reached through the bot any more "
-            "(they blocked it or deleted the chat). Messages to them are not delivered.",
-            code=case.code,
-        )
-        + "\n"
-        + other_routes(case, language)
-    )
-
-
-def other_routes(case: Case, language: str) -> str:
-    if case.contact_method == "chat" and not case.contact_phone:
-        return tr(language, "They gave no other way to reach them.")
-    method = tr(language, CONTACT_LABELS.get(case.contact_method, case.contact_method))
-    return tr(
-        language,
-        "Other ways they gave: {method} {phone}",
-        method=method,
-        phone=html.escape(case.contact_phone or ""),
-    ).strip()
 
 
 def reporter_returned(reporter: Reporter) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
-from bot.domain.notices import ConsentRequest
-from bot.domain.outbox import queue, queue_notice
-from bot.i18n import N_, tr
+from bot.domain.notices import CasePassedOn, ConsentRequest, ReferralSettled
+from bot.domain.outbox import queue_notice
+from bot.i18n import N_
 from bot.taxonomy import CaseStatus
 from models import Attachment, Case, Organisation, OrganisationCorridor, Person, Reporter, Timer
 
@@ -131,18 +133,14 @@ async def _hand_over(
         payload={"level": 1},
     )
     if case.reporter_id is not None and not case.erased:
-        queue(
+        queue_notice(
             session,
             domain,
+            CasePassedOn(case, target.name),
+            language=case.language,
             purpose="reporter_update",
             reporter_id=case.reporter_id,
             case_id=case.id,
-            text=tr(
-                case.language,
-                "Your case {code} has been passed to {org}, who can help you further.",
-                code=case.code,
-                org=target.name,
-            ),
             extra={"protect_content": True},
         )
 
@@ -244,11 +242,12 @@ async def settle_waiting(
         target = await session.get(Organisation, row.payload["to"])
         if person is None or target is None:
             continue
+        outcome: Literal["agreed", "refused", "not_yours"]
         if case.status != CaseStatus.CLAIMED.value:
-            result = tr(person.language, "not done: the case is no longer yours to refer")
+            outcome = "not_yours"
         elif granted:
             await _hand_over(session, domain, case, person, target, row.payload.get("note", ""))
-            result = tr(person.language, "done, the reporter agreed")
+            outcome = "agreed"
         else:
             await events.record(
                 session,
@@ -257,18 +256,13 @@ async def settle_waiting(
                 case_id=case.id,
                 data={"to": target.id, "reason": "reporter_declined"},
             )
-            result = tr(person.language, "refused: the reporter said no")
-        queue(
+            outcome = "refused"
+        queue_notice(
             session,
             domain,
+            ReferralSettled(case, target.name, outcome),
+            language=person.language,
             purpose="owner",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                person.language,
-                "Referral of case {code} to {org}: {result}",
-                code=case.code,
-                org=target.name,
-                result=result,
-            ),
         )

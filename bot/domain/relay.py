@@ -12,8 +12,8 @@ from bot import translation
 from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
-from bot.domain.outbox import queue, queue_parts
-from bot.i18n import tr
+from bot.domain.notices import ReporterMediaTag, ReporterMessageHeading, ResponderMessageHeading
+from bot.domain.outbox import queue, queue_parts, rendered_text
 from bot.taxonomy import CaseStatus
 from bot.text_limits import CAPTION_LIMIT, split_parts
 from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink, Reporter
@@ -88,7 +88,7 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
             purpose="relay",
             chat_id=owner.telegram_user_id,
             case_id=case.id,
-            header=tr(owner.language, "💬 [{code}] Reporter:", code=case.code),
+            header=rendered_text(domain, ReporterMessageHeading(case), owner.language),
             body=item.text or "",
             extra={"protect_content": True},
             per_part=lambda words: translation_requests(
@@ -96,7 +96,7 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
             ),
         )
     else:
-        tag = tr(owner.language, "[{code}] from the reporter", code=case.code)
+        tag = rendered_text(domain, ReporterMediaTag(case), owner.language)
         # A location has no caption; any other caption too long once tagged goes in parts:
         # the first under the media, the rest as texts right after it.
         if item.kind == "location" or not item.text:
@@ -189,11 +189,8 @@ async def from_owner(
         purpose="relay",
         reporter_id=case.reporter_id,
         case_id=case.id,
-        header=tr(
-            case.language,
-            "💬 A responder of {org} about your case {code}:",
-            org=org.name if org else "Corridor",
-            code=case.code,
+        header=rendered_text(
+            domain, ResponderMessageHeading(case, org.name if org else "Corridor"), case.language
         ),
         body=text,
         extra={"protect_content": True},

@@ -7,9 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, routing, timers
 from bot.domain.context import Domain
 from bot.domain.followups import FOLLOWUP_KINDS
-from bot.domain.notices import FeedbackRequest
+from bot.domain.notices import CaseWithdrawn, FeedbackRequest
 from bot.domain.outbox import queue_notice
-from bot.i18n import N_
 from bot.taxonomy import OUTCOMES, CaseStatus
 from models import Case, Person
 
@@ -118,6 +117,4 @@ async def withdraw(session: AsyncSession, domain: Domain, case: Case) -> None:
         session, domain, "withdrawn", case_id=case.id, actor=f"reporter:{case.reporter_id}"
     )
     await routing.rerender_cards(session, domain, case)
-    await notify_owner(
-        session, domain, case, N_("The reporter withdrew case {code}. It is closed.")
-    )
+    await notify_owner(session, domain, case, CaseWithdrawn(case))

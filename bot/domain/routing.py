@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
 from bot.domain import events, timers
 from bot.domain.context import Domain
-from bot.domain.notices import Card
-from bot.domain.outbox import queue, queue_notice
+from bot.domain.notices import (
+    BackupPing,
+    Card,
+    CoordinatorAlert,
+    NewCasePing,
+    Notice,
+    NudgePing,
+    UnclaimedAlert,
+    UnroutedAlert,
+)
+from bot.domain.outbox import queue_notice
 from bot.domain.people import coordinators_of, on_call
-from bot.i18n import N_, tr
+from bot.i18n import N_
 from bot.taxonomy import CaseStatus, ConsentPurpose, Urgency
 from models import (
     Case,
@@ -145,50 +152,35 @@ async def post_cards(
 
 
 async def ping_people(
-    session: AsyncSession, domain: Domain, case: Case, people: list[Person], message: str
+    session: AsyncSession, domain: Domain, case: Case, people: list[Person], ping: Notice
 ) -> None:
     for person in people:
         if person.unreachable:
             continue
-        queue(
+        queue_notice(
             session,
             domain,
+            ping,
+            language=person.language,
             purpose="ping",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=tr(
-                person.language,
-                message,
-                code=case.code,
-                urgency=labels.urgency(case.urgency, person.language),
-                corridor=case.corridor_code,
-            ),
         )
 
 
 async def alert_coordinators(
-    session: AsyncSession,
-    domain: Domain,
-    case: Case,
-    message: str | Callable[[str], str],
-    **values: object,
+    session: AsyncSession, domain: Domain, case: Case, alert: CoordinatorAlert
 ) -> int:
-    """``message`` is a msgid (with {code} and {corridor}), or builds the text in a
-    coordinator's language."""
     people = await coordinators_of(session, case.corridor_code)
     for person in people:
-        queue(
+        queue_notice(
             session,
             domain,
+            alert,
+            language=person.language,
             purpose="alert",
             chat_id=person.telegram_user_id,
             case_id=case.id,
-            text=message(person.language)
-            if callable(message)
-            else tr(
-                person.language, message, code=case.code, corridor=case.corridor_code, **values
-            ),
-            extra={"parse_mode": "HTML"},
         )
     return len(people)
 
@@ -212,22 +204,9 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
     posted = await post_cards(session, domain, case, orgs)
     if posted:
         on_duty = await on_call(session, [o.id for o in orgs], domain.now())
-        await ping_people(
-            session,
-            domain,
-            case,
-            on_duty,
-            N_("🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
-        )
+        await ping_people(session, domain, case, on_duty, NewCasePing(case))
     else:
-        await alert_coordinators(
-            session,
-            domain,
-            case,
-            N_(
-                "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"
-            ),
-        )
+        await alert_coordinators(session, domain, case, UnroutedAlert(case))
     await events.record(
         session,
         domain,
@@ -424,15 +403,7 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                 )
             )
             if backups:
-                await ping_people(
-                    session,
-                    domain,
-                    case,
-                    backups,
-                    N_(
-                        "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group."
-                    ),
-                )
+                await ping_people(session, domain, case, backups, BackupPing(case))
                 step = "backup"
         elif level == 2:
             other = OTHER_SIDE[case.side]
@@ -455,14 +426,7 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                 ):
                     step = "other_side"
         else:
-            await alert_coordinators(
-                session,
-                domain,
-                case,
-                N_(
-                    "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}"
-                ),
-            )
+            await alert_coordinators(session, domain, case, UnclaimedAlert(case))
             step = "coordinator"
         if step == "none":
             level += 1
@@ -511,15 +475,7 @@ async def nudge(
             select(Person).where(Person.organisation_id == organisation.id, Person.active.is_(True))
         )
     )
-    await ping_people(
-        session,
-        domain,
-        case,
-        people,
-        N_(
-            "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group."
-        ),
-    )
+    await ping_people(session, domain, case, people, NudgePing(case))
     await events.record(
         session,
         domain,

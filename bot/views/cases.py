@@ -15,6 +15,7 @@ from bot.domain import recipients
 from bot.i18n import N_, _, bidi_lines, current_language
 from bot.taxonomy import OUTCOMES, STATUS_LABELS, CaseStatus
 from bot.views.buttons import Outcome, PassReason, PickCase, Refer, Withdraw
+from bot.views.notices import unreachable_text
 from models import Case, CaseEvent, Organisation
 
 PASS_REASONS = {
@@ -62,7 +63,7 @@ def relay_result_text(result: str, case: Case) -> str:
     code = html.escape(case.code)
     if result == "unreachable":
         # Only the owner sends to a reporter: the other ways to reach them are theirs to see.
-        return _("Not sent.") + " " + recipients.unreachable_text(case, current_language.get())
+        return _("Not sent.") + " " + unreachable_text(case, current_language.get())
     return {
         "sent": _("Sent to the reporter of {code}.", code=code),
         "not_owner": _("No case {code} is yours.", code=code),

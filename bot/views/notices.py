@@ -4,28 +4,60 @@ so a button tapped on any of these messages matches its handler's filter."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
 from aiogram.types import InlineKeyboardMarkup, WebAppInfo
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import labels
 from bot.domain.notices import (
+    BackupPing,
     Card,
+    CardUndeliverableAlert,
     CardWithdrawn,
+    CaseClaimed,
+    CaseDetails,
+    CasePassedOn,
+    CaseReassignedAway,
+    CaseWithdrawn,
     ConsentRequest,
+    ConsentWithdrawn,
     DashboardLink,
+    DraftReminder,
     FeedbackRequest,
+    NewCasePing,
     Notice,
+    NudgePing,
+    OwnerLostAlert,
     QuietCase,
-    Rendered,
+    ReferralSettled,
+    ReferredCaseClaimed,
+    RenderedNotice,
+    ReporterChanged,
+    ReporterErased,
+    ReporterMediaTag,
+    ReporterMessageHeading,
+    ReporterNotSafe,
+    ReporterNotSafeAlert,
+    ReporterSilent,
+    ReporterSilentAlert,
+    ReportersWords,
+    ReporterUnreachable,
+    ResponderMessageHeading,
     SafetyCheck,
+    UnclaimedAlert,
+    UnroutedAlert,
+    WorkerJoined,
 )
 from bot.domain.places import country_name
-from bot.i18n import tr
-from bot.taxonomy import ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
+from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
+from bot.i18n import N_, tr
+from bot.taxonomy import CONTACT_LABELS, ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
+from bot.views.details import details_text
 from models import Case, Organisation
 
 
@@ -97,7 +129,33 @@ def consent_question(case: Case, receiver: Organisation, language: str) -> str:
     )
 
 
-def _card(notice: Card, language: str) -> Rendered:
+def unreachable_text(case: Case, language: str) -> str:
+    """For the owner only: it may hold the reporter's phone number."""
+    return (
+        tr(
+            language,
+            "⚠️ The reporter of case <b>{code}</b> cannot be reached through the bot any more "
+            "(they blocked it or deleted the chat). Messages to them are not delivered.",
+            code=case.code,
+        )
+        + "\n"
+        + other_routes(case, language)
+    )
+
+
+def other_routes(case: Case, language: str) -> str:
+    if case.contact_method == "chat" and not case.contact_phone:
+        return tr(language, "They gave no other way to reach them.")
+    method = tr(language, CONTACT_LABELS.get(case.contact_method, case.contact_method))
+    return tr(
+        language,
+        "Other ways they gave: {method} {phone}",
+        method=method,
+        phone=html.escape(case.contact_phone or ""),
+    ).strip()
+
+
+def _card(notice: Card, language: str) -> RenderedNotice:
     text = card_text(
         notice.case,
         language,
@@ -107,39 +165,41 @@ def _card(notice: Card, language: str) -> Rendered:
         note=notice.note,
         note_values=dict(notice.note_values or {}),
     )
-    return Rendered(text, _json(card_keyboard(notice.case, language)), parse_mode="HTML")
+    return RenderedNotice(text, _json(card_keyboard(notice.case, language)), parse_mode="HTML")
 
 
-def _card_withdrawn(notice: CardWithdrawn, language: str) -> Rendered:
-    return Rendered(tr(language, "Case {code}: withdrawn by the reporter.", code=notice.case.code))
+def _card_withdrawn(notice: CardWithdrawn, language: str) -> RenderedNotice:
+    return RenderedNotice(
+        tr(language, "Case {code}: withdrawn by the reporter.", code=notice.case.code)
+    )
 
 
-def _safety_check(notice: SafetyCheck, language: str) -> Rendered:
+def _safety_check(notice: SafetyCheck, language: str) -> RenderedNotice:
     text = tr(
         language,
         "Checking in about your case {code}. Are you safe? Has anything changed?",
         code=notice.case.code,
     )
-    return Rendered(text, _json(checkin_keyboard(notice.case, language)))
+    return RenderedNotice(text, _json(checkin_keyboard(notice.case, language)))
 
 
-def _quiet_case(notice: QuietCase, language: str) -> Rendered:
+def _quiet_case(notice: QuietCase, language: str) -> RenderedNotice:
     text = tr(
         language,
         "⏰ Case {code} has been quiet for a while. Any news? /case {code} · /resolve {code}",
         code=notice.case.code,
     )
-    return Rendered(text, _json(snooze_keyboard(notice.case, language)))
+    return RenderedNotice(text, _json(snooze_keyboard(notice.case, language)))
 
 
-def _consent_request(notice: ConsentRequest, language: str) -> Rendered:
-    return Rendered(
+def _consent_request(notice: ConsentRequest, language: str) -> RenderedNotice:
+    return RenderedNotice(
         consent_question(notice.case, notice.receiver, language),
         _json(consent_keyboard(notice.case, notice.purpose, language)),
     )
 
 
-def _feedback_request(notice: FeedbackRequest, language: str) -> Rendered:
+def _feedback_request(notice: FeedbackRequest, language: str) -> RenderedNotice:
     case = notice.case
     text = tr(
         language,
@@ -147,14 +207,139 @@ def _feedback_request(notice: FeedbackRequest, language: str) -> Rendered:
         code=case.code,
         outcome=tr(language, OUTCOMES[case.outcome]),
     )
-    return Rendered(text, _json(feedback_keyboard(case)))
+    return RenderedNotice(text, _json(feedback_keyboard(case)))
 
 
-def _dashboard_link(notice: DashboardLink, language: str) -> Rendered:
-    return Rendered(None, _json(dashboard_keyboard(notice.url, language)))
+def _dashboard_link(notice: DashboardLink, language: str) -> RenderedNotice:
+    return RenderedNotice(None, _json(dashboard_keyboard(notice.url, language)))
 
 
-_RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
+def _ping(msgid: str) -> Callable[[Any, str], RenderedNotice]:
+    def render(notice: NewCasePing | BackupPing | NudgePing, language: str) -> RenderedNotice:
+        case = notice.case
+        return RenderedNotice(
+            tr(
+                language,
+                msgid,
+                code=case.code,
+                urgency=labels.urgency(case.urgency, language),
+                corridor=case.corridor_code,
+            )
+        )
+
+    return render
+
+
+def _about_case(msgid: str) -> Callable[[Any, str], RenderedNotice]:
+    """A plain text that names only the case."""
+
+    def render(notice: Any, language: str) -> RenderedNotice:
+        return RenderedNotice(tr(language, msgid, code=notice.case.code))
+
+    return render
+
+
+def _reporter_unreachable(notice: ReporterUnreachable, language: str) -> RenderedNotice:
+    return RenderedNotice(unreachable_text(notice.case, language), parse_mode="HTML")
+
+
+def _to_organisation(msgid: str) -> Callable[[Any, str], RenderedNotice]:
+    """A plain text naming the case and an organisation."""
+
+    def render(notice: Any, language: str) -> RenderedNotice:
+        return RenderedNotice(tr(language, msgid, code=notice.case.code, org=notice.organisation))
+
+    return render
+
+
+REFERRAL_OUTCOMES = {
+    "agreed": N_("done, the reporter agreed"),
+    "refused": N_("refused: the reporter said no"),
+    "not_yours": N_("not done: the case is no longer yours to refer"),
+}
+
+
+def _referral_settled(notice: ReferralSettled, language: str) -> RenderedNotice:
+    text = tr(
+        language,
+        "Referral of case {code} to {org}: {result}",
+        code=notice.case.code,
+        org=notice.organisation,
+        result=tr(language, REFERRAL_OUTCOMES[notice.outcome]),
+    )
+    return RenderedNotice(text)
+
+
+def _case_details(notice: CaseDetails, language: str) -> RenderedNotice:
+    text = details_text(notice.case, language, notice.attachments)
+    return RenderedNotice(text, parse_mode="HTML")
+
+
+REPORTERS_WORDS = {
+    "description": N_("[{code}] Description, in the reporter's words:"),
+    "text": N_("[{code}] Message from the reporter:"),
+    "referral_note": N_("[{code}] Note from the referring organisation:"),
+}
+
+
+def _reporters_words(notice: ReportersWords, language: str) -> RenderedNotice:
+    return RenderedNotice(tr(language, REPORTERS_WORDS[notice.kind], code=notice.case.code))
+
+
+def _draft_reminder(notice: DraftReminder, language: str) -> RenderedNotice:
+    return RenderedNotice(
+        tr(
+            language,
+            "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+        )
+    )
+
+
+def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
+    """An alert that names only the case and its corridor."""
+
+    def render(notice: Any, language: str) -> RenderedNotice:
+        case = notice.case
+        text = tr(language, msgid, code=case.code, corridor=case.corridor_code)
+        return RenderedNotice(text, parse_mode="HTML")
+
+    return render
+
+
+def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> RenderedNotice:
+    case = notice.case
+    lines = [
+        tr(
+            language,
+            "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
+            "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
+            code=case.code,
+            corridor=case.corridor_code,
+            org=html.escape(notice.organisation or "?"),
+            chat=notice.chat_id,
+            reason=tr(language, UNDELIVERABLE_REASONS.get(notice.reason, notice.reason)),
+        )
+    ]
+    if notice.taken_by:
+        lines.append(
+            tr(
+                language,
+                "The case was posted instead to: {orgs}.",
+                orgs=html.escape(", ".join(notice.taken_by)),
+            )
+        )
+    elif not notice.still_shown:
+        lines.append(
+            tr(
+                language,
+                "No other group can take it. Please find it an owner: /case {code}",
+                code=case.code,
+            )
+        )
+    return RenderedNotice("\n".join(lines), parse_mode="HTML")
+
+
+_RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     Card: _card,
     CardWithdrawn: _card_withdrawn,
     SafetyCheck: _safety_check,
@@ -162,11 +347,93 @@ _RENDER: dict[type[Notice], Callable[[Any, str], Rendered]] = {
     ConsentRequest: _consent_request,
     FeedbackRequest: _feedback_request,
     DashboardLink: _dashboard_link,
+    NewCasePing: _ping(
+        N_("🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
+    ),
+    BackupPing: _ping(
+        N_(
+            "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group."
+        ),
+    ),
+    NudgePing: _ping(
+        N_(
+            "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group."
+        ),
+    ),
+    ReporterNotSafe: _about_case(
+        N_("🚨 The reporter of case {code} says they are NOT safe. Please act now."),
+    ),
+    ReporterChanged: _about_case(
+        N_(
+            "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you."
+        ),
+    ),
+    ReporterSilent: _about_case(
+        N_(
+            "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them."
+        ),
+    ),
+    ReporterUnreachable: _reporter_unreachable,
+    CaseWithdrawn: _about_case(N_("The reporter withdrew case {code}. It is closed.")),
+    ReporterErased: _about_case(
+        N_(
+            "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor."
+        ),
+    ),
+    ConsentWithdrawn: _about_case(
+        N_(
+            "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you."
+        ),
+    ),
+    CaseClaimed: _to_organisation(
+        N_(
+            "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them."
+        ),
+    ),
+    CaseReassignedAway: _about_case(
+        N_("Case {code} was given to another responder by a coordinator. Thank you."),
+    ),
+    ReferredCaseClaimed: _to_organisation(N_("Case {code} you referred was claimed by {org}.")),
+    CasePassedOn: _to_organisation(
+        N_("Your case {code} has been passed to {org}, who can help you further."),
+    ),
+    ReferralSettled: _referral_settled,
+    CaseDetails: _case_details,
+    ReportersWords: _reporters_words,
+    ReporterMessageHeading: _about_case(N_("💬 [{code}] Reporter:")),
+    ReporterMediaTag: _about_case(N_("[{code}] from the reporter")),
+    ResponderMessageHeading: _to_organisation(
+        N_("💬 A responder of {org} about your case {code}:"),
+    ),
+    WorkerJoined: _about_case(
+        N_("The worker has joined case {code} and now follows it themselves."),
+    ),
+    DraftReminder: _draft_reminder,
+    UnroutedAlert: _case_alert(
+        N_(
+            "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"
+        ),
+    ),
+    UnclaimedAlert: _case_alert(
+        N_(
+            "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}"
+        ),
+    ),
+    OwnerLostAlert: _case_alert(
+        N_("⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
+    ),
+    ReporterNotSafeAlert: _case_alert(
+        N_("🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe."),
+    ),
+    ReporterSilentAlert: _case_alert(
+        N_("🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent."),
+    ),
+    CardUndeliverableAlert: _card_undeliverable,
 }
 
 
 class NoticeViews:
     """The ``Renderer`` the domain is built with."""
 
-    def render(self, notice: Notice, language: str) -> Rendered:
+    def render(self, notice: Notice, language: str) -> RenderedNotice:
         return _RENDER[type(notice)](notice, language)

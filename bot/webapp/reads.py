@@ -12,6 +12,7 @@ from bot.domain.access import Action
 from bot.domain.coordinator_export import FORMATS, default_window, export_files
 from bot.domain.people import on_call
 from bot.i18n import RTL_LANGUAGES, tr
+from bot.views.details import details_text
 from bot.webapp import views
 from bot.webapp.common import (
     DOMAIN,
@@ -103,9 +104,7 @@ async def case_details(request: web.Request) -> web.Response:
         if opened is None:
             raise web.HTTPForbidden(text="forbidden")
         case, attachments = opened
-        text = views.plain_text(
-            claims.details_text(case, viewer.language, attachments, commands=False)
-        )
+        text = views.plain_text(details_text(case, viewer.language, attachments, commands=False))
         return json({"text": text, "description": case.description or ""})
 
 

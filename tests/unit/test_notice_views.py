@@ -13,20 +13,49 @@ import pytest
 
 from bot import labels
 from bot.domain.notices import (
+    BackupPing,
     Card,
+    CardUndeliverableAlert,
     CardWithdrawn,
+    CaseClaimed,
+    CaseDetails,
+    CasePassedOn,
+    CaseReassignedAway,
+    CaseWithdrawn,
     ConsentRequest,
+    ConsentWithdrawn,
     DashboardLink,
+    DraftReminder,
     FeedbackRequest,
+    NewCasePing,
+    NudgePing,
+    OwnerLostAlert,
     QuietCase,
-    Rendered,
+    ReferralSettled,
+    ReferredCaseClaimed,
+    RenderedNotice,
+    ReporterChanged,
+    ReporterErased,
+    ReporterMediaTag,
+    ReporterMessageHeading,
+    ReporterNotSafe,
+    ReporterNotSafeAlert,
+    ReporterSilent,
+    ReporterSilentAlert,
+    ReportersWords,
+    ReporterUnreachable,
+    ResponderMessageHeading,
     SafetyCheck,
+    UnclaimedAlert,
+    UnroutedAlert,
+    WorkerJoined,
 )
 from bot.i18n import N_, tr
-from bot.taxonomy import REFERRAL_REASONS
+from bot.taxonomy import CONTACT_LABELS, REFERRAL_REASONS
 from bot.views.buttons import Claim, ConsentAnswer, Feedback, Pass, Snooze
 from bot.views.notices import NoticeViews
-from models import Case, Organisation
+from models import Attachment, Case, Organisation
+from tests.support import install_test_keys
 
 NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 LANGUAGES = ("en", "ne")
@@ -64,7 +93,7 @@ def shelter() -> Organisation:
     )
 
 
-def buttons(rendered: Rendered) -> list[list[tuple[str, str]]]:
+def buttons(rendered: RenderedNotice) -> list[list[tuple[str, str]]]:
     assert rendered.reply_markup is not None
     return [
         [(b["text"], b.get("callback_data") or b["web_app"]["url"]) for b in row]
@@ -81,7 +110,7 @@ def translated(language: str, msgid: str, **values: Any) -> str:
     return text
 
 
-def render(notice: Any, language: str) -> Rendered:
+def render(notice: Any, language: str) -> RenderedNotice:
     return NoticeViews().render(notice, language)
 
 
@@ -249,6 +278,299 @@ def test_a_dashboard_link_is_a_web_app_button(language: str) -> None:
             ]
         ]
     }
+
+
+PINGS = [
+    (NewCasePing, "🔔 New case {code} ({corridor}, {urgency}) is waiting in your group."),
+    (
+        BackupPing,
+        "⏰ Case {code} ({corridor}, {urgency}) is still unclaimed. You are backup: please look at your group.",
+    ),
+    (
+        NudgePing,
+        "👉 A coordinator asks you to look at case {code} ({corridor}, {urgency}): it is still waiting in your group.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("ping", "msgid"), PINGS)
+def test_a_ping_names_the_case_its_corridor_and_urgency(
+    ping: type, msgid: str, language: str
+) -> None:
+    rendered = render(ping(make_case()), language)
+    assert rendered.text == translated(
+        language,
+        msgid,
+        code="QA-7K2M",
+        corridor="NP-QA",
+        urgency=labels.urgency("high", language),
+    )
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+ALERTS = [
+    (
+        UnroutedAlert,
+        "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}",
+    ),
+    (
+        UnclaimedAlert,
+        "🚨 Case <b>{code}</b> ({corridor}) is still unclaimed after every escalation step. /case {code}",
+    ),
+    (OwnerLostAlert, "⚠️ Case <b>{code}</b> ({corridor}) lost its owner and is back in the queue."),
+    (
+        ReporterNotSafeAlert,
+        "🚨 The reporter of case <b>{code}</b> ({corridor}) says they are not safe.",
+    ),
+    (
+        ReporterSilentAlert,
+        "🚨 The reporter of SOS case <b>{code}</b> ({corridor}) has gone silent.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("alert", "msgid"), ALERTS)
+def test_a_coordinator_alert_names_the_case_in_html(alert: type, msgid: str, language: str) -> None:
+    rendered = render(alert(make_case()), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M", corridor="NP-QA")
+    assert rendered.parse_mode == "HTML" and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_undeliverable_card_alert_says_why_and_where_the_case_went(language: str) -> None:
+    alert = CardUndeliverableAlert(
+        make_case(),
+        organisation="Doha <Centre>",
+        chat_id=-100,
+        reason="no_rights",
+        taken_by=("A & B", "C"),
+        still_shown=False,
+    )
+    rendered = render(alert, language)
+    first = translated(
+        language,
+        "⚠️ The card of case <b>{code}</b> ({corridor}) cannot reach the group of {org} "
+        "(chat {chat}): {reason}. That group is switched off until a coordinator links it again with /linkgroup.",
+        code="QA-7K2M",
+        corridor="NP-QA",
+        org="Doha &lt;Centre&gt;",
+        chat=-100,
+        reason=translated(language, "the bot is not allowed to post there"),
+    )
+    posted = translated(language, "The case was posted instead to: {orgs}.", orgs="A &amp; B, C")
+    assert rendered.text == f"{first}\n{posted}"
+    assert rendered.parse_mode == "HTML"
+    nowhere = render(
+        CardUndeliverableAlert(make_case(), None, -100, "gone away", (), still_shown=False),
+        language,
+    )
+    assert (nowhere.text or "").endswith(
+        translated(
+            language,
+            "No other group can take it. Please find it an owner: /case {code}",
+            code="QA-7K2M",
+        )
+    )
+    assert "?" in (nowhere.text or "") and "gone away" in (nowhere.text or "")
+    shown = render(CardUndeliverableAlert(make_case(), "X", -100, "removed", (), True), language)
+    assert "\n" not in (shown.text or "")
+
+
+OWNER_NOTICES = [
+    (ReporterNotSafe, "🚨 The reporter of case {code} says they are NOT safe. Please act now."),
+    (
+        ReporterChanged,
+        "ℹ️ The reporter of case {code} says something has changed. Their next messages will reach you.",
+    ),
+    (
+        ReporterSilent,
+        "🚨 The reporter of SOS case {code} has not answered since the last check-in. Please try to reach them.",
+    ),
+    (CaseWithdrawn, "The reporter withdrew case {code}. It is closed."),
+    (
+        ReporterErased,
+        "The reporter of case {code} asked for their data to be erased. The case is closed; please delete any notes you keep outside Corridor.",
+    ),
+    (
+        ConsentWithdrawn,
+        "The reporter of case {code} withdrew consent for your side of the corridor. Please stop working on it; the case has been taken from you.",
+    ),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("notice", "msgid"), OWNER_NOTICES)
+def test_the_owner_is_told_what_the_reporter_did(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed")), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_owner_of_an_unreachable_reporter_gets_the_other_ways_to_reach_them(
+    language: str,
+) -> None:
+    case = make_case(status="claimed", contact_method="phone", contact_phone="+974 <33>")
+    rendered = render(ReporterUnreachable(case), language)
+    assert rendered.parse_mode == "HTML"
+    first, second = (rendered.text or "").split("\n")
+    assert first == translated(
+        language,
+        "⚠️ The reporter of case <b>{code}</b> cannot be reached through the bot any more "
+        "(they blocked it or deleted the chat). Messages to them are not delivered.",
+        code="QA-7K2M",
+    )
+    assert second == translated(
+        language,
+        "Other ways they gave: {method} {phone}",
+        method=tr(language, CONTACT_LABELS["phone"]),
+        phone="+974 &lt;33&gt;",
+    )
+    chat_only = render(ReporterUnreachable(make_case(contact_method="chat")), language)
+    assert (chat_only.text or "").endswith(
+        translated(language, "They gave no other way to reach them.")
+    )
+
+
+ABOUT_AN_ORGANISATION = [
+    (
+        CaseClaimed,
+        "✅ A responder of {org} is now working on your case {code}. You can write here; your messages reach them.",
+    ),
+    (ReferredCaseClaimed, "Case {code} you referred was claimed by {org}."),
+    (CasePassedOn, "Your case {code} has been passed to {org}, who can help you further."),
+]
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(("notice", "msgid"), ABOUT_AN_ORGANISATION)
+def test_who_took_the_case_is_named_as_plain_text(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed"), "Doha <Centre>"), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M", org="Doha <Centre>")
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_previous_owner_is_told_the_case_was_given_away(language: str) -> None:
+    rendered = render(CaseReassignedAway(make_case(status="claimed")), language)
+    assert rendered.text == translated(
+        language,
+        "Case {code} was given to another responder by a coordinator. Thank you.",
+        code="QA-7K2M",
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("outcome", "result"),
+    [
+        ("agreed", "done, the reporter agreed"),
+        ("refused", "refused: the reporter said no"),
+        ("not_yours", "not done: the case is no longer yours to refer"),
+    ],
+)
+def test_a_settled_referral_says_how(outcome: Any, result: str, language: str) -> None:
+    rendered = render(ReferralSettled(make_case(), "Kathmandu Shelter", outcome), language)
+    assert rendered.text == translated(
+        language,
+        "Referral of case {code} to {org}: {result}",
+        code="QA-7K2M",
+        org="Kathmandu Shelter",
+        result=translated(language, result),
+    )
+    assert rendered.parse_mode is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_details_the_owner_gets_are_private_and_escaped(language: str) -> None:
+    install_test_keys()  # the worker's name and the phone are encrypted columns
+    case = make_case(
+        status="claimed",
+        reporter_role="family",
+        relationship="brother",
+        worker_name="Asha <B>",
+        employer="X & Y",
+        agency=None,
+        since=None,
+        in_danger=True,
+        wage_owed_minor=None,
+        details=None,
+        contact_method="phone",
+        contact_phone="+974 3312 3456",
+        precise_location=None,
+        description=None,
+        urgency_reason=None,
+    )
+    attachments = (Attachment(kind="text", text="hello"), Attachment(kind="photo"))
+    rendered = render(CaseDetails(case, attachments), language)
+    assert rendered.parse_mode == "HTML" and rendered.reply_markup is None
+    lines = (rendered.text or "").split("\n")
+    assert (
+        translated(
+            language,
+            "📁 <b>Case {code}</b> — full details (private, do not forward)",
+            code="QA-7K2M",
+        )
+        in lines[0]
+    )
+    assert translated(language, "Worker: {name}", name="Asha &lt;B&gt;") in rendered.text
+    assert translated(language, "Employer: {employer}", employer="X &amp; Y") in rendered.text
+    assert translated(language, "Attachments: {n}", n=2) in rendered.text
+    assert (
+        translated(
+            language,
+            "Reply to any relayed message, or /reply {code} your text. Timeline: /case {code}. Resolve: /resolve {code}",
+            code="QA-7K2M",
+        )
+        in lines[-1]
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("kind", "msgid"),
+    [
+        ("description", "[{code}] Description, in the reporter's words:"),
+        ("text", "[{code}] Message from the reporter:"),
+        ("referral_note", "[{code}] Note from the referring organisation:"),
+    ],
+)
+def test_the_reporters_words_have_a_heading(kind: Any, msgid: str, language: str) -> None:
+    rendered = render(ReportersWords(make_case(), kind), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("notice", "msgid"),
+    [
+        (ReporterMessageHeading, "💬 [{code}] Reporter:"),
+        (ReporterMediaTag, "[{code}] from the reporter"),
+        (WorkerJoined, "The worker has joined case {code} and now follows it themselves."),
+    ],
+)
+def test_a_relay_heading_or_update_names_the_case(notice: type, msgid: str, language: str) -> None:
+    rendered = render(notice(make_case(status="claimed")), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
+    assert rendered.parse_mode is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_responders_words_are_headed_with_their_organisation(language: str) -> None:
+    rendered = render(ResponderMessageHeading(make_case(), "Doha & Co"), language)
+    assert rendered.text == translated(
+        language, "💬 A responder of {org} about your case {code}:", org="Doha & Co", code="QA-7K2M"
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_unfinished_report_is_recalled(language: str) -> None:
+    assert render(DraftReminder(), language).text == translated(
+        language,
+        "Your report is not finished yet. Tap /start to continue where you stopped, or /cancel to discard it.",
+    )
 
 
 def test_the_domain_loads_without_aiogram_or_the_views() -> None:
