@@ -909,7 +909,12 @@ class Delivery:
             return
         until = self.domain.now() + LEASE
         async with self.domain.transaction() as session:
-            await _update_leased(session, held, locked_until=until, lease_owner=self.instance)
+            # A row another transaction holds (being settled, a key rotation) is skipped, not
+            # waited for: waiting on rows locked in another order deadlocked on PostgreSQL,
+            # and a skipped row is renewed on the next round, well inside its lease.
+            await _update_leased(
+                session, held, locked_until=until, lease_owner=self.instance, skip_locked=True
+            )
 
     async def take_back_orphans(self) -> int:
         """On SQLite one process runs the bot, so a message still leased when it starts was
@@ -960,16 +965,25 @@ class Delivery:
             queue.items.clear()
 
 
-async def _update_leased(session: Any, ids: list[int], *where: Any, **values: Any) -> None:
-    """Sets ``values`` on these rows while they are still being sent, 500 ids a statement."""
+async def _update_leased(
+    session: Any, ids: list[int], *where: Any, skip_locked: bool = False, **values: Any
+) -> None:
+    """Sets ``values`` on these rows while they are still being sent, 500 ids a statement;
+    with ``skip_locked`` (PostgreSQL) only on those no other transaction holds."""
+    skip_locked = skip_locked and session.bind.dialect.name == "postgresql"
     for start in range(0, len(ids), 500):
+        chosen: Any = OutboxMessage.id.in_(ids[start : start + 500])
+        if skip_locked:
+            chosen = OutboxMessage.id.in_(
+                select(OutboxMessage.id)
+                .where(chosen)
+                .order_by(OutboxMessage.id)
+                .with_for_update(skip_locked=True)
+                .scalar_subquery()
+            )
         await session.execute(
             update(OutboxMessage)
-            .where(
-                OutboxMessage.id.in_(ids[start : start + 500]),
-                OutboxMessage.status == "sending",
-                *where,
-            )
+            .where(chosen, OutboxMessage.status == "sending", *where)
             .values(**values)
         )
 

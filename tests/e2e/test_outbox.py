@@ -180,3 +180,39 @@ async def test_a_flood_keeps_telegrams_limits(database_url: str) -> None:
         assert elapsed >= 9.0
     finally:
         await h.stop()
+
+
+async def test_leases_are_renewed_and_a_row_held_elsewhere_is_skipped(
+    quiet_harness: Harness,
+) -> None:
+    """Messages being sent keep their lease while the sender works on them. On PostgreSQL a
+    row another transaction holds (being settled, a key rotation) is skipped for this round
+    rather than waited for: waiting deadlocked with operator commands."""
+    import asyncio
+
+    from sqlalchemy import update
+
+    from tests.support import PG_URL
+
+    h = quiet_harness
+    sender = h.app.sender
+    ids = await queue_to(h, h.staff["sita"], "one", "two")
+    start = h.clock.now()
+    async with h.app.domain.sessions() as session, session.begin():
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids))
+            .values(status="sending", lease_owner=sender.instance, locked_until=start)
+        )
+    sender.held.update(ids)
+    h.clock.advance(seconds=5)
+    async with h.app.domain.sessions() as other:
+        if PG_URL:
+            await other.execute(
+                select(OutboxMessage.id).where(OutboxMessage.id == ids[0]).with_for_update()
+            )
+        await asyncio.wait_for(sender._renew(), 10)
+        await other.rollback()
+    renewed = {row.id: row.locked_until for row in await rows(h, ids)}
+    assert renewed[ids[1]] > start
+    assert (renewed[ids[0]] == start) if PG_URL else (renewed[ids[0]] > start)
