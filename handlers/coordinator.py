@@ -17,9 +17,10 @@ from bot.domain.access import Action
 from bot.domain.claims import split_text
 from bot.domain.context import Domain
 from bot.domain.people import Role, coordinator_corridors
-from bot.i18n import _, _n, current_language
+from bot.i18n import current_language
+from bot.views import coordinator as view
 from bot.views.buttons import InviteOrg
-from bot.views.coordinator import invite_keyboard
+from bot.views.common import button_no_longer_valid, not_for_coordinators
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -34,7 +35,7 @@ router.callback_query.filter(F.message.chat.type == "private")
 @router.message(Command("digest"), Allowed(Action.DIGEST))
 async def digest_now(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
     await duties.queue_digest(session, domain, role.person)
-    await message.answer(_("Your digest is on its way."))
+    await message.answer(view.digest_queued())
 
 
 @router.message(Command("stats"), Allowed(Action.STATS))
@@ -49,14 +50,12 @@ async def stats(
         elif arg.rstrip("d").isdigit() and 0 < int(arg.rstrip("d")) <= 3660:
             days = int(arg.rstrip("d"))
         else:
-            await message.answer(_("Usage: /stats [days, e.g. 30d] [corridor, e.g. NP-QA]"))
+            await message.answer(view.stats_usage())
             return
     await read_only(session)
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-    text = digest.render(data, role.person.language, now).replace(
-        _("📊 Daily digest"), _("📊 Last {n} days", n=days)
-    )
+    text = view.stats_text(digest.render(data, role.person.language, now), days)
     for part in split_text(text):
         await message.answer(part, parse_mode="HTML")
 
@@ -65,30 +64,28 @@ async def stats(
 async def open_dashboard(message: Message, domain: Domain, role: Role) -> None:
     url = domain.config.webapp.public_url
     if not url:
-        await message.answer(
-            _("The dashboard is not set up on this server yet (see [webapp] in the configuration).")
-        )
+        await message.answer(view.dashboard_not_set_up())
         return
     await message.answer(
-        _("Your corridors at a glance:"),
+        view.dashboard_intro(),
         reply_markup=dashboard_keyboard(url, role.person.language),
     )
 
 
 @router.message(Command("digest", "stats", "dashboard"))
 async def not_coordinator(message: Message) -> None:
-    await message.answer(html.escape(_("This command is for coordinators.")))
+    await message.answer(html.escape(not_for_coordinators()))
 
 
 @router.message(Command("invite"), Allowed(Action.INVITE))
 async def invite(message: Message, session: AsyncSession, role: Role) -> None:
     organisations = await onboarding.manageable_organisations(session, role.person)
     if not organisations:
-        await message.answer(_("None of your corridors has an organisation yet."))
+        await message.answer(view.no_organisation())
         return
     await message.answer(
-        _("Invite a responder to which organisation?"),
-        reply_markup=invite_keyboard(organisations),
+        view.invite_question(),
+        reply_markup=view.invite_keyboard(organisations),
     )
 
 
@@ -101,15 +98,12 @@ async def invite_link(
     role: Role,
 ) -> None:
     if not await onboarding.may_manage(session, role.person, callback_data.org):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
-        _(
-            "Send this one-time link to the new responder (valid 7 days):\n{link}",
-            link=f"https://t.me/{domain.bot_username}?start=join_{token}",
-        ),
+        view.invite_link(f"https://t.me/{domain.bot_username}?start=join_{token}"),
         protect_content=True,
     )
 
@@ -130,9 +124,7 @@ async def team(message: Message, session: AsyncSession, role: Role, language: st
             f" ({labels.role(p.role, language)})"
             for p in people
         ]
-    await message.answer(
-        "\n".join(lines) or _("None of your corridors has an organisation yet."), parse_mode="HTML"
-    )
+    await message.answer("\n".join(lines) or view.no_organisation(), parse_mode="HTML")
 
 
 @router.message(Command("remove"), Allowed(Action.REMOVE))
@@ -145,15 +137,7 @@ async def remove(
         if person_id
         else "unknown"
     )
-    replies = {
-        "removed": _(
-            "{person} no longer has access. Their open cases are back in the queue.",
-            person=person_id,
-        ),
-        "not_allowed": _("You cannot remove this person."),
-        "unknown": _("Usage: /remove PERSON_ID (see /team)"),
-    }
-    await message.answer(replies[result])
+    await message.answer(view.remove_result(result, person_id))
 
 
 @router.message(Command("away", "cover"), Allowed(Action.ROTA))
@@ -162,7 +146,7 @@ async def rota_override(
 ) -> None:
     """`/away PERSON_ID FROM TO` (holiday) or `/cover PERSON_ID FROM TO` (extra on-call days)."""
     parts = (command.args or "").split()
-    # The replies below are all built up front: a bare `/away` must not index an empty list.
+    # A bare `/away` must not index an empty list.
     person = parts[0] if parts else ""
     try:
         start, end = dt.date.fromisoformat(parts[1]), dt.date.fromisoformat(parts[2])
@@ -178,27 +162,14 @@ async def rota_override(
     )
     if result == "set":
         # Dates as the coordinator's language writes them.
-        shown = {
-            "person": person,
-            "start": labels.date(start, current_language.get()),
-            "end": labels.date(end, current_language.get()),
-        }
+        language = current_language.get()
         await message.answer(
-            _("Noted: {person} is on call from {start} to {end}.", **shown)
-            if on_call
-            else _("Noted: {person} is away from {start} to {end}.", **shown)
+            view.override_set(
+                person, labels.date(start, language), labels.date(end, language), on_call
+            )
         )
         return
-    replies = {
-        "not_allowed": _(
-            "You cannot change this person's rota (or the dates are the wrong way round)."
-        ),
-        "unknown": _("No such person. See /team."),
-        "usage": _(
-            "Usage: /away PERSON_ID YYYY-MM-DD YYYY-MM-DD or /cover PERSON_ID YYYY-MM-DD YYYY-MM-DD"
-        ),
-    }
-    await message.answer(replies[result])
+    await message.answer(view.override_refused(result))
 
 
 @router.message(Command("export"), Allowed(Action.EXPORT))
@@ -225,25 +196,18 @@ async def export(
                 dates = [None]
                 break
     if len(dates) not in (0, 2) or None in dates or (dates and dates[0] > dates[1]):
-        await message.answer(
-            _("Usage: /export [csv|json] [FROM TO as YYYY-MM-DD] [corridor, e.g. NP-QA]")
-        )
+        await message.answer(view.export_usage())
         return
     start, end = dates or default_window(domain.now().date())
     chosen = [corridor] if corridor else corridors
     for file in await export_files(session, domain, role.person, chosen, fmt, start, end):
         await message.answer_document(
             BufferedInputFile(file.body.encode("utf-8"), filename=file.filename),
-            caption=_n(
-                "{n} case with statistics consent; small cells suppressed (k={k}).",
-                "{n} cases with statistics consent; small cells suppressed (k={k}).",
-                file.cases_included,
-                k=file.k,
-            ),
+            caption=view.export_caption(file.cases_included, file.k),
             protect_content=True,
         )
 
 
 @router.message(Command("invite", "team", "remove", "away", "cover", "export"))
 async def not_coordinator_admin(message: Message) -> None:
-    await message.answer(_("This command is for coordinators."))
+    await message.answer(not_for_coordinators())

@@ -17,9 +17,9 @@ from bot.domain.access import Action
 from bot.domain.consent import give_consent
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import N_, _, _n
 from bot.views import safety as safety_view
 from bot.views.buttons import ClearChat, ConsentGive, ConsentWithdraw, Forget
+from bot.views.common import button_no_longer_valid, not_for_coordinators
 from handlers.blueprint import Blueprint
 from models import Case, Reporter
 
@@ -31,9 +31,7 @@ router.callback_query.filter(F.message.chat.type == "private")
 @router.message(Command("clear"))
 async def clear(message: Message, language: str) -> None:
     await message.answer(
-        _(
-            "Delete this conversation from your phone? Messages older than 2 days cannot be deleted by the bot."
-        ),
+        safety_view.clear_question(),
         reply_markup=safety_view.clear_keyboard(),
     )
 
@@ -52,27 +50,17 @@ async def clear_confirmed(
         except TelegramBadRequest:
             failed += len(ids[start : start + 100])
     await state.clear()
-    left = old + failed
-    text = _("Done. This chat was cleared.")
-    if left:
-        text = _n(
-            "Done. {n} older message could not be deleted by the bot: please delete this chat in Telegram (press and hold the chat, then Delete).",
-            "Done. {n} older messages could not be deleted by the bot: please delete this chat in Telegram (press and hold the chat, then Delete).",
-            left,
-        )
     # The note itself is not protected from view, so it says nothing about any case.
-    await bot.send_message(chat_id, text)
+    await bot.send_message(chat_id, safety_view.cleared(old + failed))
 
 
 @router.message(Command("forget"))
 async def forget(message: Message, role: Role) -> None:
     if role.reporter is None:
-        await message.answer(_("We hold no reports from you."))
+        await message.answer(safety_view.no_reports())
         return
     await message.answer(
-        _(
-            "Erase everything you told us? Your open cases will be closed and helpers told. This cannot be undone."
-        ),
+        safety_view.forget_question(),
         reply_markup=safety_view.forget_keyboard(),
     )
 
@@ -82,23 +70,17 @@ async def forget_confirmed(
     query: CallbackQuery, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
     if role.reporter is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     codes = await privacy.forget_reporter(session, domain, role.reporter)
     await state.clear()
-    await query.message.edit_text(
-        _n(
-            "Your data has been erased ({n} case). You can use /clear to delete this chat too.",
-            "Your data has been erased ({n} cases). You can use /clear to delete this chat too.",
-            len(codes),
-        )
-    )
+    await query.message.edit_text(safety_view.erased(len(codes)))
 
 
 @router.message(Command("consent"))
 async def consent(message: Message, session: AsyncSession, role: Role) -> None:
     if role.reporter is None:
-        await message.answer(_("We hold no reports from you."))
+        await message.answer(safety_view.no_reports())
         return
     consents = [
         (case, await case_domain.consents_of(session, case))
@@ -127,8 +109,7 @@ async def consent_withdraw(
         role,
         callback_data,
         withdraw,
-        already=N_("Already withdrawn. /consent shows what you share."),
-        done=N_("Withdrawn. We stopped sharing case {code} for this purpose."),
+        withdrawn=True,
     )
 
 
@@ -150,8 +131,7 @@ async def consent_give(
         role,
         callback_data,
         give,
-        already=N_("Already agreed. /consent shows what you share."),
-        done=N_("Thank you. Case {code} is now shared for this purpose."),
+        withdrawn=False,
     )
 
 
@@ -162,20 +142,21 @@ async def change_consent(
     callback_data: ConsentGive | ConsentWithdraw,
     change: Callable[[Case], Awaitable[bool]],
     *,
-    already: str,
-    done: str,
+    withdrawn: bool,
 ) -> None:
     """One press of a /consent button: a case that is not the presser's own is refused, a
     change already in force (a second press, an old message) changes nothing."""
     case = await access.consent_case(session, role, callback_data.case_id, callback_data.purpose)
     if case is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     if not await change(case):
-        await query.answer(_(already), show_alert=True)
+        await query.answer(safety_view.consent_already(withdrawn), show_alert=True)
         return
-    await query.message.answer(_(done, code=case.code), protect_content=True)
+    await query.message.answer(
+        safety_view.consent_changed(withdrawn, case.code), protect_content=True
+    )
 
 
 @router.message(Command("block"))
@@ -184,12 +165,12 @@ async def block(
 ) -> None:
     """A coordinator blocks the account behind a case (abuse, flooding)."""
     if not access.allowed(role, Action.BLOCK):
-        await message.answer(_("This command is for coordinators."))
+        await message.answer(not_for_coordinators())
         return
     case = await access.case_for(session, role, Action.BLOCK, (command.args or "").strip())
     if case is None or case.reporter_id is None:
-        await message.answer(_("Usage: /block CODE (a case of your corridors)"))
+        await message.answer(safety_view.block_usage())
         return
     reporter = await session.get(Reporter, case.reporter_id)
     await privacy.block_reporter(session, domain, reporter, f"person:{role.person.id}")
-    await message.answer(_("The account behind {code} is blocked.", code=case.code))
+    await message.answer(safety_view.blocked(case.code))
