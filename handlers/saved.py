@@ -17,10 +17,10 @@ from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.saved_replies import SavedReply
-from bot.i18n import _, language_name
+from bot.views import saved as view
 from bot.views.buttons import SavedCase, SavedPick, SavedSend
 from bot.views.cases import relay_result_text
-from bot.views.saved import cases_keyboard, preview_keyboard, preview_text, replies_keyboard
+from bot.views.common import button_no_longer_valid, case_access_lost
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
 from models import Case
@@ -54,18 +54,16 @@ async def saved_command(
     if not args:
         owned = await case_domain.owned_open_cases(session, role.person.id)
         if not owned:
-            await message.answer(_("You have no open case of your own. Usage: /saved CODE [REPLY]"))
+            await message.answer(view.no_own_case())
             return
         if len(owned) > 1:
-            await message.answer(
-                _("A saved reply for which case?"), reply_markup=cases_keyboard(owned)
-            )
+            await message.answer(view.which_case(), reply_markup=view.cases_keyboard(owned))
             return
         case: Case | None = owned[0]
     else:
         case = await access.case_for(session, role, Action.REPLY, args[0])
         if case is None:
-            await message.answer(_("No case {code} is yours.", code=args[0][:20]))
+            await message.answer(view.not_yours(args[0][:20]))
             return
     await offer(message, session, role, case, args[1] if len(args) > 1 else None, state, language)
 
@@ -83,24 +81,13 @@ async def offer(
     if code is not None:
         reply = await saved_replies.find(session, role.person, case.language, code)
         if reply is None:
-            await message.answer(
-                _(
-                    "There is no saved reply {reply} in the reporter's language ({language}). /saved {code} lists them.",
-                    reply=code[:20],
-                    language=language_name(case.language, language),
-                    code=case.code,
-                )
-            )
+            await message.answer(view.no_such_reply(code[:20], case, language))
             return
         await start_filling(message, case, reply, state, language)
         return
     await message.answer(
-        _(
-            "Saved replies for case {code}; the reporter will read the one you pick in {language}:",
-            code=case.code,
-            language=language_name(case.language, language),
-        ),
-        reply_markup=replies_keyboard(case, replies, language),
+        view.replies_intro(case, language),
+        reply_markup=view.replies_keyboard(case, replies, language),
     )
 
 
@@ -116,7 +103,7 @@ async def picked_case(
 ) -> None:
     case = await _own_open_case(session, role, callback_data.case_id)
     if case is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await offer(query.message, session, role, case, None, state, language)
@@ -139,7 +126,7 @@ async def picked_reply(
         else None
     )
     if case is None or reply is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await start_filling(query.message, case, reply, state, language)
@@ -163,11 +150,11 @@ async def ask_next(
     missing = [name for name in reply.fields if name not in values]
     if missing:
         await state.set_state(SavedReplyForm.value)
-        await message.answer(_(saved_replies.PROMPTS[missing[0]]))
+        await message.answer(view.field_prompt(missing[0]))
         return
     await state.set_state(SavedReplyForm.preview)
     await message.answer(
-        preview_text(case, reply, values, language), reply_markup=preview_keyboard(case)
+        view.preview_text(case, reply, values, language), reply_markup=view.preview_keyboard(case)
     )
 
 
@@ -201,14 +188,14 @@ async def field_value(
 ) -> None:
     form = await _form(session, domain, role, state)
     if form is None:
-        await message.answer(_("You no longer have access to this case; nothing was changed."))
+        await message.answer(case_access_lost())
         return
     case, reply, values = form
     name = next(n for n in reply.fields if n not in values)
     try:
         values[name] = saved_replies.parse_value(name, message.text or "", language)
     except saved_replies.BadValue as problem:
-        await message.answer(str(problem) + "\n" + _(saved_replies.PROMPTS[name]))
+        await message.answer(str(problem) + "\n" + view.field_prompt(name))
         return
     await state.update_data(values=values)
     await ask_next(message, case, reply, values, state, language)
@@ -218,7 +205,7 @@ async def field_value(
     StateFilter(SavedReplyForm.preview), F.chat.type == "private", ~F.text.startswith("/")
 )
 async def waiting_for_a_button(message: Message) -> None:
-    await message.answer(_("Please press Send or Cancel under the preview."))
+    await message.answer(view.press_a_button())
 
 
 @router.callback_query(SavedSend.filter(), F.message.chat.type == "private")
@@ -232,13 +219,13 @@ async def send_or_cancel(
 ) -> None:
     form = await _form(session, domain, role, state)
     if form is None or form[0].id != callback_data.case_id:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(button_no_longer_valid(), show_alert=True)
         return
     case, reply, values = form
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)
     if not callback_data.send:
-        await query.message.answer(_("Not sent."))
+        await query.message.answer(view.not_sent())
         return
     result = await saved_replies.send(session, domain, case, role.person, reply, values)
     await query.message.answer(relay_result_text(result, case), parse_mode="HTML")

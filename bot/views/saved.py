@@ -14,6 +14,48 @@ from bot.views.buttons import SavedCase, SavedPick, SavedSend
 from models import Case
 
 
+def no_own_case() -> str:
+    return _("You have no open case of your own. Usage: /saved CODE [REPLY]")
+
+
+def which_case() -> str:
+    return _("A saved reply for which case?")
+
+
+def not_yours(code: str) -> str:
+    return _("No case {code} is yours.", code=code)
+
+
+def no_such_reply(reply: str, case: Case, language: str) -> str:
+    return _(
+        "There is no saved reply {reply} in the reporter's language ({language}). /saved {code} lists them.",
+        reply=reply,
+        language=language_name(case.language, language),
+        code=case.code,
+    )
+
+
+def replies_intro(case: Case, language: str) -> str:
+    return _(
+        "Saved replies for case {code}; the reporter will read the one you pick in {language}:",
+        code=case.code,
+        language=language_name(case.language, language),
+    )
+
+
+def field_prompt(name: str) -> str:
+    """What to ask for the field ``name`` of a saved reply."""
+    return _(saved_replies.PROMPTS[name])
+
+
+def press_a_button() -> str:
+    return _("Please press Send or Cancel under the preview.")
+
+
+def not_sent() -> str:
+    return _("Not sent.")
+
+
 def cases_keyboard(cases: Iterable[Case]) -> InlineKeyboardMarkup:
     builder = InlineKeyboardBuilder()
     for case in cases:
