@@ -103,7 +103,7 @@ async def invite_link(
     token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
-        view.invite_link(f"https://t.me/{domain.bot_username}?start=join_{token}"),
+        view.invite_link(domain.bot_username, token),
         protect_content=True,
     )
 
@@ -111,20 +111,15 @@ async def invite_link(
 @router.message(Command("team"), Allowed(Action.TEAM))
 async def team(message: Message, session: AsyncSession, role: Role, language: str) -> None:
     organisations = await onboarding.manageable_organisations(session, role.person)
-    lines = []
+    teams = []
     for org in organisations:
         people = await session.scalars(
             select(Person)
             .where(Person.organisation_id == org.id, Person.active.is_(True))
             .order_by(Person.id)
         )
-        lines.append(f"<b>{html.escape(org.name)}</b>")
-        lines += [
-            f"• {html.escape(p.name)} — <code>{html.escape(p.id)}</code>"
-            f" ({labels.role(p.role, language)})"
-            for p in people
-        ]
-    await message.answer("\n".join(lines) or view.no_organisation(), parse_mode="HTML")
+        teams.append((org, list(people)))
+    await message.answer(view.team_text(teams, language), parse_mode="HTML")
 
 
 @router.message(Command("remove"), Allowed(Action.REMOVE))

@@ -11,17 +11,10 @@ from bot.domain import access, drills
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import drills as view
 from handlers.blueprint import Blueprint
 
 router = Blueprint("drills")
-
-
-def started_text(code: str) -> str:
-    return _(
-        "Drill {code} started: a practice case is posted to the group. Work it like a real one; the bot plays the reporter. You will get a short report when it is resolved.",
-        code=code,
-    )
 
 
 @router.message(Command("drill"))
@@ -29,7 +22,7 @@ async def start_drill(
     message: Message, command: CommandObject, session: AsyncSession, domain: Domain, role: Role
 ) -> None:
     if not access.allowed(role, Action.DRILL):
-        await message.reply(_("Only coordinators can start a drill."))
+        await message.reply(view.not_allowed())
         return
     in_group = message.chat.type != "private"
     try:
@@ -41,6 +34,6 @@ async def start_drill(
             chat_id=message.chat.id if in_group else None,
         )
     except drills.DrillError as error:
-        await message.reply(_(error.reason))
+        await message.reply(view.refused(error.reason))
         return
-    await message.reply(started_text(case.code))
+    await message.reply(view.started(case.code))

@@ -7,7 +7,8 @@ import logging
 
 from aiogram.types import ErrorEvent
 
-from bot.i18n import normalise_language, tr
+from bot.i18n import normalise_language
+from bot.views.errors import apology
 from handlers.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
@@ -20,10 +21,7 @@ async def on_error(event: ErrorEvent) -> bool:
     log.error("update %s failed: %r", update.update_id, event.exception, exc_info=event.exception)
     user = update.event.from_user if hasattr(update.event, "from_user") else None
     language = normalise_language(getattr(user, "language_code", None))
-    text = tr(
-        language,
-        "Sorry, something went wrong on our side. Nothing you sent is lost; please try again in a moment.",
-    )
+    text = apology(language)
     try:
         if update.callback_query is not None:
             await update.callback_query.answer(text, show_alert=True)

@@ -7,7 +7,8 @@ import logging
 from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
-from bot.i18n import _
+from bot.views import fallback as view
+from bot.views.common import button_no_longer_valid
 from handlers.blueprint import Blueprint
 from handlers.common import menu_keyboard
 
@@ -17,31 +18,23 @@ router = Blueprint("fallback")
 
 @router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
-    await query.answer(_("This button is no longer valid."), show_alert=True)
+    await query.answer(button_no_longer_valid(), show_alert=True)
 
 
 @router.message(F.chat.type == "private", F.text.startswith("/"))
 async def unknown_command(message: Message, language: str) -> None:
-    await message.answer(
-        _("I don't know that command. Here is the menu:"), reply_markup=menu_keyboard(language)
-    )
+    await message.answer(view.unknown_command(), reply_markup=menu_keyboard(language))
 
 
 @router.edited_message()
 async def edited(message: Message) -> None:
     if message.chat.type == "private":
-        await message.reply(
-            _(
-                "I saw that you edited a message. Edits are not passed on: please send the correction as a new message."
-            )
-        )
+        await message.reply(view.edits_not_passed_on())
 
 
 @router.message(F.chat.type == "private")
 async def unsupported(message: Message, language: str) -> None:
     await message.answer(
-        _(
-            "I can't use that kind of message. Please write text, or send a photo, voice note, document or location."
-        ),
+        view.unsupported_message(),
         reply_markup=menu_keyboard(language),
     )

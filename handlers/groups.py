@@ -15,7 +15,8 @@ from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.recipients import group_lost, migrate_group
-from bot.i18n import _
+from bot.views import groups as view
+from bot.views.common import not_for_coordinators
 from handlers.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
@@ -33,12 +34,7 @@ async def migrated(message: Message, session: AsyncSession, domain: Domain) -> N
 @router.message(CommandStart())
 @router.message(Command(*PRIVATE_ONLY[1:]))
 async def private_only(message: Message, domain: Domain) -> None:
-    await message.reply(
-        _(
-            "For everyone's safety, reports are only taken in a private chat with me: https://t.me/{bot}",
-            bot=domain.bot_username,
-        )
-    )
+    await message.reply(view.private_only(domain.bot_username))
 
 
 @router.message(Command("linkgroup"))
@@ -47,21 +43,16 @@ async def link_group(
 ) -> None:
     """A coordinator, inside the group: `/linkgroup ORGANISATION_ID`."""
     if not access.allowed(role, Action.LINK_GROUP):
-        await message.reply(_("This command is for coordinators."))
+        await message.reply(not_for_coordinators())
         return
     organisation_id = (command.args or "").strip()
     posted = await onboarding.link_group(
         session, domain, role.person, organisation_id, message.chat.id, message.chat.title or ""
     )
     if posted is not None:
-        text = _("This group now receives the case cards of {org}.", org=organisation_id)
-        if posted:
-            text += "\n" + _("Cases waiting for an owner, posted here now: {n}", n=posted)
-        await message.reply(text)
+        await message.reply(view.group_linked(organisation_id, posted))
     else:
-        await message.reply(
-            _("Usage: /linkgroup ORGANISATION_ID (an organisation of your corridors)")
-        )
+        await message.reply(view.link_group_usage())
 
 
 # Last before the fallback, so group commands other routers handle (/oncall) still work.

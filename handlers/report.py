@@ -18,7 +18,9 @@ from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.exports import threshold
 from bot.domain.people import Role, coordinator_corridors
-from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR, _
+from bot.i18n import LANGUAGE_NAMES, LOCALES_DIR
+from bot.views import report as view
+from bot.views.common import not_for_coordinators
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
 from models.db import read_only
@@ -50,9 +52,7 @@ async def report(
         or (months and months[0] > months[1])
         or (corridor is None and len(corridors) != 1)
     ):
-        await message.answer(
-            _("Usage: /report [FROM TO as YYYY-MM] [corridor, e.g. NP-QA] [public|partner]")
-        )
+        await message.answer(view.usage())
         return
     today = domain.now().date()
     first, last = months or [dt.date(today.year, 1, 1), today.replace(day=1)]
@@ -92,4 +92,4 @@ async def report(
 
 @router.message(Command("report"))
 async def not_coordinator(message: Message) -> None:
-    await message.answer(_("This command is for coordinators."))
+    await message.answer(not_for_coordinators())

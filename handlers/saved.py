@@ -195,7 +195,7 @@ async def field_value(
     try:
         values[name] = saved_replies.parse_value(name, message.text or "", language)
     except saved_replies.BadValue as problem:
-        await message.answer(str(problem) + "\n" + view.field_prompt(name))
+        await message.answer(view.bad_value(str(problem), name))
         return
     await state.update_data(values=values)
     await ask_next(message, case, reply, values, state, language)

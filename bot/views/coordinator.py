@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Iterable
 
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import labels
 from bot.i18n import _, _n
 from bot.views.buttons import InviteOrg
-from models import Organisation
+from models import Organisation, Person
 
 
 def invite_keyboard(organisations: Iterable[Organisation]) -> InlineKeyboardMarkup:
@@ -48,8 +50,24 @@ def invite_question() -> str:
     return _("Invite a responder to which organisation?")
 
 
-def invite_link(link: str) -> str:
-    return _("Send this one-time link to the new responder (valid 7 days):\n{link}", link=link)
+def invite_link(bot_username: str, token: str) -> str:
+    return _(
+        "Send this one-time link to the new responder (valid 7 days):\n{link}",
+        link=f"https://t.me/{bot_username}?start=join_{token}",
+    )
+
+
+def team_text(teams: Iterable[tuple[Organisation, Iterable[Person]]], language: str) -> str:
+    """Each organisation (HTML) with its active people: name, id to use in /remove, role."""
+    lines = []
+    for org, people in teams:
+        lines.append(f"<b>{html.escape(org.name)}</b>")
+        lines += [
+            f"• {html.escape(p.name)} — <code>{html.escape(p.id)}</code>"
+            f" ({labels.role(p.role, language)})"
+            for p in people
+        ]
+    return "\n".join(lines) or no_organisation()
 
 
 def remove_result(result: str, person_id: str) -> str:

@@ -48,6 +48,11 @@ def field_prompt(name: str) -> str:
     return _(saved_replies.PROMPTS[name])
 
 
+def bad_value(problem: str, name: str) -> str:
+    """What was wrong with the value just typed, and the field's question again."""
+    return problem + "\n" + field_prompt(name)
+
+
 def press_a_button() -> str:
     return _("Please press Send or Cancel under the preview.")
 
