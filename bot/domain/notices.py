@@ -254,6 +254,32 @@ class DraftReminder(Notice):
     """Reminds someone that their report is not finished."""
 
 
+@dataclass(frozen=True)
+class DrillReporterReply(Notice):
+    """The bot, playing the reporter of drill ``case``, answers its owner: ``line`` is a
+    catalogue message of the script, read in the case's language as a reporter would write."""
+
+    case: Case
+    line: str
+
+
+# What a drill report can say was missed, in the order it lists them.
+DrillMiss = Literal["never_wrote", "not_referred", "late_claim"]
+
+
+@dataclass(frozen=True)
+class DrillReport(Notice):
+    """How drill ``case`` went, for the coordinator who started it: how long until the
+    first claim (None: never claimed), how many messages the owner wrote to the reporter,
+    whether it was referred, and what was ``missed``."""
+
+    case: Case
+    time_to_claim: dt.timedelta | None
+    messages: int
+    referred: bool
+    missed: tuple[DrillMiss, ...]
+
+
 class CoordinatorAlert(Notice):
     """Base of what the coordinators of a case's corridor are told (as HTML)."""
 
