@@ -20,6 +20,7 @@ from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import _, _n, current_language
 from bot.views.buttons import InviteOrg
 from bot.views.coordinator import invite_keyboard
+from bot.views.digest import render as render_digest
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -54,7 +55,7 @@ async def stats(
     await read_only(session)
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-    text = digest.render(data, role.person.language, now).replace(
+    text = render_digest(data, role.person.language, now).replace(
         _("📊 Daily digest"), _("📊 Last {n} days", n=days)
     )
     for part in split_text(text):

@@ -25,6 +25,8 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    Digest,
+    DigestChart,
     DraftReminder,
     DrillReport,
     DrillReporterReply,
@@ -57,6 +59,7 @@ from bot.domain.places import country_name
 from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
 from bot.i18n import N_, ntr, tr
 from bot.taxonomy import CONTACT_LABELS, ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
+from bot.views import digest as digest_views
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
 from bot.views.details import details_text
@@ -344,6 +347,19 @@ def _drill_report(notice: DrillReport, language: str) -> RenderedNotice:
     return RenderedNotice("\n".join(lines))
 
 
+def _digest(notice: Digest, language: str) -> RenderedNotice:
+    return RenderedNotice(digest_views.digest_text(notice, language), parse_mode="HTML")
+
+
+def _digest_chart(notice: DigestChart, language: str) -> RenderedNotice:
+    digest = notice.digest
+    return RenderedNotice(
+        digest_views.chart_caption(list(digest.corridors), language, digest.days),
+        _json(dashboard_keyboard(notice.url, language)) if notice.url else None,
+        photo=digest_views.digest_chart(digest),
+    )
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """An alert that names only the case and its corridor."""
 
@@ -460,6 +476,8 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     DraftReminder: _draft_reminder,
     DrillReporterReply: _drill_reporter_reply,
     DrillReport: _drill_report,
+    Digest: _digest,
+    DigestChart: _digest_chart,
     UnroutedAlert: _case_alert(
         N_(
             "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"

@@ -25,6 +25,8 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    Digest,
+    DigestChart,
     DraftReminder,
     DrillReport,
     DrillReporterReply,
@@ -675,3 +677,27 @@ def test_a_drill_never_claimed_nor_written_to(language: str) -> None:
     ).text
     assert english is not None and english.endswith("Missed: nothing")
     assert "wrote to the reporter (1 message)" in english
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_digest_is_html_and_its_chart_a_captioned_png(language: str) -> None:
+    from bot.domain.digest import DigestData
+
+    data = DigestData(["NP-QA"], NOW - dt.timedelta(days=1), NOW)
+    series = {"NP-QA": {"new": [1] * 30, "resolved": [0] * 30}}
+    digest = Digest(("NP-QA",), data, NOW, weekly=False, series=series)
+    text = render(digest, language)
+    assert text.parse_mode == "HTML" and text.reply_markup is None and text.photo is None
+    assert (text.text or "").startswith(f"<b>{translated(language, '📊 Daily digest')}</b>")
+    chart = render(DigestChart(digest, "https://example.org/app"), language)
+    assert chart.text == "📈 " + translated(
+        language,
+        "Cases per day over the last {n} days ({corridors}): solid line new cases, dashed line resolved cases.",
+        n=30,
+        corridors="NP-QA",
+    )
+    assert chart.photo is not None and chart.photo.startswith(b"\x89PNG")
+    assert buttons(chart) == [
+        [(translated(language, "📋 Open the dashboard"), "https://example.org/app")]
+    ]
+    assert render(DigestChart(digest), language).reply_markup is None
