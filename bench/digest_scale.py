@@ -46,6 +46,7 @@ from bot.domain import digest, evidence, network, rollups
 from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.names import stored_fingerprint
+from bot.views.digest import digest_chart, digest_text, render
 from bot.views.notices import NoticeViews
 from models import Case, CaseEvent, Consent, Person, Reporter, Timer
 from models.db import make_engine, make_sessionmaker
@@ -260,15 +261,17 @@ async def operations(domain: Domain):  # type: ignore[no-untyped-def]
         async def run(session, corridors):  # type: ignore[no-untyped-def]
             now = domain.now()
             data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-            return digest.render(data, "en", now)
+            return render(data, "en", now)
 
         return run
 
     async def daily(session, corridors):  # type: ignore[no-untyped-def]
-        return await digest.build(session, domain, corridors, "en")
+        built = await digest.build(session, domain, corridors)
+        return digest_text(built, "en"), digest_chart(built)
 
     async def weekly(session, corridors):  # type: ignore[no-untyped-def]
-        return await digest.build(session, domain, corridors, "en", weekly=True)
+        built = await digest.build(session, domain, corridors, weekly=True)
+        return digest_text(built, "en"), digest_chart(built)
 
     async def report_figures(session, corridors):  # type: ignore[no-untyped-def]
         built = await evidence.build(

@@ -15,6 +15,7 @@ from bot.config import Config
 from bot.domain import digest, duties
 from bot.domain.people import coordinator_corridors
 from bot.errors import CommandError
+from bot.views.digest import digest_chart, digest_text
 from models import Person
 
 
@@ -54,25 +55,25 @@ async def print_or_send(
         built = []
         for person in people:
             corridors = await coordinator_corridors(session, person)
-            text, chart = await digest.build(session, domain, corridors, person.language)
-            built.append((person, corridors, text, chart))
+            built.append((person, await digest.build(session, domain, corridors)))
     if send:
         assert writer is not None
         queuing = make_domain(config, writer)
-        for person, corridors, text, chart in built:
+        for person, notice in built:
             async with queuing.transaction() as session:
                 current = await session.get(Person, person.id)
                 if current is None or not current.active:
                     print(f"{person.id} is no longer an active coordinator: not queued")
                     continue
-                await duties.queue_built_digest(session, queuing, current, corridors, text, chart)
+                await duties.queue_built_digest(session, queuing, current, notice)
             print(f"queued digest for {person.id}; the running bot delivers it")
         return 0
-    for person, _corridors, text, chart in built:
+    for person, notice in built:
+        text = digest_text(notice, person.language)
         print(f"— {person.name} ({person.id}) —\n{render(text)}")
         if out is not None:
             write(out / f"digest-{person.id}.txt", plain_text(text).encode() + b"\n")
-            write(out / f"digest-{person.id}.png", chart)
+            write(out / f"digest-{person.id}.png", digest_chart(notice))
             print(f"saved: {out / f'digest-{person.id}.txt'}, {out / f'digest-{person.id}.png'}")
         print()
     if out is None:

@@ -21,6 +21,7 @@ from bot.i18n import current_language
 from bot.views import coordinator as view
 from bot.views.buttons import InviteOrg
 from bot.views.common import button_no_longer_valid, not_for_coordinators
+from bot.views.digest import render as render_digest
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -55,7 +56,7 @@ async def stats(
     await read_only(session)
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-    text = view.stats_text(digest.render(data, role.person.language, now), days)
+    text = view.stats_text(render_digest(data, role.person.language, now), days)
     for part in split_text(text):
         await message.answer(part, parse_mode="HTML")
 

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import events, routing, timers
 from bot.domain.cases import new_code
 from bot.domain.context import Domain
-from bot.domain.outbox import queue
+from bot.domain.notices import DrillMiss, DrillReport, DrillReporterReply
+from bot.domain.outbox import queue_notice
 from bot.domain.people import coordinator_corridors
 from bot.domain.triage import triage
-from bot.i18n import N_, ntr, tr
-from bot.labels import duration
+from bot.i18n import N_, tr
 from bot.taxonomy import CaseStatus
 from models import (
     Case,
@@ -218,15 +218,14 @@ async def reporter_answers(session: AsyncSession, domain: Domain, case: Case, ow
     script = script_of(await _started(session, case))
     line = script.replies[earlier] if earlier < len(script.replies) else LAST_WORD
     case.last_activity_at = domain.now()
-    message = queue(
+    message = queue_notice(
         session,
         domain,
+        DrillReporterReply(case, line),
+        language=owner.language,
         purpose="relay",
         chat_id=owner.telegram_user_id,
         case_id=case.id,
-        text=tr(owner.language, "💬 [{code}] Reporter:", code=case.code)
-        + "\n"
-        + tr(case.language, line),
     )
     await session.flush()
     session.add(RelayLink(case_id=case.id, outbox_id=message.id, chat_id=owner.telegram_user_id))
@@ -250,49 +249,31 @@ async def report(session: AsyncSession, domain: Domain, case: Case) -> None:
             .order_by(CaseEvent.id)
         )
     ]
-    language = coordinator.language
     first_claim = next((at for kind, at in kinds if kind == "claimed"), None)
     messages = sum(1 for kind, _ in kinds if kind == "owner_message")
     referred = any(kind == "referred" for kind, _ in kinds)
-    done = [tr(language, "claimed")]
-    if messages:
-        done.append(
-            ntr(
-                language,
-                "wrote to the reporter ({n} message)",
-                "wrote to the reporter ({n} messages)",
-                messages,
-            )
-        )
-    if referred:
-        done.append(tr(language, "referred"))
-    done.append(tr(language, "resolved"))
-    missed = []
+    missed: list[DrillMiss] = []
     if not messages:
-        missed.append(tr(language, "never wrote to the reporter"))
+        missed.append("never_wrote")
     if script.needs_referral and not referred:
-        missed.append(tr(language, "not referred to the other side of the corridor"))
+        missed.append("not_referred")
     deadline = routing.escalation_delay(domain, case.urgency)
     if first_claim is not None and first_claim - case.created_at > deadline:
-        missed.append(tr(language, "claimed after the escalation deadline"))
-    claim_time = duration(first_claim - case.created_at, language) if first_claim else "—"
-    lines = [
-        tr(language, "Drill report for {code}", code=case.code),
-        tr(language, "Time to claim: {time}", time=claim_time),
-        tr(language, "Steps done: {steps}", steps=", ".join(done)),
-        tr(
-            language,
-            "Missed: {missed}",
-            missed=", ".join(missed) if missed else tr(language, "nothing"),
-        ),
-    ]
-    queue(
+        missed.append("late_claim")
+    queue_notice(
         session,
         domain,
+        DrillReport(
+            case,
+            time_to_claim=first_claim - case.created_at if first_claim else None,
+            messages=messages,
+            referred=referred,
+            missed=tuple(missed),
+        ),
+        language=coordinator.language,
         purpose="drill_report",
         chat_id=coordinator.telegram_user_id,
         case_id=case.id,
-        text="\n".join(lines),
     )
     await events.record(
         session, domain, "drill_reported", case_id=case.id, data={"missed": len(missed)}

@@ -11,7 +11,7 @@ from sqlalchemy import delete, select
 
 from bot.domain import digest, events, followups, routing, timers
 from bot.domain.context import Domain
-from bot.domain.notices import DashboardLink, DraftReminder
+from bot.domain.notices import Digest, DigestChart, DraftReminder
 from bot.domain.outbox import queue, queue_notice, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
@@ -111,49 +111,51 @@ def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> No
 
 async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
     corridors = await coordinator_corridors(session, person)
-    text, chart = await digest.build(session, domain, corridors, person.language, weekly)
-    await queue_built_digest(session, domain, person, corridors, text, chart, weekly)
+    built = await digest.build(session, domain, corridors, weekly)
+    await queue_built_digest(session, domain, person, built)
 
 
 async def queue_built_digest(  # type: ignore[no-untyped-def]
     session,
     domain: Domain,
     person: Person,
-    corridors: list[str],
-    text: str,
-    chart: bytes,
-    weekly: bool = False,
+    built: Digest,
 ) -> None:
     """Queues a digest built beforehand (``corridor digest --send`` builds it in a
     read-only transaction and queues it in a short one)."""
     # Bounded by design (see digest.PATTERNS_SHOWN); the split is a guard: numbered parts,
     # no HTML tag or entity broken.
+    text = domain.views.render(built, person.language)
     queue_parts(
         session,
         domain,
         purpose="digest",
         chat_id=person.telegram_user_id,
-        body=text,
+        body=text.text or "",
         extra={"parse_mode": "HTML"},
     )
-    url = domain.config.webapp.public_url
+    chart = domain.views.render(
+        DigestChart(built, domain.config.webapp.public_url or None), person.language
+    )
     queue(
         session,
         domain,
         purpose="digest",
         chat_id=person.telegram_user_id,
         method="sendPhoto",
-        keyboard=domain.views.render(DashboardLink(url), person.language).reply_markup
-        if url
-        else None,
+        keyboard=chart.reply_markup,
         extra={
-            "file_b64": base64.b64encode(chart).decode(),
+            "file_b64": base64.b64encode(chart.photo or b"").decode(),
             "filename": "digest.png",
-            "caption": digest.chart_caption(corridors, person.language),
+            "caption": chart.text,
         },
     )
     await events.record(
-        session, domain, "digest_sent", actor="system", data={"person": person.id, "weekly": weekly}
+        session,
+        domain,
+        "digest_sent",
+        actor="system",
+        data={"person": person.id, "weekly": built.weekly},
     )
 
 

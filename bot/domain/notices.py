@@ -9,19 +9,24 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from models import Attachment, Case, Organisation
+
+if TYPE_CHECKING:
+    from bot.domain.digest import DigestData
 
 
 @dataclass(frozen=True)
 class RenderedNotice:
     """A notice as the Bot API takes it; ``reply_markup`` is an inline keyboard as JSON,
-    ready for the outbox row."""
+    ready for the outbox row; ``photo`` is an image the notice shows (then ``text`` is its
+    caption)."""
 
     text: str | None
     reply_markup: dict[str, Any] | None = None
     parse_mode: str | None = None
+    photo: bytes | None = None
 
 
 class Notice:
@@ -252,6 +257,55 @@ class WorkerJoined(Notice):
 @dataclass(frozen=True)
 class DraftReminder(Notice):
     """Reminds someone that their report is not finished."""
+
+
+@dataclass(frozen=True)
+class DrillReporterReply(Notice):
+    """The bot, playing the reporter of drill ``case``, answers its owner: ``line`` is a
+    catalogue message of the script, read in the case's language as a reporter would write."""
+
+    case: Case
+    line: str
+
+
+# What a drill report can say was missed, in the order it lists them.
+DrillMiss = Literal["never_wrote", "not_referred", "late_claim"]
+
+
+@dataclass(frozen=True)
+class DrillReport(Notice):
+    """How drill ``case`` went, for the coordinator who started it: how long until the
+    first claim (None: never claimed), how many messages the owner wrote to the reporter,
+    whether it was referred, and what was ``missed``."""
+
+    case: Case
+    time_to_claim: dt.timedelta | None
+    messages: int
+    referred: bool
+    missed: tuple[DrillMiss, ...]
+
+
+@dataclass(frozen=True)
+class Digest(Notice):
+    """A coordinator's digest of ``corridors`` (daily, or ``weekly``) as of ``now``: the
+    figures of ``data``, and ``series`` (per corridor, new and resolved cases per day over
+    the last ``days`` days) for its chart. The text is HTML."""
+
+    corridors: tuple[str, ...]
+    data: DigestData
+    now: dt.datetime
+    weekly: bool
+    series: Mapping[str, Mapping[str, list[int]]]
+    days: int = 30
+
+
+@dataclass(frozen=True)
+class DigestChart(Notice):
+    """The chart of ``digest``, sent after its text, with a button opening the dashboard
+    at ``url`` (None: no dashboard)."""
+
+    digest: Digest
+    url: str | None = None
 
 
 class CoordinatorAlert(Notice):

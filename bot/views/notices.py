@@ -25,7 +25,11 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    Digest,
+    DigestChart,
     DraftReminder,
+    DrillReport,
+    DrillReporterReply,
     FeedbackRequest,
     NewCasePing,
     Notice,
@@ -53,8 +57,9 @@ from bot.domain.notices import (
 )
 from bot.domain.places import country_name
 from bot.domain.recipients import REASONS as UNDELIVERABLE_REASONS
-from bot.i18n import N_, tr
+from bot.i18n import N_, ntr, tr
 from bot.taxonomy import CONTACT_LABELS, ORGANISATION_KINDS, OUTCOMES, REFERRAL_REASONS
+from bot.views import digest as digest_views
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback, Snooze
 from bot.views.cards import card_keyboard, card_text
 from bot.views.details import details_text
@@ -295,6 +300,66 @@ def _draft_reminder(notice: DraftReminder, language: str) -> RenderedNotice:
     )
 
 
+def _drill_reporter_reply(notice: DrillReporterReply, language: str) -> RenderedNotice:
+    case = notice.case
+    return RenderedNotice(
+        tr(language, "💬 [{code}] Reporter:", code=case.code)
+        + "\n"
+        + tr(case.language, notice.line)
+    )
+
+
+DRILL_MISSES = {
+    "never_wrote": N_("never wrote to the reporter"),
+    "not_referred": N_("not referred to the other side of the corridor"),
+    "late_claim": N_("claimed after the escalation deadline"),
+}
+
+
+def _drill_report(notice: DrillReport, language: str) -> RenderedNotice:
+    done = [tr(language, "claimed")]
+    if notice.messages:
+        done.append(
+            ntr(
+                language,
+                "wrote to the reporter ({n} message)",
+                "wrote to the reporter ({n} messages)",
+                notice.messages,
+            )
+        )
+    if notice.referred:
+        done.append(tr(language, "referred"))
+    done.append(tr(language, "resolved"))
+    missed = [tr(language, DRILL_MISSES[miss]) for miss in notice.missed]
+    claim_time = (
+        labels.duration(notice.time_to_claim, language) if notice.time_to_claim is not None else "—"
+    )
+    lines = [
+        tr(language, "Drill report for {code}", code=notice.case.code),
+        tr(language, "Time to claim: {time}", time=claim_time),
+        tr(language, "Steps done: {steps}", steps=", ".join(done)),
+        tr(
+            language,
+            "Missed: {missed}",
+            missed=", ".join(missed) if missed else tr(language, "nothing"),
+        ),
+    ]
+    return RenderedNotice("\n".join(lines))
+
+
+def _digest(notice: Digest, language: str) -> RenderedNotice:
+    return RenderedNotice(digest_views.digest_text(notice, language), parse_mode="HTML")
+
+
+def _digest_chart(notice: DigestChart, language: str) -> RenderedNotice:
+    digest = notice.digest
+    return RenderedNotice(
+        digest_views.chart_caption(list(digest.corridors), language, digest.days),
+        _json(dashboard_keyboard(notice.url, language)) if notice.url else None,
+        photo=digest_views.digest_chart(digest),
+    )
+
+
 def _case_alert(msgid: str) -> Callable[[Any, str], RenderedNotice]:
     """An alert that names only the case and its corridor."""
 
@@ -409,6 +474,10 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
         N_("The worker has joined case {code} and now follows it themselves."),
     ),
     DraftReminder: _draft_reminder,
+    DrillReporterReply: _drill_reporter_reply,
+    DrillReport: _drill_report,
+    Digest: _digest,
+    DigestChart: _digest_chart,
     UnroutedAlert: _case_alert(
         N_(
             "⚠️ Case <b>{code}</b> ({corridor}) matched no responder group. Please find it an owner: /case {code}"

@@ -12,6 +12,7 @@ from bot.domain import digest, exports, patterns
 from bot.domain.outbox import DRILL_MARK, DRILL_TAG
 from bot.i18n import tr
 from bot.names import stored_fingerprint
+from bot.views.digest import render
 from corridor_dev.harness import Harness
 from models import Case
 
@@ -197,7 +198,7 @@ async def test_a_drill_appears_in_no_statistic_export_digest_or_pattern(harness:
     # nothing happened. (Through the bot: /stats fails on PostgreSQL on main, see report.)
     async with h.app.domain.sessions() as session:
         data = await digest.collect(session, SITA, now - dt.timedelta(days=30), until, until)
-    stats = digest.render(data, "en", until)
+    stats = render(data, "en", until)
     assert "Nothing new" in stats and "No case is waiting." in stats, stats
 
 

@@ -6,13 +6,24 @@ import datetime as dt
 import random
 import statistics
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.domain import cases, claims, digest, resolution
 from bot.domain.context import Domain
 from bot.i18n import tr
+from bot.views.digest import digest_chart, digest_text
 from models import Case, Person
 from tests.support import wage_report
 
 QA_GROUP = -1001000000001
+
+
+async def build(
+    session: AsyncSession, domain: Domain, corridors: list[str], language: str, weekly: bool = False
+) -> tuple[str, bytes]:
+    """The digest's text in ``language`` and its chart, as its reader gets them."""
+    notice = await digest.build(session, domain, corridors, weekly)
+    return digest_text(notice, language), digest_chart(notice)
 
 
 async def seed_month(domain: Domain) -> dict[str, int]:
@@ -67,7 +78,7 @@ async def test_a_month_in_the_digest(domain: Domain) -> None:
     now = domain.now()
     async with domain.sessions() as session:
         month = await digest.collect(session, ["NP-QA"], now - dt.timedelta(days=31), now, now)
-        text, chart = await digest.build(session, domain, ["NP-QA"], "en", weekly=True)
+        text, chart = await build(session, domain, ["NP-QA"], "en", weekly=True)
         series = await digest.daily_counts(session, ["NP-QA"], now)
     assert month.new == counts["created"] == 60
     assert month.claimed == counts["claimed"] == 20
@@ -93,11 +104,11 @@ async def test_a_month_in_the_digest(domain: Domain) -> None:
 
 async def test_a_quiet_day_gets_one_short_line(domain: Domain) -> None:
     async with domain.sessions() as session:
-        text, _chart = await digest.build(session, domain, ["NP-MY"], "en")
+        text, _chart = await build(session, domain, ["NP-MY"], "en")
     # No digest was sent before: the line names the window, not "since the last digest".
     assert text.splitlines()[1] == "Nothing new in the last 24 hours. No case is waiting."
     async with domain.sessions() as session:
-        text, _chart = await digest.build(session, domain, ["NP-MY"], "ne", weekly=True)
+        text, _chart = await build(session, domain, ["NP-MY"], "ne", weekly=True)
     assert text.splitlines()[1] == tr(
         "ne", "Nothing new in the last {n} days. No case is waiting.", n=7
     )
@@ -174,7 +185,7 @@ async def test_long_lists_are_cut_to_one_message(domain: Domain) -> None:
         for n in range(90, 160):
             session.add(bare_case(n, now - dt.timedelta(hours=3, minutes=n), urgency="sos"))
     async with domain.sessions() as session:
-        text, _chart = await digest.build(session, domain, ["NP-QA"], "en")
+        text, _chart = await build(session, domain, ["NP-QA"], "en")
     assert len(text) <= 4096
     assert "Unclaimed now: 160" in text
     assert text.count("⚠️") == digest.PATTERNS_SHOWN == 5

@@ -25,7 +25,11 @@ from bot.domain.notices import (
     ConsentRequest,
     ConsentWithdrawn,
     DashboardLink,
+    Digest,
+    DigestChart,
     DraftReminder,
+    DrillReport,
+    DrillReporterReply,
     FeedbackRequest,
     NewCasePing,
     NudgePing,
@@ -50,7 +54,7 @@ from bot.domain.notices import (
     UnroutedAlert,
     WorkerJoined,
 )
-from bot.i18n import N_, tr
+from bot.i18n import N_, ntr, tr
 from bot.taxonomy import CONTACT_LABELS, REFERRAL_REASONS
 from bot.views.buttons import Claim, ConsentAnswer, Feedback, Pass, Snooze
 from bot.views.notices import NoticeViews
@@ -585,3 +589,115 @@ def test_the_domain_loads_without_aiogram_or_the_views() -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_drills_reporter_answers_in_the_cases_language(language: str) -> None:
+    case = make_case(language="ne", drill=True)
+    line = "I can only write at night, when the family is asleep."
+    rendered = render(DrillReporterReply(case, line), language)
+    assert rendered.text == (
+        translated(language, "💬 [{code}] Reporter:", code="QA-7K2M") + "\n" + tr("ne", line)
+    )
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_drill_report_says_what_was_done_and_missed(language: str) -> None:
+    case = make_case(drill=True)
+    rendered = render(
+        DrillReport(
+            case,
+            time_to_claim=dt.timedelta(hours=3),
+            messages=2,
+            referred=True,
+            missed=("not_referred", "late_claim"),
+        ),
+        language,
+    )
+    steps = ", ".join(
+        [
+            translated(language, "claimed"),
+            ntr(
+                language,
+                "wrote to the reporter ({n} message)",
+                "wrote to the reporter ({n} messages)",
+                2,
+            ),
+            translated(language, "referred"),
+            translated(language, "resolved"),
+        ]
+    )
+    missed = ", ".join(
+        [
+            translated(language, "not referred to the other side of the corridor"),
+            translated(language, "claimed after the escalation deadline"),
+        ]
+    )
+    assert rendered.text == "\n".join(
+        [
+            translated(language, "Drill report for {code}", code="QA-7K2M"),
+            translated(
+                language,
+                "Time to claim: {time}",
+                time=labels.duration(dt.timedelta(hours=3), language),
+            ),
+            translated(language, "Steps done: {steps}", steps=steps),
+            translated(language, "Missed: {missed}", missed=missed),
+        ]
+    )
+    assert rendered.parse_mode is None and rendered.reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_drill_never_claimed_nor_written_to(language: str) -> None:
+    rendered = render(
+        DrillReport(
+            make_case(drill=True),
+            time_to_claim=None,
+            messages=0,
+            referred=False,
+            missed=("never_wrote",),
+        ),
+        language,
+    )
+    lines = (rendered.text or "").split("\n")
+    assert lines[1] == translated(language, "Time to claim: {time}", time="—")
+    assert lines[2] == translated(
+        language,
+        "Steps done: {steps}",
+        steps=translated(language, "claimed") + ", " + translated(language, "resolved"),
+    )
+    assert lines[3] == translated(
+        language, "Missed: {missed}", missed=translated(language, "never wrote to the reporter")
+    )
+    english = render(
+        DrillReport(make_case(), None, 1, False, ()),
+        "en",
+    ).text
+    assert english is not None and english.endswith("Missed: nothing")
+    assert "wrote to the reporter (1 message)" in english
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_digest_is_html_and_its_chart_a_captioned_png(language: str) -> None:
+    from bot.domain.digest import DigestData
+
+    data = DigestData(["NP-QA"], NOW - dt.timedelta(days=1), NOW)
+    series = {"NP-QA": {"new": [1] * 30, "resolved": [0] * 30}}
+    digest = Digest(("NP-QA",), data, NOW, weekly=False, series=series)
+    text = render(digest, language)
+    assert text.parse_mode == "HTML" and text.reply_markup is None and text.photo is None
+    assert (text.text or "").startswith(f"<b>{translated(language, '📊 Daily digest')}</b>")
+    chart = render(DigestChart(digest, "https://example.org/app"), language)
+    assert chart.text == "📈 " + translated(
+        language,
+        "Cases per day over the last {n} days ({corridors}): solid line new cases, dashed line resolved cases.",
+        n=30,
+        corridors="NP-QA",
+    )
+    assert chart.photo is not None and chart.photo.startswith(b"\x89PNG")
+    assert buttons(chart) == [
+        [(translated(language, "📋 Open the dashboard"), "https://example.org/app")]
+    ]
+    assert render(DigestChart(digest), language).reply_markup is None
