@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import access, followups, referral, resolution
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import common as common_view
+from bot.views import reporter as view
 from bot.views.buttons import CheckIn, ConsentAnswer, Feedback
 from handlers.blueprint import Blueprint
 
@@ -32,18 +33,11 @@ async def checkin_answer(
 ) -> None:
     case = await access.reporters_case(session, role, callback_data.case_id)
     if case is None or callback_data.answer not in ("safe", "unsafe", "changed"):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     result = await followups.answer_checkin(session, domain, case, callback_data.answer)
-    replies = {
-        "safe": _("Thank you. We are glad you are safe. Write here any time."),
-        "unsafe": _(
-            "Your helper and the coordinator have been alerted now. If you can, share your location or write what is happening. If you can call, /help lists emergency contacts."
-        ),
-        "changed": _("Please tell us what changed. Your next messages go to your helper."),
-    }
     await query.message.edit_reply_markup(reply_markup=None)
-    await query.message.answer(replies[result], protect_content=True)
+    await query.message.answer(view.checkin_reply(result), protect_content=True)
 
 
 @router.callback_query(Feedback.filter())
@@ -57,14 +51,14 @@ async def feedback(
 ) -> None:
     case = await access.reporters_case(session, role, callback_data.case_id)
     if case is None or not await resolution.feedback(session, domain, case, callback_data.score):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
-    await query.answer(_("Thank you for your feedback."))
+    await query.answer(view.feedback_thanks())
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_state(Commenting.note)
     await state.set_data({"case_id": case.id})
     await query.message.answer(
-        _("Thank you. If you like, write a few words about how we helped. Or send /skip."),
+        view.comment_invitation(),
         protect_content=True,
     )
 
@@ -72,7 +66,7 @@ async def feedback(
 @router.message(StateFilter(Commenting.note), Command("skip"))
 async def skip_comment(message: Message, state: FSMContext) -> None:
     await state.clear()
-    await message.answer(_("Thank you."))
+    await message.answer(view.thank_you())
 
 
 @router.message(StateFilter(Commenting.note), F.text & ~F.text.startswith("/"))
@@ -81,7 +75,7 @@ async def comment(message: Message, session: AsyncSession, role: Role, state: FS
     await state.clear()
     if case is not None:
         case.feedback_note = message.text[:1000]
-    await message.answer(_("Thank you."), protect_content=True)
+    await message.answer(view.thank_you(), protect_content=True)
 
 
 @router.callback_query(ConsentAnswer.filter())
@@ -98,7 +92,7 @@ async def consent_answer(
         "origin_help",
         "statistics",
     ):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     result = await referral.answer_consent(
         session, domain, case, callback_data.purpose, bool(callback_data.granted)
@@ -106,8 +100,8 @@ async def consent_answer(
     await query.message.edit_reply_markup(reply_markup=None)
     if result == "stale":
         await query.answer(
-            _("This question was already answered. /consent shows what you share and changes it."),
+            view.consent_stale(),
             show_alert=True,
         )
         return
-    await query.message.answer(_("Thank you. Your answer was recorded."), protect_content=True)
+    await query.message.answer(view.consent_recorded(), protect_content=True)

@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import claims
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import casework as view
+from bot.views import common as common_view
 from bot.views.buttons import Claim, Pass, PassReason
 from bot.views.cases import PASS_REASONS, pass_reasons_keyboard
 from handlers.blueprint import Blueprint
@@ -26,22 +27,13 @@ async def claim(
         session, domain, callback_data.case_id, role.person, query.message.chat.id
     )
     if result.outcome == "won":
-        await query.answer(
-            _(
-                "You own case {code} now. Details are in your private chat with me.",
-                code=result.case.code,
-            )
-        )
+        await query.answer(view.claimed(result.case.code))
     elif result.outcome == "taken":
-        await query.answer(
-            _("Already claimed by {name}.", name=result.owner_name or "—"), show_alert=True
-        )
+        await query.answer(view.already_claimed(result.owner_name), show_alert=True)
     elif result.outcome == "not_member":
-        await query.answer(
-            _("Only responders of this group's organisation can claim this case."), show_alert=True
-        )
+        await query.answer(view.not_member(), show_alert=True)
     else:
-        await query.answer(_("This case is no longer open."), show_alert=True)
+        await query.answer(view.no_longer_open(), show_alert=True)
 
 
 @router.callback_query(Pass.filter())
@@ -51,12 +43,10 @@ async def pass_case(
     if not await claims.is_member_for_card(
         session, callback_data.case_id, role.person, query.message.chat.id
     ):
-        await query.answer(
-            _("Only responders of this group's organisation can claim this case."), show_alert=True
-        )
+        await query.answer(view.not_member(), show_alert=True)
         return
     await query.message.reply(
-        _("Why are you passing?"), reply_markup=pass_reasons_keyboard(callback_data.case_id)
+        view.why_passing(), reply_markup=pass_reasons_keyboard(callback_data.case_id)
     )
 
 
@@ -69,7 +59,7 @@ async def pass_reason(
     role: Role,
 ) -> None:
     if callback_data.reason not in PASS_REASONS:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     result = await claims.pass_case(
         session,
@@ -80,7 +70,7 @@ async def pass_reason(
         callback_data.reason,
     )
     if result == "passed":
-        await query.answer(_("Noted. The case stays open for others."))
+        await query.answer(view.passed())
         await query.message.delete()
     else:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import access
 from bot.domain.access import Action
 from bot.domain.people import Role
-from bot.i18n import _, tr
+from bot.views import common as common_view
 
 # Handler modules import the menu from here (the view lives in bot.views.menu).
-from bot.views.menu import language_keyboard, menu_keyboard, menu_text
+from bot.views.menu import command_list, language_keyboard, menu_keyboard, menu_text
 from models import Case
 
 __all__ = [
@@ -24,20 +24,6 @@ __all__ = [
     "menu_text",
     "still_allowed",
 ]
-
-
-def command_list(language: str) -> list[tuple[str, str]]:
-    return [
-        ("start", tr(language, "Main menu")),
-        ("sos", tr(language, "Urgent help now")),
-        ("status", tr(language, "My cases")),
-        ("help", tr(language, "Help contacts")),
-        ("language", tr(language, "Change language")),
-        ("consent", tr(language, "What I agreed to share")),
-        ("clear", tr(language, "Delete this chat from my phone")),
-        ("forget", tr(language, "Erase my data")),
-        ("cancel", tr(language, "Stop what I am doing")),
-    ]
 
 
 def media_content(message: Message) -> tuple[str, str | None, str | None] | None:
@@ -62,5 +48,5 @@ async def still_allowed(
     case = await access.case_for(session, role, action, case)
     if case is None:
         await state.clear()
-        await message.answer(_("You no longer have access to this case; nothing was changed."))
+        await message.answer(common_view.access_lost())
     return case

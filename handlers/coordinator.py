@@ -20,7 +20,7 @@ from bot.domain.people import Role, coordinator_corridors
 from bot.i18n import current_language
 from bot.views import coordinator as view
 from bot.views.buttons import InviteOrg
-from bot.views.common import button_no_longer_valid, not_for_coordinators
+from bot.views.common import button_expired, not_for_coordinators
 from bot.views.digest import render as render_digest
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
@@ -99,7 +99,7 @@ async def invite_link(
     role: Role,
 ) -> None:
     if not await onboarding.may_manage(session, role.person, callback_data.org):
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     token = await onboarding.create_invite(session, domain, role.person, callback_data.org)
     await query.message.edit_reply_markup(reply_markup=None)

@@ -8,7 +8,7 @@ from aiogram import F
 from aiogram.types import CallbackQuery, Message
 
 from bot.views import fallback as view
-from bot.views.common import button_no_longer_valid
+from bot.views.common import button_expired
 from handlers.blueprint import Blueprint
 from handlers.common import menu_keyboard
 
@@ -18,7 +18,7 @@ router = Blueprint("fallback")
 
 @router.callback_query()
 async def stale_button(query: CallbackQuery) -> None:
-    await query.answer(button_no_longer_valid(), show_alert=True)
+    await query.answer(button_expired(), show_alert=True)
 
 
 @router.message(F.chat.type == "private", F.text.startswith("/"))

@@ -10,12 +10,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
 from bot.domain import access, casework
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _, current_language
+from bot.views import casework as view
+from bot.views import common as common_view
 from bot.views.buttons import Snooze
 from handlers.blueprint import Blueprint
 from models import Case
@@ -30,11 +30,10 @@ async def snooze(
     case = await session.get(Case, callback_data.case_id)
     case = await access.case_for(session, role, Action.SNOOZE, case) if case else None
     if case is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     until = await casework.snooze_for(session, domain, case, callback_data.hours)
-    when = labels.moment(until, current_language.get()) + " UTC"
-    await query.answer(_("Snoozed until {when}.", when=when))
+    await query.answer(view.snoozed(until))
     await query.message.edit_reply_markup(reply_markup=None)
 
 
@@ -49,18 +48,12 @@ async def followup_date(
     except ValueError:
         day = None
     if case is None or day is None:
-        await message.answer(_("Usage: /followup CODE YYYY-MM-DD"))
+        await message.answer(view.followup_usage())
         return
     if not await casework.follow_up_on(session, domain, case, day):
-        await message.answer(_("Please give a date in the future."))
+        await message.answer(view.future_date())
         return
-    await message.answer(
-        _(
-            "Next follow-up for {code}: {when}.",
-            code=case.code,
-            when=labels.date(day, current_language.get()),
-        )
-    )
+    await message.answer(view.next_followup(case.code, day))
 
 
 @router.message(Command("oncall"))
@@ -71,10 +64,6 @@ async def oncall(message: Message, session: AsyncSession, domain: Domain, role: 
         session, domain, role, message.chat.id, private=message.chat.type == "private"
     )
     if rota is None:
-        await message.answer(_("This command is for responders."))
+        await message.answer(common_view.responders_only())
         return
-    lines = [
-        f"{organisation}: {', '.join(p.name for p in people) or _('nobody')}"
-        for organisation, people in rota
-    ]
-    await message.answer(_("On call now:") + "\n" + "\n".join(lines))
+    await message.answer(view.on_call(rota))

@@ -29,7 +29,7 @@ from aiogram.types import (
 from pydantic import BaseModel
 
 from bot.views import guards as view
-from bot.views.common import button_no_longer_valid
+from bot.views.common import button_expired
 from handlers.blueprint import Blueprint
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ async def unreadable_message(message: Message) -> None:
 @router.callback_query(Unencodable())
 async def unreadable_button(query: CallbackQuery) -> None:
     log.info("refused a callback query with unencodable data")
-    await query.answer(button_no_longer_valid(), show_alert=True)
+    await query.answer(button_expired(), show_alert=True)
 
 
 @router.message(F.from_user.is_(None))
@@ -89,7 +89,7 @@ async def no_sender(message: Message) -> None:
 @router.callback_query(F.message.is_(None))
 async def no_message(query: CallbackQuery) -> None:
     """A button of an inline message: this bot sends none, so it is not one of ours."""
-    await query.answer(button_no_longer_valid(), show_alert=True)
+    await query.answer(button_expired(), show_alert=True)
 
 
 @router.callback_query(
@@ -103,7 +103,7 @@ async def inaccessible_message(query: CallbackQuery) -> None:
     language menu, a reply's confirmation) would fail on it with an AttributeError.
     Claim needs only the chat, which Telegram still gives: an old card stays claimable."""
     log.info("refused a button on a message the bot cannot reach")
-    await query.answer(button_no_longer_valid(), show_alert=True)
+    await query.answer(button_expired(), show_alert=True)
 
 
 @router.my_chat_member(Unencodable())

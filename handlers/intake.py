@@ -14,7 +14,6 @@ from bot.domain import cases as case_domain
 from bot.domain import wizard
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
 from bot.views import intake as view
 from bot.views.buttons import Menu, Nav, Step, Unfinished
 from handlers.blueprint import Blueprint
@@ -40,7 +39,7 @@ async def broken_draft_guard(handler, event, data):  # type: ignore[no-untyped-d
             if isinstance(event, CallbackQuery):
                 await event.answer()
             markup = menu_keyboard(data.get("language", "en"))
-            await message.answer(_(view.BROKEN), reply_markup=markup)
+            await message.answer(view.broken(), reply_markup=markup)
             return None
         data["draft"] = draft
     return await handler(event, data)
@@ -109,11 +108,11 @@ async def on_choice(
     corridors = await wizard.active_corridors(session)
     outcome = wizard.choose(draft, callback_data.field, callback_data.value, corridors)
     if outcome.result == "stale":
-        await query.answer(_(view.STALE))
+        await query.answer(view.stale())
         await ask(query.message, session, draft)
         return
     if outcome.result == "unavailable":
-        await query.answer(_(view.UNAVAILABLE), show_alert=True)
+        await query.answer(view.unavailable(), show_alert=True)
         return
     await state.set_data(draft.stored())
     if outcome.result == "toggled":
@@ -138,16 +137,16 @@ async def on_nav(
     corridors = await wizard.active_corridors(session)
     outcome = wizard.navigate(draft, callback_data.action, callback_data.step, corridors)
     if outcome.result == "stale":
-        await query.answer(_(view.STALE))
+        await query.answer(view.stale())
         await ask(query.message, session, draft)
         return
     if outcome.result == "need_one":
-        await query.answer(_(view.NEED_ONE), show_alert=True)
+        await query.answer(view.need_one(), show_alert=True)
         return
     if outcome.result == "cancelled":
         await state.clear()
         await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.answer(_(view.CANCELLED), reply_markup=menu_keyboard(language))
+        await query.message.answer(view.cancelled(), reply_markup=menu_keyboard(language))
     elif outcome.result == "submit":
         await submit(query, state, session, domain, role, draft, language)
     else:
@@ -177,7 +176,7 @@ async def on_media(
 ) -> None:
     outcome = wizard.add_file(draft, media_content(message))  # type: ignore[arg-type]
     if outcome.result == "too_many_files":
-        await message.answer(_(view.TOO_MANY_FILES))
+        await message.answer(view.too_many_files())
         return
     await state.set_data(draft.stored())
     if draft.spec.kind == "media":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import html
-
 from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
@@ -11,14 +9,13 @@ from aiogram.types import CallbackQuery, Message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import labels
 from bot.domain import cases as case_domain
 from bot.domain import onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _, available_languages, current_language, normalise_language, tr
+from bot.i18n import available_languages, current_language, normalise_language
+from bot.views import menu as view
 from bot.views.buttons import Lang, Menu
-from bot.views.menu import unfinished_report_keyboard
 from handlers.blueprint import Blueprint
 from handlers.common import language_keyboard, menu_keyboard, menu_text
 from models import Case, HelpContact, Organisation
@@ -53,18 +50,10 @@ async def join(
         language,
     )
     if person is None:
-        await message.answer(
-            _("This invitation is not valid any more. Ask your coordinator for a new one.")
-        )
+        await message.answer(view.invite_invalid())
         return
     org = await session.get(Organisation, person.organisation_id)
-    await message.answer(
-        _(
-            "Welcome, {name}. You are now a responder of {org}. Case cards appear in your organisation's group; /oncall shows who is on call.",
-            name=person.name,
-            org=org.name if org else "",
-        )
-    )
+    await message.answer(view.responder_welcome(person.name, org.name if org else ""))
 
 
 @router.message(CommandStart())
@@ -79,8 +68,7 @@ async def start(
     current = await state.get_state()
     if current and current.startswith("Report"):
         await message.answer(
-            _("You have an unfinished report. Continue where you stopped, or start again?"),
-            reply_markup=unfinished_report_keyboard(),
+            view.unfinished_report(), reply_markup=view.unfinished_report_keyboard()
         )
         return
     if role.name == "stranger":
@@ -89,7 +77,7 @@ async def start(
             # First contact from a phone in a language the bot does not offer: ask,
             # pre-selected from Telegram's language_code.
             await message.answer(
-                tr(language, "Welcome to Corridor. Choose your language:"),
+                view.first_welcome(language),
                 reply_markup=language_keyboard(domain.config.bot.languages, current=language),
             )
             return
@@ -98,10 +86,7 @@ async def start(
         await remember_language(
             session, domain, role, message.from_user.id, message.chat.id, spoken
         )
-        await message.answer(
-            tr(spoken, "Welcome to Corridor.") + "\n\n" + menu_text(spoken),
-            reply_markup=menu_keyboard(spoken),
-        )
+        await message.answer(view.welcome_menu(spoken), reply_markup=menu_keyboard(spoken))
         return
     await message.answer(menu_text(language), reply_markup=menu_keyboard(language))
 
@@ -122,7 +107,7 @@ def offered_languages(domain: Domain, role: Role) -> list[str]:
 @router.message(Command("language"))
 async def choose_language(message: Message, language: str, domain: Domain, role: Role) -> None:
     await message.answer(
-        _("Choose your language:"),
+        view.choose_language(),
         reply_markup=language_keyboard(offered_languages(domain, role), current=language),
     )
 
@@ -132,7 +117,7 @@ async def set_language(
     query: CallbackQuery, callback_data: Lang, role: Role, session: AsyncSession, domain: Domain
 ) -> None:
     if callback_data.code not in offered_languages(domain, role):
-        await query.answer(_("This language is not available."), show_alert=True)
+        await query.answer(view.language_unavailable(), show_alert=True)
         return
     language = callback_data.code
     await remember_language(
@@ -140,7 +125,7 @@ async def set_language(
     )
     current_language.set(language)
     await query.answer()
-    await query.message.edit_text(tr(language, "Language set."))
+    await query.message.edit_text(view.language_set(language))
     if role.person is None:
         await query.message.answer(menu_text(language), reply_markup=menu_keyboard(language))
 
@@ -149,7 +134,7 @@ async def set_language(
 async def menu_language(query: CallbackQuery, language: str, domain: Domain) -> None:
     await query.answer()
     await query.message.answer(
-        _("Choose your language:"),
+        view.choose_language(),
         reply_markup=language_keyboard(domain.config.bot.languages, current=language),
     )
 
@@ -170,38 +155,7 @@ async def help_text(session: AsyncSession, corridors: list[str], language: str) 
     if corridors:
         query = query.where(HelpContact.corridor_code.in_(corridors))
     contacts = list(await session.scalars(query))
-    if not contacts:
-        return tr(
-            language, "No verified contacts are listed yet. You can still report your problem here."
-        )
-    kinds = {
-        "hotline": tr(language, "Hotline"),
-        "embassy": tr(language, "Embassy"),
-        "labour_attache": tr(language, "Labour attaché"),
-        "shelter": tr(language, "Shelter"),
-        "nhri": tr(language, "Human rights commission"),
-        "legal": tr(language, "Legal aid"),
-        "other": tr(language, "Other"),
-    }
-    lines = [tr(language, "☎️ <b>Verified help contacts</b>")]
-    corridor = None
-    for contact in contacts:
-        if contact.corridor_code != corridor:
-            corridor = contact.corridor_code
-            lines.append(f"\n<b>{html.escape(corridor)}</b>")
-        entry = f"• {kinds.get(contact.kind, contact.kind)}: {html.escape(contact.name)}"
-        if contact.phone:
-            entry += f" — {html.escape(contact.phone)}"
-        if contact.url:
-            entry += f" — {html.escape(contact.url)}"
-        entry += "\n  " + tr(
-            language,
-            "Source: {source}, checked {date}",
-            source=html.escape(contact.source),
-            date=labels.date(contact.verified_on, language),
-        )
-        lines.append(entry)
-    return "\n".join(lines)
+    return view.help_text(contacts, language)
 
 
 @router.message(Command("help"))
@@ -227,5 +181,4 @@ async def help_button(
 async def cancel(message: Message, state: FSMContext, language: str) -> None:
     had = await state.get_state()
     await state.clear()
-    text = _("Stopped. Nothing was sent.") if had else _("There is nothing to stop.")
-    await message.answer(text, reply_markup=menu_keyboard(language))
+    await message.answer(view.cancelled(bool(had)), reply_markup=menu_keyboard(language))

@@ -14,8 +14,9 @@ from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.domain.places import MoneyError, currency_of, parse_money
-from bot.i18n import _
 from bot.taxonomy import OUTCOMES
+from bot.views import casework as view
+from bot.views import common as common_view
 from bot.views.buttons import Outcome
 from bot.views.cases import outcomes_keyboard
 from handlers.blueprint import Blueprint
@@ -37,11 +38,9 @@ async def resolve_command(
     code = (command.args or "").strip()
     case = await access.case_for(session, role, Action.RESOLVE, code) if code else None
     if case is None:
-        await message.answer(_("Usage: /resolve CODE (a case you own)"))
+        await message.answer(view.resolve_usage())
         return
-    await message.answer(
-        _("Outcome of case {code}?", code=case.code), reply_markup=outcomes_keyboard(case)
-    )
+    await message.answer(view.outcome_question(case.code), reply_markup=outcomes_keyboard(case))
 
 
 @router.callback_query(Outcome.filter(), F.message.chat.type == "private")
@@ -55,16 +54,16 @@ async def outcome_chosen(
     case = await session.get(Case, callback_data.case_id)
     case = await access.case_for(session, role, Action.RESOLVE, case.code) if case else None
     if case is None or callback_data.code not in OUTCOMES:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_data({"case_id": case.id, "outcome": callback_data.code})
     if callback_data.code == "WAGES_RECOVERED":
         await state.set_state(Resolving.amount)
-        await query.message.answer(_("How much was recovered? For example 1200 QAR."))
+        await query.message.answer(view.amount_question())
     else:
         await state.set_state(Resolving.note)
-        await query.message.answer(_("A short note for the record (or send - for none)."))
+        await query.message.answer(view.note_question())
 
 
 @router.message(StateFilter(Resolving.amount), F.text, F.chat.type == "private")
@@ -79,11 +78,11 @@ async def outcome_amount(
             message.text, case.wage_currency or currency_of(case.destination_country)
         )
     except MoneyError:
-        await message.answer(_("Please write only the amount, for example 1200 or 1200 QAR."))
+        await message.answer(view.amount_invalid())
         return
     await state.update_data(amount=minor, currency=currency)
     await state.set_state(Resolving.note)
-    await message.answer(_("A short note for the record (or send - for none)."))
+    await message.answer(view.note_question())
 
 
 @router.message(StateFilter(Resolving.note), F.text, F.chat.type == "private")
@@ -108,9 +107,9 @@ async def outcome_note(
             data.get("currency"),
         )
     except resolution.ResolutionError as error:
-        await message.answer(_("Could not resolve: {reason}", reason=error.reason))
+        await message.answer(view.could_not_resolve(error.reason))
         return
-    await message.answer(_("Case {code} resolved. Thank you.", code=case.code))
+    await message.answer(view.resolved(case.code))
 
 
 @router.message(Command("reopen"), F.chat.type == "private")
@@ -119,11 +118,11 @@ async def reopen_command(
 ) -> None:
     case = await access.case_for(session, role, Action.REOPEN, (command.args or "").strip())
     if case is None:
-        await message.answer(_("Usage: /reopen CODE"))
+        await message.answer(view.reopen_usage())
         return
     try:
         await resolution.reopen(session, domain, case, role.person)
     except resolution.ResolutionError:
-        await message.answer(_("Case {code} is not resolved.", code=case.code))
+        await message.answer(view.not_resolved(case.code))
         return
-    await message.answer(_("Case {code} is open again.", code=case.code))
+    await message.answer(view.reopened(case.code))

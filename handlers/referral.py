@@ -14,7 +14,8 @@ from bot.domain import access, casework, referral
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import casework as view
+from bot.views import common as common_view
 from bot.views.buttons import Refer
 from bot.views.cases import referral_keyboard
 from handlers.blueprint import Blueprint
@@ -34,14 +35,14 @@ async def refer_command(
 ) -> None:
     case = await access.case_for(session, role, Action.REFER, (command.args or "").strip())
     if case is None:
-        await message.answer(_("Usage: /refer CODE (a case you own)"))
+        await message.answer(view.refer_usage())
         return
     targets = await referral.referral_targets(session, case)
     if not targets:
-        await message.answer(_("No other organisation serves this corridor."))
+        await message.answer(view.no_other_organisation())
         return
     await message.answer(
-        _("Refer case {code} to:", code=case.code),
+        view.refer_to(case.code),
         reply_markup=referral_keyboard(case, targets, language),
     )
 
@@ -54,17 +55,12 @@ async def refer_target(
     case = await access.case_for(session, role, Action.REFER, case.code) if case else None
     target = await casework.referral_target(session, case, callback_data.org) if case else None
     if case is None or target is None:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await state.set_state(Referring.note)
     await state.set_data({"case_id": case.id, "org": target.id})
-    await query.message.answer(
-        _(
-            "A note for {org} (what they need to know, e.g. flight and arrival time):",
-            org=target.name,
-        )
-    )
+    await query.message.answer(view.referral_note_prompt(target.name))
 
 
 @router.message(StateFilter(Referring.note), F.text, F.chat.type == "private")
@@ -87,32 +83,9 @@ async def refer_note(
         message.text.strip()[:2000],
         coordinator=is_coordinator,
     )
-    replies = {
-        "referred": _(
-            "Case {code} referred to {org}. You will be told when they claim it.",
-            code=case.code,
-            org=target.name,
-        ),
-        "consent_asked": _(
-            "The reporter has not agreed to share with that side yet; I asked them. You will hear back."
-        ),
-        "consent_pending": _(
-            "The reporter has already been asked about sharing with that side and has not answered yet."
-        ),
-        "refused": _(
-            "Referral refused: the reporter has not agreed to share with that side and cannot be asked through the bot."
-        )
-        + (
-            "\n"
-            + _(
-                "If a life is at risk: /override {code} {org} reason", code=case.code, org=target.id
-            )
-            if is_coordinator
-            else ""
-        ),
-        "not_owner": _("No case {code} is yours.", code=case.code),
-    }
-    await message.answer(replies[result])
+    await message.answer(
+        view.referral_result(result, case.code, target.name, target.id, is_coordinator)
+    )
 
 
 @router.message(Command("override"), F.chat.type == "private")
@@ -127,9 +100,7 @@ async def override(
     if case is not None and len(parts) > 1:
         target = await casework.referral_target(session, case, parts[1])
     if case is None or target is None or len(parts) < 3:
-        await message.answer(
-            _("Usage: /override CODE ORGANISATION_ID reason (coordinators, danger to life only)")
-        )
+        await message.answer(view.override_usage())
         return
     result = await referral.refer(
         session,
@@ -142,12 +113,6 @@ async def override(
         coordinator=True,
     )
     if result == "referred":
-        await message.answer(
-            _(
-                "Case {code} referred to {org}. You will be told when they claim it.",
-                code=case.code,
-                org=target.name,
-            )
-        )
+        await message.answer(view.referred(case.code, target.name))
     else:
-        await message.answer(_("Case {code} is not open; nothing was sent.", code=case.code))
+        await message.answer(common_view.not_open_nothing_sent(case.code))

@@ -11,7 +11,8 @@ from bot.domain import access, relay
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import casework as view
+from bot.views import common as common_view
 from bot.views.cases import relay_result_text
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
@@ -26,14 +27,14 @@ async def reply_command(
 ) -> None:
     parts = (command.args or "").split(maxsplit=1)
     if role.person is None:
-        await message.answer(_("This command is for responders."))
+        await message.answer(common_view.responders_only())
         return
     if len(parts) < 2:
-        await message.answer(_("Usage: /reply CODE your message"))
+        await message.answer(view.reply_usage())
         return
     case = await access.case_for(session, role, Action.REPLY, parts[0])
     if case is None:
-        await message.answer(_("No case {code} is yours.", code=parts[0][:20]))
+        await message.answer(common_view.not_yours(parts[0][:20]))
         return
     await _relay_to_reporter(message, session, domain, case, role.person, parts[1])
 
@@ -50,7 +51,7 @@ async def reply_to_relayed(
 ) -> None:
     case = await relay.case_for_reply(session, message.chat.id, message.reply_to_message.message_id)
     if case is None:
-        await message.answer(_("That message is not linked to a case. Use /reply CODE text."))
+        await message.answer(view.reply_not_linked())
         return
     await _relay_to_reporter(message, session, domain, case, role.person, message.text)
 

@@ -15,9 +15,10 @@ from bot.domain import cases as case_domain
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
 from bot.taxonomy import CaseStatus
 from bot.views import cases as cases_view
+from bot.views import common as common_view
+from bot.views import reporter as view
 from bot.views.buttons import Menu, PickCase, Withdraw
 from bot.views.menu import menu_keyboard
 from handlers.blueprint import Blueprint
@@ -61,26 +62,16 @@ async def join_case(
 ) -> None:
     token = (command.args or "").strip()
     if not access.allowed(role, Action.JOIN) or not token:
-        await message.answer(
-            _("Usage: /join CODE — the code the person who reported for you received.")
-        )
+        await message.answer(view.join_usage())
         return
     worker = role.reporter or await case_domain.reporter_for(
         session, domain, message.from_user.id, message.chat.id, language
     )
     case = await case_domain.take_over(session, domain, token, worker)
     if case is None:
-        await message.answer(
-            _("That code is not valid. Please check it with the person who reported for you.")
-        )
+        await message.answer(view.join_invalid())
         return
-    await message.answer(
-        _(
-            "You now follow case {code} yourself. Write here at any time; /status shows its status.",
-            code=case.code,
-        ),
-        protect_content=True,
-    )
+    await message.answer(view.now_following(case.code), protect_content=True)
 
 
 @router.callback_query(Withdraw.filter())
@@ -89,18 +80,16 @@ async def withdraw(
 ) -> None:
     case = await access.reporters_case(session, role, callback_data.case_id)
     if case is None or case.status in (CaseStatus.RESOLVED, CaseStatus.CLOSED):
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     if not callback_data.confirm:
         await query.message.answer(
-            _("Withdraw case {code}? Helpers will stop working on it.", code=case.code),
+            view.withdraw_question(case.code),
             reply_markup=cases_view.withdraw_confirm_keyboard(case),
         )
         return
     await resolution.withdraw(session, domain, case)
-    await query.message.edit_text(
-        _("Case {code} was withdrawn. You can report again at any time.", code=case.code)
-    )
+    await query.message.edit_text(view.withdrawn(case.code))
 
 
 def _incoming(message: Message) -> relay.Incoming | None:
@@ -127,12 +116,8 @@ async def _deliver(
     result = await relay.from_reporter(session, domain, case, item)
     if acknowledged:
         return
-    if result == "relayed":
-        text = _("Sent to your helper (case {code}).", code=case.code)
-    else:
-        text = _("Added to your case {code}. A helper will see it.", code=case.code)
     await message.answer(
-        text,
+        view.delivered(result == "relayed", case.code),
         reply_markup=ReplyKeyboardRemove() if item.kind == "location" else None,
         protect_content=True,
     )
@@ -159,9 +144,7 @@ async def reporter_message(
     language: str,
 ) -> None:
     if not access.allowed(role, Action.RELAY_TO_OWNER):
-        await message.answer(
-            _("To answer a reporter, reply to their relayed message or use /reply CODE text.")
-        )
+        await message.answer(view.staff_reply_hint())
         return
     if (
         message.forward_origin is not None
@@ -169,15 +152,13 @@ async def reporter_message(
         and message.caption is None
         and not (message.photo or message.document)
     ):
-        await message.answer(
-            _("I can't use forwarded messages of this kind. Please write it in your own words.")
-        )
+        await message.answer(view.forward_unusable())
         return
     open_cases = await case_domain.open_cases_of(session, role.reporter) if role.reporter else []
     item = _incoming(message)
     if not open_cases or item is None:
         await message.answer(
-            _("You have no open case. What would you like to do?"),
+            view.no_open_case(),
             reply_markup=menu_keyboard(language),
         )
         return
@@ -186,9 +167,7 @@ async def reporter_message(
         return
     await state.set_state(Picking.case)
     await state.set_data({"item": item.__dict__})
-    await message.answer(
-        _("Which case is this about?"), reply_markup=cases_view.pick_case_keyboard(open_cases)
-    )
+    await message.answer(view.which_case(), reply_markup=cases_view.pick_case_keyboard(open_cases))
 
 
 @router.callback_query(StateFilter(Picking.case), PickCase.filter())
@@ -203,7 +182,7 @@ async def picked(
     case = await access.reporters_case(session, role, callback_data.case_id)
     data = await state.get_data()
     if case is None or "item" not in data:
-        await query.answer(_("This button is no longer valid."), show_alert=True)
+        await query.answer(common_view.button_expired(), show_alert=True)
         return
     await state.clear()
     await query.message.edit_reply_markup(reply_markup=None)

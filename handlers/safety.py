@@ -19,7 +19,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.views import safety as safety_view
 from bot.views.buttons import ClearChat, ConsentGive, ConsentWithdraw, Forget
-from bot.views.common import button_no_longer_valid, not_for_coordinators
+from bot.views.common import button_expired, not_for_coordinators
 from handlers.blueprint import Blueprint
 from models import Case, Reporter
 
@@ -70,7 +70,7 @@ async def forget_confirmed(
     query: CallbackQuery, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
     if role.reporter is None:
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     codes = await privacy.forget_reporter(session, domain, role.reporter)
     await state.clear()
@@ -148,7 +148,7 @@ async def change_consent(
     change already in force (a second press, an old message) changes nothing."""
     case = await access.consent_case(session, role, callback_data.case_id, callback_data.purpose)
     if case is None:
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     if not await change(case):

@@ -20,7 +20,7 @@ from bot.domain.saved_replies import SavedReply
 from bot.views import saved as view
 from bot.views.buttons import SavedCase, SavedPick, SavedSend
 from bot.views.cases import relay_result_text
-from bot.views.common import button_no_longer_valid, case_access_lost
+from bot.views.common import access_lost, button_expired, not_yours
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
 from models import Case
@@ -63,7 +63,7 @@ async def saved_command(
     else:
         case = await access.case_for(session, role, Action.REPLY, args[0])
         if case is None:
-            await message.answer(view.not_yours(args[0][:20]))
+            await message.answer(not_yours(args[0][:20]))
             return
     await offer(message, session, role, case, args[1] if len(args) > 1 else None, state, language)
 
@@ -103,7 +103,7 @@ async def picked_case(
 ) -> None:
     case = await _own_open_case(session, role, callback_data.case_id)
     if case is None:
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await offer(query.message, session, role, case, None, state, language)
@@ -126,7 +126,7 @@ async def picked_reply(
         else None
     )
     if case is None or reply is None:
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await start_filling(query.message, case, reply, state, language)
@@ -188,7 +188,7 @@ async def field_value(
 ) -> None:
     form = await _form(session, domain, role, state)
     if form is None:
-        await message.answer(case_access_lost())
+        await message.answer(access_lost())
         return
     case, reply, values = form
     name = next(n for n in reply.fields if n not in values)
@@ -219,7 +219,7 @@ async def send_or_cancel(
 ) -> None:
     form = await _form(session, domain, role, state)
     if form is None or form[0].id != callback_data.case_id:
-        await query.answer(button_no_longer_valid(), show_alert=True)
+        await query.answer(button_expired(), show_alert=True)
         return
     case, reply, values = form
     await state.clear()

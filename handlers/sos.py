@@ -11,7 +11,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain import sos
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
 from bot.views import sos as sos_view
 from bot.views.buttons import Menu, SosSend
 from handlers.blueprint import Blueprint
@@ -23,9 +22,7 @@ router.callback_query.filter(F.message.chat.type == "private")
 
 async def _ask_country(message: Message, session: AsyncSession, role: Role) -> None:
     await message.answer(
-        _("🆘 Which country are you in? Tap it and we alert helpers there at once.")
-        + "\n\n"
-        + _(sos.SOS_CONSENT),
+        sos_view.ask_country(),
         reply_markup=sos_view.countries_keyboard(await sos.destinations(session, role)),
         protect_content=True,
     )
@@ -63,34 +60,23 @@ async def sos_send(
         chat_id=query.message.chat.id,
     )
     if outcome.result == "unavailable":
-        await query.answer(_("That choice is not available."), show_alert=True)
+        await query.answer(sos_view.unavailable(), show_alert=True)
         return
-    await query.answer(_("SOS sent"))
+    await query.answer(sos_view.sent_toast())
     if outcome.result == "repeated":
         await query.message.answer(
-            _(
-                "Your SOS {code} is already with helpers. Write here or share your location: it is added to that case.",
-                code=outcome.case.code,
-            ),
+            sos_view.repeated(outcome.case.code),
             protect_content=True,
         )
         return
     # An unfinished report would otherwise swallow the details that follow the SOS.
     await state.clear()
     if outcome.result == "too_many":
-        await query.message.answer(
-            _(
-                "You have opened many cases today. Please write in your open case instead; /status shows them."
-            )
-        )
+        await query.message.answer(sos_view.too_many())
         return
     await query.message.edit_reply_markup(reply_markup=None)
     await query.message.answer(
-        _(
-            "🆘 SOS sent. Your case code is {code}. Helpers are being alerted now.\n\n"
-            "If you can, share your location with the button below, or write what is happening. Everything you send here is added to this case.",
-            code=outcome.case.code,
-        ),
+        sos_view.sent(outcome.case.code),
         reply_markup=sos_view.share_location_keyboard(),
         protect_content=True,
     )

@@ -11,7 +11,7 @@ from bot.domain import access, casework
 from bot.domain.access import Action
 from bot.domain.context import Domain
 from bot.domain.people import Role
-from bot.i18n import _
+from bot.views import common as common_view
 from bot.views.cases import timeline_text
 from handlers.blueprint import Blueprint
 
@@ -31,9 +31,9 @@ async def case_timeline(
     case = await access.case_for(session, role, Action.VIEW_CASE, code) if code else None
     if case is None:
         await message.answer(
-            _("No case {code} is yours.", code=code[:20] or "—")
+            common_view.not_yours(code[:20] or "—")
             if role.person
-            else _("This command is for responders.")
+            else common_view.responders_only()
         )
         return
     timeline = await casework.read_timeline(session, domain, case, role.person)

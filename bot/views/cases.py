@@ -14,6 +14,7 @@ from bot import labels
 from bot.domain import recipients
 from bot.i18n import N_, _, bidi_lines, current_language
 from bot.taxonomy import OUTCOMES, STATUS_LABELS, CaseStatus
+from bot.views import common
 from bot.views.buttons import Outcome, PassReason, PickCase, Refer, Withdraw
 from bot.views.notices import unreachable_text
 from models import Case, CaseEvent, Organisation
@@ -66,8 +67,8 @@ def relay_result_text(result: str, case: Case) -> str:
         return _("Not sent.") + " " + unreachable_text(case, current_language.get())
     return {
         "sent": _("Sent to the reporter of {code}.", code=code),
-        "not_owner": _("No case {code} is yours.", code=code),
-        "closed": _("Case {code} is not open; nothing was sent.", code=code),
+        "not_owner": common.not_yours(code),
+        "closed": common.not_open_nothing_sent(code),
         "no_reporter": _("The reporter of {code} can no longer be reached here.", code=code),
     }[result]
 

@@ -58,6 +58,30 @@ TOO_MANY_FILES = N_(
 )
 
 
+def broken() -> str:
+    return _(BROKEN)
+
+
+def stale() -> str:
+    return _(STALE)
+
+
+def unavailable() -> str:
+    return _(UNAVAILABLE)
+
+
+def need_one() -> str:
+    return _(NEED_ONE)
+
+
+def cancelled() -> str:
+    return _(CANCELLED)
+
+
+def too_many_files() -> str:
+    return _(TOO_MANY_FILES)
+
+
 def translated(label: str) -> str:
     """A button label in the reader's language; place names are shown as they are."""
     return _(label) if label else label

@@ -22,10 +22,6 @@ def which_case() -> str:
     return _("A saved reply for which case?")
 
 
-def not_yours(code: str) -> str:
-    return _("No case {code} is yours.", code=code)
-
-
 def no_such_reply(reply: str, case: Case, language: str) -> str:
     return _(
         "There is no saved reply {reply} in the reporter's language ({language}). /saved {code} lists them.",
