@@ -60,6 +60,7 @@ from bot import calls, translation
 from bot.domain import events, outbox, recipients
 from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
+from bot.domain.notices import UntranslatedMessage
 from models import OutboxMessage, Person, RelayLink, Reporter, SentMessage
 
 log = logging.getLogger(__name__)
@@ -621,9 +622,12 @@ class Delivery:
         limit = 1024 if field_name == "caption" else 4096
         rendered = await translation.render(self.translator, text, requests, limit)
         item.call = item.call.model_copy(update={field_name: rendered.text})
-        for chat_id, notice in rendered.notices:
-            self.results.append(("notice", Item(chat_id=chat_id, call=None), (item, notice)))
-        if rendered.notices:
+        for chat_id, language, code, reason in rendered.untranslated:
+            notice = UntranslatedMessage(code=code, reason=reason)
+            self.results.append(
+                ("notice", Item(chat_id=chat_id, call=None), (item, notice, language))
+            )
+        if rendered.untranslated:
             self.settle_wake.set()
 
     def _drop_head(self, queue: ChatQueue, item: Item) -> None:
@@ -761,14 +765,15 @@ class Delivery:
             await self._blocked(session, item, *detail)
             return
         if status == "notice":
-            about, text = detail
-            outbox.queue(
+            about, notice, language = detail
+            outbox.queue_notice(
                 session,
                 self.domain,
+                notice,
+                language=language,
                 purpose="notice",
                 chat_id=item.chat_id,
                 case_id=about.case_id,
-                text=text,
             )
             return
         values: dict[str, Any] = {"locked_until": None, "lease_owner": None}

@@ -153,14 +153,15 @@ def wanted(enabled: bool, writer: str | None, reader: str) -> bool:
 @dataclass
 class Rendered:
     text: str
-    notices: list[tuple[int, str]]  # (chat id, text) for writers whose message went untranslated
+    # Writers whose message went untranslated: (chat id, their language, case code, reason).
+    untranslated: list[tuple[int, str, str, str]]
 
 
 async def render(
     translator: Translator | None, text: str, requests: list[dict[str, Any]], limit: int
 ) -> Rendered:
     """The message text with every requested translation written in (or the reason why not)."""
-    notices: list[tuple[int, str]] = []
+    untranslated: list[tuple[int, str, str, str]] = []
     for wish in requests:
         original, reader = wish["original"], wish["reader"]
         if translator is None or original not in text:
@@ -171,7 +172,15 @@ async def render(
             if wish["style"] == "add":
                 text = _insert(text, original, "\n\n" + _failure_line(reader, failure.reason))
             elif wish.get("tell_chat"):
-                notices.append((wish["tell_chat"], _untranslated_notice(wish, failure.reason)))
+                # The writer reads this in their own language, which is the original's.
+                untranslated.append(
+                    (
+                        wish["tell_chat"],
+                        wish.get("writer") or "en",
+                        wish.get("code", ""),
+                        failure.reason,
+                    )
+                )
             continue
         if result is None:
             continue
@@ -191,7 +200,7 @@ async def render(
             )
             before, _, after = text.rpartition(original)
             text = f"{before}{translated}\n\n{mark}\n{original}{after}"
-    return Rendered(text=text[:limit], notices=notices)
+    return Rendered(text=text[:limit], untranslated=untranslated)
 
 
 def _insert(text: str, original: str, addition: str) -> str:
@@ -208,19 +217,3 @@ def _failure_line(language: str, reason: str) -> str:
     if reason == "timeout":
         return tr(language, "⚠️ Not translated: the translation engine did not answer in time.")
     return tr(language, "⚠️ Not translated: the translation engine is not working.")
-
-
-def _untranslated_notice(wish: dict[str, Any], reason: str) -> str:
-    # The writer reads this in their own language, which is the original's.
-    language = wish.get("writer") or "en"
-    if reason == "timeout":
-        return tr(
-            language,
-            "⚠️ Your message about {code} went to the reporter without translation: the translation engine did not answer in time.",
-            code=wish.get("code", ""),
-        )
-    return tr(
-        language,
-        "⚠️ Your message about {code} went to the reporter without translation: the translation engine is not working.",
-        code=wish.get("code", ""),
-    )

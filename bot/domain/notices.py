@@ -248,6 +248,15 @@ class ResponderMessageHeading(Notice):
 
 
 @dataclass(frozen=True)
+class UntranslatedMessage(Notice):
+    """Tells a writer their message about case ``code`` went out without the translation
+    they asked for, and why (``reason``: "timeout", or the engine failed)."""
+
+    code: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class WorkerJoined(Notice):
     """Tells whoever reported ``case`` for a worker that the worker now follows it."""
 

@@ -53,6 +53,7 @@ from bot.domain.notices import (
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
+    UntranslatedMessage,
     WorkerJoined,
 )
 from bot.domain.places import country_name
@@ -404,6 +405,18 @@ def _card_undeliverable(notice: CardUndeliverableAlert, language: str) -> Render
     return RenderedNotice("\n".join(lines), parse_mode="HTML")
 
 
+def _untranslated(notice: UntranslatedMessage, language: str) -> RenderedNotice:
+    if notice.reason == "timeout":
+        msgid = N_(
+            "⚠️ Your message about {code} went to the reporter without translation: the translation engine did not answer in time."
+        )
+    else:
+        msgid = N_(
+            "⚠️ Your message about {code} went to the reporter without translation: the translation engine is not working."
+        )
+    return RenderedNotice(tr(language, msgid, code=notice.code))
+
+
 _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     Card: _card,
     CardWithdrawn: _card_withdrawn,
@@ -474,6 +487,7 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
         N_("The worker has joined case {code} and now follows it themselves."),
     ),
     DraftReminder: _draft_reminder,
+    UntranslatedMessage: _untranslated,
     DrillReporterReply: _drill_reporter_reply,
     DrillReport: _drill_report,
     Digest: _digest,

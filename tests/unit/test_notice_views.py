@@ -52,6 +52,7 @@ from bot.domain.notices import (
     SafetyCheck,
     UnclaimedAlert,
     UnroutedAlert,
+    UntranslatedMessage,
     WorkerJoined,
 )
 from bot.i18n import N_, ntr, tr
@@ -701,3 +702,24 @@ def test_a_digest_is_html_and_its_chart_a_captioned_png(language: str) -> None:
         [(translated(language, "📋 Open the dashboard"), "https://example.org/app")]
     ]
     assert render(DigestChart(digest), language).reply_markup is None
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("reason", "msgid"),
+    [
+        (
+            "timeout",
+            "⚠️ Your message about {code} went to the reporter without translation: the translation engine did not answer in time.",
+        ),
+        (
+            "error",
+            "⚠️ Your message about {code} went to the reporter without translation: the translation engine is not working.",
+        ),
+    ],
+)
+def test_a_writer_is_told_their_message_went_untranslated(
+    reason: str, msgid: str, language: str
+) -> None:
+    rendered = render(UntranslatedMessage(code="QA-7K2M", reason=reason), language)
+    assert rendered.text == translated(language, msgid, code="QA-7K2M")
