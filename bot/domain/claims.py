@@ -20,7 +20,13 @@ from bot.domain.notices import (
     ReferredCaseClaimed,
     ReportersWords,
 )
-from bot.domain.outbox import queue, queue_notice, queue_parts, rendered_text
+from bot.domain.outbox import (
+    queue_file,
+    queue_location,
+    queue_notice,
+    queue_parts,
+    rendered_text,
+)
 from bot.domain.people import Role
 from bot.domain.relay import translation_requests
 from bot.i18n import N_
@@ -230,9 +236,6 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
     attachments = opened[1]
     chat = person.telegram_user_id
 
-    def send(**values: object) -> None:
-        queue(session, domain, purpose="details", chat_id=chat, case_id=case.id, **values)  # type: ignore[arg-type]
-
     queue_notice(
         session,
         domain,
@@ -266,26 +269,30 @@ async def send_details(session: AsyncSession, domain: Domain, case: Case, person
                 domain, words, reader=person.language, writer=writer, style="add"
             ),
         )
-    media = {
-        "photo": "sendPhoto",
-        "voice": "sendVoice",
-        "document": "sendDocument",
-        "video": "sendVideo",
-        "audio": "sendAudio",
-    }
     for item in attachments:
-        if item.kind in media and item.file_id:
-            field = "document" if item.kind == "audio" else item.kind
-            method = "sendDocument" if item.kind == "audio" else media[item.kind]
-            send(
-                method=method,
-                extra={field: item.file_id, "caption": f"[{case.code}]", "protect_content": True},
-            )
-        elif item.kind == "location" and item.text and "," in item.text:
+        if item.kind == "location" and item.text and "," in item.text:
             latitude, longitude = (float(v) for v in item.text.split(",", 1))
-            send(
-                method="sendLocation",
-                extra={"latitude": latitude, "longitude": longitude, "protect_content": True},
+            queue_location(
+                session,
+                domain,
+                latitude=latitude,
+                longitude=longitude,
+                purpose="details",
+                chat_id=chat,
+                case_id=case.id,
+                extra={"protect_content": True},
+            )
+        elif item.file_id:
+            queue_file(
+                session,
+                domain,
+                kind=item.kind,
+                file_id=item.file_id,
+                caption=f"[{case.code}]",
+                purpose="details",
+                chat_id=chat,
+                case_id=case.id,
+                extra={"protect_content": True},
             )
 
 

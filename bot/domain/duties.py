@@ -3,7 +3,6 @@ failure in one never blocks the others and a crash mid-way only delays (never lo
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import logging
 
@@ -12,7 +11,7 @@ from sqlalchemy import delete, select
 from bot.domain import digest, events, followups, routing, timers
 from bot.domain.context import Domain
 from bot.domain.notices import Digest, DigestChart, DraftReminder
-from bot.domain.outbox import queue, queue_notice, queue_parts
+from bot.domain.outbox import queue_notice, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
 
@@ -134,21 +133,13 @@ async def queue_built_digest(  # type: ignore[no-untyped-def]
         body=text.text or "",
         extra={"parse_mode": "HTML"},
     )
-    chart = domain.views.render(
-        DigestChart(built, domain.config.webapp.public_url or None), person.language
-    )
-    queue(
+    queue_notice(
         session,
         domain,
+        DigestChart(built, domain.config.webapp.public_url or None),
+        language=person.language,
         purpose="digest",
         chat_id=person.telegram_user_id,
-        method="sendPhoto",
-        keyboard=chart.reply_markup,
-        extra={
-            "file_b64": base64.b64encode(chart.photo or b"").decode(),
-            "filename": "digest.png",
-            "caption": chart.text,
-        },
     )
     await events.record(
         session,

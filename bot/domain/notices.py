@@ -27,6 +27,7 @@ class RenderedNotice:
     reply_markup: dict[str, Any] | None = None
     parse_mode: str | None = None
     photo: bytes | None = None
+    photo_name: str = "image.png"
 
 
 class Notice:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -164,20 +165,35 @@ def queue_notice(
     chat_id: int | None = None,
     reporter_id: int | None = None,
     case_id: int | None = None,
-    method: str = "sendMessage",
+    replacing: int | None = None,
     extra: dict[str, Any] | None = None,
 ) -> OutboxMessage:
     """``notice`` as its reader sees it, in ``language``: the renderer writes the text and
-    the keyboard, the caller decides the rest (who, how: ``extra``)."""
+    the keyboard (and draws the picture, if the notice has one), the caller decides the rest
+    (who, how: ``extra``). With ``replacing`` (the outbox id of a message sent earlier), the
+    notice takes that message's place instead of coming as a new one (a card's new state)."""
     rendered = domain.views.render(notice, language)
     extra = dict(extra or {})
     if rendered.parse_mode is not None:
         extra["parse_mode"] = rendered.parse_mode
+    text: str | None = rendered.text
+    method = "sendMessage"
+    if replacing is not None:
+        method = "editMessageText"
+        extra["edit_outbox_id"] = replacing
+    elif rendered.photo is not None:
+        method = "sendPhoto"
+        extra.update(
+            file_b64=base64.b64encode(rendered.photo).decode(),
+            filename=rendered.photo_name,
+            caption=text,
+        )
+        text = None
     return queue(
         session,
         domain,
         purpose=purpose,
-        text=rendered.text,
+        text=text,
         chat_id=chat_id,
         reporter_id=reporter_id,
         case_id=case_id,
@@ -185,6 +201,96 @@ def queue_notice(
         keyboard=rendered.reply_markup,
         extra=extra,
         language=language,
+    )
+
+
+# How each kind of file a reporter sent is passed on, and under which field.
+MEDIA_METHODS = {
+    "photo": ("sendPhoto", "photo"),
+    "voice": ("sendVoice", "voice"),
+    "document": ("sendDocument", "document"),
+    "video": ("sendVideo", "video"),
+    "audio": ("sendDocument", "document"),
+}
+
+
+def queue_file(
+    session: AsyncSession,
+    domain: Domain,
+    *,
+    kind: str,
+    file_id: str,
+    caption: str,
+    purpose: str,
+    chat_id: int,
+    case_id: int,
+    extra: dict[str, Any] | None = None,
+) -> OutboxMessage | None:
+    """A file Telegram holds (``file_id``), sent again with ``caption``; None for a kind
+    that cannot be."""
+    if kind not in MEDIA_METHODS:
+        return None
+    method, field = MEDIA_METHODS[kind]
+    return queue(
+        session,
+        domain,
+        purpose=purpose,
+        chat_id=chat_id,
+        case_id=case_id,
+        method=method,
+        extra={field: file_id, "caption": caption, **(extra or {})},
+    )
+
+
+def queue_location(
+    session: AsyncSession,
+    domain: Domain,
+    *,
+    latitude: float,
+    longitude: float,
+    purpose: str,
+    chat_id: int,
+    case_id: int,
+    extra: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    return queue(
+        session,
+        domain,
+        purpose=purpose,
+        chat_id=chat_id,
+        case_id=case_id,
+        method="sendLocation",
+        extra={"latitude": latitude, "longitude": longitude, **(extra or {})},
+    )
+
+
+def queue_copy(
+    session: AsyncSession,
+    domain: Domain,
+    *,
+    from_chat_id: int,
+    message_id: int,
+    caption: str,
+    purpose: str,
+    chat_id: int,
+    case_id: int,
+    extra: dict[str, Any] | None = None,
+) -> OutboxMessage:
+    """A message someone sent the bot, passed on as it is (a copy: not shown as forwarded,
+    so it does not name its sender), under ``caption``."""
+    return queue(
+        session,
+        domain,
+        purpose=purpose,
+        chat_id=chat_id,
+        case_id=case_id,
+        method="copyMessage",
+        extra={
+            "from_chat_id": from_chat_id,
+            "message_id": message_id,
+            "caption": caption,
+            **(extra or {}),
+        },
     )
 
 

@@ -186,8 +186,7 @@ async def withdraw_consent(
                 purpose="card_edit",
                 chat_id=card.chat_id,
                 case_id=case.id,
-                method="editMessageText",
-                extra={"edit_outbox_id": card.outbox_id},
+                replacing=card.outbox_id,
             )
     consent = await routing.granted(session, case)
     if not any(consent.get(routing.SIDE_CONSENT[s]) for s in ("destination", "origin")):

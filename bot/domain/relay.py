@@ -13,7 +13,7 @@ from bot.clock import as_utc
 from bot.domain import events
 from bot.domain.context import Domain
 from bot.domain.notices import ReporterMediaTag, ReporterMessageHeading, ResponderMessageHeading
-from bot.domain.outbox import queue, queue_parts, rendered_text
+from bot.domain.outbox import queue, queue_copy, queue_parts, rendered_text
 from bot.taxonomy import CaseStatus
 from bot.text_limits import CAPTION_LIMIT, split_parts
 from models import Attachment, Case, CaseEvent, Organisation, Person, RelayLink, Reporter
@@ -110,17 +110,16 @@ async def from_reporter(session: AsyncSession, domain: Domain, case: Case, item:
             )
 
         messages = [
-            queue(
+            queue_copy(
                 session,
                 domain,
+                from_chat_id=item.from_chat_id,
+                message_id=item.message_id,
+                caption=captions[0][0],
                 purpose="relay",
                 chat_id=owner.telegram_user_id,
                 case_id=case.id,
-                method="copyMessage",
                 extra={
-                    "from_chat_id": item.from_chat_id,
-                    "message_id": item.message_id,
-                    "caption": captions[0][0],
                     "protect_content": True,
                     "kind": item.kind,
                     **translated(captions[0][1]),

@@ -371,8 +371,7 @@ async def rerender_cards(
             purpose="card_edit",
             chat_id=card.chat_id,
             case_id=case.id,
-            method="editMessageText",
-            extra={"edit_outbox_id": card.outbox_id},
+            replacing=card.outbox_id,
         )
 
 

@@ -358,6 +358,7 @@ def _digest_chart(notice: DigestChart, language: str) -> RenderedNotice:
         digest_views.chart_caption(list(digest.corridors), language, digest.days),
         _json(dashboard_keyboard(notice.url, language)) if notice.url else None,
         photo=digest_views.digest_chart(digest),
+        photo_name="digest.png",
     )
 
 
