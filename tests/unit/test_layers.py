@@ -27,3 +27,17 @@ def test_a_layer_loads_nothing_above_it(module: str) -> None:
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_handlers_hold_no_words() -> None:
+    """What a person reads is written in the view layer; a handler passes the facts on."""
+    import ast
+    from pathlib import Path
+
+    translating = {"_", "_n", "tr", "ntr", "N_"}
+    found = []
+    for path in sorted(Path(__file__).resolve().parents[2].joinpath("handlers").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in translating:
+                found.append(f"{path.name}:{node.lineno}")
+    assert found == []
