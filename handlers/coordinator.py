@@ -8,7 +8,6 @@ import html
 from aiogram import F
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import labels
@@ -25,7 +24,6 @@ from bot.views.digest import render as render_digest
 from bot.views.notices import dashboard_keyboard
 from handlers.blueprint import Blueprint
 from handlers.filters import Allowed
-from models import Person
 from models.db import read_only
 
 router = Blueprint("coordinator")
@@ -111,15 +109,7 @@ async def invite_link(
 
 @router.message(Command("team"), Allowed(Action.TEAM))
 async def team(message: Message, session: AsyncSession, role: Role, language: str) -> None:
-    organisations = await onboarding.manageable_organisations(session, role.person)
-    teams = []
-    for org in organisations:
-        people = await session.scalars(
-            select(Person)
-            .where(Person.organisation_id == org.id, Person.active.is_(True))
-            .order_by(Person.id)
-        )
-        teams.append((org, list(people)))
+    teams = await onboarding.teams(session, role.person)
     await message.answer(view.team_text(teams, language), parse_mode="HTML")
 
 

@@ -6,11 +6,10 @@ from aiogram import F
 from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
-from bot.domain import onboarding
+from bot.domain import help_directory, onboarding
 from bot.domain.context import Domain
 from bot.domain.people import Role
 from bot.i18n import available_languages, current_language, normalise_language
@@ -18,7 +17,7 @@ from bot.views import menu as view
 from bot.views.buttons import Lang, Menu
 from handlers.blueprint import Blueprint
 from handlers.common import language_keyboard, menu_keyboard, menu_text
-from models import Case, HelpContact, Organisation
+from models import Organisation
 
 router = Blueprint("menu")
 router.message.filter(F.chat.type == "private")
@@ -139,29 +138,14 @@ async def menu_language(query: CallbackQuery, language: str, domain: Domain) -> 
     )
 
 
-async def corridors_of_user(session: AsyncSession, role: Role) -> list[str]:
-    if role.reporter is None:
-        return []
-    rows = await session.scalars(
-        select(Case.corridor_code).where(Case.reporter_id == role.reporter.id).distinct()
-    )
-    return list(rows)
-
-
-async def help_text(session: AsyncSession, corridors: list[str], language: str) -> str:
-    query = select(HelpContact).order_by(
-        HelpContact.corridor_code, HelpContact.kind, HelpContact.name
-    )
-    if corridors:
-        query = query.where(HelpContact.corridor_code.in_(corridors))
-    contacts = list(await session.scalars(query))
-    return view.help_text(contacts, language)
+async def help_text(session: AsyncSession, role: Role, language: str) -> str:
+    return view.help_text(await help_directory.contacts_for(session, role.reporter), language)
 
 
 @router.message(Command("help"))
 async def help_command(message: Message, session: AsyncSession, role: Role, language: str) -> None:
     await message.answer(
-        await help_text(session, await corridors_of_user(session, role), language),
+        await help_text(session, role, language),
         parse_mode="HTML",
     )
 
@@ -172,7 +156,7 @@ async def help_button(
 ) -> None:
     await query.answer()
     await query.message.answer(
-        await help_text(session, await corridors_of_user(session, role), language),
+        await help_text(session, role, language),
         parse_mode="HTML",
     )
 

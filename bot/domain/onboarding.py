@@ -36,6 +36,21 @@ async def manageable_organisations(
     )
 
 
+async def teams(
+    session: AsyncSession, coordinator: Person
+) -> list[tuple[Organisation, list[Person]]]:
+    """The active people of each organisation the coordinator manages (`/team`)."""
+    result = []
+    for org in await manageable_organisations(session, coordinator):
+        people = await session.scalars(
+            select(Person)
+            .where(Person.organisation_id == org.id, Person.active.is_(True))
+            .order_by(Person.id)
+        )
+        result.append((org, list(people)))
+    return result
+
+
 async def may_manage(session: AsyncSession, coordinator: Person, organisation_id: str) -> bool:
     return any(
         o.id == organisation_id for o in await manageable_organisations(session, coordinator)
