@@ -54,7 +54,7 @@ async def stats(
     await read_only(session)
     now = domain.now()
     data = await digest.collect(session, corridors, now - dt.timedelta(days=days), now, now)
-    text = view.stats_text(render_digest(data, role.person.language, now), days)
+    text = render_digest(data, role.person.language, now, days=days)
     for part in split_text(text):
         await message.answer(part, parse_mode="HTML")
 

@@ -668,22 +668,14 @@ def sections(report: Evidence) -> tuple[str, str, list[Section]]:
             )
         )
         repeated.header = [tr(lang, "Kind"), tr(lang, "Name"), tr(lang, "Cases")]
-        repeated.rows = [
-            [
-                tr(lang, "Employer") if kind == "employer" else tr(lang, "Agency"),
-                name,
-                number(n, lang),
+        for kind in ("employer", "agency"):
+            label = tr(lang, "Employer") if kind == "employer" else tr(lang, "Agency")
+            repeated.rows += [
+                [label, name, number(n, lang)] for of, name, n in report.names if of == kind
             ]
-            for kind, name, n in report.names
-        ]
-        for kind, more in report.names_not_shown.items():
-            repeated.rows.append(
-                [
-                    tr(lang, "Employer") if kind == "employer" else tr(lang, "Agency"),
-                    tr(lang, "(+{n} more)", n=number(more, lang)),
-                    "",
-                ]
-            )
+            if kind in report.names_not_shown:
+                more = number(report.names_not_shown[kind], lang)
+                repeated.rows.append([label, tr(lang, "(+{n} more)", n=more), ""])
     result.append(repeated)
     result.append(_methods(report))
     return title, subtitle, result

@@ -29,11 +29,6 @@ def stats_usage() -> str:
     return _("Usage: /stats [days, e.g. 30d] [corridor, e.g. NP-QA]")
 
 
-def stats_text(digest_text: str, days: int) -> str:
-    """The digest's figures for the last ``days`` days, titled as such."""
-    return digest_text.replace(_("📊 Daily digest"), _("📊 Last {n} days", n=days))
-
-
 def dashboard_not_set_up() -> str:
     return _("The dashboard is not set up on this server yet (see [webapp] in the configuration).")
 

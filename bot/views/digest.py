@@ -19,9 +19,20 @@ def money(minor: int, currency: str) -> str:
     return format_money(minor, currency)
 
 
-def render(data: DigestData, language: str, now: dt.datetime, weekly: bool = False) -> str:
+def render(
+    data: DigestData,
+    language: str,
+    now: dt.datetime,
+    weekly: bool = False,
+    days: int | None = None,
+) -> str:
+    """The digest's text; with ``days``, the same figures titled as the last ``days`` days
+    (`/stats`)."""
     e = html.escape
-    title = tr(language, "📊 Weekly summary") if weekly else tr(language, "📊 Daily digest")
+    if days is not None:
+        title = tr(language, "📊 Last {n} days", n=days)
+    else:
+        title = tr(language, "📊 Weekly summary") if weekly else tr(language, "📊 Daily digest")
     head = f"<b>{title}</b> · {e(', '.join(data.corridors))}"
     if data.quiet:
         return head + "\n" + quiet_text(data, language)

@@ -301,12 +301,14 @@ def _draft_reminder(notice: DraftReminder, language: str) -> RenderedNotice:
     )
 
 
+# Over the reporter's words relayed to the owner, and over a drill's scripted reply.
+REPORTER_HEADING = N_("💬 [{code}] Reporter:")
+
+
 def _drill_reporter_reply(notice: DrillReporterReply, language: str) -> RenderedNotice:
     case = notice.case
     return RenderedNotice(
-        tr(language, "💬 [{code}] Reporter:", code=case.code)
-        + "\n"
-        + tr(case.language, notice.line)
+        tr(language, REPORTER_HEADING, code=case.code) + "\n" + tr(case.language, notice.line)
     )
 
 
@@ -479,7 +481,7 @@ _RENDER: dict[type[Notice], Callable[[Any, str], RenderedNotice]] = {
     ReferralSettled: _referral_settled,
     CaseDetails: _case_details,
     ReportersWords: _reporters_words,
-    ReporterMessageHeading: _about_case(N_("💬 [{code}] Reporter:")),
+    ReporterMessageHeading: _about_case(REPORTER_HEADING),
     ReporterMediaTag: _about_case(N_("[{code}] from the reporter")),
     ResponderMessageHeading: _to_organisation(
         N_("💬 A responder of {org} about your case {code}:"),

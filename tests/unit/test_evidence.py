@@ -18,6 +18,7 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from bot.domain import cases, claims, evidence, privacy, referral, resolution
+from bot.domain.cases import Report
 from bot.domain.context import Domain
 from bot.domain.exports import protect
 from bot.i18n import tr
@@ -443,6 +444,35 @@ def test_cli_report_and_rebuild(
     assert "rollups rebuilt from 0 cases" in capsys.readouterr().out
 
 
+async def file_reports(
+    domain: Domain, first_user: int, reports: list[Report], day: dt.datetime
+) -> None:
+    """Each report from a reporter of its own, a day apart from ``day``."""
+    for n, report in enumerate(reports):
+        domain.clock.set(day + dt.timedelta(days=n))
+        async with domain.sessions() as session, session.begin():
+            reporter = await cases.reporter_for(
+                session, domain, first_user + n, first_user + n, "en"
+            )
+            await cases.submit_report(session, domain, reporter, report)
+
+
+async def partner_year(domain: Domain, language: str, k: int) -> evidence.Evidence:
+    """NP-QA's 2026 for partners, names threshold 3."""
+    async with domain.sessions() as session:
+        return await evidence.build(
+            session,
+            corridor="NP-QA",
+            first=YEAR[0],
+            last=YEAR[1],
+            audience="partner",
+            language=language,
+            k=k,
+            pattern_threshold=3,
+            today=dt.date(2027, 1, 1),
+        )
+
+
 @pytest.mark.parametrize(
     ("page", "pages"),
     [(2000, 3), (1, 1), (1, 3)],
@@ -457,9 +487,8 @@ async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(
     monkeypatch.setattr(evidence, "SPELLING_PAGE", page)
     monkeypatch.setattr(evidence, "SPELLING_PAGES", pages)
     spellings = ["Pearl Services"] * 5 + ["Pearl  services"] + ["PEARL SERVICES"]
-    for n, spelling in enumerate(spellings):
-        domain.clock.set(dt.datetime(2026, 3, 1 + n, 9, tzinfo=dt.UTC))
-        report = wage_report(
+    reports = [
+        wage_report(
             consents={
                 "destination_help": True,
                 "origin_help": True,
@@ -467,21 +496,10 @@ async def test_a_name_is_spelled_as_its_latest_consenting_case_spells_it(
             },
             employer=spelling,
         )
-        async with domain.sessions() as session, session.begin():
-            reporter = await cases.reporter_for(session, domain, 500_000 + n, 500_000 + n, "en")
-            await cases.submit_report(session, domain, reporter, report)
-    async with domain.sessions() as session:
-        built = await evidence.build(
-            session,
-            corridor="NP-QA",
-            first=YEAR[0],
-            last=YEAR[1],
-            audience="partner",
-            language="en",
-            k=5,
-            pattern_threshold=3,
-            today=dt.date(2027, 1, 1),
-        )
+        for n, spelling in enumerate(spellings)
+    ]
+    await file_reports(domain, 500_000, reports, dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC))
+    built = await partner_year(domain, "en", k=5)
     assert built.names == [("employer", "Pearl  services", 6)]
 
 
@@ -491,24 +509,10 @@ async def test_a_report_lists_the_most_repeated_names_and_counts_the_rest(
     """A busy corridor's year names hundreds of employers: the report lists the most
     repeated ones and says how many more there are, in the reader's language."""
     monkeypatch.setattr(evidence, "NAMES_LISTED", 1)
-    for n in range(10):
-        domain.clock.set(dt.datetime(2026, 4, 1 + n, 9, tzinfo=dt.UTC))
-        employer = "Falcon Works" if n < 6 else "Gulf Star Trading"
-        async with domain.sessions() as session, session.begin():
-            reporter = await cases.reporter_for(session, domain, 600_000 + n, 600_000 + n, "en")
-            await cases.submit_report(session, domain, reporter, wage_report(employer=employer))
-    async with domain.sessions() as session:
-        built = await evidence.build(
-            session,
-            corridor="NP-QA",
-            first=YEAR[0],
-            last=YEAR[1],
-            audience="partner",
-            language="ne",
-            k=3,
-            pattern_threshold=3,
-            today=dt.date(2027, 1, 1),
-        )
+    reports = [wage_report(employer="Falcon Works") for _ in range(6)]
+    reports += [wage_report(employer="Gulf Star Trading") for _ in range(4)]
+    await file_reports(domain, 600_000, reports, dt.datetime(2026, 4, 1, 9, tzinfo=dt.UTC))
+    built = await partner_year(domain, "ne", k=3)
     assert built.names == [("employer", "Falcon Works", 6)]
     assert built.names_not_shown == {"employer": 1}
     page = evidence.to_html(built)
