@@ -28,12 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from digest_scale import HASH_KEY, KEY_VARIABLE, NOW, drop, load_average, prepare
 from sqlalchemy import text
 
-from bot import crypto
+from bot import app, crypto
 from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
 from bot.domain import dashboard, trends
 from bot.domain.context import Domain
-from bot.views.notices import NoticeViews
 from bot.webapp import views
 from bot.webapp.auth import sign_init_data
 from bot.webapp.routes import STATIC, STATIC_FILES
@@ -55,12 +54,11 @@ def page_weight() -> dict:
 def make_domain(url: str, key: str) -> Domain:
     config = make_config(url, telegram={"token": DEMO_TOKEN})
     crypto.install(KeyRing([key], HASH_KEY))
-    return Domain(
-        config=config,
+    return app.make_domain(
+        config,
+        make_sessionmaker(make_engine(url)),
         clock=FakeClock(NOW),
-        sessions=make_sessionmaker(make_engine(url)),
         keys=KeyRing([key], HASH_KEY),
-        views=NoticeViews(),
     )
 
 

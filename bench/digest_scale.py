@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot import crypto
+from bot.app import make_domain
 from bot.clock import FakeClock
 from bot.crypto import KeyRing, generate_key
 from bot.domain import digest, evidence, network, rollups
@@ -47,7 +48,6 @@ from bot.domain.context import Domain
 from bot.domain.people import coordinator_corridors
 from bot.names import stored_fingerprint
 from bot.views.digest import digest_chart, digest_text, render
-from bot.views.notices import NoticeViews
 from models import Case, CaseEvent, Consent, Person, Reporter, Timer
 from models.db import make_engine, make_sessionmaker
 from models.migrate import upgrade
@@ -308,12 +308,8 @@ async def measure(url: str, key: str) -> dict:
     config = make_config(url)
     crypto.install(KeyRing([key], HASH_KEY))
     engine = make_engine(url)
-    domain = Domain(
-        config=config,
-        clock=FakeClock(NOW),
-        sessions=make_sessionmaker(engine),
-        keys=KeyRing([key], HASH_KEY),
-        views=NoticeViews(),
+    domain = make_domain(
+        config, make_sessionmaker(engine), clock=FakeClock(NOW), keys=KeyRing([key], HASH_KEY)
     )
     results = {"baseline_rss_mb": round(peak_mb(), 1), "operations": []}
     try:
@@ -361,12 +357,8 @@ async def prepare(count: int, db: str) -> tuple[str, str | None, float]:
     engine = make_engine(url)
     try:
         await upgrade(engine)
-        domain = Domain(
-            config=config,
-            clock=FakeClock(NOW),
-            sessions=make_sessionmaker(engine),
-            keys=crypto.active(),
-            views=NoticeViews(),
+        domain = make_domain(
+            config, make_sessionmaker(engine), clock=FakeClock(NOW), keys=crypto.active()
         )
         async with domain.sessions() as session, session.begin():
             await network.sync_network(session, config)

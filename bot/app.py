@@ -167,9 +167,9 @@ def make_domain(
     installed keys and the view layer that renders what it tells people."""
     return Domain(
         config=config,
-        clock=clock or SystemClock(),
+        clock=clock if clock is not None else SystemClock(),
         sessions=sessions,
-        keys=keys or active(),
+        keys=keys if keys is not None else active(),
         views=NoticeViews(),
     )
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import make_domain
 from bot.clock import FakeClock
 from bot.domain import network
 from bot.domain.context import Domain
 from bot.transactions import Violations
-from bot.views.notices import NoticeViews
 from corridor_dev.harness import Harness
 from models.db import make_engine, make_sessionmaker
 from tests.dashboard import Dashboard
@@ -29,9 +29,7 @@ async def domain(database_url: str) -> AsyncIterator[Domain]:
     keys = install_test_keys()
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
-    built = Domain(
-        config=config, clock=FakeClock(), sessions=sessions, keys=keys, views=NoticeViews()
-    )
+    built = make_domain(config, sessions, clock=FakeClock(), keys=keys)
     async with sessions() as session, session.begin():
         await network.sync_network(session, config)
     yield built

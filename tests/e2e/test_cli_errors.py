@@ -13,11 +13,10 @@ from pathlib import Path
 import pytest
 
 from bot import crypto
+from bot.app import make_domain
 from bot.cli import main, parser
 from bot.config import load_config
 from bot.domain import cases, network
-from bot.domain.context import Domain
-from bot.views.notices import NoticeViews
 from tests.support import EXAMPLE, ROOT, wage_report
 
 ENVIRONMENT = (
@@ -81,9 +80,7 @@ async def seed_case(config_path: Path, key: str) -> None:
     try:
         await upgrade(engine)
         sessions = make_sessionmaker(engine)
-        domain = Domain(
-            config=config, clock=FakeClock(), sessions=sessions, keys=ring, views=NoticeViews()
-        )
+        domain = make_domain(config, sessions, clock=FakeClock(), keys=ring)
         async with sessions() as session, session.begin():
             await network.sync_network(session, config)
             reporter = await cases.reporter_for(session, domain, 4242, 4242, "en")

@@ -24,11 +24,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.app import make_domain
 from bot.clock import FakeClock
 from bot.domain import cases, claims, events, network, privacy, referral, resolution, rollups
 from bot.domain.context import Domain
 from bot.domain.exports import anonymised_rows
-from bot.views.notices import NoticeViews
 from models import Case, CaseCard, Person, Reporter, StatsDay, StatsName
 from models.db import make_engine, make_sessionmaker
 from tests.support import database, install_test_keys, make_config, wage_report
@@ -53,12 +53,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     url = loop.run_until_complete(context.__aenter__())
     engine = make_engine(url)
     sessions = make_sessionmaker(engine)
-    domain = Domain(
-        config=make_config(url),
-        clock=FakeClock(START),
-        sessions=sessions,
-        keys=install_test_keys(),
-        views=NoticeViews(),
+    domain = make_domain(
+        make_config(url), sessions, clock=FakeClock(START), keys=install_test_keys()
     )
 
     async def setup() -> None:
