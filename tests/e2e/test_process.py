@@ -58,13 +58,22 @@ async def read_until(process: asyncio.subprocess.Process, needle: str, limit: fl
     return "".join(seen)
 
 
+async def exit_status(process: asyncio.subprocess.Process, limit: float) -> tuple[int, str]:
+    """How a signalled process ended, and what it wrote meanwhile. Its output is read to
+    the end while it stops: a process whose pipe nobody reads blocks on a full one and
+    never exits."""
+    output = (await asyncio.wait_for(process.stdout.read(), limit)).decode()
+    return await asyncio.wait_for(process.wait(), limit), output
+
+
 async def test_unreachable_api_is_retried_and_sigterm_stops_cleanly(tmp_path: Path) -> None:
     process = await start(tmp_path, "http://127.0.0.1:9")
     try:
         output = await read_until(process, "unreachable")
         assert "retrying in" in output and "Traceback" not in output
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
+        status, output = await exit_status(process, 30)
+        assert status == 0, output[-3000:]
     finally:
         if process.returncode is None:
             process.kill()
@@ -82,7 +91,8 @@ async def test_polling_answers_and_sigterm_finishes_in_flight_work(tmp_path: Pat
         assert "help contacts" in reply["text"]
         await tg.send_message(user, "/status")
         process.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(process.wait(), 30) == 0
+        status, output = await exit_status(process, 30)
+        assert status == 0, output[-3000:]
         texts = [m.get("text") for m in await tg.transcript(user) if m.get("from_bot")]
         # Either the update was in flight and got its answer before exit, or it had not
         # been fetched yet and waits in Telegram's queue for the next start: never lost.
@@ -144,8 +154,9 @@ async def test_sigterm_during_a_timer_tick_shuts_down_without_a_traceback(
         process.send_signal(signal.SIGTERM)
         output += await read_until(process, "Polling stopped")
         await asyncio.to_thread(lock.execute, "COMMIT")
-        output += (await asyncio.wait_for(process.stdout.read(), 60)).decode()
-        assert await asyncio.wait_for(process.wait(), 60) == 0, output
+        status, rest = await exit_status(process, 60)
+        output += rest
+        assert status == 0, output
         assert "Traceback" not in output, output
         assert "CancelledError" not in output, output
         assert " ERROR " not in output, output

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from models import Case
 from models.db import make_engine, make_sessionmaker
-from tests.e2e.test_process import TOKEN, environment, read_until
+from tests.e2e.test_process import TOKEN, environment, exit_status, read_until
 from tests.support import EXAMPLE
 from tgemulator.client import EmulatorClient
 from tgemulator.server import start_emulator
@@ -85,7 +85,8 @@ async def test_a_confirmation_committed_before_a_kill_is_sent_after_the_restart(
         # sends what the dead one held as soon as the lease has run out.
         assert time.monotonic() - max(ready_at, killed_at + 8) < 60
         second.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(second.wait(), 30) == 0
+        status, output = await exit_status(second, 30)
+        assert status == 0, output[-3000:]
     finally:
         for process in processes:
             if process.returncode is None:
@@ -141,7 +142,8 @@ async def test_an_update_killed_before_its_commit_is_handled_after_the_restart(
         )
         assert reply["text"].startswith("Welcome")
         second.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(second.wait(), 30) == 0
+        status, output = await exit_status(second, 30)
+        assert status == 0, output[-3000:]
     finally:
         if lock is not None:
             lock.close()
