@@ -93,12 +93,13 @@ async def flood(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await h.stop(check_privacy=False)
     per_chat = -(-to_people // len(people))
+    to_each_group = -(-to_groups // len(groups))
     minimum = max(
         args.messages / TELEGRAM_PACE["global_per_second"],
-        # Three at once, then one a second, per private chat.
-        max(0, per_chat - 3),
-        # Twenty at once per group, then one every three seconds.
-        max(0, -(-to_groups // len(groups)) - 20) * 3,
+        # Every chat, groups too: three at once, then one a second.
+        max(0, max(per_chat, to_each_group) - 3),
+        # A group also takes twenty at once, then one every three seconds.
+        max(0, to_each_group - 20) * 3,
     )
     result = {
         "messages": args.messages,

@@ -539,25 +539,10 @@ class Delivery:
     async def _dispatch_loop(self) -> None:
         while not self._stopping:
             now = time.monotonic()
-            best: tuple[int, int, ChatQueue] | None = None
-            wait = POLL_EVERY
-            for queue in list(self.chats.values()):
-                if queue.busy or not queue.items:
-                    if not queue.items and not queue.busy and queue.not_before < now:
-                        self._forget_chat(queue, now)
-                    continue
-                item = queue.items[0]
-                ready = self._ready_at(queue, item, now)
-                if ready <= now:
-                    key = (item.priority, item.seq)
-                    if best is None or key < best[:2]:
-                        best = (*key, queue)
-                else:
-                    wait = min(wait, ready - now)
-            if best is not None and len(self.in_flight) < MAX_IN_FLIGHT:
+            queue, wait = self.next_chat(now)
+            if queue is not None and len(self.in_flight) < MAX_IN_FLIGHT:
                 ready = self.global_window.ready_at(now)
                 if ready <= now:
-                    queue = best[2]
                     item = queue.items[0]
                     self.global_window.record(now)
                     queue.second.record(now)
@@ -568,11 +553,33 @@ class Delivery:
                     self._spawn(self._send(queue, item))
                     continue
                 wait = min(wait, ready - now)
-            elif best is not None:
+            elif queue is not None:
                 wait = 0.05
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.wake.wait(), max(wait, 0.001))
+
+    def next_chat(self, now: float) -> tuple[ChatQueue | None, float]:
+        """The chat whose first message may go now, and otherwise how long until one may.
+        Answers go first; among messages of one priority, the chat with the longest backlog
+        does: it can send only about once a second, so starting it late makes everything
+        late, while the other chats fill the remaining slots anyway."""
+        best: tuple[int, int, int, ChatQueue] | None = None
+        wait = POLL_EVERY
+        for queue in list(self.chats.values()):
+            if queue.busy or not queue.items:
+                if not queue.items and not queue.busy and queue.not_before < now:
+                    self._forget_chat(queue, now)
+                continue
+            item = queue.items[0]
+            ready = self._ready_at(queue, item, now)
+            if ready <= now:
+                key = (item.priority, -len(queue.items), item.seq)
+                if best is None or key < best[:3]:
+                    best = (*key, queue)
+            else:
+                wait = min(wait, ready - now)
+        return (best[3] if best is not None else None), wait
 
     def _forget_chat(self, queue: ChatQueue, now: float) -> None:
         # Idle chats keep their windows only while they still matter.

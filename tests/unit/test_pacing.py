@@ -56,3 +56,39 @@ async def test_an_urgent_writer_goes_before_those_waiting() -> None:
     turns.release()
     await asyncio.gather(*waiting)
     assert order == ["urgent", "first", "second"]
+
+
+def test_the_chat_with_the_longest_backlog_goes_first_and_answers_before_all() -> None:
+    """Twenty cards for a group queued after a hundred single notes: the group starts at
+    once (it can send only about once a second, so it sets the total time), the notes fill
+    the other slots in the order they came, and an answer to someone's own tap beats both."""
+    from aiogram.methods import SendMessage
+
+    from bot.app import make_domain
+    from bot.delivery import Delivery, Item
+    from tests.support import install_test_keys, make_config
+
+    install_test_keys()
+    config = make_config(
+        "sqlite+aiosqlite://",
+        outbox={"per_chat_per_second": 1, "per_group_per_minute": 20, "global_per_second": 30},
+    )
+    delivery = Delivery(bot=None, domain=make_domain(config, sessions=None))  # type: ignore[arg-type]
+
+    def message(chat: int, priority: int = 1) -> Item:
+        return Item(chat_id=chat, call=SendMessage(chat_id=chat, text="."), priority=priority)
+
+    for person in range(1, 101):
+        delivery._enqueue(message(person))
+    for _ in range(20):
+        delivery._enqueue(message(-100))
+    chosen, _wait = delivery.next_chat(now=0.0)
+    assert chosen is not None and chosen.chat_id == -100
+
+    chosen.busy = True  # its one call is on its way: the next slot goes to the oldest note
+    chosen, _wait = delivery.next_chat(now=0.0)
+    assert chosen is not None and chosen.chat_id == 1
+
+    delivery._enqueue(message(500, priority=0))
+    chosen, _wait = delivery.next_chat(now=0.0)
+    assert chosen is not None and chosen.chat_id == 500
