@@ -50,26 +50,38 @@ router.callback_query.middleware(broken_draft_guard)
 
 
 async def ask(
-    message: Message, session: AsyncSession, draft: wizard.Draft, note: str | None = None
+    message: Message,
+    corridors: wizard.Corridors,
+    draft: wizard.Draft,
+    note: str | None = None,
+    *,
+    in_place: bool = False,
 ) -> None:
-    options = wizard.choices(draft, await wizard.active_corridors(session))
-    shown = view.question(draft, options, note)
+    """Shows the draft's question. ``in_place``: the tapped question becomes the next one
+    (one message on the phone, and one call, instead of a dead question and a new one);
+    after something typed the question comes as a new message below it."""
+    shown = view.question(draft, wizard.choices(draft, corridors), note)
+    if in_place:
+        await message.edit_text(
+            shown.text, reply_markup=shown.reply_markup, parse_mode=shown.parse_mode
+        )
+        return
     await message.answer(shown.text, reply_markup=shown.reply_markup, parse_mode=shown.parse_mode)
 
 
-async def save_and_ask(
-    message: Message, state: FSMContext, session: AsyncSession, draft: wizard.Draft
-) -> None:
-    await state.set_data(draft.stored())
-    await ask(message, session, draft)
-
-
 async def begin(
-    message: Message, state: FSMContext, session: AsyncSession, language: str, flow: str
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    domain: Domain,
+    language: str,
+    flow: str,
 ) -> None:
     await state.set_state(Report.filling)
-    draft = wizard.start(flow, language, await wizard.active_corridors(session))
-    await save_and_ask(message, state, session, draft)
+    corridors = await domain.corridors.active(session)
+    draft = wizard.start(flow, language, corridors)
+    await state.set_data(draft.stored())
+    await ask(message, corridors, draft)
 
 
 @router.callback_query(Menu.filter(F.action.in_({"report", "missing"})))
@@ -78,23 +90,26 @@ async def start_from_menu(
     callback_data: Menu,
     state: FSMContext,
     session: AsyncSession,
+    domain: Domain,
     language: str,
 ) -> None:
-    await begin(query.message, state, session, language, callback_data.action)
+    await begin(query.message, state, session, domain, language, callback_data.action)
 
 
 @router.callback_query(Unfinished.filter(F.action == "resume"), StateFilter(Report.filling))
-async def resume(query: CallbackQuery, session: AsyncSession, draft: wizard.Draft) -> None:
-    await ask(query.message, session, draft)
+async def resume(
+    query: CallbackQuery, session: AsyncSession, domain: Domain, draft: wizard.Draft
+) -> None:
+    await ask(query.message, await domain.corridors.active(session), draft)
 
 
 @router.callback_query(Unfinished.filter(F.action == "restart"))
 async def restart(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, language: str
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, domain: Domain, language: str
 ) -> None:
     flow = (await state.get_data()).get("flow", "report")
     await state.clear()
-    await begin(query.message, state, session, language, flow)
+    await begin(query.message, state, session, domain, language, flow)
 
 
 @router.callback_query(StateFilter(Report.filling), Step.filter())
@@ -103,13 +118,15 @@ async def on_choice(
     callback_data: Step,
     state: FSMContext,
     session: AsyncSession,
+    domain: Domain,
     draft: wizard.Draft,
 ) -> None:
-    corridors = await wizard.active_corridors(session)
+    corridors = await domain.corridors.active(session)
     outcome = wizard.choose(draft, callback_data.field, callback_data.value, corridors)
     if outcome.result == "stale":
+        # A button of a question already answered: the current one comes again, below.
         await query.answer(view.stale())
-        await ask(query.message, session, draft)
+        await ask(query.message, corridors, draft)
         return
     if outcome.result == "unavailable":
         await query.answer(view.unavailable(), show_alert=True)
@@ -119,8 +136,7 @@ async def on_choice(
         markup = view.keyboard(draft, wizard.choices(draft, corridors))
         await query.message.edit_reply_markup(reply_markup=markup)
         return
-    await query.message.edit_reply_markup(reply_markup=None)
-    await ask(query.message, session, draft)
+    await ask(query.message, corridors, draft, in_place=True)
 
 
 @router.callback_query(StateFilter(Report.filling), Nav.filter())
@@ -134,11 +150,11 @@ async def on_nav(
     language: str,
     draft: wizard.Draft,
 ) -> None:
-    corridors = await wizard.active_corridors(session)
+    corridors = await domain.corridors.active(session)
     outcome = wizard.navigate(draft, callback_data.action, callback_data.step, corridors)
     if outcome.result == "stale":
         await query.answer(view.stale())
-        await ask(query.message, session, draft)
+        await ask(query.message, corridors, draft)
         return
     if outcome.result == "need_one":
         await query.answer(view.need_one(), show_alert=True)
@@ -150,21 +166,26 @@ async def on_nav(
     elif outcome.result == "submit":
         await submit(query, state, session, domain, role, draft, language)
     else:
-        await save_and_ask(query.message, state, session, draft)
+        await state.set_data(draft.stored())
+        await ask(query.message, corridors, draft, in_place=True)
 
 
 @router.message(StateFilter(Report.filling), F.text & ~F.text.startswith("/"))
 async def on_text(
-    message: Message, state: FSMContext, session: AsyncSession, draft: wizard.Draft
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    domain: Domain,
+    draft: wizard.Draft,
 ) -> None:
-    corridors = await wizard.active_corridors(session)
+    corridors = await domain.corridors.active(session)
     outcome = wizard.type_text(draft, message.text, corridors, view.translated)
     await state.set_data(draft.stored())
     if outcome.result == "described":
         for said in view.described(outcome.problem == "truncated", draft.step):
             await message.answer(said.text, reply_markup=said.reply_markup)
         return
-    await ask(message, session, draft, note=view.problem(outcome.problem))
+    await ask(message, corridors, draft, note=view.problem(outcome.problem))
 
 
 # Telegram sends a GIF as both `animation` and `document`; it is not evidence we can use.
@@ -172,7 +193,11 @@ async def on_text(
     StateFilter(Report.filling), ~F.animation, F.photo | F.voice | F.document | F.video | F.location
 )
 async def on_media(
-    message: Message, state: FSMContext, session: AsyncSession, draft: wizard.Draft
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    domain: Domain,
+    draft: wizard.Draft,
 ) -> None:
     outcome = wizard.add_file(draft, media_content(message))  # type: ignore[arg-type]
     if outcome.result == "too_many_files":
@@ -183,12 +208,16 @@ async def on_media(
         said = view.file_received(outcome.count, draft.step)
         await message.answer(said.text, reply_markup=said.reply_markup)
     else:
-        await ask(message, session, draft, note=view.problem("file_kept"))
+        corridors = await domain.corridors.active(session)
+        await ask(message, corridors, draft, note=view.problem("file_kept"))
 
 
 @router.message(StateFilter(Report.filling), ~F.text)
-async def on_unsupported(message: Message, session: AsyncSession, draft: wizard.Draft) -> None:
-    await ask(message, session, draft, note=view.problem("unsupported"))
+async def on_unsupported(
+    message: Message, session: AsyncSession, domain: Domain, draft: wizard.Draft
+) -> None:
+    corridors = await domain.corridors.active(session)
+    await ask(message, corridors, draft, note=view.problem("unsupported"))
 
 
 async def submit(

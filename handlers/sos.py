@@ -20,24 +20,26 @@ router.message.filter(F.chat.type == "private")
 router.callback_query.filter(F.message.chat.type == "private")
 
 
-async def _ask_country(message: Message, session: AsyncSession, role: Role) -> None:
+async def _ask_country(message: Message, session: AsyncSession, domain: Domain, role: Role) -> None:
     await message.answer(
         sos_view.ask_country(),
-        reply_markup=sos_view.countries_keyboard(await sos.destinations(session, role)),
+        reply_markup=sos_view.countries_keyboard(await sos.destinations(session, domain, role)),
         protect_content=True,
     )
 
 
 @router.message(Command("sos"))
 async def sos_command(
-    message: Message, session: AsyncSession, role: Role, state: FSMContext
+    message: Message, session: AsyncSession, domain: Domain, role: Role, state: FSMContext
 ) -> None:
-    await _ask_country(message, session, role)
+    await _ask_country(message, session, domain, role)
 
 
 @router.callback_query(Menu.filter(F.action == "sos"))
-async def sos_button(query: CallbackQuery, session: AsyncSession, role: Role) -> None:
-    await _ask_country(query.message, session, role)
+async def sos_button(
+    query: CallbackQuery, session: AsyncSession, domain: Domain, role: Role
+) -> None:
+    await _ask_country(query.message, session, domain, role)
 
 
 @router.callback_query(SosSend.filter())

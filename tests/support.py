@@ -183,7 +183,7 @@ class ReportPlayer:
 
     answers: Mapping[str, Any] | None = None
     words: str = HURRIED_WORDS
-    pressed: dict[int, int] = field(default_factory=dict)
+    pressed: dict[tuple[int, str | None], int] = field(default_factory=dict)
 
     def steps(self, message: dict[str, Any]) -> list[Step]:
         data = callback_data(message)
@@ -197,9 +197,11 @@ class ReportPlayer:
             return Step(submit[0])
         answers = [d for d in data if d.startswith("r:")]
         navigation = {d.split(":")[1]: d for d in data if d.startswith("nav:")}
-        # A multiple choice stays on the same message: one answer, then Done.
-        times = self.pressed.get(message["message_id"], 0)
-        self.pressed[message["message_id"]] = times + 1
+        # A multiple choice stays on the same message: one answer, then Done. The next
+        # question takes the same message's place, so a question is known by both.
+        asked = (message["message_id"], _question(data))
+        times = self.pressed.get(asked, 0)
+        self.pressed[asked] = times + 1
         choice = (
             answers[0]
             if answers and not times

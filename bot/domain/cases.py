@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, routing
 from bot.domain.context import Domain
+from bot.domain.directory import CorridorRow
 from bot.domain.notices import WorkerJoined
 from bot.domain.triage import triage
 from bot.i18n import tr
@@ -26,7 +27,7 @@ from bot.taxonomy import (
     CaseStatus,
     ConsentPurpose,
 )
-from models import Attachment, Case, Consent, Corridor, Reporter
+from models import Attachment, Case, Consent, Reporter
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
 
@@ -81,7 +82,7 @@ async def reporter_for(
         # Two updates of a new user (a double tap) may race to create them: insert or
         # ignore, then read, so neither fails.
         insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
-        await session.execute(
+        inserted = await session.scalar(
             insert(Reporter)
             .values(
                 user_key=key,
@@ -96,8 +97,11 @@ async def reporter_for(
                 ban_notified=False,
             )
             .on_conflict_do_nothing(index_elements=["user_key"])
+            .returning(Reporter)
         )
-        reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
+        reporter = inserted or await session.scalar(
+            select(Reporter).where(Reporter.user_key == key)
+        )
     return reporter
 
 
@@ -106,8 +110,10 @@ async def find_reporter(session: AsyncSession, domain: Domain, user_id: int) -> 
     return await session.scalar(select(Reporter).where(Reporter.user_key == key))
 
 
-async def corridor_for(session: AsyncSession, origin: str, destination: str) -> Corridor | None:
-    return await session.get(Corridor, f"{origin}-{destination}")
+async def corridor_for(
+    session: AsyncSession, domain: Domain, origin: str, destination: str
+) -> CorridorRow | None:
+    return await domain.corridors.find(session, f"{origin}-{destination}")
 
 
 async def new_code(session: AsyncSession, destination: str) -> str:
@@ -151,7 +157,9 @@ async def submit_report(
     session: AsyncSession, domain: Domain, reporter: Reporter, report: Report
 ) -> Case:
     """One transaction: the case, its consents, its first events, its cards in the outbox."""
-    corridor = await corridor_for(session, report.origin_country, report.destination_country)
+    corridor = await corridor_for(
+        session, domain, report.origin_country, report.destination_country
+    )
     if corridor is None or not corridor.active:
         raise IntakeError("unknown_corridor")
     if not (

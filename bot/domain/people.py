@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-import time
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
 
 from bot.config import time_of_day
 from models import (
@@ -21,7 +19,6 @@ from models import (
     RotaOverride,
     RotaShift,
 )
-from models.db import after_commits_writing
 
 STAFF_ROLES = ("responder", "coordinator", "admin")
 COORDINATOR_ROLES = ("coordinator", "admin")
@@ -38,38 +35,6 @@ class Role:
     @property
     def is_staff(self) -> bool:
         return self.name in STAFF_ROLES
-
-
-class StaffDirectory:
-    """The Telegram ids of active people, in memory: most updates come from reporters and
-    strangers, who then cost no query to tell apart from staff.
-
-    Forgotten after a commit of this process that changed people, and re-read at least
-    every few seconds for other processes' changes (`corridor network sync`). A monotonic
-    timer, not the domain clock: this is about freshness, not about the case's time."""
-
-    REFRESH_SECONDS = 5.0
-
-    def __init__(self) -> None:
-        self._ids: frozenset[int] | None = None
-        self._loaded = 0.0
-
-    def invalidate(self) -> None:
-        self._ids = None
-
-    async def includes(self, session: AsyncSession, user_id: int) -> bool:
-        if self._ids is None or time.monotonic() - self._loaded > self.REFRESH_SECONDS:
-            ids = await session.scalars(
-                select(Person.telegram_user_id).where(
-                    Person.active.is_(True), Person.telegram_user_id.is_not(None)
-                )
-            )
-            self._ids, self._loaded = frozenset(ids), time.monotonic()
-        return user_id in self._ids
-
-    def watch(self, session_class: type[Session]) -> None:
-        """Forgets the ids after any commit through ``session_class`` that wrote people."""
-        after_commits_writing(session_class, Person, self.invalidate)
 
 
 async def person_by_telegram(session: AsyncSession, user_id: int) -> Person | None:

@@ -28,7 +28,6 @@ from models import (
     Case,
     CaseCard,
     Consent,
-    Corridor,
     Organisation,
     OrganisationCorridor,
     Person,
@@ -186,7 +185,7 @@ async def alert_coordinators(
 
 
 async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
-    corridor = await session.get(Corridor, case.corridor_code)
+    corridor = await domain.corridors.find(session, case.corridor_code)
     consent = await granted(session, case)
     sides = preferred_sides(case)
     if corridor is not None and corridor.notify_both_sides:

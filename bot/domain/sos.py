@@ -16,7 +16,7 @@ from bot.domain.people import Role
 from bot.domain.places import LANGUAGE_ORIGINS, timezone_of
 from bot.i18n import N_
 from bot.taxonomy import ConsentPurpose
-from models import Case, Corridor
+from models import Case
 
 # An SOS cannot wait for three consent questions: one sentence covers both sides, so an
 # unclaimed alert may climb to the home-country side of the corridor.
@@ -33,11 +33,9 @@ class SosOutcome:
     case: Case | None = None
 
 
-async def destinations(session: AsyncSession, role: Role) -> list[str]:
+async def destinations(session: AsyncSession, domain: Domain, role: Role) -> list[str]:
     """The countries an SOS can be sent from, the one of the reporter's last case first."""
-    offered = sorted(
-        set(await session.scalars(select(Corridor.destination).where(Corridor.active.is_(True))))
-    )
+    offered = sorted({c.destination for c in await domain.corridors.active(session)})
     if role.reporter is not None:
         previous = await session.scalar(
             select(Case.destination_country)
@@ -52,17 +50,13 @@ async def destinations(session: AsyncSession, role: Role) -> list[str]:
 
 
 async def origin_for(
-    session: AsyncSession, role: Role, destination: str, language: str
+    session: AsyncSession, domain: Domain, role: Role, destination: str, language: str
 ) -> str | None:
     """The worker's home country, never asked in an SOS: their last case's to the same
     country, else the one their language suggests, else the corridor's first origin."""
-    origins = list(
-        await session.scalars(
-            select(Corridor.origin)
-            .where(Corridor.destination == destination, Corridor.active.is_(True))
-            .order_by(Corridor.code)
-        )
-    )
+    origins = [
+        c.origin for c in await domain.corridors.active(session) if c.destination == destination
+    ]
     if not origins:
         return None
     if role.reporter is not None:
@@ -106,7 +100,7 @@ async def send(
 ) -> SosOutcome:
     """An urgent case from the reporter in ``country``, routed at once; or the SOS they sent
     a moment ago (``repeated``)."""
-    origin = await origin_for(session, role, country, language)
+    origin = await origin_for(session, domain, role, country, language)
     if origin is None:
         return SosOutcome("unavailable")
     recent = await _recent(session, domain, role, country)

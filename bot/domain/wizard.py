@@ -8,15 +8,15 @@ view (``bot.views.intake``), which knows the words and the buttons."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
 from bot.domain.context import Domain
+from bot.domain.directory import CorridorRow
 from bot.domain.followups import reporter_country
 from bot.domain.places import (
     AREAS,
@@ -39,7 +39,7 @@ from bot.taxonomy import (
     SINCE_LABELS,
     ConsentPurpose,
 )
-from models import Case, Corridor, Reporter
+from models import Case, Reporter
 
 MAX_DESCRIPTION = 20_000
 MAX_ATTACHMENTS = 30
@@ -47,7 +47,9 @@ MAX_SHORT_ANSWER = 500
 MAX_WORKERS = 100_000
 
 Choices = list[tuple[str, str]]  # (value, label msgid or a place name)
-Options = Callable[[dict[str, Any], list[Corridor]], Choices]
+# The active corridors, as bot.domain.directory keeps them.
+Corridors = Sequence[CorridorRow]
+Options = Callable[[dict[str, Any], Corridors], Choices]
 Kind = Literal["choice", "multi", "text", "media", "summary"]
 
 
@@ -70,21 +72,21 @@ def _static(pairs: Choices) -> Options:
     return lambda answers, corridors: pairs
 
 
-def _destinations(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
+def _destinations(answers: dict[str, Any], corridors: Corridors) -> Choices:
     return [(code, country_name(code)) for code in sorted({c.destination for c in corridors})]
 
 
-def _worker_countries(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
+def _worker_countries(answers: dict[str, Any], corridors: Corridors) -> Choices:
     return [*_destinations(answers, corridors), (HOME, N_("Back in my home country"))]
 
 
-def _origins(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
+def _origins(answers: dict[str, Any], corridors: Corridors) -> Choices:
     destination = answers.get("destination")
     codes = sorted({c.origin for c in corridors if c.destination == destination})
     return [(code, country_name(code)) for code in codes]
 
 
-def _areas(answers: dict[str, Any], corridors: list[Corridor]) -> Choices:
+def _areas(answers: dict[str, Any], corridors: Corridors) -> Choices:
     return [(area, area) for area in AREAS.get(answers.get("destination", ""), ())]
 
 
@@ -487,19 +489,11 @@ class Outcome:
     count: int = 0
 
 
-async def active_corridors(session: AsyncSession) -> list[Corridor]:
-    return list(
-        await session.scalars(
-            select(Corridor).where(Corridor.active.is_(True)).order_by(Corridor.code)
-        )
-    )
-
-
 def _applies(draft: Draft, spec: StepSpec) -> bool:
     return spec.when(draft.answers) and (draft.details or not spec.detail)
 
 
-def next_step(draft: Draft, after: str | None, corridors: list[Corridor]) -> StepSpec:
+def next_step(draft: Draft, after: str | None, corridors: Corridors) -> StepSpec:
     """The next question to show. A question with one possible answer is answered on the
     reporter's behalf and not shown (it is not in ``history``, so Back skips it too)."""
     steps = draft.steps
@@ -516,7 +510,7 @@ def next_step(draft: Draft, after: str | None, corridors: list[Corridor]) -> Ste
     return steps[-1]
 
 
-def start(flow: str, language: str, corridors: list[Corridor]) -> Draft:
+def start(flow: str, language: str, corridors: Corridors) -> Draft:
     draft = Draft(flow=flow, step="", language=language)
     if flow == "missing":
         draft.answers.update(role="family", categories=["MISS"])
@@ -524,12 +518,12 @@ def start(flow: str, language: str, corridors: list[Corridor]) -> Draft:
     return draft
 
 
-def choices(draft: Draft, corridors: list[Corridor]) -> Choices:
+def choices(draft: Draft, corridors: Corridors) -> Choices:
     spec = draft.spec
     return spec.options(draft.answers, corridors) if spec.options else []
 
 
-def _advance(draft: Draft, corridors: list[Corridor]) -> Outcome:
+def _advance(draft: Draft, corridors: Corridors) -> Outcome:
     draft.history = [*draft.history, draft.step]
     draft.step = next_step(draft, draft.step, corridors).name
     return Outcome("next")
@@ -572,7 +566,7 @@ def _record(draft: Draft, spec: StepSpec, value: str) -> None:
                 answers.pop(f"consent_{purpose.value}", None)
 
 
-def choose(draft: Draft, question: str, value: str, corridors: list[Corridor]) -> Outcome:
+def choose(draft: Draft, question: str, value: str, corridors: Corridors) -> Outcome:
     """A button of a choice or multiple-choice question was pressed."""
     spec = draft.spec
     if question != spec.name or spec.kind not in ("choice", "multi"):
@@ -591,7 +585,7 @@ def choose(draft: Draft, question: str, value: str, corridors: list[Corridor]) -
     return _advance(draft, corridors)
 
 
-def navigate(draft: Draft, action: str, question: str, corridors: list[Corridor]) -> Outcome:
+def navigate(draft: Draft, action: str, question: str, corridors: Corridors) -> Outcome:
     """Back, Skip, Done, Add details, Send or Cancel; ``question`` is the one the button
     belongs to."""
     spec = draft.spec
@@ -647,7 +641,7 @@ def validate_text(spec: StepSpec, text: str, answers: dict[str, Any]) -> tuple[A
 
 
 def type_text(
-    draft: Draft, text: str, corridors: list[Corridor], label: Callable[[str], str]
+    draft: Draft, text: str, corridors: Corridors, label: Callable[[str], str]
 ) -> Outcome:
     """Something typed. ``label`` translates a button label, so a choice can be typed in the
     reporter's own words."""

@@ -772,3 +772,29 @@ async def test_status_and_withdraw(harness: Harness, lang: str) -> None:
     assert final["text"] == r.expect(YOUR_CASES) + f"\n• {case.code}: " + r.expect("closed")
     assert not buttons(final)
     r.assert_all_translated()
+
+
+async def test_a_tapped_answer_turns_its_question_into_the_next(harness: Harness) -> None:
+    """One live question on the phone: a tap edits the question into the next one (no dead
+    question left above it); something typed gets the next question below it."""
+    h = harness
+    r = await newcomer(h, "Asha", "en")
+    await h.press_data(r.uid, lambda data: data == "menu:report")
+    asked = await r.last()
+    assert "r:role:self" in [b.get("callback_data") for b in buttons(asked)]
+    count = len(await r.bot_texts())
+
+    await h.tap_value(r.uid, "self")
+    edited = await r.last()
+    assert edited["message_id"] == asked["message_id"]
+    assert edited["text"] != asked["text"]
+    assert any(b.get("callback_data", "").startswith("r:destination:") for b in buttons(edited))
+    assert len(await r.bot_texts()) == count
+
+    # Typed where a tap was wanted: the question comes again below what was typed, with
+    # a note, and the one above is left as it was.
+    await h.say(r.uid, "Qatar please")
+    again = await r.last()
+    assert again["message_id"] > edited["message_id"]
+    assert any(b.get("callback_data", "").startswith("r:destination:") for b in buttons(again))
+    assert len(await r.bot_texts()) == count + 1

@@ -1,0 +1,73 @@
+"""The network in memory: read once, forgotten when this process changes it, and read again
+within seconds when another process does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import event, update
+from sqlalchemy.orm import Session
+
+from bot.domain import directory
+from bot.domain.context import Domain
+from models import Corridor
+from models.db import make_sessionmaker
+
+
+@pytest.fixture
+async def watched(domain: Domain) -> AsyncIterator[tuple[Domain, list[str]]]:
+    """The domain with sessions of their own class watched by its corridor directory, and
+    the statements they run."""
+    session_class = type("WatchedSession", (Session,), {})
+    engine = domain.sessions.kw["bind"]
+    domain.sessions = make_sessionmaker(engine, session_class)
+    domain.corridors.watch(session_class)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    yield domain, statements
+    event.remove(engine.sync_engine, "before_cursor_execute", record)
+
+
+async def test_corridors_are_read_once_and_again_after_a_change(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    domain, statements = watched
+    async with domain.sessions() as session:
+        first = await domain.corridors.active(session)
+        again = await domain.corridors.active(session)
+    assert [c.code for c in first] == sorted(c.code for c in first)
+    assert again == first
+    assert sum("FROM corridors" in s for s in statements) == 1
+
+    closing = first[0].code
+    async with domain.sessions() as session, session.begin():
+        await session.execute(update(Corridor).where(Corridor.code == closing).values(active=False))
+    async with domain.sessions() as session:
+        after = await domain.corridors.active(session)
+        found = await domain.corridors.find(session, closing)
+    assert closing not in [c.code for c in after]
+    assert found is not None and found.active is False  # routing still knows it
+
+
+async def test_a_change_made_elsewhere_is_seen_within_seconds(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    domain, _statements = watched
+    async with domain.sessions() as session:
+        before = await domain.corridors.active(session)
+    # Another process (`corridor network sync`) closes a corridor: no commit here to tell.
+    other = make_sessionmaker(domain.sessions.kw["bind"])
+    async with other() as session, session.begin():
+        await session.execute(
+            update(Corridor).where(Corridor.code == before[0].code).values(active=False)
+        )
+    async with domain.sessions() as session:
+        assert await domain.corridors.active(session) == before
+        later = domain.corridors.monotonic() + directory.REFRESH_SECONDS + 0.1
+        domain.corridors.monotonic = lambda: later
+        assert before[0] not in await domain.corridors.active(session)
