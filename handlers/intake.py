@@ -69,6 +69,23 @@ async def ask(
     await message.answer(shown.text, reply_markup=shown.reply_markup, parse_mode=shown.parse_mode)
 
 
+async def ask_next(
+    query: CallbackQuery,
+    session: AsyncSession,
+    domain: Domain,
+    corridors: wizard.Corridors,
+    draft: wizard.Draft,
+) -> None:
+    """After a tap: the question becomes the next one where it stands, unless something came
+    after it in the chat; then the old one loses its buttons and the next comes below."""
+    message = query.message
+    if await wizard.asks_in_place(session, domain, message.chat.id, message.message_id):
+        await ask(message, corridors, draft, in_place=True)
+        return
+    await message.edit_reply_markup(reply_markup=None)
+    await ask(message, corridors, draft)
+
+
 async def begin(
     message: Message,
     state: FSMContext,
@@ -136,7 +153,7 @@ async def on_choice(
         markup = view.keyboard(draft, wizard.choices(draft, corridors))
         await query.message.edit_reply_markup(reply_markup=markup)
         return
-    await ask(query.message, corridors, draft, in_place=True)
+    await ask_next(query, session, domain, corridors, draft)
 
 
 @router.callback_query(StateFilter(Report.filling), Nav.filter())
@@ -167,7 +184,7 @@ async def on_nav(
         await submit(query, state, session, domain, role, draft, language)
     else:
         await state.set_data(draft.stored())
-        await ask(query.message, corridors, draft, in_place=True)
+        await ask_next(query, session, domain, corridors, draft)
 
 
 @router.message(StateFilter(Report.filling), F.text & ~F.text.startswith("/"))

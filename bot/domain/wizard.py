@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
@@ -39,7 +40,7 @@ from bot.taxonomy import (
     SINCE_LABELS,
     ConsentPurpose,
 )
-from models import Case, Reporter
+from models import Case, Reporter, SentMessage
 
 MAX_DESCRIPTION = 20_000
 MAX_ATTACHMENTS = 30
@@ -487,6 +488,20 @@ class Outcome:
     result: Result
     problem: str | None = None  # a code the view turns into words
     count: int = 0
+
+
+async def asks_in_place(
+    session: AsyncSession, domain: Domain, chat_id: int, tapped_message_id: int
+) -> bool:
+    """Whether the next question may take the place of the tapped one: only while nothing
+    came after it in the chat (the reporter's messages and the bot's, as kept for /clear).
+    Otherwise the next question would appear above what the reporter is looking at."""
+    newest = await session.scalar(
+        select(func.max(SentMessage.message_id)).where(
+            SentMessage.chat_key == domain.keys.pseudonym("chat", chat_id)
+        )
+    )
+    return newest is None or newest <= tapped_message_id
 
 
 def _applies(draft: Draft, spec: StepSpec) -> bool:

@@ -3,6 +3,7 @@ unfinished report, the help directory, and the bot's command list."""
 
 from __future__ import annotations
 
+import functools
 import html
 from collections.abc import Sequence
 
@@ -32,7 +33,11 @@ def menu_text(language: str) -> str:
     )
 
 
+@functools.cache
 def menu_keyboard(language: str) -> InlineKeyboardMarkup:
+    """Built once per language and shared (never changed once built): every /start and
+    every way back to the menu shows it, and aiogram's builder copies the whole keyboard
+    at each button it adds."""
     builder = InlineKeyboardBuilder()
     for text, action in MENU:
         builder.button(text=tr(language, text), callback_data=Menu(action=action))

@@ -654,16 +654,18 @@ async def test_button_from_an_old_message_is_refused_and_the_question_asked_agai
     await say(harness, reporter.uid, "Qatar please")
     transcript = await harness.tg.transcript(reporter.uid)
     old = next(m for m in transcript if m.get("from_bot") and "r:destination:MY" in buttons(m))
+    await reporter.answer_until("categories")
+    # The categories question as a phone that missed the later edits still shows it.
+    categories = await last_bot_message(harness, reporter.uid)
     await reporter.answer_until("employer")
-    categories = [
-        m for m in await harness.tg.transcript(reporter.uid) if "r:categories:WAGE" in buttons(m)
-    ][-1]
     for message, data in (
         (old, "r:destination:MY"),
         (categories, "r:categories:THRT"),
         (categories, nav_button(categories, "done")),
     ):
-        answer = await press(harness, reporter.uid, reporter.uid, message["message_id"], data)
+        answer = await press(
+            harness, reporter.uid, reporter.uid, message["message_id"], data, strict=False
+        )
         assert answer.get("text") == reporter.t(EARLIER_QUESTION), (data, answer)
         await reporter.assert_asked("employer")
     await reporter.assert_summary(pieces=1)
