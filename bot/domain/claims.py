@@ -39,6 +39,8 @@ from models import Attachment, Case, CaseCard, Organisation, Person
 
 log = logging.getLogger(__name__)
 
+UNCLAIMED_VALUES = frozenset(status.value for status in UNCLAIMED_STATUSES)
+
 
 @dataclass(frozen=True)
 class ClaimResult:
@@ -74,12 +76,15 @@ async def claim(
     )
     if person is None or card is None or person.organisation_id != card.organisation_id:
         return ClaimResult("not_member", case)
+    if case.owner_person_id is not None or case.status not in UNCLAIMED_VALUES:
+        # Most presses of a race come after the winner committed: no write to find that out.
+        return await _lost(session, case)
     now = domain.now()
     result = await session.execute(
         update(Case)
         .where(
             Case.id == case_id,
-            Case.status.in_([s.value for s in UNCLAIMED_STATUSES]),
+            Case.status.in_(UNCLAIMED_VALUES),
             Case.owner_person_id.is_(None),
         )
         .values(
@@ -97,16 +102,20 @@ async def claim(
     )
     if result.rowcount != 1:
         await session.refresh(case)
-        if case.status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
-            return ClaimResult("not_open", case)
-        owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
-        return ClaimResult("taken", case, owner.name if owner else None)
+        return await _lost(session, case)
     await session.refresh(case)
     await events.record(
         session, domain, "claimed", case_id=case.id, actor=f"person:{person.id}", chat_id=chat_id
     )
     await hand_to_owner(session, domain, case, person)
     return ClaimResult("won", case, person.name)
+
+
+async def _lost(session: AsyncSession, case: Case) -> ClaimResult:
+    if case.status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
+        return ClaimResult("not_open", case)
+    owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
+    return ClaimResult("taken", case, owner.name if owner else None)
 
 
 async def hand_to_owner(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:
@@ -318,7 +327,7 @@ async def pass_case(
     )
     if person is None or card is None or person.organisation_id != card.organisation_id:
         return "not_member"
-    if case.status not in [s.value for s in UNCLAIMED_STATUSES]:
+    if case.status not in UNCLAIMED_VALUES:
         return "not_open"
     await events.record(
         session,
