@@ -799,8 +799,11 @@ class Delivery:
                 item.chat_id > 0
                 and telegram_id is not None
                 and (item.reporter_id is not None or item.priority == 0)
+                and item.call is not None
+                and calls.is_new_message(calls.name(item.call))
             ):
-                # Remembered (pseudonymously) so /clear can delete it from the phone later.
+                # Remembered (pseudonymously) so /clear can delete it from the phone later;
+                # an edit changes a message already remembered.
                 session.add(
                     SentMessage(
                         chat_key=self.domain.keys.pseudonym("chat", item.chat_id),
