@@ -457,6 +457,7 @@ async def build_app(
     sender.attach(session_class)
     domain.staff.watch(session_class)
     domain.corridors.watch(session_class)
+    domain.rota.watch(session_class)
     linker = ChainLinker(domain)
     linker.watch(session_class)
     bot.session.middleware(Deferral(sender))

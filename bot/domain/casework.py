@@ -92,6 +92,6 @@ async def on_call_now(
     result = []
     for organisation_id in organisations:
         org = await session.get(Organisation, organisation_id)
-        people = await on_call(session, [organisation_id], domain.now())
+        people = await on_call(session, domain, [organisation_id], domain.now())
         result.append((org.name if org else organisation_id, people))
     return result

@@ -7,7 +7,9 @@ case's time."""
 
 from __future__ import annotations
 
+import datetime as dt
 import time
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
@@ -16,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
-from models import Corridor, Person
+import models
+from models import Corridor, Organisation, Person
 from models.db import after_commits_writing
 
 T = TypeVar("T")
@@ -107,3 +110,93 @@ class CorridorDirectory(Remembered[dict[str, CorridorRow]]):
 
     async def find(self, session: AsyncSession, code: str) -> CorridorRow | None:
         return (await self.get(session)).get(code)
+
+
+@dataclass(frozen=True)
+class RotaPerson:
+    """An active person as the rota and the pings read them."""
+
+    id: str
+    name: str
+    telegram_user_id: int | None
+    role: str
+    organisation_id: str | None
+    language: str
+    unreachable: bool
+
+
+@dataclass(frozen=True)
+class RotaShift:
+    weekday: int  # 0 = Monday
+    start: str
+    end: str
+
+
+@dataclass(frozen=True)
+class RotaOverride:
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    on_call: bool
+
+
+@dataclass(frozen=True)
+class Rota:
+    people: dict[str, tuple[RotaPerson, ...]]  # organisation id → its active people, by id
+    timezones: dict[str, str]  # organisation id → its time zone
+    shifts: dict[str, tuple[RotaShift, ...]]  # person id → weekly shifts
+    overrides: dict[str, tuple[RotaOverride, ...]]  # person id → overrides, by id
+
+
+async def _rota(session: AsyncSession) -> Rota:
+    people: dict[str, list[RotaPerson]] = defaultdict(list)
+    for row in await session.execute(
+        select(
+            Person.id,
+            Person.name,
+            Person.telegram_user_id,
+            Person.role,
+            Person.organisation_id,
+            Person.language,
+            Person.unreachable,
+        )
+        .where(Person.active.is_(True), Person.organisation_id.is_not(None))
+        .order_by(Person.id)
+    ):
+        people[row.organisation_id].append(RotaPerson(*row))
+    timezones = {
+        row.id: row.timezone
+        for row in await session.execute(select(Organisation.id, Organisation.timezone))
+    }
+    shifts: dict[str, list[RotaShift]] = defaultdict(list)
+    for row in await session.execute(
+        select(
+            models.RotaShift.person_id,
+            models.RotaShift.weekday,
+            models.RotaShift.start,
+            models.RotaShift.end,
+        ).order_by(models.RotaShift.id)
+    ):
+        shifts[row.person_id].append(RotaShift(row.weekday, row.start, row.end))
+    overrides: dict[str, list[RotaOverride]] = defaultdict(list)
+    for row in await session.execute(
+        select(
+            models.RotaOverride.person_id,
+            models.RotaOverride.starts_at,
+            models.RotaOverride.ends_at,
+            models.RotaOverride.on_call,
+        ).order_by(models.RotaOverride.id)
+    ):
+        overrides[row.person_id].append(RotaOverride(row.starts_at, row.ends_at, row.on_call))
+    return Rota(
+        people={org: tuple(rows) for org, rows in people.items()},
+        timezones=timezones,
+        shifts={person: tuple(rows) for person, rows in shifts.items()},
+        overrides={person: tuple(rows) for person, rows in overrides.items()},
+    )
+
+
+class RotaDirectory(Remembered[Rota]):
+    """Who works where and when: every new case pings those on call."""
+
+    def __init__(self) -> None:
+        super().__init__(_rota, Person, Organisation, models.RotaShift, models.RotaOverride)

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.config import time_of_day
-from models import (
-    CorridorCoordinator,
-    Organisation,
-    Person,
-    Reporter,
-    ResponderGroup,
-    RotaOverride,
-    RotaShift,
-)
+from bot.domain.directory import RotaPerson, RotaShift
+from models import CorridorCoordinator, Person, Reporter, ResponderGroup
+
+if TYPE_CHECKING:
+    from bot.domain.context import Domain
 
 STAFF_ROLES = ("responder", "coordinator", "admin")
 COORDINATOR_ROLES = ("coordinator", "admin")
@@ -88,45 +85,29 @@ def _in_shift(shift: RotaShift, local: dt.datetime) -> bool:
 
 
 async def on_call(
-    session: AsyncSession, organisation_ids: list[str], now: dt.datetime
-) -> list[Person]:
+    session: AsyncSession, domain: Domain, organisation_ids: list[str], now: dt.datetime
+) -> list[RotaPerson]:
     """Responders on call now: their weekly shifts in the organisation's time zone, then
-    overrides (a holiday takes someone off, a swap puts someone on)."""
-    people = list(
-        await session.scalars(
-            select(Person)
-            .where(Person.organisation_id.in_(organisation_ids), Person.active.is_(True))
-            .order_by(Person.id)
-        )
-    )
-    if not people:
-        return []
-    orgs = {
-        o.id: o
-        for o in await session.scalars(
-            select(Organisation).where(Organisation.id.in_(organisation_ids))
-        )
-    }
-    ids = [p.id for p in people]
-    shifts = list(await session.scalars(select(RotaShift).where(RotaShift.person_id.in_(ids))))
-    overrides = list(
-        await session.scalars(
-            select(RotaOverride).where(
-                RotaOverride.person_id.in_(ids),
-                RotaOverride.starts_at <= now,
-                RotaOverride.ends_at > now,
-            )
-        )
+    overrides (a holiday takes someone off, a swap puts someone on). Read from the rota
+    kept in memory (bot/domain/directory.py)."""
+    rota = await domain.rota.get(session)
+    people = sorted(
+        (person for org in organisation_ids for person in rota.people.get(org, ())),
+        key=lambda person: person.id,
     )
     result = []
     for person in people:
-        override = next((o for o in overrides if o.person_id == person.id), None)
+        override = next(
+            (o for o in rota.overrides.get(person.id, ()) if o.starts_at <= now < o.ends_at),
+            None,
+        )
         if override is not None:
             if override.on_call:
                 result.append(person)
             continue
-        local = now.astimezone(ZoneInfo(orgs[person.organisation_id].timezone))
-        if any(_in_shift(s, local) for s in shifts if s.person_id == person.id):
+        zone = rota.timezones.get(person.organisation_id or "", "UTC")
+        local = now.astimezone(ZoneInfo(zone))
+        if any(_in_shift(shift, local) for shift in rota.shifts.get(person.id, ())):
             result.append(person)
     return result
 

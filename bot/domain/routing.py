@@ -202,7 +202,7 @@ async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
     case.routed_at = domain.now()
     posted = await post_cards(session, domain, case, orgs)
     if posted:
-        on_duty = await on_call(session, [o.id for o in orgs], domain.now())
+        on_duty = await on_call(session, domain, [o.id for o in orgs], domain.now())
         await ping_people(session, domain, case, on_duty, NewCasePing(case))
     else:
         await alert_coordinators(session, domain, case, UnroutedAlert(case))
@@ -468,7 +468,7 @@ async def nudge(
     )
     if has_card is None:
         return "no_card"
-    people = await on_call(session, [organisation.id], domain.now()) or list(
+    people = await on_call(session, domain, [organisation.id], domain.now()) or list(
         await session.scalars(
             select(Person).where(Person.organisation_id == organisation.id, Person.active.is_(True))
         )

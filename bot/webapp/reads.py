@@ -140,7 +140,7 @@ async def oncall(request: web.Request) -> web.Response:
                 .order_by(RotaOverride.starts_at)
             )
         )
-        now_on = {p.id for p in await on_call(session, ids, now)}
+        now_on = {p.id for p in await on_call(session, domain, ids, now)}
         return json(views.oncall_json(organisations, people, shifts, overrides, now_on))
 
 

@@ -41,7 +41,9 @@ async def test_away_and_cover_change_who_is_on_call(harness: Harness) -> None:
     await harness.say(sita, "/cover aisha 2026-03-02 2026-03-02")
     assert "is on call" in await harness.last_bot_text(sita)
     async with harness.app.domain.sessions() as session:
-        people = await on_call(session, ["qa-workers-centre"], harness.clock.now())
+        people = await on_call(
+            session, harness.app.domain, ["qa-workers-centre"], harness.clock.now()
+        )
     assert [p.id for p in people] == ["aisha"]
     await harness.say(sita, "/away ramesh 2026-03-05 2026-03-01")
     assert "wrong way round" in await harness.last_bot_text(sita)

@@ -3,6 +3,7 @@ within seconds when another process does."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
@@ -11,7 +12,8 @@ from sqlalchemy.orm import Session
 
 from bot.domain import directory
 from bot.domain.context import Domain
-from models import Corridor
+from bot.domain.people import on_call
+from models import Corridor, RotaOverride
 from models.db import make_sessionmaker
 
 
@@ -23,6 +25,7 @@ async def watched(domain: Domain) -> AsyncIterator[tuple[Domain, list[str]]]:
     engine = domain.sessions.kw["bind"]
     domain.sessions = make_sessionmaker(engine, session_class)
     domain.corridors.watch(session_class)
+    domain.rota.watch(session_class)
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
@@ -71,3 +74,28 @@ async def test_a_change_made_elsewhere_is_seen_within_seconds(
         later = domain.corridors.monotonic() + directory.REFRESH_SECONDS + 0.1
         domain.corridors.monotonic = lambda: later
         assert before[0] not in await domain.corridors.active(session)
+
+
+async def test_the_rota_is_read_once_and_a_holiday_counts_at_once(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    domain, statements = watched
+    monday_morning_in_doha = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
+    async with domain.sessions() as session:
+        before = await on_call(session, domain, ["qa-workers-centre"], monday_morning_in_doha)
+        again = await on_call(session, domain, ["qa-workers-centre"], monday_morning_in_doha)
+    assert [p.id for p in before] == [p.id for p in again] == ["ramesh"]
+    assert sum("FROM people" in s for s in statements) == 1
+
+    async with domain.sessions() as session, session.begin():
+        session.add(
+            RotaOverride(
+                person_id="ramesh",
+                starts_at=monday_morning_in_doha - dt.timedelta(hours=1),
+                ends_at=monday_morning_in_doha + dt.timedelta(days=1),
+                on_call=False,
+                note="holiday",
+            )
+        )
+    async with domain.sessions() as session:
+        assert await on_call(session, domain, ["qa-workers-centre"], monday_morning_in_doha) == []

@@ -28,7 +28,7 @@ async def test_on_call_follows_weekly_shifts_in_local_time(
     domain: Domain, moment: str, expected: list[str]
 ) -> None:
     async with domain.sessions() as session:
-        people = await on_call(session, ["qa-workers-centre"], at(moment))
+        people = await on_call(session, domain, ["qa-workers-centre"], at(moment))
     assert [p.id for p in people] == expected
 
 
@@ -54,10 +54,12 @@ async def test_overrides_take_people_off_and_put_them_on(domain: Domain) -> None
         )
     async with domain.sessions() as session:
         assert [
-            p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-02T06:00"))
+            p.id
+            for p in await on_call(session, domain, ["qa-workers-centre"], at("2026-03-02T06:00"))
         ] == ["aisha"]
         assert [
-            p.id for p in await on_call(session, ["qa-workers-centre"], at("2026-03-03T06:00"))
+            p.id
+            for p in await on_call(session, domain, ["qa-workers-centre"], at("2026-03-03T06:00"))
         ] == ["ramesh"]
 
 
