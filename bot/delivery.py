@@ -749,8 +749,14 @@ class Delivery:
         try:
             # Urgent: until a send is recorded, a crash would send the message again.
             async with self.domain.transaction(urgent=True) as session:
+                rows = []
                 for status, item, detail in batch:
-                    await self._write_one(session, status, item, detail)
+                    row = await self._write_one(session, status, item, detail)
+                    if row is not None:
+                        rows.append(row)
+                if rows:
+                    # One UPDATE by primary key for the whole batch, not one per message.
+                    await session.execute(update(OutboxMessage), rows)
         except BaseException:
             self.results[:0] = batch
             raise
@@ -763,14 +769,17 @@ class Delivery:
             for key in list(self.delivered)[:10000]:
                 self.delivered.pop(key, None)
 
-    async def _write_one(self, session: Any, status: str, item: Item, detail: Any) -> None:
+    async def _write_one(
+        self, session: Any, status: str, item: Item, detail: Any
+    ) -> dict[str, Any] | None:
+        """Records one result; returns the outbox row's new values, if it has a row."""
         now = self.domain.now()
         if status == "migrate":
             await recipients.migrate_group(session, self.domain, detail, item.chat_id)
-            return
+            return None
         if status == "blocked":
             await self._blocked(session, item, *detail)
-            return
+            return None
         if status == "notice":
             about, notice, language = detail
             outbox.queue_notice(
@@ -782,8 +791,10 @@ class Delivery:
                 chat_id=item.chat_id,
                 case_id=about.case_id,
             )
-            return
-        values: dict[str, Any] = {"locked_until": None, "lease_owner": None}
+            return None
+        if item.outbox_id is None:
+            return None
+        values: dict[str, Any] = {"id": item.outbox_id, "locked_until": None, "lease_owner": None}
         if status == "sent":
             telegram_id = getattr(detail, "message_id", None)
             values.update(status="sent", sent_at=now, attempts=item.attempts, error=None)
@@ -826,9 +837,7 @@ class Delivery:
             if gone is not None:
                 # A card (or its update) for a group Telegram says is not there for us.
                 await recipients.group_unreachable(session, self.domain, item.chat_id, gone)
-        await session.execute(
-            update(OutboxMessage).where(OutboxMessage.id == item.outbox_id).values(**values)
-        )
+        return values
 
     async def _blocked(
         self, session: Any, item: Item, chat_id: int, error: str, dropped: list[Item]

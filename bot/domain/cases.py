@@ -235,7 +235,12 @@ async def submit_report(
         data={"urgency": case.urgency, "reason": verdict.reason, "categories": case.categories},
     )
     await session.flush()
-    await routing.route(session, domain, case)
+    given = {
+        purpose.value: bool(report.consents[purpose.value])
+        for purpose in ConsentPurpose
+        if purpose.value in report.consents
+    }
+    await routing.route(session, domain, case, consent=given)
     return case
 
 

@@ -184,9 +184,14 @@ async def alert_coordinators(
     return len(people)
 
 
-async def route(session: AsyncSession, domain: Domain, case: Case) -> None:
+async def route(
+    session: AsyncSession, domain: Domain, case: Case, consent: dict[str, bool] | None = None
+) -> None:
+    """``consent``: what the reporter just answered, for a case that has no other answers
+    yet (otherwise read from the case's consents)."""
     corridor = await domain.corridors.find(session, case.corridor_code)
-    consent = await granted(session, case)
+    if consent is None:
+        consent = await granted(session, case)
     sides = preferred_sides(case)
     if corridor is not None and corridor.notify_both_sides:
         sides = [sides[0], OTHER_SIDE[sides[0]]]
