@@ -34,6 +34,11 @@ from pydantic import ValidationError
 log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
+# While updates are in flight the offset cannot pass them, so each getUpdates brings them
+# all back (up to 100 updates, ~100 kB of JSON at 50 busy chats). The next one waits a
+# little, longer the more are in flight, and not at all once they are done.
+PAUSE_PER_UPDATE_IN_FLIGHT = 0.005
+LONGEST_PAUSE = 0.2
 
 
 INT64 = (-(2**63), 2**63 - 1)
@@ -147,6 +152,7 @@ class Poller:
                 if batch is None:
                     break
                 await self._take(batch)
+                await self._pause_while_busy()
         finally:
             await self._finish()
             log.info("Polling stopped")
@@ -217,6 +223,12 @@ class Poller:
                 timeout=self.timeout,
                 return_when=asyncio.FIRST_COMPLETED,
             )
+
+    async def _pause_while_busy(self) -> None:
+        if not self.pending:
+            return
+        pause = min(LONGEST_PAUSE, PAUSE_PER_UPDATE_IN_FLIGHT * len(self.pending))
+        await asyncio.wait(set(self.pending.values()), timeout=pause)
 
     def _parse(self, raw: dict[str, Any]) -> Update | None:
         update_id = raw["update_id"]

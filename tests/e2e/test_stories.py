@@ -44,7 +44,9 @@ async def test_the_stories_play_one_after_another(harness: Harness) -> None:
     cast = await Cast.gather(harness)
     await play(cast, STORIES)
     async with harness.app.domain.sessions() as session:
-        statuses = dict((await session.execute(select(Case.code, Case.status))).tuples().all())
+        statuses = {
+            row.code: row.status for row in await session.execute(select(Case.code, Case.status))
+        }
     assert statuses[cast.facts["code"]] == "resolved"  # the wage case, after the referral
     assert statuses[cast.facts["sos_code"]] == "claimed"  # by Budi, after the escalation
     assert statuses[cast.facts["family_code"]] == "claimed"
