@@ -176,13 +176,14 @@ class Harness:
         await self.tg.close()
         await self.server.close()
 
-    async def settle(self) -> None:
-        """Until the bot has handled every update and delivered every due message."""
+    async def settle(self, limit: float = 120.0) -> None:
+        """Until the bot has handled every update and delivered every due message (each
+        delivery round given ``limit`` seconds: a group takes 20 messages a minute)."""
         # The checks below are exact (running updates, due outbox rows), so the emulator's
         # quiet period only has to cover the hop from its queue into aiogram.
         for _ in range(500):
             await self.tg.wait_until_idle(timeout=20, quiet=0.01)
-            await self.app.sender.flush()
+            await self.app.sender.flush(limit)
             await self.app.linker.flush()
             # An update fetched but not yet at the in-flight middleware is caught by the second
             # look: the emulator is quiet only once nothing has been fetched for a while.
