@@ -86,6 +86,12 @@ async def ask_next(
     await ask(message, corridors, draft)
 
 
+async def ask_again(query: CallbackQuery, corridors: wizard.Corridors, draft: wizard.Draft) -> None:
+    """A button of a question already answered: the current one comes again, below."""
+    await query.answer(view.stale())
+    await ask(query.message, corridors, draft)
+
+
 async def begin(
     message: Message,
     state: FSMContext,
@@ -141,9 +147,7 @@ async def on_choice(
     corridors = await domain.corridors.active(session)
     outcome = wizard.choose(draft, callback_data.field, callback_data.value, corridors)
     if outcome.result == "stale":
-        # A button of a question already answered: the current one comes again, below.
-        await query.answer(view.stale())
-        await ask(query.message, corridors, draft)
+        await ask_again(query, corridors, draft)
         return
     if outcome.result == "unavailable":
         await query.answer(view.unavailable(), show_alert=True)
@@ -170,8 +174,7 @@ async def on_nav(
     corridors = await domain.corridors.active(session)
     outcome = wizard.navigate(draft, callback_data.action, callback_data.step, corridors)
     if outcome.result == "stale":
-        await query.answer(view.stale())
-        await ask(query.message, corridors, draft)
+        await ask_again(query, corridors, draft)
         return
     if outcome.result == "need_one":
         await query.answer(view.need_one(), show_alert=True)
