@@ -174,7 +174,10 @@ async def test_a_guided_story_shows_whose_turn_it_is_and_what_to_press(
     before = await version(page)
     await page.locator("#next-step").click()
     await settled(page, before)
-    assert "step 3 of" in await guide_progress(page)
+    # The press's own redraw may be the one just seen: wait for the guide's.
+    await page.wait_for_function(
+        "document.querySelector('#progress').textContent.includes('step 3 of')"
+    )
     assert await hari.locator(".keyboard button.press-me").count() == 1
 
     # A story already begun cannot start again in the same world: the page says why.
