@@ -109,6 +109,16 @@ def make_sessionmaker(
     return async_sessionmaker(engine, expire_on_commit=False, sync_session_class=session_class)
 
 
+def _written_flag(model: type) -> str:
+    return f"wrote_{model.__name__}"
+
+
+def wrote_in_transaction(session: Session, model: type) -> bool:
+    """Whether the session's open transaction wrote ``model`` rows (flushed, or by an ORM
+    statement); known only for session classes watched by after_commits_writing."""
+    return bool(session.info.get(_written_flag(model)))
+
+
 def after_commits_writing(
     session_class: type[Session],
     model: type,
@@ -119,7 +129,7 @@ def after_commits_writing(
     """Calls ``then()`` after every commit through ``session_class`` that wrote ``model``
     rows (as objects or, unless ``inserts_only``, as ORM statements); never after a
     rollback, so nobody acts on a change that did not happen."""
-    flag = f"wrote_{model.__name__}"
+    flag = _written_flag(model)
 
     @event.listens_for(session_class, "after_flush")
     def _flushed(session: Session, _context: Any) -> None:

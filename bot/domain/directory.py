@@ -8,6 +8,7 @@ case's time."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 import models
 from models import Corridor, Organisation, Person
-from models.db import after_commits_writing
+from models.db import after_commits_writing, wrote_in_transaction
 
 T = TypeVar("T")
 
@@ -41,10 +42,23 @@ class Remembered(Generic[T]):
         self._value = None
 
     async def get(self, session: AsyncSession) -> T:
+        if self._changed_in(session):
+            # This transaction changed what is kept: it reads its own changes, and the
+            # value is forgotten after its commit.
+            return await self._load(session)
         if self._value is None or self.monotonic() - self._loaded > REFRESH_SECONDS:
             self._value = await self._load(session)
             self._loaded = self.monotonic()
         return self._value
+
+    def _changed_in(self, session: AsyncSession) -> bool:
+        sync = session.sync_session
+        if any(wrote_in_transaction(sync, model) for model in self._models):
+            return True
+        return any(
+            isinstance(obj, self._models)
+            for obj in itertools.chain(sync.new, sync.dirty, sync.deleted)
+        )
 
     def watch(self, session_class: type[Session]) -> None:
         """Forgets the value after any commit through ``session_class`` that wrote one of

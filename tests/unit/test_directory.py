@@ -99,3 +99,23 @@ async def test_the_rota_is_read_once_and_a_holiday_counts_at_once(
         )
     async with domain.sessions() as session:
         assert await on_call(session, domain, ["qa-workers-centre"], monday_morning_in_doha) == []
+
+
+async def test_a_transaction_that_changes_the_network_reads_its_own_change(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    """Not the kept copy: a change not yet committed (or not even flushed) is what this
+    transaction works with, and nobody else sees it before the commit."""
+    domain, _statements = watched
+    async with domain.sessions() as session:
+        before = await domain.corridors.active(session)
+    closing = before[0].code
+    async with domain.sessions() as session, session.begin():
+        corridor = await session.get(Corridor, closing)
+        assert corridor is not None
+        corridor.active = False  # pending, not flushed
+        assert closing not in [c.code for c in await domain.corridors.active(session)]
+        async with domain.sessions() as elsewhere:
+            assert closing in [c.code for c in await domain.corridors.active(elsewhere)]
+    async with domain.sessions() as session:
+        assert closing not in [c.code for c in await domain.corridors.active(session)]
