@@ -458,6 +458,7 @@ async def build_app(
     domain.staff.watch(session_class)
     domain.corridors.watch(session_class)
     domain.rota.watch(session_class)
+    domain.organisations.watch(session_class)
     linker = ChainLinker(domain)
     linker.watch(session_class)
     bot.session.middleware(Deferral(sender))

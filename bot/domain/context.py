@@ -13,7 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.clock import Clock
 from bot.config import Config
 from bot.crypto import KeyRing
-from bot.domain.directory import CorridorDirectory, RotaDirectory, StaffDirectory
+from bot.domain.directory import (
+    CorridorDirectory,
+    OrganisationDirectory,
+    RotaDirectory,
+    StaffDirectory,
+)
 from bot.domain.notices import Renderer
 
 
@@ -63,6 +68,7 @@ class Domain:
     staff: StaffDirectory = field(default_factory=StaffDirectory, repr=False)
     corridors: CorridorDirectory = field(default_factory=CorridorDirectory, repr=False)
     rota: RotaDirectory = field(default_factory=RotaDirectory, repr=False)
+    organisations: OrganisationDirectory = field(default_factory=OrganisationDirectory, repr=False)
     _writer: Turns = field(default_factory=lambda: Turns(), repr=False)
 
     def now(self):  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 import models
-from models import Corridor, Organisation, Person
+from models import Corridor, Organisation, OrganisationCorridor, Person, ResponderGroup
 from models.db import after_commits_writing, wrote_in_transaction
 
 T = TypeVar("T")
@@ -214,3 +214,81 @@ class RotaDirectory(Remembered[Rota]):
 
     def __init__(self) -> None:
         super().__init__(_rota, Person, Organisation, models.RotaShift, models.RotaOverride)
+
+
+@dataclass(frozen=True)
+class OrganisationRow:
+    """An organisation as routing reads it."""
+
+    id: str
+    name: str
+    side: str
+    kind: str
+    country: str
+    languages: tuple[str, ...]
+    categories: tuple[str, ...]  # empty: every category
+    timezone: str
+    active: bool
+
+
+@dataclass(frozen=True)
+class Organisations:
+    by_id: dict[str, OrganisationRow]
+    in_corridor: dict[str, tuple[str, ...]]  # corridor code → organisation ids, in id order
+    group_chats: dict[str, tuple[int, ...]]  # organisation id → its active groups' chats
+
+
+async def _organisations(session: AsyncSession) -> Organisations:
+    by_id = {
+        org.id: OrganisationRow(
+            org.id,
+            org.name,
+            org.side,
+            org.kind,
+            org.country,
+            tuple(org.languages or ()),
+            tuple(org.categories or ()),
+            org.timezone,
+            org.active,
+        )
+        for org in await session.execute(
+            select(
+                Organisation.id,
+                Organisation.name,
+                Organisation.side,
+                Organisation.kind,
+                Organisation.country,
+                Organisation.languages,
+                Organisation.categories,
+                Organisation.timezone,
+                Organisation.active,
+            )
+        )
+    }
+    in_corridor: dict[str, list[str]] = defaultdict(list)
+    for row in await session.execute(
+        select(OrganisationCorridor.corridor_code, OrganisationCorridor.organisation_id).order_by(
+            OrganisationCorridor.organisation_id
+        )
+    ):
+        in_corridor[row.corridor_code].append(row.organisation_id)
+    group_chats: dict[str, list[int]] = defaultdict(list)
+    for row in await session.execute(
+        select(ResponderGroup.organisation_id, ResponderGroup.chat_id)
+        .where(ResponderGroup.active.is_(True))
+        .order_by(ResponderGroup.id)
+    ):
+        group_chats[row.organisation_id].append(row.chat_id)
+    return Organisations(
+        by_id=by_id,
+        in_corridor={code: tuple(ids) for code, ids in in_corridor.items()},
+        group_chats={org: tuple(chats) for org, chats in group_chats.items()},
+    )
+
+
+class OrganisationDirectory(Remembered[Organisations]):
+    """The organisations, their corridors and their groups: every new case is routed to
+    them."""
+
+    def __init__(self) -> None:
+        super().__init__(_organisations, Organisation, OrganisationCorridor, ResponderGroup)

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 
 from bot.domain import claims, events, routing
 from bot.domain.context import Domain
+from bot.domain.directory import OrganisationRow
 from bot.domain.followups import notify_owner
 from bot.domain.notices import CardUndeliverableAlert, ReporterUnreachable
 from bot.i18n import N_
@@ -147,7 +148,7 @@ async def alert_unreachable(
     org: Organisation | None,
     chat_id: int,
     reason: str,
-    taken_by: list[Organisation],
+    taken_by: list[OrganisationRow],
     still_shown: int | None,
 ) -> None:
     alert = CardUndeliverableAlert(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -10,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import events, timers
 from bot.domain.context import Domain
+from bot.domain.directory import OrganisationRow
 from bot.domain.notices import (
     BackupPing,
     Card,
@@ -33,6 +35,9 @@ from models import (
     Person,
     ResponderGroup,
 )
+
+# A row of the directory in memory, or the model where a caller has one in hand.
+AnyOrganisation = Organisation | OrganisationRow
 
 SIDE_CONSENT = {
     "destination": ConsentPurpose.DESTINATION_HELP.value,
@@ -83,26 +88,24 @@ async def granted(session: AsyncSession, case: Case) -> dict[str, bool]:
     return current
 
 
-async def organisations_for(session: AsyncSession, case: Case, side: str) -> list[Organisation]:
-    orgs = list(
-        await session.scalars(
-            select(Organisation)
-            .join(OrganisationCorridor, OrganisationCorridor.organisation_id == Organisation.id)
-            .where(
-                OrganisationCorridor.corridor_code == case.corridor_code,
-                Organisation.side == side,
-                Organisation.active.is_(True),
-            )
-            .order_by(Organisation.id)
-        )
-    )
+async def organisations_for(
+    session: AsyncSession, domain: Domain, case: Case, side: str
+) -> list[OrganisationRow]:
+    """The active organisations of ``side`` in the case's corridor that take its kind of
+    case, those speaking the reporter's language first (kept in memory)."""
+    known = await domain.organisations.get(session)
+    orgs = [
+        known.by_id[org_id]
+        for org_id in known.in_corridor.get(case.corridor_code, ())
+        if known.by_id[org_id].side == side and known.by_id[org_id].active
+    ]
     handles = [o for o in orgs if not o.categories or set(o.categories) & set(case.categories)]
     speaks = [o for o in handles if case.language in o.languages]
     # Language is a preference, not a filter: a case nobody speaks still needs an owner.
     return speaks or handles
 
 
-def group_language(org: Organisation) -> str:
+def group_language(org: AnyOrganisation) -> str:
     from bot.i18n import LANGUAGE_NAMES
 
     return next((lang for lang in org.languages if lang in LANGUAGE_NAMES), "en")
@@ -112,36 +115,35 @@ async def post_cards(
     session: AsyncSession,
     domain: Domain,
     case: Case,
-    orgs: list[Organisation],
+    orgs: Sequence[AnyOrganisation],
     note: str | None = None,
     note_values: dict[str, Any] | None = None,
     only_chat: int | None = None,
 ) -> int:
     posted = 0
+    known = await domain.organisations.get(session)
     for org in orgs:
-        groups = await session.scalars(
-            select(ResponderGroup).where(
-                ResponderGroup.organisation_id == org.id,
-                ResponderGroup.active.is_(True),
-                *([ResponderGroup.chat_id == only_chat] if only_chat is not None else []),
-            )
-        )
+        chats = [
+            chat
+            for chat in known.group_chats.get(org.id, ())
+            if only_chat is None or chat == only_chat
+        ]
         language = group_language(org)
-        for group in groups:
+        for chat in chats:
             message = queue_notice(
                 session,
                 domain,
                 Card(case, domain.now(), note=note, note_values=note_values),
                 language=language,
                 purpose="card",
-                chat_id=group.chat_id,
+                chat_id=chat,
                 case_id=case.id,
             )
             await session.flush()
             session.add(
                 CaseCard(
                     case_id=case.id,
-                    chat_id=group.chat_id,
+                    chat_id=chat,
                     organisation_id=org.id,
                     outbox_id=message.id,
                 )
@@ -199,9 +201,9 @@ async def route(
     sides = [s for s in sides if consent.get(SIDE_CONSENT[s])] or [
         s for s in ("destination", "origin") if consent.get(SIDE_CONSENT[s])
     ][:1]
-    orgs: list[Organisation] = []
+    orgs: list[OrganisationRow] = []
     for side in sides:
-        orgs += await organisations_for(session, case, side)
+        orgs += await organisations_for(session, domain, case, side)
     case.side = sides[0] if sides else "destination"
     case.status = CaseStatus.ROUTED.value
     case.routed_at = domain.now()
@@ -236,12 +238,12 @@ async def inform_side(session: AsyncSession, domain: Domain, case: Case, side: s
             select(CaseCard).where(CaseCard.case_id == case.id, CaseCard.active.is_(True))
         )
     }
-    orgs = [o for o in await organisations_for(session, case, side) if o.id not in carded]
+    orgs = [o for o in await organisations_for(session, domain, case, side) if o.id not in carded]
     return await post_and_record(session, domain, case, side, orgs)
 
 
 async def post_and_record(
-    session: AsyncSession, domain: Domain, case: Case, side: str, orgs: list[Organisation]
+    session: AsyncSession, domain: Domain, case: Case, side: str, orgs: list[OrganisationRow]
 ) -> int:
     """Cards to ``orgs`` after the first routing, kept in the timeline as a routing."""
     posted = await post_cards(session, domain, case, orgs)
@@ -256,7 +258,7 @@ async def post_and_record(
     return posted
 
 
-async def reroute(session: AsyncSession, domain: Domain, case: Case) -> list[Organisation]:
+async def reroute(session: AsyncSession, domain: Domain, case: Case) -> list[OrganisationRow]:
     """The groups showing a waiting case were lost: the next organisations with a group
     that can take it, on the case's side first, then the other side if the reporter agreed.
     Returns those that got a card (none: the caller tells the coordinators)."""
@@ -264,7 +266,9 @@ async def reroute(session: AsyncSession, domain: Domain, case: Case) -> list[Org
     for side in (case.side, OTHER_SIDE[case.side]):
         if not consent.get(SIDE_CONSENT[side]):
             continue
-        orgs = await with_active_group(session, await organisations_for(session, case, side))
+        orgs = await with_active_group(
+            session, domain, await organisations_for(session, domain, case, side)
+        )
         if orgs and await post_and_record(session, domain, case, side, orgs):
             case.side = side
             return orgs
@@ -326,18 +330,11 @@ async def post_open_cases(
     return posted
 
 
-async def with_active_group(session: AsyncSession, orgs: list[Organisation]) -> list[Organisation]:
-    if not orgs:
-        return []
-    having = set(
-        await session.scalars(
-            select(ResponderGroup.organisation_id).where(
-                ResponderGroup.organisation_id.in_([o.id for o in orgs]),
-                ResponderGroup.active.is_(True),
-            )
-        )
-    )
-    return [o for o in orgs if o.id in having]
+async def with_active_group(
+    session: AsyncSession, domain: Domain, orgs: list[OrganisationRow]
+) -> list[OrganisationRow]:
+    known = await domain.organisations.get(session)
+    return [o for o in orgs if known.group_chats.get(o.id)]
 
 
 async def rerender_cards(
@@ -418,7 +415,9 @@ async def escalate(session: AsyncSession, domain: Domain, case: Case, level: int
                     )
                 }
                 orgs = [
-                    o for o in await organisations_for(session, case, other) if o.id not in already
+                    o
+                    for o in await organisations_for(session, domain, case, other)
+                    if o.id not in already
                 ]
                 if await post_cards(
                     session,

@@ -19,13 +19,13 @@ from models.db import make_sessionmaker
 
 @pytest.fixture
 async def watched(domain: Domain) -> AsyncIterator[tuple[Domain, list[str]]]:
-    """The domain with sessions of their own class watched by its corridor directory, and
-    the statements they run."""
+    """The domain with sessions of their own class, watched by what it keeps in memory as
+    the bot's are, and the statements they run."""
     session_class = type("WatchedSession", (Session,), {})
     engine = domain.sessions.kw["bind"]
     domain.sessions = make_sessionmaker(engine, session_class)
-    domain.corridors.watch(session_class)
-    domain.rota.watch(session_class)
+    for kept in (domain.staff, domain.corridors, domain.rota, domain.organisations):
+        kept.watch(session_class)
     statements: list[str] = []
 
     def record(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
@@ -119,3 +119,28 @@ async def test_a_transaction_that_changes_the_network_reads_its_own_change(
             assert closing in [c.code for c in await domain.corridors.active(elsewhere)]
     async with domain.sessions() as session:
         assert closing not in [c.code for c in await domain.corridors.active(session)]
+
+
+async def test_a_group_lost_in_this_transaction_gets_no_card(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    """The organisations are kept in memory, but a transaction that marks a group
+    unreachable and then reroutes (delivery does both at once) sees the group gone."""
+    from sqlalchemy import select
+
+    from bot.domain.routing import with_active_group
+    from models import ResponderGroup
+
+    domain, _statements = watched
+    async with domain.sessions() as session:
+        known = await domain.organisations.get(session)
+        org = next(o for o in known.by_id.values() if known.group_chats.get(o.id))
+        assert await with_active_group(session, domain, [org]) == [org]
+    async with domain.sessions() as session, session.begin():
+        for group in await session.scalars(
+            select(ResponderGroup).where(ResponderGroup.organisation_id == org.id)
+        ):
+            group.active = False
+        assert await with_active_group(session, domain, [org]) == []
+    async with domain.sessions() as session:
+        assert await with_active_group(session, domain, [org]) == []
