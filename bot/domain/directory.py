@@ -156,7 +156,6 @@ class RotaOverride:
 @dataclass(frozen=True)
 class Rota:
     people: dict[str, tuple[RotaPerson, ...]]  # organisation id → its active people, by id
-    timezones: dict[str, str]  # organisation id → its time zone
     shifts: dict[str, tuple[RotaShift, ...]]  # person id → weekly shifts
     overrides: dict[str, tuple[RotaOverride, ...]]  # person id → overrides, by id
 
@@ -177,10 +176,6 @@ async def _rota(session: AsyncSession) -> Rota:
         .order_by(Person.id)
     ):
         people[row.organisation_id].append(RotaPerson(*row))
-    timezones = {
-        row.id: row.timezone
-        for row in await session.execute(select(Organisation.id, Organisation.timezone))
-    }
     shifts: dict[str, list[RotaShift]] = defaultdict(list)
     for row in await session.execute(
         select(
@@ -203,17 +198,17 @@ async def _rota(session: AsyncSession) -> Rota:
         overrides[row.person_id].append(RotaOverride(row.starts_at, row.ends_at, row.on_call))
     return Rota(
         people={org: tuple(rows) for org, rows in people.items()},
-        timezones=timezones,
         shifts={person: tuple(rows) for person, rows in shifts.items()},
         overrides={person: tuple(rows) for person, rows in overrides.items()},
     )
 
 
 class RotaDirectory(Remembered[Rota]):
-    """Who works where and when: every new case pings those on call."""
+    """Who works where and when: every new case pings those on call. Their organisations'
+    time zones are the organisation directory's."""
 
     def __init__(self) -> None:
-        super().__init__(_rota, Person, Organisation, models.RotaShift, models.RotaOverride)
+        super().__init__(_rota, Person, models.RotaShift, models.RotaOverride)
 
 
 @dataclass(frozen=True)

@@ -91,6 +91,7 @@ async def on_call(
     overrides (a holiday takes someone off, a swap puts someone on). Read from the rota
     kept in memory (bot/domain/directory.py)."""
     rota = await domain.rota.get(session)
+    organisations = (await domain.organisations.get(session)).by_id
     people = sorted(
         (person for org in organisation_ids for person in rota.people.get(org, ())),
         key=lambda person: person.id,
@@ -105,8 +106,8 @@ async def on_call(
             if override.on_call:
                 result.append(person)
             continue
-        zone = rota.timezones.get(person.organisation_id or "", "UTC")
-        local = now.astimezone(ZoneInfo(zone))
+        organisation = organisations.get(person.organisation_id or "")
+        local = now.astimezone(ZoneInfo(organisation.timezone if organisation else "UTC"))
         if any(_in_shift(shift, local) for shift in rota.shifts.get(person.id, ())):
             result.append(person)
     return result
