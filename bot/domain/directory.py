@@ -11,7 +11,7 @@ import datetime as dt
 import itertools
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -24,8 +24,18 @@ from models import Corridor, Organisation, OrganisationCorridor, Person, Respond
 from models.db import after_commits_writing, wrote_in_transaction
 
 T = TypeVar("T")
+K = TypeVar("K")
+V = TypeVar("V")
 
 REFRESH_SECONDS = 5.0
+
+
+def _grouped(pairs: Iterable[tuple[K, V]]) -> dict[K, tuple[V, ...]]:
+    """The values of each key, in the order they came."""
+    groups: dict[K, list[V]] = defaultdict(list)
+    for key, value in pairs:
+        groups[key].append(value)
+    return {key: tuple(values) for key, values in groups.items()}
 
 
 class Remembered(Generic[T]):
@@ -161,8 +171,7 @@ class Rota:
 
 
 async def _rota(session: AsyncSession) -> Rota:
-    people: dict[str, list[RotaPerson]] = defaultdict(list)
-    for row in await session.execute(
+    people = await session.execute(
         select(
             Person.id,
             Person.name,
@@ -174,32 +183,27 @@ async def _rota(session: AsyncSession) -> Rota:
         )
         .where(Person.active.is_(True), Person.organisation_id.is_not(None))
         .order_by(Person.id)
-    ):
-        people[row.organisation_id].append(RotaPerson(*row))
-    shifts: dict[str, list[RotaShift]] = defaultdict(list)
-    for row in await session.execute(
+    )
+    shifts = await session.execute(
         select(
             models.RotaShift.person_id,
             models.RotaShift.weekday,
             models.RotaShift.start,
             models.RotaShift.end,
         ).order_by(models.RotaShift.id)
-    ):
-        shifts[row.person_id].append(RotaShift(row.weekday, row.start, row.end))
-    overrides: dict[str, list[RotaOverride]] = defaultdict(list)
-    for row in await session.execute(
+    )
+    overrides = await session.execute(
         select(
             models.RotaOverride.person_id,
             models.RotaOverride.starts_at,
             models.RotaOverride.ends_at,
             models.RotaOverride.on_call,
         ).order_by(models.RotaOverride.id)
-    ):
-        overrides[row.person_id].append(RotaOverride(row.starts_at, row.ends_at, row.on_call))
+    )
     return Rota(
-        people={org: tuple(rows) for org, rows in people.items()},
-        shifts={person: tuple(rows) for person, rows in shifts.items()},
-        overrides={person: tuple(rows) for person, rows in overrides.items()},
+        people=_grouped((row.organisation_id, RotaPerson(*row)) for row in people),
+        shifts=_grouped((person, RotaShift(*rest)) for person, *rest in shifts),
+        overrides=_grouped((person, RotaOverride(*rest)) for person, *rest in overrides),
     )
 
 
@@ -260,24 +264,20 @@ async def _organisations(session: AsyncSession) -> Organisations:
             )
         )
     }
-    in_corridor: dict[str, list[str]] = defaultdict(list)
-    for row in await session.execute(
+    in_corridor = await session.execute(
         select(OrganisationCorridor.corridor_code, OrganisationCorridor.organisation_id).order_by(
             OrganisationCorridor.organisation_id
         )
-    ):
-        in_corridor[row.corridor_code].append(row.organisation_id)
-    group_chats: dict[str, list[int]] = defaultdict(list)
-    for row in await session.execute(
+    )
+    group_chats = await session.execute(
         select(ResponderGroup.organisation_id, ResponderGroup.chat_id)
         .where(ResponderGroup.active.is_(True))
         .order_by(ResponderGroup.id)
-    ):
-        group_chats[row.organisation_id].append(row.chat_id)
+    )
     return Organisations(
         by_id=by_id,
-        in_corridor={code: tuple(ids) for code, ids in in_corridor.items()},
-        group_chats={org: tuple(chats) for org, chats in group_chats.items()},
+        in_corridor=_grouped(in_corridor),
+        group_chats=_grouped(group_chats),
     )
 
 

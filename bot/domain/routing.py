@@ -94,11 +94,8 @@ async def organisations_for(
     """The active organisations of ``side`` in the case's corridor that take its kind of
     case, those speaking the reporter's language first (kept in memory)."""
     known = await domain.organisations.get(session)
-    orgs = [
-        known.by_id[org_id]
-        for org_id in known.in_corridor.get(case.corridor_code, ())
-        if known.by_id[org_id].side == side and known.by_id[org_id].active
-    ]
+    in_corridor = (known.by_id[org_id] for org_id in known.in_corridor.get(case.corridor_code, ()))
+    orgs = [o for o in in_corridor if o.side == side and o.active]
     handles = [o for o in orgs if not o.categories or set(o.categories) & set(case.categories)]
     speaks = [o for o in handles if case.language in o.languages]
     # Language is a preference, not a filter: a case nobody speaks still needs an owner.
