@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import event, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.domain import directory
@@ -36,6 +37,11 @@ async def watched(domain: Domain) -> AsyncIterator[tuple[Domain, list[str]]]:
     event.remove(engine.sync_engine, "before_cursor_execute", record)
 
 
+async def close_corridor(sessions: async_sessionmaker[AsyncSession], code: str) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(Corridor).where(Corridor.code == code).values(active=False))
+
+
 async def test_corridors_are_read_once_and_again_after_a_change(
     watched: tuple[Domain, list[str]],
 ) -> None:
@@ -48,8 +54,7 @@ async def test_corridors_are_read_once_and_again_after_a_change(
     assert sum("FROM corridors" in s for s in statements) == 1
 
     closing = first[0].code
-    async with domain.sessions() as session, session.begin():
-        await session.execute(update(Corridor).where(Corridor.code == closing).values(active=False))
+    await close_corridor(domain.sessions, closing)
     async with domain.sessions() as session:
         after = await domain.corridors.active(session)
         found = await domain.corridors.find(session, closing)
@@ -64,11 +69,7 @@ async def test_a_change_made_elsewhere_is_seen_within_seconds(
     async with domain.sessions() as session:
         before = await domain.corridors.active(session)
     # Another process (`corridor network sync`) closes a corridor: no commit here to tell.
-    other = make_sessionmaker(domain.sessions.kw["bind"])
-    async with other() as session, session.begin():
-        await session.execute(
-            update(Corridor).where(Corridor.code == before[0].code).values(active=False)
-        )
+    await close_corridor(make_sessionmaker(domain.sessions.kw["bind"]), before[0].code)
     async with domain.sessions() as session:
         assert await domain.corridors.active(session) == before
         later = domain.corridors.monotonic() + directory.REFRESH_SECONDS + 0.1
