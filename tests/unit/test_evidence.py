@@ -184,17 +184,7 @@ async def test_report_for_a_seeded_year_matches_direct_counts(domain: Domain) ->
 
 async def check_report(domain: Domain, want: dict[str, Any], language: str) -> None:
     k = 5
-    async with domain.sessions() as session:
-        report = await evidence.build(
-            session,
-            corridor="NP-QA",
-            first=YEAR[0],
-            last=YEAR[1],
-            audience="partner",
-            language=language,
-            pattern_threshold=3,
-            today=dt.date(2026, 12, 31),
-        )
+    report = await partner_year(domain, language, k=None, today=dt.date(2026, 12, 31))
     total = want["total"][""]
     assert report.cases == total and total >= 40
     assert report.workers == want["workers"]["total"][""]
@@ -457,8 +447,10 @@ async def file_reports(
             await cases.submit_report(session, domain, reporter, report)
 
 
-async def partner_year(domain: Domain, language: str, k: int) -> evidence.Evidence:
-    """NP-QA's 2026 for partners, names threshold 3."""
+async def partner_year(
+    domain: Domain, language: str, k: int | None, today: dt.date = dt.date(2027, 1, 1)
+) -> evidence.Evidence:
+    """NP-QA's 2026 for partners, names threshold 3 (``k`` None: the partners' default)."""
     async with domain.sessions() as session:
         return await evidence.build(
             session,
@@ -469,7 +461,7 @@ async def partner_year(domain: Domain, language: str, k: int) -> evidence.Eviden
             language=language,
             k=k,
             pattern_threshold=3,
-            today=dt.date(2027, 1, 1),
+            today=today,
         )
 
 
