@@ -16,7 +16,9 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, TelegramMethod
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import calls
@@ -112,11 +114,15 @@ class DatabaseMiddleware(BaseMiddleware):
         return result
 
     async def _first_time(self, session: AsyncSession, update_id: int) -> bool:
-        session.add(HandledUpdate(update_id=update_id, handled_at=self.domain.now()))
-        try:
-            await session.flush()
-        except IntegrityError:
-            await session.rollback()
+        # A plain INSERT … ON CONFLICT DO NOTHING: no unit of work, no failed statement to
+        # roll back, and the row is in the same commit as the update's change.
+        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+        added = await session.execute(
+            insert(HandledUpdate.__table__)
+            .values(update_id=update_id, handled_at=self.domain.now())
+            .on_conflict_do_nothing(index_elements=["update_id"])
+        )
+        if added.rowcount == 0:
             log.info("update %s was handled before; ignoring it", update_id)
             return False
         return True
@@ -232,8 +238,8 @@ class RoleMiddleware(BaseMiddleware):
                         reporter_returned(reporter)
             if isinstance(event, Message) and event.chat.type == "private" and not role.is_staff:
                 # Remembered (pseudonymously) so /clear can delete it from the phone later.
-                session.add(
-                    SentMessage(
+                await session.execute(
+                    insert(SentMessage.__table__).values(
                         chat_key=domain.keys.pseudonym("chat", event.chat.id),
                         message_id=event.message_id,
                         sent_at=domain.now(),

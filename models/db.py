@@ -18,6 +18,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 
+from models.sqlite_inline import LOCK_TIMEOUT_S
+
 
 def sqlite_file(url: str) -> Path | None:
     """The file of a SQLite URL (None for PostgreSQL, an in-memory database or a bad URL)."""
@@ -60,12 +62,19 @@ def read_only_url(url: str) -> URL:
     )
 
 
+def inline_sqlite_url(url: URL) -> URL:
+    """The same database through models.sqlite_inline (statements on the event loop's
+    thread, lock waits asynchronous) rather than aiosqlite's thread per connection."""
+    return url.set(drivername="sqlite+inline")
+
+
 def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
     """The engine for ``url``. ``read_only`` (operator commands that only read): SQLite is
     opened with ``mode=ro``, PostgreSQL sessions are read-only transactions."""
     if url.startswith("sqlite"):
         engine = create_async_engine(
-            read_only_url(url) if read_only else url, connect_args={"timeout": 30}
+            inline_sqlite_url(read_only_url(url) if read_only else make_url(url)),
+            connect_args={"timeout": LOCK_TIMEOUT_S},
         )
 
         @event.listens_for(engine.sync_engine, "connect")
@@ -76,7 +85,6 @@ def make_engine(url: str, *, read_only: bool = False) -> AsyncEngine:
                 # read while anyone writes).
                 cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
             # Digests sort hundreds of thousands of durations for their medians: in memory,
             # with a helper thread, that takes half the time of spilling to temporary files.
             cursor.execute("PRAGMA temp_store=MEMORY")

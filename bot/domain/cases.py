@@ -7,10 +7,11 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.domain import events, routing
 from bot.domain.context import Domain
@@ -77,7 +78,7 @@ async def reporter_for(
     session: AsyncSession, domain: Domain, user_id: int, chat_id: int, language: str
 ) -> Reporter:
     key = domain.keys.pseudonym("user", user_id)
-    reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
+    reporter = await _reporter_by_key(session, key)
     if reporter is None:
         # Two updates of a new user (a double tap) may race to create them: insert or
         # ignore, then read, so neither fails.
@@ -102,12 +103,35 @@ async def reporter_for(
         reporter = inserted or await session.scalar(
             select(Reporter).where(Reporter.user_key == key)
         )
+        session.info.setdefault(_SEEN, {})[key] = reporter
     return reporter
 
 
 async def find_reporter(session: AsyncSession, domain: Domain, user_id: int) -> Reporter | None:
-    key = domain.keys.pseudonym("user", user_id)
-    return await session.scalar(select(Reporter).where(Reporter.user_key == key))
+    return await _reporter_by_key(session, domain.keys.pseudonym("user", user_id))
+
+
+_SEEN = "reporters_seen"
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_seen_reporters(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_SEEN, None)
+
+
+async def _reporter_by_key(session: AsyncSession, key: str) -> Reporter | None:
+    """The reporter, looked up once per transaction: the update's middleware and its
+    handler both ask. One found missing stays missing until this transaction inserts it
+    (reporter_for inserts or ignores, so a concurrent insert is no error)."""
+    seen: dict[str, Reporter | None] = session.info.setdefault(_SEEN, {})
+    if key in seen:
+        known = seen[key]
+        if known is None or not inspect(known).was_deleted:
+            return known
+    reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
+    seen[key] = reporter
+    return reporter
 
 
 async def corridor_for(

@@ -349,10 +349,15 @@ async def scenario(h: Harness, say: Narrator) -> dict[int, str]:
         f"Case {code} is posted in the Qatar responders' group; Ramesh and Aisha tap Claim at the same moment."
     )
     card = await h.last_with_button(qa_group, "Claim")
+    # Both press before either is answered: two phones showing the same card.
+    presses = [
+        await h.press(ramesh, "Claim", chat_id=qa_group, message=card),
+        await h.press(aisha, "Claim", chat_id=qa_group, message=card),
+    ]
     answers = await asyncio.gather(
-        h.tap(ramesh, "Claim", chat_id=qa_group, message=card),
-        h.tap(aisha, "Claim", chat_id=qa_group, message=card),
+        *(h.tg.get_callback_answer(query, timeout=20) for query in presses)
     )
+    await h.settle()
     owner = ramesh if "own" in (answers[0].get("text") or "") else aisha
     say.step("Hari writes again and sends a photo; both reach the owner, who answers by replying.")
     await h.say(hari, "मालिकले आज फेरि धम्की दियो।")

@@ -248,18 +248,41 @@ class Harness:
         message: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         """Presses the newest button whose label contains ``text``; returns the callback answer."""
+        query = await self.press(user_id, text, chat_id=chat_id, message=message)
+        answer = await self.tg.get_callback_answer(query, timeout=20)
+        await self.settle()
+        return answer
+
+    async def press(
+        self,
+        user_id: int,
+        text: str,
+        chat_id: int | None = None,
+        message: dict[str, Any] | None = None,
+    ) -> str:
+        """Presses the newest button whose label contains ``text``; returns the callback query
+        id. With ``message`` (a copy taken earlier) the button is pressed as that copy showed
+        it, as a phone still showing a message that was edited meanwhile does."""
         chat = chat_id if chat_id is not None else user_id
         target = message or await self.last_with_button(chat, text)
         button = next(
-            b["text"]
+            b
             for row in target["reply_markup"]["inline_keyboard"]
             for b in row
             if text in b.get("text", "")
         )
-        query = await self.tg.press_button(user_id, chat, target["message_id"], button_text=button)
-        answer = await self.tg.get_callback_answer(query, timeout=20)
-        await self.settle()
-        return answer
+        if message is None:
+            return await self.tg.press_button(
+                user_id, chat, target["message_id"], button_text=button["text"]
+            )
+        return await self.tg.press_button(
+            user_id,
+            chat,
+            target["message_id"],
+            data=button["callback_data"],
+            button_text=button["text"],
+            strict=False,
+        )
 
     async def advance(self, **delta: float) -> None:
         self.clock.advance(**delta)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 
-from sqlalchemy import func, select, update
+import pytest
+from sqlalchemy import func, make_url, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.domain.context import Domain
 from models import Person
-from models.db import read_only
+from models.db import inline_sqlite_url, read_only
 
 
 async def rename(domain: Domain, name: str) -> None:
@@ -49,3 +53,116 @@ async def test_an_ordinary_session_on_sqlite_takes_its_turn_to_write(domain: Dom
     async with domain.sessions() as session:
         last = await session.scalar(select(Person.name).where(Person.id == "sita"))
     assert last == ("second" if sqlite else "first")
+
+
+# --- SQLite in the bot's own process (models.sqlite_inline) -------------------------------
+
+
+class Ticker:
+    """Counts the event loop's turns while something else runs: a loop stopped by a blocking
+    call counts none."""
+
+    def __init__(self) -> None:
+        self.ticks = 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            self.ticks += 1
+
+    def __enter__(self) -> Ticker:
+        self._task = asyncio.create_task(self._run())
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+
+
+def sqlite_path(domain: Domain) -> str | None:
+    bind = domain.sessions.kw["bind"]
+    return bind.url.database if bind.dialect.name == "sqlite" else None
+
+
+# About half a second of SQLite's own work, whatever the data.
+SLOW_COUNT = text(
+    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000) "
+    "SELECT count(*) FROM n"
+)
+
+
+async def test_a_long_report_does_not_stop_the_bot_from_answering(domain: Domain) -> None:
+    async with domain.sessions() as report:
+        await read_only(report)
+        with Ticker() as ticker:
+            assert await report.scalar(SLOW_COUNT) == 3_000_000
+        await report.commit()
+    # The loop kept turning (every 10 ms) while SQLite counted.
+    assert ticker.ticks >= 5
+
+
+async def test_a_writer_in_another_process_is_waited_for_without_stopping_the_loop(
+    domain: Domain,
+) -> None:
+    path = sqlite_path(domain)
+    if path is None:
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with Ticker() as ticker:
+            waiting = asyncio.create_task(rename(domain, "after the other process"))
+            await asyncio.sleep(0.3)
+            assert not waiting.done()
+            other.execute("COMMIT")
+            await asyncio.wait_for(waiting, timeout=10)
+        assert ticker.ticks >= 10
+    finally:
+        other.close()
+    async with domain.sessions() as session:
+        assert await session.scalar(select(Person.name).where(Person.id == "sita")) == (
+            "after the other process"
+        )
+
+
+async def test_a_writer_held_up_too_long_hears_database_is_locked(
+    domain: Domain,
+) -> None:
+    path = sqlite_path(domain)
+    if path is None:
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    engine = create_async_engine(
+        inline_sqlite_url(make_url(domain.sessions.kw["bind"].url)), connect_args={"timeout": 0.3}
+    )
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        async with engine.connect() as connection:
+            with pytest.raises(OperationalError, match="database is locked"):
+                await connection.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        other.close()
+        await engine.dispose()
+
+
+async def test_writers_of_one_process_take_turns_and_all_land(domain: Domain) -> None:
+    """Sessions that do not go through Domain.writing still queue, instead of failing on
+    the lock another session of the same process holds."""
+    await asyncio.wait_for(
+        asyncio.gather(*(rename(domain, f"writer {n}") for n in range(20))), timeout=30
+    )
+    async with domain.sessions() as session:
+        name = await session.scalar(select(Person.name).where(Person.id == "sita"))
+    assert name is not None and name.startswith("writer ")
+
+
+async def test_rows_read_after_the_commit_are_all_there(domain: Domain) -> None:
+    """A result read lazily from SQLite stays readable after its transaction ended."""
+    async with domain.sessions() as session:
+        result = await session.execute(select(Person.id).order_by(Person.id))
+        await session.commit()
+        ids = result.scalars().all()
+    async with domain.sessions() as session:
+        assert ids == list(await session.scalars(select(Person.id).order_by(Person.id)))
+    assert len(ids) > 1

@@ -1,0 +1,281 @@
+"""Corridor and a bare aiogram echo bot, each run as its own process, as a deployment runs.
+
+The emulator (standing in for Telegram's Bot API server) and the simulated users share this
+process; each bot is a separate process polling it over HTTP: `corridor run` with the
+example network, and bench/echo_bot.py. For each bot, --users people act, --concurrency at
+a time:
+- `/start`: each sends /start (the echo bot: a text) and waits for the answer;
+- report steps (Corridor): each opens the guided report and answers it to the end, as
+  bench/report_steps.py does (tests.support's hurried player).
+
+Per row: updates/s, latency (send → answer seen), and the bot process's own CPU per update
+(/proc: user + system time of the bot process, threads included), so the emulator's and the
+users' work is not charged to the bot. The ratio goals of issue 10 set Corridor's rate
+against the echo bot's, measured in the same run.
+
+On a 2-core machine the bot has one core and the emulator with the users the other: when
+the emulator's core is the one that is full, a rate says more about it than about the bot,
+so compare the CPU per update too.
+
+    .venv/bin/python bench/process_ratio.py [--users 200] [--concurrency 50] [--db sqlite|postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+from _common import PG_URL, ROOT, ms, percentile, quiet_logs, scratch_postgres, table, write_json
+from crash import config_file
+
+from tests.support import ReportPlayer, Step, play_report
+
+CORRIDOR_TOKEN = "7000000011:AAHratioRATIOratioRATIOratio1234567"
+ECHO_TOKEN = "7000000012:AAHechoECHOechoECHOechoECHO12345678"
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+
+
+class BotProcess:
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.argv, self.env = argv, env
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> BotProcess:
+        self.process = await asyncio.create_subprocess_exec(
+            *self.argv,
+            env=self.env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            cwd=ROOT,
+        )
+        lines: list[str] = []
+        while not lines or "Start polling" not in lines[-1]:
+            line = await asyncio.wait_for(self.process.stdout.readline(), 120)
+            if not line:
+                raise RuntimeError("the bot ended:\n" + "".join(lines[-20:]))
+            lines.append(line.decode())
+        self._drain = asyncio.create_task(self._read_rest())
+        return self
+
+    async def _read_rest(self) -> None:
+        with contextlib.suppress(Exception):
+            while await self.process.stdout.readline():
+                pass
+
+    @property
+    def cpu(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    async def __aexit__(self, *_: object) -> None:
+        self.process.terminate()
+        await asyncio.wait_for(self.process.wait(), 60)
+
+
+async def measure(
+    name: str, bot: BotProcess, people: list[int], concurrency: int, one: Any
+) -> dict[str, Any]:
+    latencies: list[float] = []
+    gate = asyncio.Semaphore(concurrency)
+
+    async def person(uid: int) -> None:
+        async with gate:
+            await one(uid, latencies)
+
+    began, cpu = time.perf_counter(), bot.cpu
+    await asyncio.gather(*(person(uid) for uid in people))
+    elapsed, used = time.perf_counter() - began, bot.cpu - cpu
+    count = len(latencies)
+    return {
+        "name": name,
+        "count": count,
+        "per_s": count / elapsed,
+        "bot_cpu_ms_each": used / count * 1000,
+        "median_s": sorted(latencies)[count // 2],
+        "p99_s": percentile(latencies, 99),
+    }
+
+
+def answered_text(tg: Any, text: str, expect: str) -> Any:
+    async def one(uid: int, latencies: list[float]) -> None:
+        started = time.perf_counter()
+        sent = await tg.send_message(uid, text)
+        await tg.wait_for_message(
+            uid, contains=expect, after_message_id=sent["message_id"], timeout=120
+        )
+        latencies.append(time.perf_counter() - started)
+
+    return one
+
+
+def report_steps(tg: Any) -> Any:
+    harness = SimpleNamespace(tg=tg)
+
+    async def act(uid: int, step: Step, message: dict[str, Any] | None, latencies: list) -> None:
+        started = time.perf_counter()
+        if step.data is None:
+            sent = await tg.send_message(uid, step.text)
+            await tg.wait_for_message(uid, after_message_id=sent["message_id"], timeout=120)
+        else:
+            query = await tg.press_button(uid, uid, message["message_id"], data=step.data)
+            await tg.get_callback_answer(query, timeout=120)
+        if not step.opening:
+            latencies.append(time.perf_counter() - started)
+        await asyncio.sleep(0.05)  # the next question follows the answer through the outbox
+
+    async def one(uid: int, latencies: list[float]) -> None:
+        async def step(uid: int, step: Step, message: dict[str, Any] | None) -> None:
+            await act(uid, step, message, latencies)
+
+        await play_report(harness, uid, "report", ReportPlayer(), act=step)  # type: ignore[arg-type]
+
+    return one
+
+
+async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list[dict[str, Any]]:
+    from bot.crypto import generate_key
+    from corridor_dev.harness import example_network
+    from tgemulator.client import EmulatorClient
+    from tgemulator.server import start_emulator
+
+    server = await start_emulator()
+    rows: list[dict[str, Any]] = []
+    try:
+        echo_tg = EmulatorClient(server.base_url, ECHO_TOKEN)
+        echo_people = [
+            (await echo_tg.create_user(f"E{i}", started=True))["id"] for i in range(args.users)
+        ]
+        echo = BotProcess(
+            [sys.executable, str(ROOT / "bench" / "echo_bot.py"), server.base_url, ECHO_TOKEN],
+            {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
+        )
+        async with echo:
+            rows.append(
+                await measure(
+                    "echo bot, a text",
+                    echo,
+                    echo_people,
+                    args.concurrency,
+                    answered_text(echo_tg, "hello", "hello"),
+                )
+            )
+        tg = EmulatorClient(server.base_url, CORRIDOR_TOKEN)
+        network = example_network()
+        for person in network["people"]:
+            await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
+        chat_ids = {}
+        for group in network["groups"]:
+            members = [
+                p["telegram_user_id"]
+                for p in network["people"]
+                if p.get("organisation") == group["organisation"]
+            ]
+            chat = await tg.create_group(group["title"], members, supergroup=True)
+            chat_ids[group["chat_id"]] = chat["id"]
+        starters = [
+            (await tg.create_user(f"S{i}", language_code="en"))["id"] for i in range(args.users)
+        ]
+        reporters = [
+            (await tg.create_user(f"R{i}", language_code="en"))["id"] for i in range(args.reporters)
+        ]
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(folder),
+            "CORRIDOR_TELEGRAM_TOKEN": CORRIDOR_TOKEN,
+            "CORRIDOR_TELEGRAM_API_BASE_URL": server.base_url,
+            "CORRIDOR_ENCRYPTION_KEYS": generate_key(),
+            "CORRIDOR_DATABASE_URL": database_url,
+        }
+        corridor = BotProcess(
+            [sys.executable, "-m", "bot", "--config", str(config_file(folder, chat_ids)), "run"],
+            env,
+        )
+        async with corridor:
+            rows.append(
+                await measure(
+                    "Corridor /start",
+                    corridor,
+                    starters,
+                    args.concurrency,
+                    answered_text(tg, "/start", "Welcome to Corridor"),
+                )
+            )
+            rows.append(
+                await measure(
+                    "Corridor report steps",
+                    corridor,
+                    reporters,
+                    args.concurrency,
+                    report_steps(tg),
+                )
+            )
+        await echo_tg.close()
+        await tg.close()
+    finally:
+        await server.close()
+    return rows
+
+
+async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
+    quiet_logs()
+    with tempfile.TemporaryDirectory(prefix="bench-ratio-") as workdir:
+        folder = Path(workdir)
+        if args.db == "postgres":
+            async with scratch_postgres("bench_ratio", PG_URL) as url:
+                return await run(args, url, folder)
+        return await run(args, f"sqlite+aiosqlite:///{folder / 'ratio.sqlite3'}", folder)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--users", type=int, default=200, help="people sending /start")
+    parser.add_argument("--reporters", type=int, default=60, help="people filing a report")
+    parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--json")
+    args = parser.parse_args()
+    print(f"load average before start: {os.getloadavg()[0]:.2f}")
+    rows = asyncio.run(main_async(args))
+    print(
+        table(
+            ["", "count", "per s", "bot CPU ms each", "median ms", "p99 ms"],
+            [
+                [
+                    r["name"],
+                    r["count"],
+                    f"{r['per_s']:.0f}",
+                    f"{r['bot_cpu_ms_each']:.1f}",
+                    ms(r["median_s"]),
+                    ms(r["p99_s"]),
+                ]
+                for r in rows
+            ],
+            title=f"each bot its own process ({args.db}), {args.concurrency} people at a time",
+        )
+    )
+    echo = rows[0]
+    print("\nRatio to the echo bot (rate; and the echo bot's CPU per update ÷ the bot's):")
+    for row in rows[1:]:
+        print(
+            f"  {row['name']:<24} rate {row['per_s'] / echo['per_s']:.2f}   "
+            f"CPU {echo['bot_cpu_ms_each'] / row['bot_cpu_ms_each']:.2f}"
+        )
+    write_json(args.json, rows)
+
+
+if __name__ == "__main__":
+    main()
