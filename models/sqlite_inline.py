@@ -52,8 +52,8 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 
 class InlineCursor:
-    """A sqlite3 cursor; in a read-only transaction the statement and its rows are fetched
-    on a worker thread."""
+    """A sqlite3 cursor whose rows are read at once; in a read-only transaction the
+    statement and its rows are read on a worker thread."""
 
     __slots__ = ("_connection", "_cursor", "_description", "_rowcount", "_rows")
 
@@ -90,6 +90,11 @@ class InlineCursor:
             )
             return self
         connection.retrying(self._cursor.execute, operation, parameters)
+        if self._cursor.description is not None:
+            # Rows are read now, as aiosqlite did: an unfinished statement would keep its
+            # read snapshot open after the result was dropped.
+            self._rows = collections.deque(self._cursor.fetchall())
+            self._description, self._rowcount = self._cursor.description, self._cursor.rowcount
         if in_greenlet():
             # SQLAlchemy's AsyncConnection.execute requires the call to have awaited
             # something; a finished coroutine costs two greenlet switches, not a loop turn.
@@ -124,8 +129,8 @@ class InlineCursor:
         self._cursor.close()
 
     async def _async_soft_close(self) -> None:
-        """SQLAlchemy's asyncio layer closes a driver's cursor early where its rows were
-        prefetched; ours are read from SQLite as they are fetched, so it stays open."""
+        """SQLAlchemy's asyncio layer closes a driver's cursor here once its rows were
+        read; ours were read in execute and stay with the cursor until it closes."""
 
     def setinputsizes(self, *sizes: Any) -> None:
         pass
