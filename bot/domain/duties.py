@@ -14,6 +14,7 @@ from bot.domain.notices import Digest, DigestChart, DraftReminder
 from bot.domain.outbox import queue_notice, queue_parts
 from bot.domain.people import coordinator_corridors
 from models import Case, HandledUpdate, Person, Timer
+from models.db import read_only
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -31,11 +32,12 @@ async def run_due(domain: Domain, limit: int = 100) -> int:
         ids = [t.id for t in leased]
     for timer_id in ids:
         try:
+            built = await _digest_ahead(domain, timer_id)
             async with domain.transaction() as session:
                 timer = await session.get(Timer, timer_id)
                 if timer is None or timer.status != "running":
                     continue
-                await _fire(session, domain, timer)
+                await _fire(session, domain, timer, built)
                 timer.status = "done"
                 timer.fired_at = domain.now()
         except Exception:
@@ -48,9 +50,25 @@ async def run_due(domain: Domain, limit: int = 100) -> int:
     return len(ids)
 
 
-async def _fire(session, domain: Domain, timer: Timer) -> None:  # type: ignore[no-untyped-def]
+async def _digest_ahead(domain: Domain, timer_id: int) -> Digest | None:
+    """A digest timer's digest, built before its write transaction in a read-only one (as
+    ``corridor digest --send`` does): a year of figures then holds up no other writer, and
+    on SQLite its reads run off the event loop's thread."""
+    async with domain.sessions() as session:
+        await read_only(session)
+        timer = await session.get(Timer, timer_id)
+        if timer is None or timer.kind != "digest":
+            return None
+        person = await session.get(Person, timer.payload.get("person"))
+        if person is None or not person.active:
+            return None
+        corridors = await coordinator_corridors(session, person)
+        return await digest.build(session, domain, corridors, bool(timer.payload.get("weekly")))
+
+
+async def _fire(session, domain: Domain, timer: Timer, built: Digest | None = None) -> None:  # type: ignore[no-untyped-def]
     if timer.kind == "digest":
-        await fire_digest(session, domain, timer)
+        await fire_digest(session, domain, timer, built)
         return
     case = await session.get(Case, timer.case_id) if timer.case_id else None
     if case is None:
@@ -150,12 +168,15 @@ async def queue_built_digest(  # type: ignore[no-untyped-def]
     )
 
 
-async def fire_digest(session, domain: Domain, timer: Timer) -> None:  # type: ignore[no-untyped-def]
+async def fire_digest(session, domain: Domain, timer: Timer, built: Digest | None = None) -> None:  # type: ignore[no-untyped-def]
     person = await session.get(Person, timer.payload.get("person"))
     if person is None or not person.active:
         return
     weekly = bool(timer.payload.get("weekly"))
-    await queue_digest(session, domain, person, weekly)
+    if built is None or built.weekly != weekly:
+        await queue_digest(session, domain, person, weekly)
+    else:
+        await queue_built_digest(session, domain, person, built)
     schedule_digest(session, domain, person, weekly)
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import func, select
 
-from bot.domain import cases, claims, duties, followups, referral, relay, resolution
+from bot.domain import cases, claims, digest, duties, followups, referral, relay, resolution
 from bot.domain.context import Domain
 from models import Case, CaseCard, CaseEvent, OutboxMessage, Person, Timer
 from tests.support import wage_report
@@ -353,6 +354,25 @@ async def test_timer_restart_safety_a_leased_timer_is_not_fired_twice(domain: Do
     async with domain.sessions() as session, session.begin():
         third = await timers.claim_due(session, domain.now())
     assert [t.id for t in third] == [first[0].id]
+
+
+async def test_a_timers_digest_is_read_in_a_read_only_transaction(
+    domain: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A year of figures must not hold the write lock (SQLite: nor the event loop)."""
+    read_only_reads: list[bool] = []
+    build = digest.build
+
+    async def watched(session, *args, **kwargs):  # type: ignore[no-untyped-def]
+        read_only_reads.append(bool(session.info.get("read_only")))
+        return await build(session, *args, **kwargs)
+
+    monkeypatch.setattr(digest, "build", watched)
+    await duties.ensure_digest_timers(domain)
+    domain.clock.advance(hours=20, minutes=16)
+    await duties.run_due(domain)
+    assert read_only_reads and all(read_only_reads)
+    assert len(await outbox(domain, purpose="digest")) >= len(read_only_reads)
 
 
 async def test_digest_is_sent_at_local_time(domain: Domain) -> None:
