@@ -17,8 +17,6 @@ from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, TelegramMethod
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 from sqlalchemy import insert
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import calls
@@ -30,7 +28,7 @@ from bot.domain.people import Role, person_by_telegram
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
-from models.db import writable
+from models.db import upsert_insert, writable
 
 log = logging.getLogger(__name__)
 
@@ -116,9 +114,8 @@ class DatabaseMiddleware(BaseMiddleware):
     async def _first_time(self, session: AsyncSession, update_id: int) -> bool:
         # A plain INSERT … ON CONFLICT DO NOTHING: no unit of work, no failed statement to
         # roll back, and the row is in the same commit as the update's change.
-        insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
         added = await session.execute(
-            insert(HandledUpdate.__table__)
+            upsert_insert(session)(HandledUpdate.__table__)
             .values(update_id=update_id, handled_at=self.domain.now())
             .on_conflict_do_nothing(index_elements=["update_id"])
         )

@@ -9,6 +9,8 @@ from typing import Any
 from urllib.parse import quote
 
 from sqlalchemy import URL, event, make_url
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -170,6 +172,14 @@ def after_commits_writing(
 
 def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
+
+
+def upsert_insert(session: Session | AsyncSession) -> Callable[..., Any]:
+    """The dialect's ``insert`` (with ``on_conflict_do_nothing`` / ``do_update``) for the
+    session's database: both SQLite and PostgreSQL have it, the generic insert has not."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert
+    return sqlite_insert
 
 
 async def read_only(session: AsyncSession) -> None:

@@ -8,8 +8,6 @@ import secrets
 from dataclasses import dataclass, field
 
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -29,6 +27,7 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from models import Attachment, Case, Consent, Reporter
+from models.db import upsert_insert
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
 
@@ -82,9 +81,8 @@ async def reporter_for(
     if reporter is None:
         # Two updates of a new user (a double tap) may race to create them: insert or
         # ignore, then read, so neither fails.
-        insert = sqlite_insert if session.bind.dialect.name == "sqlite" else postgresql_insert
         inserted = await session.scalar(
-            insert(Reporter)
+            upsert_insert(session)(Reporter)
             .values(
                 user_key=key,
                 chat_id=str(chat_id),

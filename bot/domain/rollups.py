@@ -46,8 +46,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, event, func, select
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from bot.domain import counted
@@ -62,6 +60,7 @@ from bot.taxonomy import (
     indicators_of,
 )
 from models.cases import Case, CaseEvent, Consent
+from models.db import upsert_insert
 from models.stats import StatsDay, StatsName
 
 EVENT, COHORT = "event", "cohort"
@@ -485,17 +484,13 @@ def _transaction_end(session: Session, transaction: Any) -> None:
         session.info.pop(_STATE, None)
 
 
-def _insert(session: Session) -> Any:
-    return postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-
-
 def apply(
     session: Session,
     days: dict[DayKey, list[int]] | dict[DayKey, tuple[int, int, int]],
     names: dict[NameKey, int],
 ) -> None:
     """Add these differences to the rollup rows (creating rows as needed), in key order."""
-    insert = _insert(session)
+    insert = upsert_insert(session)
     rows = [
         {
             "corridor": key[0],
