@@ -29,10 +29,10 @@ WEEKDAY_INDEX = {
 async def run_due(domain: Domain, limit: int = 100) -> int:
     async with domain.transaction() as session:
         leased = await timers.claim_due(session, domain.now(), limit)
-        ids = [t.id for t in leased]
-    for timer_id in ids:
+        due = [(t.id, t.kind) for t in leased]
+    for timer_id, kind in due:
         try:
-            built = await _digest_ahead(domain, timer_id)
+            built = await _digest_ahead(domain, timer_id) if kind == "digest" else None
             async with domain.transaction() as session:
                 timer = await session.get(Timer, timer_id)
                 if timer is None or timer.status != "running":
@@ -47,7 +47,7 @@ async def run_due(domain: Domain, limit: int = 100) -> int:
                 if timer is not None:
                     timer.status = "failed" if timer.attempts >= MAX_ATTEMPTS else "pending"
                     timer.due_at = domain.now() + dt.timedelta(minutes=2**timer.attempts)
-    return len(ids)
+    return len(due)
 
 
 async def _digest_ahead(domain: Domain, timer_id: int) -> Digest | None:
@@ -57,7 +57,7 @@ async def _digest_ahead(domain: Domain, timer_id: int) -> Digest | None:
     async with domain.sessions() as session:
         await read_only(session)
         timer = await session.get(Timer, timer_id)
-        if timer is None or timer.kind != "digest":
+        if timer is None:
             return None
         person = await session.get(Person, timer.payload.get("person"))
         if person is None or not person.active:
@@ -173,7 +173,7 @@ async def fire_digest(session, domain: Domain, timer: Timer, built: Digest | Non
     if person is None or not person.active:
         return
     weekly = bool(timer.payload.get("weekly"))
-    if built is None or built.weekly != weekly:
+    if built is None:
         await queue_digest(session, domain, person, weekly)
     else:
         await queue_built_digest(session, domain, person, built)
