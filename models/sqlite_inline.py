@@ -84,17 +84,16 @@ class InlineCursor:
         if operation.startswith("BEGIN"):
             connection.begin(self._cursor, operation)
             return self
+        # Rows are read now, as aiosqlite did: an unfinished statement would keep its read
+        # snapshot open after the result was dropped.
         if connection.offload and in_greenlet():
             self._rows, self._description, self._rowcount = await_(
                 asyncio.to_thread(_execute_and_fetch, self._cursor, operation, parameters)
             )
             return self
-        connection.retrying(self._cursor.execute, operation, parameters)
-        if self._cursor.description is not None:
-            # Rows are read now, as aiosqlite did: an unfinished statement would keep its
-            # read snapshot open after the result was dropped.
-            self._rows = collections.deque(self._cursor.fetchall())
-            self._description, self._rowcount = self._cursor.description, self._cursor.rowcount
+        self._rows, self._description, self._rowcount = connection.retrying(
+            _execute_and_fetch, self._cursor, operation, parameters
+        )
         if in_greenlet():
             # SQLAlchemy's AsyncConnection.execute requires the call to have awaited
             # something; a finished coroutine costs two greenlet switches, not a loop turn.
@@ -174,6 +173,7 @@ class InlineConnection(AdaptedConnection):
         return InlineCursor(self)
 
     def begin(self, cursor: sqlite3.Cursor, operation: str) -> None:
+        self._changes_at_begin = self.driver.total_changes
         if operation.strip().upper() == "BEGIN":
             self.retrying(cursor.execute, operation)
             self.offload = True
@@ -190,7 +190,6 @@ class InlineConnection(AdaptedConnection):
         except BaseException:
             self._release()
             raise
-        self._changes_at_begin = self.driver.total_changes
 
     def retrying(self, call: Any, *args: Any) -> Any:
         """``call(*args)``, tried again while another process holds a lock SQLite says it
