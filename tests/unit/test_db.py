@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import func, make_url, select, text, update
@@ -80,9 +82,19 @@ class Ticker:
         self._task.cancel()
 
 
-def sqlite_path(domain: Domain) -> str | None:
+@contextlib.contextmanager
+def another_process_writing(domain: Domain) -> Iterator[sqlite3.Connection]:
+    """A plain sqlite3 connection holding the database's write lock (as an operator command
+    beside the bot would) until it commits or the block ends."""
     bind = domain.sessions.kw["bind"]
-    return bind.url.database if bind.dialect.name == "sqlite" else None
+    if bind.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    other = sqlite3.connect(bind.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        yield other
+    finally:
+        other.close()
 
 
 # About half a second of SQLite's own work, whatever the data.
@@ -105,21 +117,13 @@ async def test_a_long_report_does_not_stop_the_bot_from_answering(domain: Domain
 async def test_a_writer_in_another_process_is_waited_for_without_stopping_the_loop(
     domain: Domain,
 ) -> None:
-    path = sqlite_path(domain)
-    if path is None:
-        pytest.skip("PostgreSQL has no database-wide write lock")
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        with Ticker() as ticker:
-            waiting = asyncio.create_task(rename(domain, "after the other process"))
-            await asyncio.sleep(0.3)
-            assert not waiting.done()
-            other.execute("COMMIT")
-            await asyncio.wait_for(waiting, timeout=10)
-        assert ticker.ticks >= 10
-    finally:
-        other.close()
+    with another_process_writing(domain) as other, Ticker() as ticker:
+        waiting = asyncio.create_task(rename(domain, "after the other process"))
+        await asyncio.sleep(0.3)
+        assert not waiting.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(waiting, timeout=10)
+    assert ticker.ticks >= 10
     async with domain.sessions() as session:
         assert await session.scalar(select(Person.name).where(Person.id == "sita")) == (
             "after the other process"
@@ -129,21 +133,17 @@ async def test_a_writer_in_another_process_is_waited_for_without_stopping_the_lo
 async def test_a_writer_held_up_too_long_hears_database_is_locked(
     domain: Domain,
 ) -> None:
-    path = sqlite_path(domain)
-    if path is None:
-        pytest.skip("PostgreSQL has no database-wide write lock")
-    engine = create_async_engine(
-        inline_sqlite_url(make_url(domain.sessions.kw["bind"].url)), connect_args={"timeout": 0.3}
-    )
-    other = sqlite3.connect(path, isolation_level=None)
-    other.execute("BEGIN IMMEDIATE")
-    try:
-        async with engine.connect() as connection:
-            with pytest.raises(OperationalError, match="database is locked"):
-                await connection.exec_driver_sql("BEGIN IMMEDIATE")
-    finally:
-        other.close()
-        await engine.dispose()
+    with another_process_writing(domain):
+        engine = create_async_engine(
+            inline_sqlite_url(make_url(domain.sessions.kw["bind"].url)),
+            connect_args={"timeout": 0.3},
+        )
+        try:
+            async with engine.connect() as connection:
+                with pytest.raises(OperationalError, match="database is locked"):
+                    await connection.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            await engine.dispose()
 
 
 async def test_writers_of_one_process_take_turns_and_all_land(domain: Domain) -> None:
@@ -158,7 +158,7 @@ async def test_writers_of_one_process_take_turns_and_all_land(domain: Domain) ->
 
 
 async def test_rows_read_after_the_commit_are_all_there(domain: Domain) -> None:
-    """A result read lazily from SQLite stays readable after its transaction ended."""
+    """A result stays readable after its transaction ended."""
     async with domain.sessions() as session:
         result = await session.execute(select(Person.id).order_by(Person.id))
         await session.commit()
