@@ -58,37 +58,28 @@ def config_file(folder: Path, chat_ids: dict[int, int]) -> Path:
     return path
 
 
-class Bot:
-    """The `corridor run` process, killed and restarted."""
+class BotProcess:
+    """A bot run as its own process (``argv``), ready once it logs "Start polling"; its
+    output is read and dropped after that."""
 
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        self.config, self.env = config, env
+    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
+        self.argv, self.env = argv, env
         self.process: asyncio.subprocess.Process | None = None
-        self.kills: list[float] = []  # wall-clock seconds
-        self.ready: list[float] = []
 
     async def start(self) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "--config",
-            str(self.config),
-            "run",
+            *self.argv,
             env=self.env,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
             cwd=ROOT,
         )
-        lines = []
-        while True:
+        lines: list[str] = []
+        while not lines or "Start polling" not in lines[-1]:
             line = await asyncio.wait_for(self.process.stdout.readline(), 120)
             if not line:
-                raise RuntimeError("corridor run ended:\n" + "".join(lines[-20:]))
+                raise RuntimeError(f"{self.argv[-1]} ended:\n" + "".join(lines[-20:]))
             lines.append(line.decode())
-            if "Start polling" in lines[-1]:
-                break
-        self.ready.append(time.time())
         self._drain = asyncio.create_task(self._read_rest())
 
     async def _read_rest(self) -> None:
@@ -96,14 +87,75 @@ class Bot:
             while await self.process.stdout.readline():
                 pass
 
+    async def stop(self) -> int:
+        self.process.terminate()
+        return await asyncio.wait_for(self.process.wait(), 60)
+
+
+def corridor_run(config: Path) -> list[str]:
+    return [sys.executable, "-m", "bot", "--config", str(config), "run"]
+
+
+def corridor_env(folder: Path, base_url: str, token: str, database_url: str) -> dict[str, str]:
+    from bot.crypto import generate_key
+
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(folder),
+        "CORRIDOR_TELEGRAM_TOKEN": token,
+        "CORRIDOR_TELEGRAM_API_BASE_URL": base_url,
+        "CORRIDOR_ENCRYPTION_KEYS": generate_key(),
+        "CORRIDOR_DATABASE_URL": database_url,
+    }
+
+
+async def emulate_network(tg: Any) -> tuple[dict[str, int], dict[int, int]]:
+    """The example network's people and responder groups on the emulator: the group of each
+    organisation, and the emulator's chat id for each configured one."""
+    from corridor_dev.harness import example_network
+
+    network = example_network()
+    for person in network["people"]:
+        await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
+    groups, chat_ids = {}, {}
+    for group in network["groups"]:
+        members = [
+            p["telegram_user_id"]
+            for p in network["people"]
+            if p.get("organisation") == group["organisation"]
+        ]
+        chat = await tg.create_group(group["title"], members, supergroup=True)
+        chat_ids[group["chat_id"]] = chat["id"]
+        groups[group["organisation"]] = chat["id"]
+    return groups, chat_ids
+
+
+async def on_database(db: str, name: str, run: Any) -> Any:
+    """``run(database_url, folder)`` on a fresh SQLite file or a scratch PostgreSQL database."""
+    with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as workdir:
+        folder = Path(workdir)
+        if db == "postgres":
+            async with scratch_postgres(f"bench_{name}", PG_URL) as url:
+                return await run(url, folder)
+        return await run(f"sqlite+aiosqlite:///{folder / (name + '.sqlite3')}", folder)
+
+
+class Bot(BotProcess):
+    """The `corridor run` process, killed and restarted."""
+
+    def __init__(self, config: Path, env: dict[str, str]) -> None:
+        super().__init__(corridor_run(config), env)
+        self.kills: list[float] = []  # wall-clock seconds
+        self.ready: list[float] = []
+
+    async def start(self) -> None:
+        await super().start()
+        self.ready.append(time.time())
+
     async def kill(self) -> None:
         self.process.kill()
         await self.process.wait()
         self.kills.append(time.time())
-
-    async def stop(self) -> int:
-        self.process.terminate()
-        return await asyncio.wait_for(self.process.wait(), 60)
 
 
 async def converse(tg: Any, user: int, patience: float, told: dict[int, list[str]]) -> int:
@@ -169,8 +221,6 @@ def claim_button(message: dict[str, Any]) -> int | None:
 async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict[str, Any]:
     from sqlalchemy import select
 
-    from bot.crypto import generate_key
-    from corridor_dev.harness import example_network
     from models import Case
     from models.db import make_engine, make_sessionmaker
     from tgemulator.client import EmulatorClient
@@ -178,31 +228,12 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
 
     server = await start_emulator()
     tg = EmulatorClient(server.base_url, TOKEN)
-    network = example_network()
-    for person in network["people"]:
-        await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
-    groups, chat_ids = {}, {}
-    for group in network["groups"]:
-        members = [
-            p["telegram_user_id"]
-            for p in network["people"]
-            if p.get("organisation") == group["organisation"]
-        ]
-        chat = await tg.create_group(group["title"], members, supergroup=True)
-        chat_ids[group["chat_id"]] = chat["id"]
-        groups[group["organisation"]] = chat["id"]
+    groups, chat_ids = await emulate_network(tg)
     users = [
         (await tg.create_user(f"Worker {i}", user_id=FIRST_USER + i, started=True))["id"]
         for i in range(args.users)
     ]
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "HOME": str(folder),
-        "CORRIDOR_TELEGRAM_TOKEN": TOKEN,
-        "CORRIDOR_TELEGRAM_API_BASE_URL": server.base_url,
-        "CORRIDOR_ENCRYPTION_KEYS": generate_key(),
-        "CORRIDOR_DATABASE_URL": database_url,
-    }
+    env = corridor_env(folder, server.base_url, TOKEN, database_url)
     bot = Bot(config_file(folder, chat_ids), env)
     told: dict[int, list[str]] = {}
     cards: dict[int, list[float]] = {}
@@ -283,12 +314,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
 
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="bench-crash-") as workdir:
-        folder = Path(workdir)
-        if args.db == "postgres":
-            async with scratch_postgres("bench_crash", PG_URL) as url:
-                return await run(args, url, folder)
-        return await run(args, f"sqlite+aiosqlite:///{folder / 'crash.sqlite3'}", folder)
+    return await on_database(args.db, "crash", lambda url, folder: run(args, url, folder))
 
 
 def main() -> None:

@@ -24,17 +24,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from _common import PG_URL, ROOT, ms, percentile, quiet_logs, scratch_postgres, table, write_json
-from crash import config_file
+from _common import ROOT, ms, percentile, quiet_logs, table, write_json
+from crash import (
+    BotProcess,
+    config_file,
+    corridor_env,
+    corridor_run,
+    emulate_network,
+    on_database,
+)
 
 from tests.support import ReportPlayer, Step, play_report
 
@@ -48,44 +53,23 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
 
 
-class BotProcess:
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.argv, self.env = argv, env
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def __aenter__(self) -> BotProcess:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            env=self.env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            cwd=ROOT,
-        )
-        lines: list[str] = []
-        while not lines or "Start polling" not in lines[-1]:
-            line = await asyncio.wait_for(self.process.stdout.readline(), 120)
-            if not line:
-                raise RuntimeError("the bot ended:\n" + "".join(lines[-20:]))
-            lines.append(line.decode())
-        self._drain = asyncio.create_task(self._read_rest())
-        return self
-
-    async def _read_rest(self) -> None:
-        with contextlib.suppress(Exception):
-            while await self.process.stdout.readline():
-                pass
+class MeasuredBot(BotProcess):
+    """A bot process whose CPU time can be read, running for the ``async with`` block."""
 
     @property
     def cpu(self) -> float:
         return cpu_seconds(self.process.pid)
 
+    async def __aenter__(self) -> MeasuredBot:
+        await self.start()
+        return self
+
     async def __aexit__(self, *_: object) -> None:
-        self.process.terminate()
-        await asyncio.wait_for(self.process.wait(), 60)
+        await self.stop()
 
 
 async def measure(
-    name: str, bot: BotProcess, people: list[int], concurrency: int, one: Any
+    name: str, bot: MeasuredBot, people: list[int], concurrency: int, one: Any
 ) -> dict[str, Any]:
     latencies: list[float] = []
     gate = asyncio.Semaphore(concurrency)
@@ -145,8 +129,6 @@ def report_steps(tg: Any) -> Any:
 
 
 async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list[dict[str, Any]]:
-    from bot.crypto import generate_key
-    from corridor_dev.harness import example_network
     from tgemulator.client import EmulatorClient
     from tgemulator.server import start_emulator
 
@@ -157,7 +139,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
         echo_people = [
             (await echo_tg.create_user(f"E{i}", started=True))["id"] for i in range(args.users)
         ]
-        echo = BotProcess(
+        echo = MeasuredBot(
             [sys.executable, str(ROOT / "bench" / "echo_bot.py"), server.base_url, ECHO_TOKEN],
             {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
         )
@@ -172,35 +154,16 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
                 )
             )
         tg = EmulatorClient(server.base_url, CORRIDOR_TOKEN)
-        network = example_network()
-        for person in network["people"]:
-            await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
-        chat_ids = {}
-        for group in network["groups"]:
-            members = [
-                p["telegram_user_id"]
-                for p in network["people"]
-                if p.get("organisation") == group["organisation"]
-            ]
-            chat = await tg.create_group(group["title"], members, supergroup=True)
-            chat_ids[group["chat_id"]] = chat["id"]
+        _groups, chat_ids = await emulate_network(tg)
         starters = [
             (await tg.create_user(f"S{i}", language_code="en"))["id"] for i in range(args.users)
         ]
         reporters = [
             (await tg.create_user(f"R{i}", language_code="en"))["id"] for i in range(args.reporters)
         ]
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(folder),
-            "CORRIDOR_TELEGRAM_TOKEN": CORRIDOR_TOKEN,
-            "CORRIDOR_TELEGRAM_API_BASE_URL": server.base_url,
-            "CORRIDOR_ENCRYPTION_KEYS": generate_key(),
-            "CORRIDOR_DATABASE_URL": database_url,
-        }
-        corridor = BotProcess(
-            [sys.executable, "-m", "bot", "--config", str(config_file(folder, chat_ids)), "run"],
-            env,
+        corridor = MeasuredBot(
+            corridor_run(config_file(folder, chat_ids)),
+            corridor_env(folder, server.base_url, CORRIDOR_TOKEN, database_url),
         )
         async with corridor:
             rows.append(
@@ -230,12 +193,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
     quiet_logs()
-    with tempfile.TemporaryDirectory(prefix="bench-ratio-") as workdir:
-        folder = Path(workdir)
-        if args.db == "postgres":
-            async with scratch_postgres("bench_ratio", PG_URL) as url:
-                return await run(args, url, folder)
-        return await run(args, f"sqlite+aiosqlite:///{folder / 'ratio.sqlite3'}", folder)
+    return await on_database(args.db, "ratio", lambda url, folder: run(args, url, folder))
 
 
 def main() -> None:
