@@ -27,9 +27,7 @@ def _callables(router: Any) -> list[tuple[str, CallableObject]]:
 
 def test_no_handler_or_filter_is_run_in_a_worker_thread() -> None:
     # aiogram runs any callable that is not a coroutine with asyncio.to_thread
-    checked = [
-        (where, item) for router in routers() for where, item in _callables(router)
-    ]
+    checked = [(where, item) for router in routers() for where, item in _callables(router)]
     assert len(checked) > 100
     on_a_thread = [where for where, item in checked if not item.awaitable]
     assert on_a_thread == []
