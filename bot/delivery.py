@@ -53,7 +53,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import BufferedInputFile
-from sqlalchemy import and_, event, or_, select, update
+from sqlalchemy import and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import calls, translation
@@ -68,6 +68,9 @@ log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=8)
 RENEW_EVERY = 2.0
 POLL_EVERY = 1.0
+GATHER_RESULTS = 0.005  # seconds
+_OUTBOX = OutboxMessage.__table__
+_RECORD_RESULT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
 MAX_BACKOFF = 60.0
 MAX_HELD = 5000
 BURST_SECONDS = 3
@@ -184,6 +187,7 @@ class Delivery:
         self._busy_intake = False
         self._busy_settle = False
         self._stopping = False
+        self._next_sweep = 0.0
         self.calls_sent = 0
         self.translator = translation.engine_for(domain.config.translation)
 
@@ -564,12 +568,12 @@ class Delivery:
         Answers go first; among messages of one priority, the chat with the longest backlog
         does: it can send only about once a second, so starting it late makes everything
         late, while the other chats fill the remaining slots anyway."""
+        if now >= self._next_sweep:
+            self._forget_idle_chats(now)
         best: tuple[int, int, int, ChatQueue] | None = None
         wait = POLL_EVERY
-        for queue in list(self.chats.values()):
+        for queue in self.chats.values():
             if queue.busy or not queue.items:
-                if not queue.items and not queue.busy and queue.not_before < now:
-                    self._forget_chat(queue, now)
                 continue
             item = queue.items[0]
             ready = self._ready_at(queue, item, now)
@@ -581,12 +585,17 @@ class Delivery:
                 wait = min(wait, ready - now)
         return (best[3] if best is not None else None), wait
 
-    def _forget_chat(self, queue: ChatQueue, now: float) -> None:
-        # Idle chats keep their windows only while they still matter.
-        horizon = 60.0 if queue.minute is not None else 1.0
-        horizon = max(horizon, BURST_SECONDS)
-        if not queue.second.stamps or now - queue.second.stamps[-1] > horizon:
-            self.chats.pop(queue.chat_id, None)
+    def _forget_idle_chats(self, now: float) -> None:
+        # Idle chats keep their windows only while they still matter. Once a second, not on
+        # every send: with hundreds of chats the sweep would cost more than the send.
+        self._next_sweep = now + 1.0
+        for queue in list(self.chats.values()):
+            if queue.items or queue.busy or queue.not_before >= now:
+                continue
+            horizon = 60.0 if queue.minute is not None else 1.0
+            horizon = max(horizon, BURST_SECONDS)
+            if not queue.second.stamps or now - queue.second.stamps[-1] > horizon:
+                del self.chats[queue.chat_id]
 
     def _spawn(self, work: Any) -> None:
         task = asyncio.create_task(work)
@@ -731,6 +740,9 @@ class Delivery:
     async def _settle_loop(self) -> None:
         while not self._stopping:
             await self.settle_wake.wait()
+            # A moment for the other sends in flight to finish: one transaction records
+            # them all (a crash within it sends them again, as it would a moment later).
+            await asyncio.sleep(GATHER_RESULTS)
             self.settle_wake.clear()
             while self.results:
                 self._busy_settle = True
@@ -749,14 +761,20 @@ class Delivery:
         try:
             # Urgent: until a send is recorded, a crash would send the message again.
             async with self.domain.transaction(urgent=True) as session:
-                rows = []
+                rows: list[dict[str, Any]] = []
+                remembered: list[dict[str, Any]] = []
                 for status, item, detail in batch:
-                    row = await self._write_one(session, status, item, detail)
+                    row = await self._write_one(session, status, item, detail, remembered)
                     if row is not None:
                         rows.append(row)
-                if rows:
-                    # One UPDATE by primary key for the whole batch, not one per message.
-                    await session.execute(update(OutboxMessage), rows)
+                # Plain statements, one per shape of row, each run for the whole batch: the
+                # ORM's bulk update cost more than the send it records.
+                for shape in {tuple(row) for row in rows}:
+                    await session.execute(
+                        _RECORD_RESULT, [row for row in rows if tuple(row) == shape]
+                    )
+                if remembered:
+                    await session.execute(insert(SentMessage.__table__), remembered)
         except BaseException:
             self.results[:0] = batch
             raise
@@ -770,9 +788,15 @@ class Delivery:
                 self.delivered.pop(key, None)
 
     async def _write_one(
-        self, session: Any, status: str, item: Item, detail: Any
+        self,
+        session: Any,
+        status: str,
+        item: Item,
+        detail: Any,
+        remembered: list[dict[str, Any]],
     ) -> dict[str, Any] | None:
-        """Records one result; returns the outbox row's new values, if it has a row."""
+        """Records one result; returns the outbox row's new values (its id first), if it has
+        a row, and adds a message /clear must be able to delete to ``remembered``."""
         now = self.domain.now()
         if status == "migrate":
             await recipients.migrate_group(session, self.domain, detail, item.chat_id)
@@ -794,7 +818,11 @@ class Delivery:
             return None
         if item.outbox_id is None:
             return None
-        values: dict[str, Any] = {"id": item.outbox_id, "locked_until": None, "lease_owner": None}
+        values: dict[str, Any] = {
+            "outbox_id": item.outbox_id,
+            "locked_until": None,
+            "lease_owner": None,
+        }
         if status == "sent":
             telegram_id = getattr(detail, "message_id", None)
             values.update(status="sent", sent_at=now, attempts=item.attempts, error=None)
@@ -815,12 +843,12 @@ class Delivery:
             ):
                 # Remembered (pseudonymously) so /clear can delete it from the phone later;
                 # an edit changes a message already remembered.
-                session.add(
-                    SentMessage(
-                        chat_key=self.domain.keys.pseudonym("chat", item.chat_id),
-                        message_id=telegram_id,
-                        sent_at=now,
-                    )
+                remembered.append(
+                    {
+                        "chat_key": self.domain.keys.pseudonym("chat", item.chat_id),
+                        "message_id": telegram_id,
+                        "sent_at": now,
+                    }
                 )
         elif status == "later":
             values.update(status="pending", next_attempt_at=detail, error="outside safe hours")

@@ -92,3 +92,28 @@ def test_the_chat_with_the_longest_backlog_goes_first_and_answers_before_all() -
     delivery._enqueue(message(500, priority=0))
     chosen, _wait = delivery.next_chat(now=0.0)
     assert chosen is not None and chosen.chat_id == 500
+
+
+def test_idle_chats_are_forgotten_once_their_windows_no_longer_matter() -> None:
+    """A private chat's pace is kept for a few seconds after its last message, a group's for
+    a minute; then the queue is dropped, so thousands of chats do not pile up in memory."""
+    from aiogram.methods import SendMessage
+
+    from bot.app import make_domain
+    from bot.delivery import Delivery, Item
+    from tests.support import install_test_keys, make_config
+
+    install_test_keys()
+    config = make_config("sqlite+aiosqlite://")
+    delivery = Delivery(bot=None, domain=make_domain(config, sessions=None))  # type: ignore[arg-type]
+    for chat in (7, -100):
+        delivery._enqueue(Item(chat_id=chat, call=SendMessage(chat_id=chat, text=".")))
+        queue = delivery.chats[chat]
+        queue.items.popleft()
+        queue.second.record(0.0)
+    delivery.next_chat(now=0.5)
+    assert set(delivery.chats) == {7, -100}
+    delivery.next_chat(now=10.0)
+    assert set(delivery.chats) == {-100}
+    delivery.next_chat(now=70.0)
+    assert delivery.chats == {}
