@@ -8,6 +8,8 @@ plain sqlite3 call, with the waits that can be long made asynchronous instead:
 - **the write lock.** Writers of this process queue on an asyncio lock before ``BEGIN
   IMMEDIATE``; another process's writer (an operator command) is waited for with short
   asynchronous sleeps, never by blocking the loop in SQLite's busy handler;
+- **a slow disk.** A commit that wrote is made inline while the disk is quick, on a worker
+  thread for a while after one was slow (``SLOW_COMMIT_S``);
 - **long reads.** A transaction begun read-only (reports, the dashboard, ``/stats``: see
   ``models.db.read_only``) runs its statements on a worker thread, so a year of figures does
   not stop the bot from answering.
@@ -35,6 +37,16 @@ from sqlalchemy.util.concurrency import await_, in_greenlet
 # busy timeout did), and the longest pause between two tries against another process.
 LOCK_TIMEOUT_S = 30.0
 _MAX_PAUSE_S = 0.05
+
+# A commit that wrote waits for the disk (fsync). Where the disk answers in a fraction of a
+# millisecond, a hop to a worker thread and back costs more than that wait, and it keeps the
+# write lock through a whole turn of a busy loop while this process's other writers queue:
+# the commit is made inline. Once one takes longer than SLOW_COMMIT_S (a slow disk, a
+# checkpoint), the commits of the next SLOW_DISK_FOR_S wait on a worker thread instead, so
+# the loop goes on meanwhile.
+SLOW_COMMIT_S = 0.002
+SLOW_DISK_FOR_S = 30.0
+_slow_disk_until: dict[str, float] = {}  # database file → until when commits are offloaded
 
 # One writer queue per event loop and database file.
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -216,12 +228,15 @@ class InlineConnection(AdaptedConnection):
 
     def commit(self) -> None:
         try:
-            if in_greenlet() and self.driver.total_changes != self._changes_at_begin:
-                # A commit that wrote waits for the disk (fsync): on a worker thread, so the
-                # loop goes on meanwhile; this process's other writers wait for the lock.
+            if not in_greenlet() or self.driver.total_changes == self._changes_at_begin:
+                self.retrying(self.driver.commit)
+            elif time.monotonic() < _slow_disk_until.get(self.path, 0.0):
                 await_(asyncio.to_thread(self.retrying, self.driver.commit))
             else:
+                started = time.monotonic()
                 self.retrying(self.driver.commit)
+                if time.monotonic() - started > SLOW_COMMIT_S:
+                    _slow_disk_until[self.path] = time.monotonic() + SLOW_DISK_FOR_S
         finally:
             if not self.driver.in_transaction:
                 self._release()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -166,3 +168,52 @@ async def test_rows_read_after_the_commit_are_all_there(domain: Domain) -> None:
     async with domain.sessions() as session:
         assert ids == list(await session.scalars(select(Person.id).order_by(Person.id)))
     assert len(ids) > 1
+
+
+class SlowDisk:
+    """A sqlite3 connection whose commits take ``seconds`` longer, and say on which thread."""
+
+    def __init__(self, driver: sqlite3.Connection, seconds: float) -> None:
+        self._driver, self._seconds = driver, seconds
+        self.commit_threads: list[int] = []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._driver, name)
+
+    def commit(self) -> None:
+        self.commit_threads.append(threading.get_ident())
+        time.sleep(self._seconds)
+        self._driver.commit()
+
+
+async def test_a_commit_is_made_inline_until_the_disk_is_slow(domain: Domain) -> None:
+    """A quick commit costs less than a hop to a worker thread; after a slow one, commits
+    wait on a worker thread and the loop keeps turning."""
+    from models import sqlite_inline
+
+    engine = domain.sessions.kw["bind"]
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the inline driver is SQLite's")
+    loop_thread = threading.get_ident()
+    sqlite_inline._slow_disk_until.clear()
+    async with engine.connect() as connection:
+        inline = (await connection.get_raw_connection()).dbapi_connection
+        slow = SlowDisk(inline.driver, 0.0)
+        inline.driver = slow
+        try:
+            for name, delay in (("quick", 0.0), ("slow", 0.05), ("after", 0.3)):
+                slow._seconds = delay
+                with Ticker() as ticker:
+                    await connection.execute(
+                        update(Person).where(Person.id == "sita").values(name=name)
+                    )
+                    await connection.commit()
+                if name == "after":
+                    assert ticker.ticks >= 10  # the loop turned while the disk was slow
+        finally:
+            inline.driver = slow._driver
+            sqlite_inline._slow_disk_until.clear()
+    assert slow.commit_threads[:2] == [loop_thread, loop_thread]
+    assert slow.commit_threads[2] != loop_thread
+    async with domain.sessions() as session:
+        assert await session.scalar(select(Person.name).where(Person.id == "sita")) == "after"
