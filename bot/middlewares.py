@@ -16,7 +16,7 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, TelegramMethod
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import calls
@@ -28,9 +28,20 @@ from bot.domain.people import Role, person_by_telegram
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
-from models.db import upsert_insert, writable
+from models.db import UpsertStatement, writable
 
 log = logging.getLogger(__name__)
+
+# Statements of every update, built once: building one anew (and its cache key) cost about
+# as much as running it.
+_REMEMBER_MESSAGE = insert(SentMessage.__table__)
+_FIRST_TIME = UpsertStatement(
+    lambda insert: (
+        insert(HandledUpdate.__table__)
+        .values(update_id=bindparam("update_id"), handled_at=bindparam("handled_at"))
+        .on_conflict_do_nothing(index_elements=["update_id"])
+    )
+)
 
 # The update's own session, so FSM writes join the handler's transaction (one commit, and
 # no second connection waiting for SQLite's write lock held by the first).
@@ -115,9 +126,7 @@ class DatabaseMiddleware(BaseMiddleware):
         # A plain INSERT … ON CONFLICT DO NOTHING: no unit of work, no failed statement to
         # roll back, and the row is in the same commit as the update's change.
         added = await session.execute(
-            upsert_insert(session)(HandledUpdate.__table__)
-            .values(update_id=update_id, handled_at=self.domain.now())
-            .on_conflict_do_nothing(index_elements=["update_id"])
+            _FIRST_TIME(session), {"update_id": update_id, "handled_at": self.domain.now()}
         )
         if added.rowcount == 0:
             log.info("update %s was handled before; ignoring it", update_id)
@@ -236,11 +245,12 @@ class RoleMiddleware(BaseMiddleware):
             if isinstance(event, Message) and event.chat.type == "private" and not role.is_staff:
                 # Remembered (pseudonymously) so /clear can delete it from the phone later.
                 await session.execute(
-                    insert(SentMessage.__table__).values(
-                        chat_key=domain.keys.pseudonym("chat", event.chat.id),
-                        message_id=event.message_id,
-                        sent_at=domain.now(),
-                    )
+                    _REMEMBER_MESSAGE,
+                    {
+                        "chat_key": domain.keys.pseudonym("chat", event.chat.id),
+                        "message_id": event.message_id,
+                        "sent_at": domain.now(),
+                    },
                 )
         data["role"] = role
         data["language"] = language

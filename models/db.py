@@ -182,6 +182,22 @@ def upsert_insert(session: Session | AsyncSession) -> Callable[..., Any]:
     return sqlite_insert
 
 
+class UpsertStatement:
+    """An ``INSERT … ON CONFLICT`` run on every update, built once per kind of database
+    (from ``build(insert)``, with bind parameters for its values) rather than on each run:
+    building a statement and its cache key cost about as much as running it."""
+
+    def __init__(self, build: Callable[[Callable[..., Any]], Any]) -> None:
+        self.build = build
+        self.built: dict[str, Any] = {}
+
+    def __call__(self, session: Session | AsyncSession) -> Any:
+        dialect = session.get_bind().dialect.name
+        if dialect not in self.built:
+            self.built[dialect] = self.build(upsert_insert(session))
+        return self.built[dialect]
+
+
 async def read_only(session: AsyncSession) -> None:
     """Ends the session's transaction and goes on in one that only reads, from one snapshot
     so a report's figures agree with each other. On SQLite that transaction does not take the

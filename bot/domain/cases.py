@@ -7,7 +7,7 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
-from sqlalchemy import event, func, inspect, select
+from sqlalchemy import bindparam, event, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -27,7 +27,7 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from models import Attachment, Case, Consent, Reporter
-from models.db import upsert_insert
+from models.db import UpsertStatement
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
 
@@ -82,21 +82,13 @@ async def reporter_for(
         # Two updates of a new user (a double tap) may race to create them: insert or
         # ignore, then read, so neither fails.
         inserted = await session.scalar(
-            upsert_insert(session)(Reporter)
-            .values(
-                user_key=key,
-                chat_id=str(chat_id),
-                language=language,
-                created_at=domain.now(),
-                safe_hours_start=None,
-                safe_hours_end=None,
-                timezone="UTC",
-                blocked_bot=False,
-                banned=False,
-                ban_notified=False,
-            )
-            .on_conflict_do_nothing(index_elements=["user_key"])
-            .returning(Reporter)
+            _NEW_REPORTER(session),
+            {
+                "user_key": key,
+                "chat_id": str(chat_id),
+                "language": language,
+                "created_at": domain.now(),
+            },
         )
         reporter = inserted or await session.scalar(
             select(Reporter).where(Reporter.user_key == key)
@@ -105,11 +97,34 @@ async def reporter_for(
     return reporter
 
 
+_NEW_REPORTER = UpsertStatement(
+    lambda insert: (
+        insert(Reporter)
+        .values(
+            user_key=bindparam("user_key"),
+            chat_id=bindparam("chat_id"),
+            language=bindparam("language"),
+            created_at=bindparam("created_at"),
+            safe_hours_start=None,
+            safe_hours_end=None,
+            timezone="UTC",
+            blocked_bot=False,
+            banned=False,
+            ban_notified=False,
+        )
+        .on_conflict_do_nothing(index_elements=["user_key"])
+        .returning(Reporter)
+    )
+)
+
+
 async def find_reporter(session: AsyncSession, domain: Domain, user_id: int) -> Reporter | None:
     return await _reporter_by_key(session, domain.keys.pseudonym("user", user_id))
 
 
 _SEEN = "reporters_seen"
+# Asked on every update of a reporter: built once (with its cache key), not each time.
+_REPORTER_BY_KEY = select(Reporter).where(Reporter.user_key == bindparam("key"))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -127,7 +142,7 @@ async def _reporter_by_key(session: AsyncSession, key: str) -> Reporter | None:
         known = seen[key]
         if known is None or not inspect(known).was_deleted:
             return known
-    reporter = await session.scalar(select(Reporter).where(Reporter.user_key == key))
+    reporter = await session.scalar(_REPORTER_BY_KEY, {"key": key})
     seen[key] = reporter
     return reporter
 
