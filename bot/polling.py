@@ -118,9 +118,10 @@ class Poller:
         self.workflow = {"bots": (bot,), **workflow}
         self.skipped = 0  # updates that could not be parsed
         self.pending: dict[int, asyncio.Task[Any]] = {}  # update id → its task
-        self.newest: int | None = None  # the highest update id taken
-        # Finished while an older one still runs: fetched again until the offset passes.
-        self.done_early: set[int] = set()
+        # The highest update id taken. Update ids only grow, so one at or below it came back
+        # because a getUpdates was asked before the offset passed it: in flight, or already
+        # finished while that request was on its way.
+        self.newest: int | None = None
 
     @property
     def offset(self) -> int | None:
@@ -129,10 +130,7 @@ class Poller:
         kill -9 the updates that were in flight are fetched again (the handled-updates
         table makes sure one that did commit is not handled twice)."""
         if self.pending:
-            oldest = min(self.pending)
-            self.done_early = {i for i in self.done_early if i >= oldest}
-            return oldest
-        self.done_early.clear()
+            return min(self.pending)
         return None if self.newest is None else self.newest + 1
 
     # -- the loop --------------------------------------------------------------------------
@@ -195,7 +193,9 @@ class Poller:
             return batch if isinstance(batch, list) else []
 
     async def _take(self, batch: list[Any]) -> None:
-        usable = [raw for raw in batch if _update_id(raw) is not None]
+        usable = sorted(
+            (raw for raw in batch if _update_id(raw) is not None), key=lambda raw: raw["update_id"]
+        )
         if len(usable) < len(batch):
             self.skipped += len(batch) - len(usable)
             log.warning("skipped %d update(s) without a usable update_id", len(batch) - len(usable))
@@ -206,15 +206,13 @@ class Poller:
         fresh = 0
         for raw in usable:
             update_id = raw["update_id"]
-            if update_id in self.pending or update_id in self.done_early:
-                continue  # fetched again because an older one is still running
+            if self.newest is not None and update_id <= self.newest:
+                continue  # taken before: fetched again while the offset could not pass it
             fresh += 1
-            self.newest = max(self.newest or 0, update_id)
+            self.newest = update_id
             update = self._parse(raw)
             if update is not None:
                 await self._dispatch(update)
-            elif self.pending and update_id > min(self.pending):
-                self.done_early.add(update_id)  # skipped once is enough
         if not fresh and self.pending:
             # Only updates still in flight came back: wait for one to finish rather than
             # asking again at once.
@@ -271,8 +269,6 @@ class Poller:
 
     def _finished(self, update_id: int) -> None:
         self.pending.pop(update_id, None)
-        if self.pending and update_id > min(self.pending):
-            self.done_early.add(update_id)
 
     async def _handle(self, update: Update) -> None:
         try:
