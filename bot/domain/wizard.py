@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import cases as case_domain
@@ -497,11 +497,15 @@ async def asks_in_place(
     came after it in the chat (the reporter's messages and the bot's, as kept for /clear).
     Otherwise the next question would appear above what the reporter is looking at."""
     newest = await session.scalar(
-        select(func.max(SentMessage.message_id)).where(
-            SentMessage.chat_key == domain.keys.pseudonym("chat", chat_id)
-        )
+        _NEWEST_IN_CHAT, {"chat_key": domain.keys.pseudonym("chat", chat_id)}
     )
     return newest is None or newest <= tapped_message_id
+
+
+# Asked at every tapped answer: built once.
+_NEWEST_IN_CHAT = select(func.max(SentMessage.message_id)).where(
+    SentMessage.chat_key == bindparam("chat_key")
+)
 
 
 def _applies(draft: Draft, spec: StepSpec) -> bool:
