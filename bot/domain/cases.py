@@ -6,10 +6,11 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import bindparam, event, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction
+from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
 
 from bot.domain import events, routing
 from bot.domain.context import Domain
@@ -81,39 +82,37 @@ async def reporter_for(
     if reporter is None:
         # Two updates of a new user (a double tap) may race to create them: insert or
         # ignore, then read, so neither fails.
-        inserted = await session.scalar(
-            _NEW_REPORTER(session),
-            {
-                "user_key": key,
-                "chat_id": str(chat_id),
-                "language": language,
-                "created_at": domain.now(),
-            },
-        )
-        reporter = inserted or await session.scalar(
-            select(Reporter).where(Reporter.user_key == key)
-        )
+        fields: dict[str, Any] = {
+            "user_key": key,
+            "chat_id": str(chat_id),
+            "language": language,
+            "created_at": domain.now(),
+            "safe_hours_start": None,
+            "safe_hours_end": None,
+            "timezone": "UTC",
+            "blocked_bot": False,
+            "banned": False,
+            "ban_notified": False,
+        }
+        new_id = await session.scalar(_NEW_REPORTER(session), fields)
+        if new_id is not None:
+            # Every column is known: the row joins the session as if loaded, with no
+            # SELECT (the ORM's INSERT … RETURNING cost more than the rest of a /start).
+            reporter = Reporter(id=new_id, **fields)
+            make_transient_to_detached(reporter)
+            session.add(reporter)
+        else:
+            reporter = await session.scalar(_REPORTER_BY_KEY, {"key": key})
         session.info.setdefault(_SEEN, {})[key] = reporter
     return reporter
 
 
 _NEW_REPORTER = UpsertStatement(
     lambda insert: (
-        insert(Reporter)
-        .values(
-            user_key=bindparam("user_key"),
-            chat_id=bindparam("chat_id"),
-            language=bindparam("language"),
-            created_at=bindparam("created_at"),
-            safe_hours_start=None,
-            safe_hours_end=None,
-            timezone="UTC",
-            blocked_bot=False,
-            banned=False,
-            ban_notified=False,
-        )
+        insert(Reporter.__table__)
+        .values({c.name: bindparam(c.name) for c in Reporter.__table__.c if c.name != "id"})
         .on_conflict_do_nothing(index_elements=["user_key"])
-        .returning(Reporter)
+        .returning(Reporter.__table__.c.id)
     )
 )
 
