@@ -117,3 +117,26 @@ def test_idle_chats_are_forgotten_once_their_windows_no_longer_matter() -> None:
     assert set(delivery.chats) == {-100}
     delivery.next_chat(now=70.0)
     assert delivery.chats == {}
+
+
+def test_the_overall_pace_comes_in_thirds_of_a_second_not_whole_bursts() -> None:
+    """Sent as fast as allowed, calls never exceed 30 in any second nor 10 in any third of
+    one: a second's worth sent at once reaches Telegram spread out, and the next second's
+    burst would find Telegram's count not yet run down."""
+    from bot.app import make_domain
+    from bot.delivery import JITTER, Delivery
+    from tests.support import install_test_keys, make_config
+
+    install_test_keys()
+    config = make_config("sqlite+aiosqlite://", outbox={"global_per_second": 30})
+    delivery = Delivery(bot=None, domain=make_domain(config, sessions=None))  # type: ignore[arg-type]
+    now, sent = 0.0, []
+    while len(sent) < 300:
+        now = max(now, delivery.global_ready_at(now))
+        delivery.record_global(now)
+        sent.append(now)
+    for start in sent:
+        assert len([t for t in sent if start <= t < start + 1.0 + JITTER]) <= 30
+        assert len([t for t in sent if start <= t < start + (1.0 + JITTER) / 3]) <= 10
+    # The steady rate is still the limit's: 300 calls take about ten seconds.
+    assert sent[-1] < 10.5 * (1.0 + JITTER)
