@@ -282,17 +282,26 @@ class FloodGuard(BaseMiddleware):
     """Per-user sliding window: a flood from one account is dropped before it costs a
     database transaction, so it cannot delay anyone else."""
 
-    def __init__(self, limit: int = 40, window: float = 60.0) -> None:
+    def __init__(
+        self,
+        limit: int = 40,
+        window: float = 60.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.monotonic = monotonic
         self.hits: dict[int, deque[float]] = defaultdict(deque)
         self.warned: set[int] = set()
+        self._next_sweep = 0.0
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         user: User | None = data.get("event_from_user")
         if user is None or not isinstance(event, Update):
             return await handler(event, data)
-        now = time.monotonic()
+        now = self.monotonic()
+        if now >= self._next_sweep:
+            self._forget_quiet_accounts(now)
         hits = self.hits[user.id]
         while hits and now - hits[0] > self.window:
             hits.popleft()
@@ -304,3 +313,14 @@ class FloodGuard(BaseMiddleware):
             return None
         self.warned.discard(user.id)
         return await handler(event, data)
+
+    def _forget_quiet_accounts(self, now: float) -> None:
+        # An account quiet for a whole window has nothing left to count. Without this sweep
+        # every account that ever wrote kept its entry for the life of the process.
+        self._next_sweep = now + self.window
+        quiet = [
+            user for user, hits in self.hits.items() if not hits or now - hits[-1] > self.window
+        ]
+        for user in quiet:
+            del self.hits[user]
+            self.warned.discard(user)
