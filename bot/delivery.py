@@ -53,15 +53,15 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import BufferedInputFile
-from sqlalchemy import and_, bindparam, event, insert, or_, select, update
+from sqlalchemy import and_, bindparam, event, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import calls, translation
-from bot.domain import events, outbox, recipients
+from bot.domain import events, outbox, privacy, recipients
 from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
 from bot.domain.notices import UntranslatedMessage
-from models import OutboxMessage, Person, RelayLink, Reporter, SentMessage
+from models import OutboxMessage, Person, RelayLink, Reporter
 
 log = logging.getLogger(__name__)
 
@@ -774,19 +774,19 @@ class Delivery:
             # Urgent: until a send is recorded, a crash would send the message again.
             async with self.domain.transaction(urgent=True) as session:
                 rows: list[dict[str, Any]] = []
-                remembered: list[dict[str, Any]] = []
+                remembered: list[tuple[int, int]] = []  # (chat, message id) for /clear
                 for status, item, detail in batch:
                     row = await self._write_one(session, status, item, detail, remembered)
                     if row is not None:
                         rows.append(row)
                 # Plain statements, one per shape of row, each run for the whole batch: the
                 # ORM's bulk update cost more than the send it records.
-                for shape in {tuple(row) for row in rows}:
-                    await session.execute(
-                        _RECORD_RESULT, [row for row in rows if tuple(row) == shape]
-                    )
-                if remembered:
-                    await session.execute(insert(SentMessage.__table__), remembered)
+                by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+                for row in rows:
+                    by_shape.setdefault(tuple(row), []).append(row)
+                for same_shape in by_shape.values():
+                    await session.execute(_RECORD_RESULT, same_shape)
+                await privacy.remember_messages(session, self.domain, remembered)
         except BaseException:
             self.results[:0] = batch
             raise
@@ -805,7 +805,7 @@ class Delivery:
         status: str,
         item: Item,
         detail: Any,
-        remembered: list[dict[str, Any]],
+        remembered: list[tuple[int, int]],
     ) -> dict[str, Any] | None:
         """Records one result; returns the outbox row's new values (its id first), if it has
         a row, and adds a message /clear must be able to delete to ``remembered``."""
@@ -855,13 +855,7 @@ class Delivery:
             ):
                 # Remembered (pseudonymously) so /clear can delete it from the phone later;
                 # an edit changes a message already remembered.
-                remembered.append(
-                    {
-                        "chat_key": self.domain.keys.pseudonym("chat", item.chat_id),
-                        "message_id": telegram_id,
-                        "sent_at": now,
-                    }
-                )
+                remembered.append((item.chat_id, telegram_id))
         elif status == "later":
             values.update(status="pending", next_attempt_at=detail, error="outside safe hours")
         else:

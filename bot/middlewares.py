@@ -16,25 +16,24 @@ from aiogram import BaseMiddleware
 from aiogram.fsm.storage.base import BaseEventIsolation, StorageKey
 from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, TelegramMethod
 from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
-from sqlalchemy import bindparam, insert
+from sqlalchemy import bindparam
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import calls
 from bot.delivery import Item, delivering
-from bot.domain import outbox
+from bot.domain import outbox, privacy
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
-from models import HandledUpdate, OutboxMessage, Reporter, SentMessage
+from models import HandledUpdate, OutboxMessage, Reporter
 from models.db import UpsertStatement, writable
 
 log = logging.getLogger(__name__)
 
 # Statements of every update, built once: building one anew (and its cache key) cost about
 # as much as running it.
-_REMEMBER_MESSAGE = insert(SentMessage.__table__)
 _FIRST_TIME = UpsertStatement(
     lambda insert: (
         insert(HandledUpdate.__table__)
@@ -244,13 +243,8 @@ class RoleMiddleware(BaseMiddleware):
                         reporter_returned(reporter)
             if isinstance(event, Message) and event.chat.type == "private" and not role.is_staff:
                 # Remembered (pseudonymously) so /clear can delete it from the phone later.
-                await session.execute(
-                    _REMEMBER_MESSAGE,
-                    {
-                        "chat_key": domain.keys.pseudonym("chat", event.chat.id),
-                        "message_id": event.message_id,
-                        "sent_at": domain.now(),
-                    },
+                await privacy.remember_messages(
+                    session, domain, [(event.chat.id, event.message_id)]
                 )
         data["role"] = role
         data["language"] = language

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import delete, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import claims, events, routing, timers
@@ -211,6 +211,26 @@ async def block_reporter(
 
 
 DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)  # Telegram allows 48 h; keep a margin
+
+
+_REMEMBER = insert(SentMessage.__table__)  # built once: run for most updates and sends
+
+
+async def remember_messages(
+    session: AsyncSession, domain: Domain, messages: list[tuple[int, int]]
+) -> None:
+    """Keeps (chat, message id) of messages in private chats, the chat pseudonymous, so
+    /clear can delete them from the phone later."""
+    if not messages:
+        return
+    now = domain.now()
+    await session.execute(
+        _REMEMBER,
+        [
+            {"chat_key": domain.keys.pseudonym("chat", chat), "message_id": message, "sent_at": now}
+            for chat, message in messages
+        ],
+    )
 
 
 async def clear_chat_ids(
