@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.app import make_domain
 from bot.config import Config
-from bot.domain import digest, duties
-from bot.domain.people import coordinator_corridors
+from bot.domain import duties
 from bot.errors import CommandError
 from bot.views.digest import digest_chart, digest_text
 from models import Person
@@ -54,8 +53,7 @@ async def print_or_send(
             )
         built = []
         for person in people:
-            corridors = await coordinator_corridors(session, person)
-            built.append((person, await digest.build(session, domain, corridors)))
+            built.append((person, await duties.build_digest(session, domain, person)))
     if send:
         assert writer is not None
         queuing = make_domain(config, writer)

@@ -62,8 +62,7 @@ async def _digest_ahead(domain: Domain, timer_id: int) -> Digest | None:
         person = await session.get(Person, timer.payload.get("person"))
         if person is None or not person.active:
             return None
-        corridors = await coordinator_corridors(session, person)
-        return await digest.build(session, domain, corridors, bool(timer.payload.get("weekly")))
+        return await build_digest(session, domain, person, bool(timer.payload.get("weekly")))
 
 
 async def _fire(session, domain: Domain, timer: Timer, built: Digest | None = None) -> None:  # type: ignore[no-untyped-def]
@@ -126,10 +125,16 @@ def schedule_digest(session, domain: Domain, person: Person, weekly: bool) -> No
     timers.schedule(session, domain, "digest", due, payload={"person": person.id, "weekly": weekly})
 
 
-async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
+async def build_digest(session, domain: Domain, person: Person, weekly: bool = False) -> Digest:  # type: ignore[no-untyped-def]
+    """The digest of the corridors ``person`` coordinates."""
     corridors = await coordinator_corridors(session, person)
-    built = await digest.build(session, domain, corridors, weekly)
-    await queue_built_digest(session, domain, person, built)
+    return await digest.build(session, domain, corridors, weekly)
+
+
+async def queue_digest(session, domain: Domain, person: Person, weekly: bool = False) -> None:  # type: ignore[no-untyped-def]
+    await queue_built_digest(
+        session, domain, person, await build_digest(session, domain, person, weekly)
+    )
 
 
 async def queue_built_digest(  # type: ignore[no-untyped-def]
