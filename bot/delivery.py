@@ -53,7 +53,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import BufferedInputFile
-from sqlalchemy import and_, bindparam, event, or_, select, update
+from sqlalchemy import and_, bindparam, event, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot import calls, translation
@@ -71,6 +71,9 @@ POLL_EVERY = 1.0
 GATHER_RESULTS = 0.005  # seconds
 _OUTBOX = OutboxMessage.__table__
 _RECORD_RESULT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
+# A handler's reply, written as a plain INSERT: the unit of work's flush of one new row cost
+# more than the rest of the update's statements together.
+_NEW_REPLY = insert(_OUTBOX).returning(_OUTBOX.c.id)
 MAX_BACKOFF = 60.0
 MAX_HELD = 5000
 BURST_SECONDS = 3
@@ -219,7 +222,7 @@ class Delivery:
             if rows:
                 now = self.domain.now()
                 for row in rows:
-                    if not isinstance(row, Item) and row in session.new:
+                    if isinstance(row, OutboxMessage) and row in session.new:
                         lease(row, now)
 
         @event.listens_for(session_class, "before_commit")
@@ -230,7 +233,7 @@ class Delivery:
             now = self.domain.now()
             snaps = []
             for row in rows:
-                if isinstance(row, Item):
+                if isinstance(row, Item | Snapshot):
                     snaps.append(row)
                 elif lease(row, now):
                     snaps.append(snapshot(row))
@@ -261,6 +264,44 @@ class Delivery:
         def _forget(session: Session) -> None:
             session.info.pop("outbox_rows", None)
             session.info.pop("outbox_snaps", None)
+
+    async def stage_reply(
+        self, session: Any, *, method: str, payload: dict[str, Any], chat_id: int | None
+    ) -> None:
+        """A handler's reply as an outbox row of ``session``'s transaction, leased to this
+        process and handed to delivery after the commit, like the rows the domain queues."""
+        now = self.domain.now()
+        outbox_id = await session.scalar(
+            _NEW_REPLY,
+            {
+                "created_at": now,
+                "chat_id": chat_id,
+                "reporter_id": None,
+                "method": method,
+                "payload": payload,
+                "purpose": "reply",
+                "case_id": None,
+                "priority": 0,
+                "status": "sending",
+                "attempts": 0,
+                "next_attempt_at": now,
+                "lease_owner": self.instance,
+                "locked_until": now + LEASE,
+            },
+        )
+        session.info.setdefault("outbox_rows", []).append(
+            Snapshot(
+                outbox_id=outbox_id,
+                method=method,
+                payload=payload,
+                chat_id=chat_id,
+                reporter_id=None,
+                case_id=None,
+                purpose="reply",
+                priority=0,
+                attempts=0,
+            )
+        )
 
     def adopt(self, entries: list[Snapshot | Item]) -> None:
         """Takes committed rows (and ephemeral calls, in the order they were made)."""

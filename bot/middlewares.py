@@ -27,7 +27,7 @@ from bot.domain.context import Domain
 from bot.domain.people import Role, person_by_telegram
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
-from models import HandledUpdate, OutboxMessage, Reporter
+from models import HandledUpdate, Reporter
 from models.db import UpsertStatement, writable
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class Deferral:
         if scope is None:
             return await self.delivery.submit(method)
         await writable(scope.session)
-        defer(scope.session, self.delivery.domain, method)
+        await defer(scope.session, self.delivery, method)
         return True
 
 
@@ -181,7 +181,7 @@ def _mark_drill(session: AsyncSession, data: dict[str, Any]) -> None:
         data[key] = f"{mark}\n{data[key] or ''}"
 
 
-def defer(session: AsyncSession, domain: Domain, method: TelegramMethod) -> None:
+async def defer(session: AsyncSession, delivery: Any, method: TelegramMethod) -> None:
     """Stores a handler's call as an outbox message of the update's transaction. A private
     chat's id goes in the encrypted payload, never in a column."""
     chat = calls.chat_of(method)
@@ -197,20 +197,12 @@ def defer(session: AsyncSession, domain: Domain, method: TelegramMethod) -> None
             Item(chat_id=chat or 0, call=method, priority=0)
         )
         return
-    row = OutboxMessage(
-        created_at=domain.now(),
-        chat_id=chat if chat is not None and chat < 0 else None,
-        reporter_id=None,
+    await delivery.stage_reply(
+        session,
         method=calls.name(method),
         payload=payload,
-        purpose="reply",
-        priority=0,
-        status="pending",
-        attempts=0,
-        next_attempt_at=domain.now(),
+        chat_id=chat if chat is not None and chat < 0 else None,
     )
-    session.add(row)
-    session.info.setdefault("outbox_rows", []).append(row)
 
 
 class RoleMiddleware(BaseMiddleware):

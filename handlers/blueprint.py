@@ -9,7 +9,10 @@ from collections.abc import Callable
 from typing import Any
 
 from aiogram import Router
+from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.filters import Filter
+from aiogram.filters.callback_data import CallbackQueryFilter
+from aiogram.types import CallbackQuery
 from magic_filter import MagicFilter
 
 Step = Callable[[Router], None]
@@ -32,6 +35,51 @@ class OnTheLoop(Filter):
 
 def _on_the_loop(filters: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(OnTheLoop(f) if isinstance(f, MagicFilter) else f for f in filters)
+
+
+class QuickRouter(Router):
+    """A router that passes over an update none of its handlers could take, without
+    wrapping middlewares or checking a filter: an update type it has no handlers for, or a
+    button press whose callback data has a prefix none of its handlers asks for. An update
+    goes through twenty routers, and aiogram's walk through each cost more than the echo
+    bot spends on a whole update."""
+
+    def __init__(self, *, name: str | None = None) -> None:
+        super().__init__(name=name)
+        self._callback_prefixes: frozenset[str] | bool | None = False  # False: not yet known
+
+    async def propagate_event(self, update_type: str, event: Any, **kwargs: Any) -> Any:
+        if not self.sub_routers:
+            observer = self.observers.get(update_type)
+            if observer is None or not observer.handlers:
+                return UNHANDLED
+            if isinstance(event, CallbackQuery) and not self._may_take(event):
+                return UNHANDLED
+        return await super().propagate_event(update_type, event, **kwargs)
+
+    def _may_take(self, query: CallbackQuery) -> bool:
+        if self._callback_prefixes is False:
+            self._callback_prefixes = callback_prefixes(self)
+        prefixes = self._callback_prefixes
+        if prefixes is None or query.data is None:
+            return True
+        return query.data.split(":", 1)[0] in prefixes
+
+
+def callback_prefixes(router: Router) -> frozenset[str] | None:
+    """The callback data prefixes the router's button handlers ask for; None when one of them
+    takes a press without asking for one (anything may be for it)."""
+    prefixes: set[str] = set()
+    for handler in router.callback_query.handlers:
+        asked = [
+            f.callback.callback_data
+            for f in handler.filters or ()
+            if isinstance(f.callback, CallbackQueryFilter)
+        ]
+        if not asked or any(data.__separator__ != ":" for data in asked):
+            return None
+        prefixes.update(data.__prefix__ for data in asked)
+    return frozenset(prefixes)
 
 
 class _Observer:
@@ -73,7 +121,7 @@ class Blueprint:
         self.errors = self.error
 
     def build(self) -> Router:
-        router = Router(name=self.name)
+        router = QuickRouter(name=self.name)
         for step in self._steps:
             step(router)
         return router
