@@ -11,6 +11,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from aiogram.exceptions import DataNotDictLikeError
@@ -24,14 +25,87 @@ from aiogram.fsm.storage.base import (
 )
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, event, select
+from sqlalchemy.orm import Session
 
 from bot.crypto import KeyRing
 from bot.domain.context import Domain
 from bot.middlewares import current_session
 from models import ConversationState
+from models.db import UpsertStatement
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Draft:
+    """One chat's conversation state as this transaction sees it; written at the commit."""
+
+    state: str | None
+    data: dict[str, Any]
+    updated_at: dt.datetime | None
+    stored: bool  # the database holds a row for it
+    changed: bool = False
+
+    @property
+    def present(self) -> bool:
+        return self.state is not None or bool(self.data)
+
+
+_DRAFTS = "corridor.fsm"
+_TABLE = ConversationState.__table__
+_READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+
+
+def _build_write(insert: Any) -> Any:
+    new = insert(_TABLE).values(
+        key=bindparam("key"),
+        state=bindparam("state"),
+        data=bindparam("data", type_=_TABLE.c.data.type),
+        updated_at=bindparam("updated_at"),
+    )
+    columns = ("state", "data", "updated_at")
+    return new.on_conflict_do_update(
+        index_elements=["key"], set_={name: new.excluded[name] for name in columns}
+    )
+
+
+_WRITE = UpsertStatement(_build_write)
+# Keys of the data that are the bot's own bookkeeping, not the conversation's.
+_PRIVATE = ("_chat_id", "_reminded")
+
+
+@event.listens_for(Session, "before_commit")
+def _write_drafts(session: Session) -> None:
+    """Every draft changed in the transaction, written with plain statements just before it
+    commits: aiogram sets the state and the data apart, and the unit of work's flush of the
+    row cost more than the update's other statements."""
+    drafts: dict[str, _Draft] | None = session.info.get(_DRAFTS)
+    if not drafts:
+        return
+    for key, draft in drafts.items():
+        if not draft.changed:
+            continue
+        if draft.present:
+            session.execute(
+                _WRITE(session),
+                {
+                    "key": key,
+                    "state": draft.state,
+                    "data": draft.data,
+                    "updated_at": draft.updated_at,
+                },
+            )
+        elif draft.stored:
+            session.execute(_DELETE, {"key": key})
+        draft.stored = draft.present
+        draft.changed = False
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_drafts(session: Session) -> None:
+    session.info.pop(_DRAFTS, None)
 
 
 class DatabaseStorage(BaseStorage):
@@ -51,86 +125,71 @@ class DatabaseStorage(BaseStorage):
     def _key(self, key: StorageKey) -> str:
         return self.domain.keys.pseudonym("fsm", self.keys.build(key))
 
-    async def _get(self, session: Any, key: StorageKey) -> ConversationState | None:
-        """The row, read once per transaction: a present row stays in the session's identity
-        map, and an absent one is remembered here (aiogram asks for state and data apart)."""
+    async def _draft(self, session: Any, key: StorageKey) -> _Draft:
+        """The chat's draft, read once per session (aiogram asks for state and data apart)."""
         name = self._key(key)
-        absent = session.info.setdefault("fsm_absent", set())
-        if name in absent:
-            return None
-        row = await session.get(ConversationState, name)
-        if row is None:
-            absent.add(name)
-        else:
-            # The identity map holds rows weakly: kept alive, the next get needs no query.
-            session.info.setdefault("fsm_loaded", []).append(row)
-        return row
+        drafts = session.info.setdefault(_DRAFTS, {})
+        draft = drafts.get(name)
+        if draft is None:
+            row = (await session.execute(_READ, {"key": name})).first()
+            if row is None:
+                draft = _Draft(state=None, data={}, updated_at=None, stored=False)
+            else:
+                draft = _Draft(
+                    state=row.state, data=dict(row.data or {}), updated_at=None, stored=True
+                )
+            drafts[name] = draft
+        return draft
 
-    async def _row(self, session: Any, key: StorageKey) -> ConversationState:
-        row = await self._get(session, key)
-        if row is None:
-            row = ConversationState(
-                key=self._key(key), state=None, data={}, updated_at=self.domain.now()
-            )
-            session.add(row)
-            session.info["fsm_absent"].discard(row.key)
-        return row
+    def _changed(self, draft: _Draft, state: str | None, data: dict[str, Any]) -> None:
+        draft.state = state
+        draft.data = data
+        draft.updated_at = self.domain.now()
+        draft.changed = True
 
     async def set_state(self, key: StorageKey, state: StateType = None) -> None:
         value = state.state if isinstance(state, State) else state
         async with self._session() as session:
-            row = await self._get(session, key)
-            if value is None and (
-                row is None or not set(row.data or {}) - {"_chat_id", "_reminded"}
-            ):
-                if row is not None:
-                    await session.delete(row)
-                    session.info["fsm_absent"].add(row.key)
+            draft = await self._draft(session, key)
+            if value is None and not set(draft.data) - set(_PRIVATE):
+                if draft.present:
+                    self._changed(draft, None, {})
                 return
-            row = row or await self._row(session, key)
-            row.state = value
-            row.updated_at = self.domain.now()
-            data = dict(row.data or {})
             # The chat id rides along (encrypted) so the draft reminder knows where to go.
+            data = {k: v for k, v in draft.data.items() if k != "_reminded"}
             data["_chat_id"] = key.chat_id
-            data.pop("_reminded", None)
-            row.data = data
+            self._changed(draft, value, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
         async with self._session() as session:
-            row = await self._get(session, key)
-            return row.state if row else None
+            return (await self._draft(session, key)).state
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         async with self._session() as session:
-            row = await self._get(session, key)
-            if not data and (row is None or row.state is None):
-                if row is not None:
-                    await session.delete(row)
-                    session.info["fsm_absent"].add(row.key)
+            draft = await self._draft(session, key)
+            if not data and draft.state is None:
+                if draft.present:
+                    self._changed(draft, None, {})
                 return
-            row = row or await self._row(session, key)
-            row.data = {**dict(data), "_chat_id": key.chat_id}
-            row.updated_at = self.domain.now()
+            self._changed(draft, draft.state, {**dict(data), "_chat_id": key.chat_id})
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         async with self._session() as session:
-            row = await self._get(session, key)
-            if row is None or not row.data:
-                return {}
+            draft = await self._draft(session, key)
             # A deep copy: a handler that changes a list it got here must not change the
-            # row's value behind the ORM's back (the change would then not be written).
-            return copy.deepcopy({k: v for k, v in row.data.items() if not k.startswith("_")})
+            # draft behind the storage's back.
+            return copy.deepcopy({k: v for k, v in draft.data.items() if not k.startswith("_")})
 
     async def close(self) -> None:
         return None
 
     async def forget(self, key: StorageKey) -> None:
         async with self._session() as session:
-            await session.execute(
-                delete(ConversationState).where(ConversationState.key == self._key(key))
+            name = self._key(key)
+            await session.execute(_DELETE, {"key": name})
+            session.info.setdefault(_DRAFTS, {})[name] = _Draft(
+                state=None, data={}, updated_at=None, stored=False
             )
-            session.info.setdefault("fsm_absent", set()).add(self._key(key))
 
 
 # -- Redis ----------------------------------------------------------------------------------
