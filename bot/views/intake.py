@@ -8,7 +8,6 @@ import html
 from dataclasses import dataclass
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot import labels
 from bot.domain.places import country_name
@@ -110,35 +109,41 @@ def _nav_row(spec: StepSpec, first: bool) -> list[InlineKeyboardButton]:
 
 def keyboard(draft: Draft, options: Choices) -> InlineKeyboardMarkup:
     """The current question's buttons: its choices one per row, then Done or Send where the
-    question has one, then Back, Skip and Cancel."""
+    question has one, then Back, Skip and Cancel. Rows are put together as lists: aiogram's
+    builder copies the whole keyboard at each row it adds, a tenth of a report step."""
     spec = draft.spec
-    builder = InlineKeyboardBuilder()
     chosen = set(draft.answers.get(spec.name, [])) if spec.kind == "multi" else set()
-    for value, label in options:
-        mark = "✅ " if value in chosen else ""
-        builder.row(
+    rows = [
+        [
             InlineKeyboardButton(
-                text=mark + translated(label),
+                text=("✅ " if value in chosen else "") + translated(label),
                 callback_data=Step(field=spec.name, value=value).pack(),
             )
-        )
+        ]
+        for value, label in options
+    ]
     if spec.kind in ("multi", "media"):
-        builder.row(done_button(spec.name))
+        rows.append([done_button(spec.name)])
     if spec.kind == "summary":
-        builder.row(
-            InlineKeyboardButton(
-                text=_("📨 Send report"), callback_data=Nav(action="submit", step=spec.name).pack()
-            )
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    text=_("📨 Send report"),
+                    callback_data=Nav(action="submit", step=spec.name).pack(),
+                )
+            ]
         )
         if draft.can_add_details:
-            builder.row(
-                InlineKeyboardButton(
-                    text=_("➕ Add details"),
-                    callback_data=Nav(action="details", step=spec.name).pack(),
-                )
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        text=_("➕ Add details"),
+                        callback_data=Nav(action="details", step=spec.name).pack(),
+                    )
+                ]
             )
-    builder.row(*_nav_row(spec, first=draft.is_first))
-    return builder.as_markup()
+    rows.append(_nav_row(spec, first=draft.is_first))
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def question(draft: Draft, options: Choices, note: str | None = None) -> Rendered:
