@@ -35,8 +35,10 @@ log = logging.getLogger(__name__)
 
 DEFAULT_BACKOFF = BackoffConfig(min_delay=1.0, max_delay=5.0, factor=1.3, jitter=0.1)
 # While updates are in flight the offset cannot pass them, so each getUpdates brings them
-# all back (up to 100 updates, ~100 kB of JSON at 50 busy chats). The next one waits a
-# little, longer the more are in flight, and not at all once they are done.
+# all back (up to 100 updates, ~100 kB of JSON at 50 busy chats). The next one waits until
+# half of those in flight are done (then half of what comes back is new), and no longer
+# than a little, longer the more are in flight: waiting for all of them, or for the whole
+# pause, left the bot idle while new updates waited at the server.
 PAUSE_PER_UPDATE_IN_FLIGHT = 0.005
 LONGEST_PAUSE = 0.2
 
@@ -122,6 +124,9 @@ class Poller:
         # because a getUpdates was asked before the offset passed it: in flight, or already
         # finished while that request was on its way.
         self.newest: int | None = None
+        # Set once no more than ``_drained_to`` updates are in flight (-1: nobody waits).
+        self._drained = asyncio.Event()
+        self._drained_to = -1
 
     @property
     def offset(self) -> int | None:
@@ -226,7 +231,14 @@ class Poller:
         if not self.pending:
             return
         pause = min(LONGEST_PAUSE, PAUSE_PER_UPDATE_IN_FLIGHT * len(self.pending))
-        await asyncio.wait(set(self.pending.values()), timeout=pause)
+        self._drained_to = len(self.pending) // 2
+        self._drained.clear()
+        try:
+            await asyncio.wait_for(self._drained.wait(), pause)
+        except TimeoutError:
+            pass
+        finally:
+            self._drained_to = -1
 
     def _parse(self, raw: dict[str, Any]) -> Update | None:
         update_id = raw["update_id"]
@@ -269,6 +281,8 @@ class Poller:
 
     def _finished(self, update_id: int) -> None:
         self.pending.pop(update_id, None)
+        if len(self.pending) <= self._drained_to:
+            self._drained.set()
 
     async def _handle(self, update: Update) -> None:
         try:

@@ -1,4 +1,5 @@
-"""The poller hands each update to the dispatcher once, however often getUpdates returns it."""
+"""The poller hands each update to the dispatcher once, however often getUpdates returns it,
+and asks for more while updates are still in flight."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from aiogram import Dispatcher
 
+from bot import polling
 from bot.polling import Poller
 
 
@@ -82,3 +85,32 @@ async def test_a_batch_out_of_order_is_taken_in_order() -> None:
     poller = Recording(bot, Dispatcher(), stop_event=stop, timeout=1, handling=0)  # type: ignore[arg-type]
     await asyncio.wait_for(poller.run(), timeout=10)
     assert poller.handled == [20, 21]
+
+
+async def test_the_next_getupdates_goes_once_half_of_those_in_flight_are_done(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Waiting for every update in flight (or for the whole pause) left the bot idle while
+    new updates waited at the server."""
+    monkeypatch.setattr(polling, "PAUSE_PER_UPDATE_IN_FLIGHT", 60.0)
+    monkeypatch.setattr(polling, "LONGEST_PAUSE", 60.0)
+    stop = asyncio.Event()
+    asked_again = asyncio.Event()
+
+    async def second_request() -> list[Any]:
+        asked_again.set()
+        return [message_update(5)]
+
+    class Slow(Poller):
+        handled: list[int] = []
+
+        async def _handle(self, update: Any) -> None:
+            if update.update_id in (3, 4):
+                await asyncio.wait_for(asked_again.wait(), 30)
+            self.handled.append(update.update_id)
+
+    bot = ScriptedBot([[message_update(i) for i in (1, 2, 3, 4)], second_request], stop)
+    poller = Slow(bot, Dispatcher(), stop_event=stop, timeout=1)  # type: ignore[arg-type]
+    await asyncio.wait_for(poller.run(), timeout=10)
+    assert bot.offsets[1] == 3  # 1 and 2 done; 3 and 4 still in flight
+    assert sorted(poller.handled) == [1, 2, 3, 4, 5]
