@@ -6,13 +6,15 @@ Router would have to be detached through a private attribute."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Router
 from aiogram.dispatcher.event.bases import UNHANDLED
-from aiogram.filters import Filter
+from aiogram.filters import Command, Filter, StateFilter
 from aiogram.filters.callback_data import CallbackQueryFilter
-from aiogram.types import CallbackQuery
+from aiogram.fsm.state import State, StatesGroup
+from aiogram.types import CallbackQuery, Message
 from magic_filter import MagicFilter
 
 Step = Callable[[Router], None]
@@ -39,14 +41,16 @@ def _on_the_loop(filters: tuple[Any, ...]) -> tuple[Any, ...]:
 
 class QuickRouter(Router):
     """A router that passes over an update none of its handlers could take, without
-    wrapping middlewares or checking a filter: an update type it has no handlers for, or a
-    button press whose callback data has a prefix none of its handlers asks for. An update
-    goes through twenty routers, and aiogram's walk through each cost more than the echo
-    bot spends on a whole update."""
+    wrapping middlewares or checking a filter: an update type it has no handlers for, a
+    button press whose callback data has a prefix none of its handlers asks for, a message
+    that every handler turns down on its command or its conversation state. An update goes
+    through twenty routers, and aiogram's walk through each cost more than the echo bot
+    spends on a whole update."""
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
         self._callback_prefixes: frozenset[str] | bool | None = False  # False: not yet known
+        self._gates: dict[str, list[Gate | None]] = {}
 
     async def propagate_event(self, update_type: str, event: Any, **kwargs: Any) -> Any:
         if not self.sub_routers:
@@ -55,6 +59,14 @@ class QuickRouter(Router):
                 return UNHANDLED
             if isinstance(event, CallbackQuery) and not self._may_take(event):
                 return UNHANDLED
+            if isinstance(event, Message) and "raw_state" in kwargs:
+                gates = self._gates.get(update_type)
+                if gates is None:
+                    gates = self._gates[update_type] = [gate_of(h) for h in observer.handlers]
+                said = first_word(event)
+                state = kwargs["raw_state"]
+                if all(gate is not None and not gate.lets(said, state) for gate in gates):
+                    return UNHANDLED
         return await super().propagate_event(update_type, event, **kwargs)
 
     def _may_take(self, query: CallbackQuery) -> bool:
@@ -80,6 +92,77 @@ def callback_prefixes(router: Router) -> frozenset[str] | None:
             return None
         prefixes.update(data.__prefix__ for data in asked)
     return frozenset(prefixes)
+
+
+def first_word(message: Message) -> str | None:
+    """The first word of the message's text (or caption), where a command would be."""
+    text = message.text or message.caption
+    if not text:
+        return None
+    words = text.split(maxsplit=1)
+    return words[0] if words else None
+
+
+_ANY = object()
+
+
+@dataclass(frozen=True)
+class Gate:
+    """What a message handler's command and state filters let through, when they can be
+    told without running them: a message they turn down is never shown to the handler.
+    (The filters still run for a message that passes.)"""
+
+    commands: tuple[tuple[str, frozenset[str], bool], ...]  # (prefixes, names, ignore case)
+    states: tuple[frozenset[str | None], ...]
+
+    def lets(self, said: str | None, state: str | None) -> bool:
+        for prefixes, names, ignore_case in self.commands:
+            if said is None or said[0] not in prefixes:
+                return False
+            name = said[1:].partition("@")[0]
+            if (name.casefold() if ignore_case else name) not in names:
+                return False
+        return all(state in allowed for allowed in self.states)
+
+
+def gate_of(handler: Any) -> Gate | None:
+    """The handler's gate, or None when nothing can be told without running its filters."""
+    commands, states = [], []
+    for item in handler.filters or ():
+        check = item.callback
+        if isinstance(check, Command):
+            if not all(isinstance(c, str) for c in check.commands):
+                continue  # a pattern: only the filter can tell
+            fold = bool(check.ignore_case)
+            names = frozenset(c.casefold() if fold else c for c in check.commands)
+            commands.append((str(check.prefix), names, fold))
+        elif isinstance(check, StateFilter):
+            allowed = _state_names(check.states)
+            if allowed is not _ANY:
+                states.append(allowed)
+    if not commands and not states:
+        return None
+    return Gate(tuple(commands), tuple(states))
+
+
+def _state_names(states: Any) -> Any:
+    names: set[str | None] = set()
+    for state in states:
+        if state is None or isinstance(state, str):
+            if state == "*":
+                return _ANY
+            names.add(state)
+        elif isinstance(state, State):
+            if state.state == "*":
+                return _ANY
+            names.add(state.state)
+        elif isinstance(state, StatesGroup):
+            names.update(type(state).__all_states_names__)
+        elif isinstance(state, type) and issubclass(state, StatesGroup):
+            names.update(state.__all_states_names__)
+        else:
+            return _ANY
+    return frozenset(names)
 
 
 class _Observer:

@@ -3,17 +3,21 @@ skips the routers that could not take it."""
 
 from __future__ import annotations
 
+import re
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 from aiogram import Dispatcher, F
 from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.dispatcher.event.handler import CallableObject
+from aiogram.filters import Command, StateFilter
 from aiogram.filters.callback_data import CallbackData
+from aiogram.fsm.state import State, StatesGroup
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from handlers import routers
-from handlers.blueprint import Blueprint, callback_prefixes
+from handlers.blueprint import Blueprint, callback_prefixes, first_word, gate_of
 
 
 def _callables(router: Any) -> list[tuple[str, CallableObject]]:
@@ -148,3 +152,100 @@ def test_every_button_the_bot_draws_reaches_a_router_that_asks_for_it() -> None:
         if isinstance(cls, type) and issubclass(cls, CallbackData) and cls is not CallbackData
     }
     assert drawn and drawn <= asked, drawn - asked
+
+
+def _text(text: str | None, caption: str | None = None) -> Message:
+    return Message(
+        message_id=1, date=0, chat=Chat(id=1, type="private"), text=text, caption=caption
+    )
+
+
+class Asking(StatesGroup):
+    name = State()
+
+
+async def test_a_message_passes_over_routers_whose_commands_and_states_turn_it_down() -> None:
+    checked: list[str] = []
+
+    async def noting(_: Any) -> bool:
+        checked.append("filter")
+        return True
+
+    bp = Blueprint("commands and a state")
+
+    @bp.message(noting, Command("stats"))
+    async def stats(_: Any) -> str:
+        return "stats"
+
+    @bp.message(noting, StateFilter(Asking.name))
+    async def name(_: Any) -> str:
+        return "name"
+
+    router = bp.build()
+    bot = SimpleNamespace(me=None)
+
+    async def send(text: str, state: str | None) -> Any:
+        return await router.propagate_event("message", _text(text), raw_state=state, bot=bot)
+
+    assert await send("hello", None) is UNHANDLED
+    assert await send("/start", None) is UNHANDLED
+    assert checked == []
+    assert await send("Ram", Asking.name.state) == "name"
+    assert await send("/stats week", None) == "stats"
+
+
+async def test_a_handler_the_gate_cannot_judge_sees_every_message() -> None:
+    bp = Blueprint("a pattern")
+
+    @bp.message(Command(re.compile(r"case_\d+")))
+    async def case(_: Any) -> str:
+        return "case"
+
+    router = bp.build()
+    bot = SimpleNamespace(me=None)
+    reply = await router.propagate_event("message", _text("/case_12"), raw_state=None, bot=bot)
+    assert reply == "case"
+
+
+async def test_the_gates_never_turn_down_a_message_a_handlers_filters_would_take() -> None:
+    """Every message handler of the bot, against commands (with a mention, in capitals, with
+    words after them, in a caption), plain words, and every conversation state."""
+
+    async def me() -> Any:
+        return SimpleNamespace(username="corridor_bot")
+
+    bot = SimpleNamespace(me=me)
+    handlers = [h for r in routers() for h in r.message.handlers]
+    commands, states = set(), {None, "Unknown:state"}
+    for handler in handlers:
+        for item in handler.filters or ():
+            if isinstance(item.callback, Command):
+                commands.update(c for c in item.callback.commands if isinstance(c, str))
+            if isinstance(item.callback, StateFilter):
+                states.update(getattr(s, "state", s) for s in item.callback.states)
+    texts: list[tuple[str | None, str | None]] = [(None, None), ("help me", None), ("", None)]
+    for command in sorted(commands):
+        texts += [
+            (f"/{command}", None),
+            (f"/{command}@corridor_bot now", None),
+            (f"/{command.upper()}", None),
+            (None, f"/{command} photo"),
+        ]
+    judged = 0
+    for handler in handlers:
+        gate = gate_of(handler)
+        if gate is None:
+            continue
+        for text, caption in texts:
+            message = _text(text, caption)
+            for state in states:
+                takes = True
+                for item in handler.filters or ():
+                    if isinstance(item.callback, Command):
+                        takes = takes and bool(await item.callback(message, bot))
+                    elif isinstance(item.callback, StateFilter):
+                        takes = takes and bool(await item.callback(message, raw_state=state))
+                if takes:
+                    assert gate.lets(first_word(message), state), (handler.callback, text, state)
+                judged += 1
+    assert judged > 1000
