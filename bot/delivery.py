@@ -181,6 +181,9 @@ class Delivery:
         # run down (a 429 now and then in a 1,400-message flood). A third of it at a time.
         self.global_burst = Window(max(1, per_second // 3), (1.0 + JITTER) / 3)
         self.chats: dict[int, ChatQueue] = {}
+        # The chats that have (or had, until next_chat looks) something to send: the others,
+        # hundreds under load, are not looked at for each send.
+        self.backlog: dict[int, ChatQueue] = {}
         self.held: set[int] = set()  # outbox ids in memory (queued or being sent)
         self.delivered: dict[int, tuple[int, int]] = {}  # outbox id → (chat, message id)
         self.incoming: deque[Snapshot | Item] = deque()
@@ -422,7 +425,7 @@ class Delivery:
             or self.in_flight
             or self.results
             or self._busy_settle
-            or any(q.items for q in self.chats.values())
+            or any(q.items for q in self.backlog.values())
         )
 
     async def _until_idle(self) -> None:
@@ -573,6 +576,7 @@ class Delivery:
                 queue.minute = Window(self.limits.per_group_per_minute, 60.0 + JITTER)
             self.chats[item.chat_id] = queue
         queue.items.append(item)
+        self.backlog[item.chat_id] = queue
         self.wake.set()
 
     # ---- dispatch: which chat sends next ------------------------------------------------
@@ -625,8 +629,11 @@ class Delivery:
             self._forget_idle_chats(now)
         best: tuple[int, int, int, ChatQueue] | None = None
         wait = POLL_EVERY
-        for queue in self.chats.values():
-            if queue.busy or not queue.items:
+        for chat_id, queue in list(self.backlog.items()):
+            if not queue.items:
+                del self.backlog[chat_id]
+                continue
+            if queue.busy:
                 continue
             item = queue.items[0]
             ready = self._ready_at(queue, item, now)
@@ -763,6 +770,7 @@ class Delivery:
     def _migrate(self, queue: ChatQueue, new_chat: int) -> None:
         """A group became a supergroup: its queue, and everything that points at it, moves."""
         self.chats.pop(queue.chat_id, None)
+        self.backlog.pop(queue.chat_id, None)
         old = queue.chat_id
         moved = list(queue.items)
         queue.items.clear()

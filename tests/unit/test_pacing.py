@@ -119,6 +119,32 @@ def test_idle_chats_are_forgotten_once_their_windows_no_longer_matter() -> None:
     assert delivery.chats == {}
 
 
+def test_choosing_the_next_chat_looks_only_at_chats_with_something_to_send() -> None:
+    """Hundreds of chats that were answered a moment ago are not looked at for each send;
+    a chat that gets a new message is."""
+    from aiogram.methods import SendMessage
+
+    from bot.app import make_domain
+    from bot.delivery import Delivery, Item
+    from tests.support import install_test_keys, make_config
+
+    install_test_keys()
+    config = make_config("sqlite+aiosqlite://")
+    delivery = Delivery(bot=None, domain=make_domain(config, sessions=None))  # type: ignore[arg-type]
+    for chat in range(1, 501):
+        delivery._enqueue(Item(chat_id=chat, call=SendMessage(chat_id=chat, text=".")))
+    for chat in range(1, 500):
+        delivery.chats[chat].items.popleft()  # sent
+    chosen, _wait = delivery.next_chat(now=0.0)
+    assert chosen is not None and chosen.chat_id == 500
+    assert set(delivery.backlog) == {500}
+    chosen.items.popleft()
+    delivery._enqueue(Item(chat_id=7, call=SendMessage(chat_id=7, text="again")))
+    chosen, _wait = delivery.next_chat(now=0.0)
+    assert chosen is not None and chosen.chat_id == 7
+    assert set(delivery.backlog) == {7}
+
+
 def test_the_overall_pace_comes_in_thirds_of_a_second_not_whole_bursts() -> None:
     """Sent as fast as allowed, calls never exceed 30 in any second nor 10 in any third of
     one: a second's worth sent at once reaches Telegram spread out, and the next second's
