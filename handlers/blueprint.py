@@ -67,6 +67,13 @@ class QuickRouter(Router):
                 state = kwargs["raw_state"]
                 if all(gate is not None and not gate.lets(said, state) for gate in gates):
                     return UNHANDLED
+            if not len(observer.outer_middleware):
+                # aiogram's own steps, less wrapping the handler in an empty middleware
+                # chain (a functools.wraps at every router, on every update).
+                kwargs.update(event_router=self)
+                return await self._propagate_event(
+                    observer=observer, update_type=update_type, event=event, **kwargs
+                )
         return await super().propagate_event(update_type, event, **kwargs)
 
     def _may_take(self, query: CallbackQuery) -> bool:
