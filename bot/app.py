@@ -30,6 +30,7 @@ from aiohttp import ClientError, web
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import Session
 
+from bot import calls
 from bot.clock import Clock, SystemClock
 from bot.config import Config
 from bot.crypto import KeyRing, active, make_keyring
@@ -99,6 +100,11 @@ class TelegramSession(AiohttpSession):
             raise TelegramNetworkError(
                 method=method, message=f"{type(error).__name__}: {error}"
             ) from error
+        if resp.status == 200 and calls.only_the_message_id.get():
+            answer = self.json_loads(raw_result)
+            if isinstance(answer, dict) and answer.get("ok") is True:
+                result = answer.get("result")
+                return calls.Sent(result.get("message_id")) if isinstance(result, dict) else result
         response = self.check_response(
             bot=bot, method=method, status_code=resp.status, content=raw_result
         )

@@ -342,7 +342,7 @@ class Delivery:
             # within the seconds the spinner lasts; Telegram ignores a second answer.
             for attempt in range(3):
                 try:
-                    result = await self._call(call)
+                    result = await self._call(call, only_the_message_id=future is None)
                 except (TelegramNetworkError, TelegramServerError) as error:
                     if attempt < 2:
                         await asyncio.sleep(0.5 * (attempt + 1))
@@ -666,11 +666,13 @@ class Delivery:
         self.in_flight.discard(task)
         self.wake.set()
 
-    async def _call(self, call: TelegramMethod) -> Any:
+    async def _call(self, call: TelegramMethod, *, only_the_message_id: bool = False) -> Any:
         token = delivering.set(True)
+        lean = calls.only_the_message_id.set(only_the_message_id)
         try:
             return await self.bot(call)
         finally:
+            calls.only_the_message_id.reset(lean)
             delivering.reset(token)
 
     async def _send(self, queue: ChatQueue, item: Item) -> None:
@@ -722,7 +724,8 @@ class Delivery:
         item.attempts += 1
         self.calls_sent += 1
         try:
-            result = await self._call(call)
+            # Nobody waits for the Message itself: its id is all that is kept.
+            result = await self._call(call, only_the_message_id=item.future is None)
         except TelegramRetryAfter as error:
             log.warning("429 for chat %s: waiting %ss", queue.chat_id, error.retry_after)
             queue.not_before = time.monotonic() + error.retry_after

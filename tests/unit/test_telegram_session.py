@@ -14,6 +14,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import BufferedInputFile, InlineKeyboardButton, InlineKeyboardMarkup
 from aiohttp import web
 
+from bot import calls
 from bot.app import TelegramSession
 
 TOKEN = "42:TEST"
@@ -91,3 +92,16 @@ async def test_a_call_with_a_file_is_a_form(api) -> None:  # type: ignore[no-unt
     assert call["caption"] == "chart"
     assert b"\x89PNG..." in [v for v in call.values() if isinstance(v, bytes)]
     assert call["chat_id"] == "5"
+
+
+async def test_delivery_reads_only_the_message_id_and_errors_stay_errors(api) -> None:  # type: ignore[no-untyped-def]
+    base, _seen = api
+    bot = Bot(TOKEN, session=TelegramSession(api=TelegramAPIServer.from_base(base)))
+    token = calls.only_the_message_id.set(True)
+    try:
+        assert await bot.send_message(5, "hello") == calls.Sent(message_id=7)
+        with pytest.raises(TelegramBadRequest, match="refused"):
+            await bot.send_message(5, "refuse")
+    finally:
+        calls.only_the_message_id.reset(token)
+        await bot.session.close()
