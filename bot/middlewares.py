@@ -24,7 +24,7 @@ from bot.delivery import Item, delivering
 from bot.domain import outbox, privacy
 from bot.domain.cases import find_reporter
 from bot.domain.context import Domain
-from bot.domain.people import Role, person_by_telegram
+from bot.domain.people import Role
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, Reporter
@@ -218,9 +218,7 @@ class RoleMiddleware(BaseMiddleware):
         role = Role("stranger")
         language = normalise_language(user.language_code if user else None, self.default_language)
         if user is not None:
-            person = None
-            if await domain.staff.includes(session, user.id):
-                person = await person_by_telegram(session, user.id)
+            person = await domain.staff.person(session, user.id)
             if person is not None:
                 role = Role(person.role, person=person)
                 language = person.language

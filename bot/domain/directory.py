@@ -13,11 +13,12 @@ import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 import models
 from models import Corridor, Organisation, OrganisationCorridor, Person, ResponderGroup
@@ -77,24 +78,43 @@ class Remembered(Generic[T]):
             after_commits_writing(session_class, model, self.invalidate)
 
 
-async def _staff_ids(session: AsyncSession) -> frozenset[int]:
-    ids = await session.scalars(
-        select(Person.telegram_user_id).where(
-            Person.active.is_(True), Person.telegram_user_id.is_not(None)
-        )
-    )
-    return frozenset(ids)
+_PERSON_COLUMNS = tuple(attr.key for attr in inspect(Person).column_attrs)
+_ACTIVE_STAFF = select(*(getattr(Person, key) for key in _PERSON_COLUMNS)).where(
+    Person.active.is_(True), Person.telegram_user_id.is_not(None)
+)
 
 
-class StaffDirectory(Remembered[frozenset[int]]):
-    """The Telegram ids of active people: most updates come from reporters and strangers,
-    who then cost no query to tell apart from staff."""
+async def _staff(session: AsyncSession) -> dict[int, tuple[Any, ...]]:
+    rows = await session.execute(_ACTIVE_STAFF)
+    return {row.telegram_user_id: tuple(row) for row in rows}
+
+
+class StaffDirectory(Remembered[dict[int, tuple[Any, ...]]]):
+    """Active people by Telegram id, every column: most updates come from reporters and
+    strangers, who then cost no query to tell apart from staff, and a staff member's own
+    update finds their row here rather than in a query."""
 
     def __init__(self) -> None:
-        super().__init__(_staff_ids, Person)
+        super().__init__(_staff, Person)
 
     async def includes(self, session: AsyncSession, user_id: int) -> bool:
         return user_id in await self.get(session)
+
+    async def person(self, session: AsyncSession, user_id: int) -> Person | None:
+        """The active person with this Telegram id, as a row of ``session`` (changes to it
+        are written with the transaction), without a query when the row is kept here."""
+        values = (await self.get(session)).get(user_id)
+        if values is None:
+            return None
+        columns = dict(zip(_PERSON_COLUMNS, values, strict=True))
+        loaded = session.sync_session.identity_map.get(identity_key(Person, columns["id"]))
+        if loaded is not None:
+            return loaded  # type: ignore[no-any-return]
+        person = Person(**columns)
+        # Every column is known: the row joins the session as if it had been loaded.
+        make_transient_to_detached(person)
+        session.add(person)
+        return person
 
 
 @dataclass(frozen=True)

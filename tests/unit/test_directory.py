@@ -7,14 +7,14 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import event, update
+from sqlalchemy import event, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from bot.domain import directory
 from bot.domain.context import Domain
 from bot.domain.people import on_call
-from models import Corridor, RotaOverride
+from models import Corridor, Person, RotaOverride
 from models.db import make_sessionmaker
 
 
@@ -145,3 +145,50 @@ async def test_a_group_lost_in_this_transaction_gets_no_card(
         assert await with_active_group(session, domain, [org]) == []
     async with domain.sessions() as session:
         assert await with_active_group(session, domain, [org]) == []
+
+
+async def test_a_staff_members_row_comes_from_memory_and_their_changes_are_written(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    domain, statements = watched
+    async with domain.sessions() as session:
+        someone = await session.scalar(select(Person).where(Person.active.is_(True)))
+        user_id, person_id = someone.telegram_user_id, someone.id
+    statements.clear()
+    async with domain.sessions() as session, session.begin():
+        person = await domain.staff.person(session, user_id)
+        assert person is not None and person.id == person_id
+        assert await domain.staff.person(session, user_id) is person
+        assert await domain.staff.person(session, 1) is None  # not staff
+        person.language = "ne" if person.language != "ne" else "en"
+        chosen = person.language
+    assert sum("FROM people" in s for s in statements) == 1  # the directory's one read
+    # This process changed a person: the next update reads the row as it now is.
+    async with domain.sessions() as session:
+        again = await domain.staff.person(session, user_id)
+        assert again is not None and again.language == chosen
+        stored = await session.scalar(select(Person.language).where(Person.id == person_id))
+        assert stored == chosen
+    statements.clear()
+    async with domain.sessions() as session:
+        await domain.staff.person(session, user_id)
+    assert not any("FROM people" in s for s in statements)
+
+
+async def test_a_person_deactivated_elsewhere_is_no_longer_staff_within_seconds(
+    watched: tuple[Domain, list[str]],
+) -> None:
+    domain, _statements = watched
+    async with domain.sessions() as session:
+        someone = await session.scalar(select(Person).where(Person.active.is_(True)))
+        user_id = someone.telegram_user_id
+        assert await domain.staff.person(session, user_id) is not None
+    other_process = make_sessionmaker(domain.sessions.kw["bind"])
+    async with other_process() as session, session.begin():
+        await session.execute(
+            update(Person).where(Person.telegram_user_id == user_id).values(active=False)
+        )
+    later = domain.staff.monotonic() + directory.REFRESH_SECONDS + 0.1
+    domain.staff.monotonic = lambda: later
+    async with domain.sessions() as session:
+        assert await domain.staff.person(session, user_id) is None
