@@ -147,13 +147,18 @@ async def test_a_group_lost_in_this_transaction_gets_no_card(
         assert await with_active_group(session, domain, [org]) == []
 
 
+async def a_staff_member(domain: Domain) -> tuple[int, str]:
+    """(Telegram id, person id) of an active person of the example network."""
+    async with domain.sessions() as session:
+        someone = await session.scalar(select(Person).where(Person.active.is_(True)))
+        return someone.telegram_user_id, someone.id
+
+
 async def test_a_staff_members_row_comes_from_memory_and_their_changes_are_written(
     watched: tuple[Domain, list[str]],
 ) -> None:
     domain, statements = watched
-    async with domain.sessions() as session:
-        someone = await session.scalar(select(Person).where(Person.active.is_(True)))
-        user_id, person_id = someone.telegram_user_id, someone.id
+    user_id, person_id = await a_staff_member(domain)
     statements.clear()
     async with domain.sessions() as session, session.begin():
         person = await domain.staff.person(session, user_id)
@@ -179,9 +184,8 @@ async def test_a_person_deactivated_elsewhere_is_no_longer_staff_within_seconds(
     watched: tuple[Domain, list[str]],
 ) -> None:
     domain, _statements = watched
+    user_id, _person_id = await a_staff_member(domain)
     async with domain.sessions() as session:
-        someone = await session.scalar(select(Person).where(Person.active.is_(True)))
-        user_id = someone.telegram_user_id
         assert await domain.staff.person(session, user_id) is not None
     other_process = make_sessionmaker(domain.sessions.kw["bind"])
     async with other_process() as session, session.begin():
