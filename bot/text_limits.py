@@ -120,7 +120,12 @@ def shown_length(text: str, *, html: bool = False) -> int:
 
 
 def fits(text: str, limit: int = TEXT_LIMIT, *, html: bool = False) -> bool:
-    return shown_length(text, html=html) <= limit
+    # Parsing HTML only takes characters away (tags, entities shown as one character): a text
+    # within the limit as written is within it as shown, and most texts are far within it.
+    written = utf16_length(text)
+    if written <= limit or not html:
+        return written <= limit
+    return shown_length(text, html=True) <= limit
 
 
 # -- boundaries ------------------------------------------------------------------------------

@@ -235,3 +235,11 @@ def test_html_parts_are_valid_and_keep_everything(text: str, limit: int) -> None
         return
     rebuilt = "".join(s.split("\n", 1)[1] for s in shown)
     assert rebuilt == whole
+
+
+@settings(max_examples=150, deadline=None)
+@given(text=html_documents(), limit=st.integers(10, 500))
+def test_fits_says_what_the_shown_length_says(text: str, limit: int) -> None:
+    # fits answers from the written length when it can: never differently.
+    assert fits(text, limit, html=True) == (shown_length(text, html=True) <= limit)
+    assert fits(text, limit) == (utf16_length(text) <= limit)
