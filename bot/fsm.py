@@ -26,7 +26,7 @@ from aiogram.fsm.storage.base import (
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy import bindparam, delete, event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.crypto import KeyRing
 from bot.domain.context import Domain
@@ -103,9 +103,11 @@ def _write_drafts(session: Session) -> None:
         draft.changed = False
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_drafts(session: Session) -> None:
-    session.info.pop(_DRAFTS, None)
+@event.listens_for(Session, "after_transaction_end")
+def _forget_drafts(session: Session, transaction: SessionTransaction) -> None:
+    # Read again in the next transaction: another one (the draft reminder) may change it.
+    if transaction.parent is None:
+        session.info.pop(_DRAFTS, None)
 
 
 class DatabaseStorage(BaseStorage):
@@ -126,7 +128,8 @@ class DatabaseStorage(BaseStorage):
         return self.domain.keys.pseudonym("fsm", self.keys.build(key))
 
     async def _draft(self, session: Any, key: StorageKey) -> _Draft:
-        """The chat's draft, read once per session (aiogram asks for state and data apart)."""
+        """The chat's draft, read once per transaction (aiogram asks for state and data
+        apart)."""
         name = self._key(key)
         drafts = session.info.setdefault(_DRAFTS, {})
         draft = drafts.get(name)

@@ -108,3 +108,21 @@ async def test_a_state_without_data_keeps_the_chat_for_the_reminder(domain: Doma
     assert row.state == "Report:filling" and row.data == {"_chat_id": 77}
     await storage.forget(KEY)
     assert await storage.get_state(KEY) is None
+
+
+async def test_the_next_transaction_of_a_session_reads_the_draft_again(domain: Domain) -> None:
+    """A session that commits and goes on (a report read in a read-only transaction) sees
+    what another transaction (the draft reminder) wrote meanwhile."""
+    storage = DatabaseStorage(domain)
+    await storage.set_data(KEY, {"step": 1})
+    async with domain.sessions() as session:
+        token = current_session.set(session)
+        try:
+            assert await storage.get_data(KEY) == {"step": 1}
+            await session.commit()
+            async with domain.sessions() as other, other.begin():
+                row = await other.scalar(select(ConversationState))
+                row.data = {**row.data, "step": 2}
+            assert await storage.get_data(KEY) == {"step": 2}
+        finally:
+            current_session.reset(token)
