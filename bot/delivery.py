@@ -213,9 +213,7 @@ class Delivery:
                 return True
             if row.status != "pending" or row.next_attempt_at > now:
                 return False
-            row.status = "sending"
-            row.lease_owner = self.instance
-            row.locked_until = now + LEASE
+            self._take_lease(row, now)
             return True
 
         @event.listens_for(session_class, "before_flush")
@@ -268,43 +266,36 @@ class Delivery:
             session.info.pop("outbox_rows", None)
             session.info.pop("outbox_snaps", None)
 
+    def _lease_values(self, now: dt.datetime) -> dict[str, Any]:
+        """An outbox row's columns while this process holds it."""
+        return {"status": "sending", "lease_owner": self.instance, "locked_until": now + LEASE}
+
+    def _take_lease(self, row: OutboxMessage, now: dt.datetime) -> None:
+        for column, value in self._lease_values(now).items():
+            setattr(row, column, value)
+
     async def stage_reply(
         self, session: Any, *, method: str, payload: dict[str, Any], chat_id: int | None
     ) -> None:
         """A handler's reply as an outbox row of ``session``'s transaction, leased to this
         process and handed to delivery after the commit, like the rows the domain queues."""
         now = self.domain.now()
+        # What delivery takes of the row (a Snapshot) is what the row holds, less its id.
+        kept: dict[str, Any] = {
+            "method": method,
+            "payload": payload,
+            "chat_id": chat_id,
+            "reporter_id": None,
+            "case_id": None,
+            "purpose": "reply",
+            "priority": 0,
+            "attempts": 0,
+        }
         outbox_id = await session.scalar(
             _NEW_REPLY,
-            {
-                "created_at": now,
-                "chat_id": chat_id,
-                "reporter_id": None,
-                "method": method,
-                "payload": payload,
-                "purpose": "reply",
-                "case_id": None,
-                "priority": 0,
-                "status": "sending",
-                "attempts": 0,
-                "next_attempt_at": now,
-                "lease_owner": self.instance,
-                "locked_until": now + LEASE,
-            },
+            {**kept, "created_at": now, "next_attempt_at": now, **self._lease_values(now)},
         )
-        session.info.setdefault("outbox_rows", []).append(
-            Snapshot(
-                outbox_id=outbox_id,
-                method=method,
-                payload=payload,
-                chat_id=chat_id,
-                reporter_id=None,
-                case_id=None,
-                purpose="reply",
-                priority=0,
-                attempts=0,
-            )
-        )
+        session.info.setdefault("outbox_rows", []).append(Snapshot(outbox_id=outbox_id, **kept))
 
     def adopt(self, entries: list[Snapshot | Item]) -> None:
         """Takes committed rows (and ephemeral calls, in the order they were made)."""
@@ -984,9 +975,7 @@ class Delivery:
                 query = query.with_for_update(skip_locked=True)
             rows = [r for r in await session.scalars(query) if r.id not in self.held]
             for row in rows:
-                row.status = "sending"
-                row.lease_owner = self.instance
-                row.locked_until = now + LEASE
+                self._take_lease(row, now)
             snaps = [snapshot(row) for row in rows]
             session.info.pop("outbox_rows", None)
         if snaps:
