@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from models.sqlite_inline import LOCK_TIMEOUT_S
 
@@ -180,6 +180,15 @@ def upsert_insert(session: Session | AsyncSession) -> Callable[..., Any]:
     if session.get_bind().dialect.name == "postgresql":
         return postgresql_insert
     return sqlite_insert
+
+
+def as_loaded(session: Session | AsyncSession, row: Any) -> Any:
+    """``row``, built with every column (from a plain INSERT … RETURNING, or kept in
+    memory), joined to ``session`` as if a query had loaded it: no SELECT, and changes to it
+    are written with the transaction."""
+    make_transient_to_detached(row)
+    session.add(row)
+    return row
 
 
 class UpsertStatement:

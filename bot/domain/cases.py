@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, event, func, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, SessionTransaction, make_transient_to_detached
+from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.domain import events, routing
 from bot.domain.context import Domain
@@ -28,7 +28,7 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from models import Attachment, Case, Consent, Reporter
-from models.db import UpsertStatement
+from models.db import UpsertStatement, as_loaded
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
 
@@ -96,11 +96,8 @@ async def reporter_for(
         }
         new_id = await session.scalar(_NEW_REPORTER(session), fields)
         if new_id is not None:
-            # Every column is known: the row joins the session as if loaded, with no
-            # SELECT (the ORM's INSERT … RETURNING cost more than the rest of a /start).
-            reporter = Reporter(id=new_id, **fields)
-            make_transient_to_detached(reporter)
-            session.add(reporter)
+            # The ORM's INSERT … RETURNING cost more than the rest of a /start.
+            reporter = as_loaded(session, Reporter(id=new_id, **fields))
         else:
             reporter = await session.scalar(_REPORTER_BY_KEY, {"key": key})
         session.info.setdefault(_SEEN, {})[key] = reporter

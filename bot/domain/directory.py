@@ -17,12 +17,12 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 import models
 from models import Corridor, Organisation, OrganisationCorridor, Person, ResponderGroup
-from models.db import after_commits_writing, wrote_in_transaction
+from models.db import after_commits_writing, as_loaded, wrote_in_transaction
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -97,9 +97,6 @@ class StaffDirectory(Remembered[dict[int, tuple[Any, ...]]]):
     def __init__(self) -> None:
         super().__init__(_staff, Person)
 
-    async def includes(self, session: AsyncSession, user_id: int) -> bool:
-        return user_id in await self.get(session)
-
     async def person(self, session: AsyncSession, user_id: int) -> Person | None:
         """The active person with this Telegram id, as a row of ``session`` (changes to it
         are written with the transaction), without a query when the row is kept here."""
@@ -110,11 +107,7 @@ class StaffDirectory(Remembered[dict[int, tuple[Any, ...]]]):
         loaded = session.sync_session.identity_map.get(identity_key(Person, columns["id"]))
         if loaded is not None:
             return loaded  # type: ignore[no-any-return]
-        person = Person(**columns)
-        # Every column is known: the row joins the session as if it had been loaded.
-        make_transient_to_detached(person)
-        session.add(person)
-        return person
+        return as_loaded(session, Person(**columns))  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
