@@ -47,6 +47,10 @@ class _Draft:
     stored: bool  # the database holds a row for it
     changed: bool = False
 
+    @classmethod
+    def absent(cls, stored: bool = False) -> _Draft:
+        return cls(state=None, data={}, updated_at=None, stored=stored)
+
     @property
     def present(self) -> bool:
         return self.state is not None or bool(self.data)
@@ -136,7 +140,7 @@ class DatabaseStorage(BaseStorage):
         if draft is None:
             row = (await session.execute(_READ, {"key": name})).first()
             if row is None:
-                draft = _Draft(state=None, data={}, updated_at=None, stored=False)
+                draft = _Draft.absent()
             else:
                 draft = _Draft(
                     state=row.state, data=dict(row.data or {}), updated_at=None, stored=True
@@ -190,9 +194,7 @@ class DatabaseStorage(BaseStorage):
         async with self._session() as session:
             name = self._key(key)
             await session.execute(_DELETE, {"key": name})
-            session.info.setdefault(_DRAFTS, {})[name] = _Draft(
-                state=None, data={}, updated_at=None, stored=False
-            )
+            session.info.setdefault(_DRAFTS, {})[name] = _Draft.absent()
 
 
 # -- Redis ----------------------------------------------------------------------------------

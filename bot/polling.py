@@ -234,9 +234,8 @@ class Poller:
         self._drained_to = len(self.pending) // 2
         self._drained.clear()
         try:
-            await asyncio.wait_for(self._drained.wait(), pause)
-        except TimeoutError:
-            pass
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._drained.wait(), pause)
         finally:
             self._drained_to = -1
 

@@ -5,6 +5,7 @@ Router would have to be detached through a private attribute."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -49,7 +50,6 @@ class QuickRouter(Router):
 
     def __init__(self, *, name: str | None = None) -> None:
         super().__init__(name=name)
-        self._callback_prefixes: frozenset[str] | bool | None = False  # False: not yet known
         self._gates: dict[str, list[Gate | None]] = {}
 
     async def propagate_event(self, update_type: str, event: Any, **kwargs: Any) -> Any:
@@ -76,9 +76,12 @@ class QuickRouter(Router):
                 )
         return await super().propagate_event(update_type, event, **kwargs)
 
+    @functools.cached_property
+    def _callback_prefixes(self) -> frozenset[str] | None:
+        # Known once the handlers are registered: asked at the first press, not at build.
+        return callback_prefixes(self)
+
     def _may_take(self, query: CallbackQuery) -> bool:
-        if self._callback_prefixes is False:
-            self._callback_prefixes = callback_prefixes(self)
         prefixes = self._callback_prefixes
         if prefixes is None or query.data is None:
             return True

@@ -27,16 +27,14 @@ router.callback_query.filter(F.message.chat.type == "private")
 async def remember_language(
     session: AsyncSession, domain: Domain, role: Role, user_id: int, chat_id: int, language: str
 ) -> None:
-    # Set only when it changes: a row marked changed costs a flush even when nothing differs.
-    if role.person is not None:
-        if role.person.language != language:
-            role.person.language = language
-        return
-    reporter = role.reporter or await case_domain.reporter_for(
-        session, domain, user_id, chat_id, language
+    speaker = (
+        role.person
+        or role.reporter
+        or await case_domain.reporter_for(session, domain, user_id, chat_id, language)
     )
-    if reporter.language != language:
-        reporter.language = language
+    # Set only when it changes: a row marked changed costs a flush even when nothing differs.
+    if speaker.language != language:
+        speaker.language = language
 
 
 @router.message(CommandStart(deep_link=True, magic=F.args.startswith("join_")))
