@@ -14,6 +14,7 @@ from aiohttp import web
 from bot.webapp.auth import sign_init_data
 from bot.webapp.routes import mount
 from corridor_dev.harness import Harness
+from tests.support import served
 
 PUBLIC_URL = "https://dashboard.example.org/webapp/"
 DASHBOARD_CONFIG = {"webapp": {"public_url": PUBLIC_URL, "init_data_max_age": 3600}}
@@ -76,13 +77,5 @@ async def serve_dashboard(harness: Harness) -> AsyncIterator[Dashboard]:
     on an ephemeral local port."""
     web_app = web.Application()
     mount(web_app, harness.app.domain)
-    runner = web.AppRunner(web_app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        async with aiohttp.ClientSession() as http:
-            yield Dashboard(harness, f"http://127.0.0.1:{port}/webapp/", http)
-    finally:
-        await runner.cleanup()
+    async with served(web_app) as base, aiohttp.ClientSession() as http:
+        yield Dashboard(harness, f"{base}/webapp/", http)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from corridor_dev.harness import Harness
 from tests.dashboard import DASHBOARD_CONFIG, PUBLIC_URL
+from tests.support import served
 
 
 def web_app_urls(message: dict) -> list[str]:
@@ -61,8 +62,6 @@ async def get(url: str) -> tuple[int, str, str]:
 async def test_served_by_the_webhook_server_and_in_polling_mode(database_url: str) -> None:
     import socket
 
-    from aiohttp import web
-
     from bot.app import webhook_app
 
     with socket.socket() as probe:
@@ -79,17 +78,10 @@ async def test_served_by_the_webhook_server_and_in_polling_mode(database_url: st
             assert (await get(f"http://127.0.0.1:{port}/webapp/api/board"))[0] == 403
         finally:
             await polling_site.cleanup()
-        runner = web.AppRunner(webhook_app(h.app))
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        hook_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        try:
-            status, kind, _ = await get(f"http://127.0.0.1:{hook_port}/webapp/static/charts.js")
+        async with served(webhook_app(h.app)) as hook:
+            status, kind, _ = await get(f"{hook}/webapp/static/charts.js")
             assert (status, kind) == (200, "text/javascript")
-            assert (await get(f"http://127.0.0.1:{hook_port}/webapp/static/x.js"))[0] == 404
-            assert (await get(f"http://127.0.0.1:{hook_port}/webapp/api/me"))[0] == 403
-        finally:
-            await runner.cleanup()
+            assert (await get(f"{hook}/webapp/static/x.js"))[0] == 404
+            assert (await get(f"{hook}/webapp/api/me"))[0] == 403
     finally:
         await h.stop()

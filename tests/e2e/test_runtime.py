@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import aiohttp
-from aiohttp import web
 from sqlalchemy import func, select
 
 from bot.app import webhook_app
 from bot.i18n import tr
 from corridor_dev.harness import Harness
 from models import ConversationState
+from tests.support import served
 
 
 async def test_webhook_requires_the_secret(harness: Harness) -> None:
@@ -29,11 +29,6 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
         }
     )
     harness.app.config = config
-    runner = web.AppRunner(webhook_app(harness.app))
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
     user = (await harness.tg.create_user("Webhook user", started=True))["id"]
     update = {
         "update_id": 900001,
@@ -45,9 +40,9 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
             "from": {"id": user, "is_bot": False, "first_name": "W"},
         },
     }
-    try:
+    async with served(webhook_app(harness.app)) as base:
         async with aiohttp.ClientSession() as http:
-            url = f"http://127.0.0.1:{port}/telegram"
+            url = f"{base}/telegram"
             async with http.post(
                 url, data=json.dumps(update), headers={"Content-Type": "application/json"}
             ) as r:
@@ -60,12 +55,10 @@ async def test_webhook_requires_the_secret(harness: Harness) -> None:
                 url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": secret}
             ) as r:
                 assert r.status == 200
-            async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+            async with http.get(f"{base}/healthz") as r:
                 assert (await r.json()) == {"ok": True}
         await harness.settle()
         assert "Verified help contacts" in await harness.last_bot_text(user)
-    finally:
-        await runner.cleanup()
 
 
 async def test_a_failing_handler_apologises_in_the_users_language(

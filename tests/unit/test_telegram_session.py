@@ -16,6 +16,7 @@ from aiohttp import web
 
 from bot import calls
 from bot.app import TelegramSession
+from tests.support import served
 
 TOKEN = "42:TEST"
 
@@ -42,15 +43,8 @@ async def api() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
 
     app = web.Application()
     app.router.add_post("/bot{token}/{method}", method)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield f"http://127.0.0.1:{port}", seen
-    finally:
-        await runner.cleanup()
+    async with served(app) as base:
+        yield base, seen
 
 
 async def test_a_call_without_files_is_one_json_body_with_the_bots_defaults(api) -> None:  # type: ignore[no-untyped-def]
