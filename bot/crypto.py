@@ -14,6 +14,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+PSEUDONYMS_KEPT = 10_000
+
 
 class KeyError_(Exception):
     """No usable key: the operator must configure one."""
@@ -31,6 +33,7 @@ class KeyRing:
         # Without a configured hash key, the oldest encryption key serves: new keys go in
         # front when rotating, so the pseudonyms stay the same.
         self._hash_key = (hash_key or keys[-1]).encode()
+        self._pseudonyms: dict[tuple[str, int | str], str] = {}
 
     def encrypt(self, plain: str) -> str:
         return self._multi.encrypt(plain.encode()).decode()
@@ -53,8 +56,17 @@ class KeyRing:
         return self._multi.rotate(token.encode()).decode()
 
     def pseudonym(self, kind: str, value: int | str) -> str:
+        # An update asks for its chat's and its user's several times (its conversation, its
+        # reporter, the messages /clear may delete): the recent ones are kept.
+        known = self._pseudonyms.get((kind, value))
+        if known is not None:
+            return known
         digest = hmac.new(self._hash_key, f"{kind}:{value}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest[:24]).decode()
+        made = base64.urlsafe_b64encode(digest[:24]).decode()
+        if len(self._pseudonyms) >= PSEUDONYMS_KEPT:
+            self._pseudonyms.clear()
+        self._pseudonyms[(kind, value)] = made
+        return made
 
 
 def generate_key() -> str:

@@ -62,6 +62,7 @@ from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
 from bot.domain.notices import UntranslatedMessage
 from models import OutboxMessage, Person, RelayLink, Reporter
+from models.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -70,10 +71,38 @@ RENEW_EVERY = 2.0
 POLL_EVERY = 1.0
 GATHER_RESULTS = 0.005  # seconds
 _OUTBOX = OutboxMessage.__table__
-_RECORD_RESULT = update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id"))
+# A send's result: one statement per set of columns it changes (a few kinds of result).
+_RECORD_RESULT: dict[tuple[str, ...], Prepared] = {}
 # A handler's reply, written as a plain INSERT: the unit of work's flush of one new row cost
 # more than the rest of the update's statements together.
-_NEW_REPLY = insert(_OUTBOX).returning(_OUTBOX.c.id)
+_REPLY_COLUMNS = (
+    "method",
+    "payload",
+    "chat_id",
+    "reporter_id",
+    "case_id",
+    "purpose",
+    "priority",
+    "attempts",
+    "created_at",
+    "next_attempt_at",
+    "status",
+    "lease_owner",
+    "locked_until",
+)
+_NEW_REPLY = Prepared(lambda _: insert(_OUTBOX).returning(_OUTBOX.c.id), columns=_REPLY_COLUMNS)
+
+
+def _result_recorder(columns: tuple[str, ...]) -> Prepared:
+    recorder = _RECORD_RESULT.get(columns)
+    if recorder is None:
+        recorder = _RECORD_RESULT[columns] = Prepared(
+            lambda _: update(_OUTBOX).where(_OUTBOX.c.id == bindparam("outbox_id")),
+            columns=[c for c in columns if c != "outbox_id"],
+        )
+    return recorder
+
+
 MAX_BACKOFF = 60.0
 MAX_HELD = 5000
 BURST_SECONDS = 3
@@ -291,10 +320,12 @@ class Delivery:
             "priority": 0,
             "attempts": 0,
         }
-        outbox_id = await session.scalar(
-            _NEW_REPLY,
-            {**kept, "created_at": now, "next_attempt_at": now, **self._lease_values(now)},
-        )
+        outbox_id = (
+            await _NEW_REPLY(
+                session,
+                {**kept, "created_at": now, "next_attempt_at": now, **self._lease_values(now)},
+            )
+        ).scalar()
         session.info.setdefault("outbox_rows", []).append(Snapshot(outbox_id=outbox_id, **kept))
 
     def adopt(self, entries: list[Snapshot | Item]) -> None:
@@ -827,8 +858,8 @@ class Delivery:
                 by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
                 for row in rows:
                     by_shape.setdefault(tuple(row), []).append(row)
-                for same_shape in by_shape.values():
-                    await session.execute(_RECORD_RESULT, same_shape)
+                for shape, same_shape in by_shape.items():
+                    await _result_recorder(shape).many(session, same_shape)
                 await privacy.remember_messages(session, self.domain, remembered)
         except BaseException:
             self.results[:0] = batch

@@ -26,13 +26,15 @@ from aiogram.fsm.storage.base import (
 from aiogram.fsm.storage.redis import RedisStorage
 from redis.asyncio import Redis
 from sqlalchemy import bindparam, delete, event, select
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 
 from bot.crypto import KeyRing
 from bot.domain.context import Domain
 from bot.middlewares import current_session
 from models import ConversationState
-from models.db import UpsertStatement
+from models.db import dialect_insert
+from models.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
@@ -58,12 +60,14 @@ class _Draft:
 
 _DRAFTS = "corridor.fsm"
 _TABLE = ConversationState.__table__
-_READ = select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
-_DELETE = delete(_TABLE).where(_TABLE.c.key == bindparam("key"))
+_READ = Prepared(
+    lambda _: select(_TABLE.c.state, _TABLE.c.data).where(_TABLE.c.key == bindparam("key"))
+)
+_DELETE = Prepared(lambda _: delete(_TABLE).where(_TABLE.c.key == bindparam("key")))
 
 
-def _build_write(insert: Any) -> Any:
-    new = insert(_TABLE).values(
+def _build_write(dialect: Dialect) -> Any:
+    new = dialect_insert(dialect)(_TABLE).values(
         key=bindparam("key"),
         state=bindparam("state"),
         data=bindparam("data", type_=_TABLE.c.data.type),
@@ -75,7 +79,7 @@ def _build_write(insert: Any) -> Any:
     )
 
 
-_WRITE = UpsertStatement(_build_write)
+_WRITE = Prepared(_build_write)
 # Keys of the data that are the bot's own bookkeeping, not the conversation's.
 _PRIVATE = ("_chat_id", "_reminded")
 
@@ -92,8 +96,8 @@ def _write_drafts(session: Session) -> None:
         if not draft.changed:
             continue
         if draft.present:
-            session.execute(
-                _WRITE(session),
+            _WRITE.run(
+                session,
                 {
                     "key": key,
                     "state": draft.state,
@@ -102,7 +106,7 @@ def _write_drafts(session: Session) -> None:
                 },
             )
         elif draft.stored:
-            session.execute(_DELETE, {"key": key})
+            _DELETE.run(session, {"key": key})
         draft.stored = draft.present
         draft.changed = False
 
@@ -138,13 +142,12 @@ class DatabaseStorage(BaseStorage):
         drafts = session.info.setdefault(_DRAFTS, {})
         draft = drafts.get(name)
         if draft is None:
-            row = (await session.execute(_READ, {"key": name})).first()
-            if row is None:
+            rows = (await _READ(session, {"key": name})).rows
+            if not rows:
                 draft = _Draft.absent()
             else:
-                draft = _Draft(
-                    state=row.state, data=dict(row.data or {}), updated_at=None, stored=True
-                )
+                state, data = rows[0]
+                draft = _Draft(state=state, data=dict(data or {}), updated_at=None, stored=True)
             drafts[name] = draft
         return draft
 
@@ -193,7 +196,7 @@ class DatabaseStorage(BaseStorage):
     async def forget(self, key: StorageKey) -> None:
         async with self._session() as session:
             name = self._key(key)
-            await session.execute(_DELETE, {"key": name})
+            await _DELETE(session, {"key": name})
             session.info.setdefault(_DRAFTS, {})[name] = _Draft.absent()
 
 

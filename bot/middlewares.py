@@ -28,15 +28,16 @@ from bot.domain.people import Role
 from bot.domain.recipients import reporter_returned
 from bot.i18n import current_language, normalise_language, tr
 from models import HandledUpdate, Reporter
-from models.db import UpsertStatement, writable
+from models.db import dialect_insert, writable
+from models.prepared import Prepared
 
 log = logging.getLogger(__name__)
 
 # Statements of every update, built once: building one anew (and its cache key) cost about
 # as much as running it.
-_FIRST_TIME = UpsertStatement(
-    lambda insert: (
-        insert(HandledUpdate.__table__)
+_FIRST_TIME = Prepared(
+    lambda dialect: (
+        dialect_insert(dialect)(HandledUpdate.__table__)
         .values(update_id=bindparam("update_id"), handled_at=bindparam("handled_at"))
         .on_conflict_do_nothing(index_elements=["update_id"])
     )
@@ -124,8 +125,8 @@ class DatabaseMiddleware(BaseMiddleware):
     async def _first_time(self, session: AsyncSession, update_id: int) -> bool:
         # A plain INSERT … ON CONFLICT DO NOTHING: no unit of work, no failed statement to
         # roll back, and the row is in the same commit as the update's change.
-        added = await session.execute(
-            _FIRST_TIME(session), {"update_id": update_id, "handled_at": self.domain.now()}
+        added = await _FIRST_TIME(
+            session, {"update_id": update_id, "handled_at": self.domain.now()}
         )
         if added.rowcount == 0:
             log.info("update %s was handled before; ignoring it", update_id)

@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import re
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -63,6 +65,24 @@ def out_of_range(raw: Any, path: str = "") -> str | None:
         if found:
             return found
     return None
+
+
+# An integer out of the signed 64-bit range has at least 19 digits.
+_LONG_NUMBER = re.compile(r"\d{19}")
+
+
+def screen(raw: dict[str, Any]) -> tuple[str | None, bool]:
+    """Where ``raw`` holds an integer out of range (see out_of_range), and whether any of its
+    text holds a lone UTF-16 surrogate (see handlers/guards.py), found from one JSON dump in
+    compiled code: walking every field of every update in Python for both cost more than
+    parsing it."""
+    dumped = json.dumps(raw, ensure_ascii=False)
+    where = out_of_range(raw) if _LONG_NUMBER.search(dumped) else None
+    try:
+        dumped.encode()
+    except UnicodeEncodeError:
+        return where, True
+    return where, False
 
 
 def _update_id(raw: Any) -> int | None:
@@ -215,9 +235,9 @@ class Poller:
                 continue  # taken before: fetched again while the offset could not pass it
             fresh += 1
             self.newest = update_id
-            update = self._parse(raw)
-            if update is not None:
-                await self._dispatch(update)
+            parsed = self._parse(raw)
+            if parsed is not None:
+                await self._dispatch(*parsed)
         if not fresh and self.pending:
             # Only updates still in flight came back: wait for one to finish rather than
             # asking again at once.
@@ -239,9 +259,10 @@ class Poller:
         finally:
             self._drained_to = -1
 
-    def _parse(self, raw: dict[str, Any]) -> Update | None:
+    def _parse(self, raw: dict[str, Any]) -> tuple[Update, bool] | None:
+        """The update, and whether its text is unencodable; None if it cannot be used."""
         update_id = raw["update_id"]
-        where = out_of_range(raw)
+        where, unencodable = screen(raw)
         if where is not None:
             self.skipped += 1
             log.warning("update %s skipped: a number out of range at %s", update_id, where)
@@ -267,10 +288,10 @@ class Poller:
                 ", ".join(kinds)[:200],
             )
             return None
-        return update
+        return update, unencodable
 
-    async def _dispatch(self, update: Update) -> None:
-        handling = self._handle(update)
+    async def _dispatch(self, update: Update, unencodable: bool = False) -> None:
+        handling = self._handle(update, unencodable)
         if not self.handle_as_tasks:
             await handling
             return
@@ -283,9 +304,11 @@ class Poller:
         if len(self.pending) <= self._drained_to:
             self._drained.set()
 
-    async def _handle(self, update: Update) -> None:
+    async def _handle(self, update: Update, unencodable: bool = False) -> None:
         try:
-            response = await self.dispatcher.feed_update(self.bot, update, **self.workflow)
+            response = await self.dispatcher.feed_update(
+                self.bot, update, unencodable=unencodable, **self.workflow
+            )
             if isinstance(response, TelegramMethod):
                 await self.dispatcher.silent_call_request(bot=self.bot, result=response)
         except Exception:

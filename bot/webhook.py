@@ -28,6 +28,8 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
+from bot.polling import screen
+
 log = logging.getLogger("corridor.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -84,7 +86,10 @@ class WebhookHandler:
                 first["msg"],
             )
             return web.json_response({})
-        task = asyncio.create_task(self._feed(update), name=f"update-{update.update_id}")
+        _, unencodable = screen(data)
+        task = asyncio.create_task(
+            self._feed(update, unencodable), name=f"update-{update.update_id}"
+        )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return web.json_response({})
@@ -100,9 +105,9 @@ class WebhookHandler:
         response.force_close()
         return response
 
-    async def _feed(self, update: Update) -> None:
+    async def _feed(self, update: Update, unencodable: bool) -> None:
         try:
-            result = await self.dispatcher.feed_update(self.bot, update)
+            result = await self.dispatcher.feed_update(self.bot, update, unencodable=unencodable)
         except Exception:
             # The error handlers have already answered the user; this is for the operator.
             log.exception("webhook: update %d failed", update.update_id)

@@ -73,8 +73,11 @@ def _walk(value: Any) -> bool:
 
 
 class Unencodable(Filter):
-    async def __call__(self, event: TelegramObject) -> bool:
-        return has_lone_surrogate(event)
+    """The poller and the webhook find it in the update's JSON (``unencodable`` in the
+    dispatch data, bot.polling.screen); an update fed otherwise is looked at here."""
+
+    async def __call__(self, event: TelegramObject, unencodable: bool | None = None) -> bool:
+        return has_lone_surrogate(event) if unencodable is None else unencodable
 
 
 @router.message(Unencodable())

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import URL, event, make_url
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 
 from models.sqlite_inline import LOCK_TIMEOUT_S
 
@@ -177,9 +179,11 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 def upsert_insert(session: Session | AsyncSession) -> Callable[..., Any]:
     """The dialect's ``insert`` (with ``on_conflict_do_nothing`` / ``do_update``) for the
     session's database: both SQLite and PostgreSQL have it, the generic insert has not."""
-    if session.get_bind().dialect.name == "postgresql":
-        return postgresql_insert
-    return sqlite_insert
+    return dialect_insert(session.get_bind().dialect)
+
+
+def dialect_insert(dialect: Dialect) -> Callable[..., Any]:
+    return postgresql_insert if dialect.name == "postgresql" else sqlite_insert
 
 
 def as_loaded(session: Session | AsyncSession, row: Any) -> Any:
@@ -191,20 +195,11 @@ def as_loaded(session: Session | AsyncSession, row: Any) -> Any:
     return row
 
 
-class UpsertStatement:
-    """An ``INSERT … ON CONFLICT`` run on every update, built once per kind of database
-    (from ``build(insert)``, with bind parameters for its values) rather than on each run:
-    building a statement and its cache key cost about as much as running it."""
-
-    def __init__(self, build: Callable[[Callable[..., Any]], Any]) -> None:
-        self.build = build
-        self.built: dict[str, Any] = {}
-
-    def __call__(self, session: Session | AsyncSession) -> Any:
-        dialect = session.get_bind().dialect.name
-        if dialect not in self.built:
-            self.built[dialect] = self.build(upsert_insert(session))
-        return self.built[dialect]
+def as_loaded_row(session: Session | AsyncSession, model: type, values: dict[str, Any]) -> Any:
+    """The ``model`` row of ``values`` (every column, as read by a plain statement): the one
+    the session already holds if it does, else a new one joined to it as if loaded."""
+    known = session.identity_map.get(identity_key(model, values["id"]))
+    return known if known is not None else as_loaded(session, model(**values))
 
 
 async def read_only(session: AsyncSession) -> None:

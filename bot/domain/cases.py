@@ -28,7 +28,8 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from models import Attachment, Case, Consent, Reporter
-from models.db import UpsertStatement, as_loaded
+from models.db import as_loaded, as_loaded_row, dialect_insert
+from models.prepared import Prepared
 
 CODE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # nothing to confuse on a small screen
 
@@ -94,19 +95,19 @@ async def reporter_for(
             "banned": False,
             "ban_notified": False,
         }
-        new_id = await session.scalar(_NEW_REPORTER(session), fields)
+        new_id = (await _NEW_REPORTER(session, fields)).scalar()
         if new_id is not None:
             # The ORM's INSERT … RETURNING cost more than the rest of a /start.
             reporter = as_loaded(session, Reporter(id=new_id, **fields))
         else:
-            reporter = await session.scalar(_REPORTER_BY_KEY, {"key": key})
+            reporter = await _read_reporter(session, key)
         session.info.setdefault(_SEEN, {})[key] = reporter
     return reporter
 
 
-_NEW_REPORTER = UpsertStatement(
-    lambda insert: (
-        insert(Reporter.__table__)
+_NEW_REPORTER = Prepared(
+    lambda dialect: (
+        dialect_insert(dialect)(Reporter.__table__)
         .values({c.name: bindparam(c.name) for c in Reporter.__table__.c if c.name != "id"})
         .on_conflict_do_nothing(index_elements=["user_key"])
         .returning(Reporter.__table__.c.id)
@@ -119,8 +120,18 @@ async def find_reporter(session: AsyncSession, domain: Domain, user_id: int) -> 
 
 
 _SEEN = "reporters_seen"
-# Asked on every update of a reporter: built once (with its cache key), not each time.
-_REPORTER_BY_KEY = select(Reporter).where(Reporter.user_key == bindparam("key"))
+# Asked on every update of a reporter.
+_REPORTER_COLUMNS = tuple(column.key for column in Reporter.__table__.c)
+_REPORTER_BY_KEY = Prepared(
+    lambda _: select(*Reporter.__table__.c).where(Reporter.__table__.c.user_key == bindparam("key"))
+)
+
+
+async def _read_reporter(session: AsyncSession, key: str) -> Reporter | None:
+    rows = (await _REPORTER_BY_KEY(session, {"key": key})).rows
+    if not rows:
+        return None
+    return as_loaded_row(session, Reporter, dict(zip(_REPORTER_COLUMNS, rows[0], strict=True)))
 
 
 @event.listens_for(Session, "after_transaction_end")
@@ -138,7 +149,7 @@ async def _reporter_by_key(session: AsyncSession, key: str) -> Reporter | None:
         known = seen[key]
         if known is None or not inspect(known).was_deleted:
             return known
-    reporter = await session.scalar(_REPORTER_BY_KEY, {"key": key})
+    reporter = await _read_reporter(session, key)
     seen[key] = reporter
     return reporter
 

@@ -23,6 +23,7 @@ from models import (
     Reporter,
     SentMessage,
 )
+from models.prepared import Prepared
 
 PERSONAL_FIELDS = (
     "employer",
@@ -213,7 +214,10 @@ async def block_reporter(
 DELETABLE_FOR = dt.timedelta(hours=47, minutes=50)  # Telegram allows 48 h; keep a margin
 
 
-_REMEMBER = insert(SentMessage.__table__)  # built once: run for most updates and sends
+# Run for most updates and sends.
+_REMEMBER = Prepared(
+    lambda _: insert(SentMessage.__table__), columns=("chat_key", "message_id", "sent_at")
+)
 
 
 async def remember_messages(
@@ -224,8 +228,8 @@ async def remember_messages(
     if not messages:
         return
     now = domain.now()
-    await session.execute(
-        _REMEMBER,
+    await _REMEMBER.many(
+        session,
         [
             {"chat_key": domain.keys.pseudonym("chat", chat), "message_id": message, "sent_at": now}
             for chat, message in messages

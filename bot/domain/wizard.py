@@ -41,6 +41,7 @@ from bot.taxonomy import (
     ConsentPurpose,
 )
 from models import Case, Reporter, SentMessage
+from models.prepared import Prepared
 
 MAX_DESCRIPTION = 20_000
 MAX_ATTACHMENTS = 30
@@ -496,15 +497,17 @@ async def asks_in_place(
     """Whether the next question may take the place of the tapped one: only while nothing
     came after it in the chat (the reporter's messages and the bot's, as kept for /clear).
     Otherwise the next question would appear above what the reporter is looking at."""
-    newest = await session.scalar(
-        _NEWEST_IN_CHAT, {"chat_key": domain.keys.pseudonym("chat", chat_id)}
-    )
+    newest = (
+        await _NEWEST_IN_CHAT(session, {"chat_key": domain.keys.pseudonym("chat", chat_id)})
+    ).scalar()
     return newest is None or newest <= tapped_message_id
 
 
 # Asked at every tapped answer: built once.
-_NEWEST_IN_CHAT = select(func.max(SentMessage.message_id)).where(
-    SentMessage.chat_key == bindparam("chat_key")
+_NEWEST_IN_CHAT = Prepared(
+    lambda _: select(func.max(SentMessage.message_id)).where(
+        SentMessage.chat_key == bindparam("chat_key")
+    )
 )
 
 

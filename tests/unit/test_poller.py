@@ -56,7 +56,7 @@ class Recording(Poller):
         self.handled: list[int] = []
         self.finished = asyncio.Event()
 
-    async def _handle(self, update: Any) -> None:
+    async def _handle(self, update: Any, unencodable: bool = False) -> None:
         self.handled.append(update.update_id)
         await asyncio.sleep(self.handling)
         self.finished.set()
@@ -104,7 +104,7 @@ async def test_the_next_getupdates_goes_once_half_of_those_in_flight_are_done(
     class Slow(Poller):
         handled: list[int] = []
 
-        async def _handle(self, update: Any) -> None:
+        async def _handle(self, update: Any, unencodable: bool = False) -> None:
             if update.update_id in (3, 4):
                 await asyncio.wait_for(asked_again.wait(), 30)
             self.handled.append(update.update_id)
