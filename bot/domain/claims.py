@@ -6,8 +6,9 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import case as sql_case
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from bot.domain import access, events, followups, routing, timers
 from bot.domain.access import Action
@@ -63,22 +64,38 @@ async def is_member_for_card(
     return card is not None and person.organisation_id == card.organisation_id
 
 
+# A press is judged on a few of the case's columns. Most presses of a race come after the
+# winner committed and lose: loading (and decrypting) the whole case for them cost more than
+# the rest of the press. The winner's case is then read in full. Any other column of the
+# partly loaded case raises rather than being read on the side.
+_PRESS_COLUMNS = load_only(
+    Case.id,
+    Case.code,
+    Case.status,
+    Case.drill,
+    Case.language,
+    Case.owner_person_id,
+    Case.owner_organisation_id,
+    raiseload=True,
+)
+_EVERY_COLUMN = [attribute.key for attribute in inspect(Case).column_attrs]
+
+
 async def claim(
     session: AsyncSession, domain: Domain, case_id: int, person: Person | None, chat_id: int
 ) -> ClaimResult:
-    case = await session.get(Case, case_id)
+    case = await session.get(Case, case_id, options=[_PRESS_COLUMNS])
     if case is None:
         return ClaimResult("unknown")
-    card = await session.scalar(
-        select(CaseCard).where(
+    card_organisation = await session.scalar(
+        select(CaseCard.organisation_id).where(
             CaseCard.case_id == case_id, CaseCard.chat_id == chat_id, CaseCard.active.is_(True)
         )
     )
-    if person is None or card is None or person.organisation_id != card.organisation_id:
+    if person is None or card_organisation is None or person.organisation_id != card_organisation:
         return ClaimResult("not_member", case)
     if case.owner_person_id is not None or case.status not in UNCLAIMED_VALUES:
-        # Most presses of a race come after the winner committed: no write to find that out.
-        return await _lost(session, case)
+        return await _lost(session, domain, case)
     now = domain.now()
     result = await session.execute(
         update(Case)
@@ -100,10 +117,11 @@ async def claim(
         )
         .execution_options(synchronize_session=False)
     )
+    # Read again after the update: in full for the winner, who gets the details.
     if result.rowcount != 1:
-        await session.refresh(case)
-        return await _lost(session, case)
-    await session.refresh(case)
+        await session.refresh(case, [key for key in _EVERY_COLUMN if key in case.__dict__])
+        return await _lost(session, domain, case)
+    await session.refresh(case, _EVERY_COLUMN)
     await events.record(
         session, domain, "claimed", case_id=case.id, actor=f"person:{person.id}", chat_id=chat_id
     )
@@ -111,11 +129,23 @@ async def claim(
     return ClaimResult("won", case, person.name)
 
 
-async def _lost(session: AsyncSession, case: Case) -> ClaimResult:
+async def _lost(session: AsyncSession, domain: Domain, case: Case) -> ClaimResult:
     if case.status in (CaseStatus.RESOLVED.value, CaseStatus.CLOSED.value):
         return ClaimResult("not_open", case)
-    owner = await session.get(Person, case.owner_person_id) if case.owner_person_id else None
-    return ClaimResult("taken", case, owner.name if owner else None)
+    return ClaimResult("taken", case, await _owner_name(session, domain, case))
+
+
+async def _owner_name(session: AsyncSession, domain: Domain, case: Case) -> str | None:
+    """Who holds the case, for the presses that lost: from the rota kept in memory (an
+    owner is one of their organisation's active people), else from the database."""
+    if case.owner_person_id is None:
+        return None
+    rota = await domain.rota.get(session)
+    for person in rota.people.get(case.owner_organisation_id or "", ()):
+        if person.id == case.owner_person_id:
+            return person.name
+    owner = await session.get(Person, case.owner_person_id)
+    return owner.name if owner else None
 
 
 async def hand_to_owner(session: AsyncSession, domain: Domain, case: Case, person: Person) -> None:

@@ -144,6 +144,22 @@ async def test_exactly_one_of_many_concurrent_claims_wins(domain: Domain) -> Non
     assert kinds.count("claimed") == 1 and "details_read" in kinds
 
 
+async def test_a_lost_press_names_the_owner_without_reading_the_case_in_full(
+    domain: Domain,
+) -> None:
+    """Most presses of a race lose: they read the case's status and owner, not (and do not
+    decrypt) its personal fields; the owner's name comes from the rota in memory."""
+    case = await submit(domain)
+    ramesh, aisha = await person(domain, "ramesh"), await person(domain, "aisha")
+    async with domain.sessions() as session, session.begin():
+        won = await claims.claim(session, domain, case.id, ramesh, QA_GROUP)
+        assert won.outcome == "won" and won.case.description == case.description
+    async with domain.sessions() as session, session.begin():
+        lost = await claims.claim(session, domain, case.id, aisha, QA_GROUP)
+        assert (lost.outcome, lost.owner_name) == ("taken", ramesh.name)
+        assert "description" not in lost.case.__dict__ and lost.case.code == case.code
+
+
 async def test_claim_by_someone_outside_the_organisation_changes_nothing(domain: Domain) -> None:
     case = await submit(domain)
     bishnu = await person(domain, "bishnu")  # Nepal shelter, not the Qatar group
