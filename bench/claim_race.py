@@ -17,8 +17,16 @@
 The outbox rate limits are raised far above Telegram's (see OUTBOX below), so the run measures
 the bot, not the pacing the outbox imposes on purpose.
 
+With --process the bot runs as a deployment does: `corridor run` as its own process, polling
+the emulator (in this process) over HTTP. The cases come from --cases workers sending an SOS
+through the bot (/sos, tap Qatar), so their cards reach the Qatar group as in real use; each
+responder then presses one card at a time (--concurrency 50: one press in flight per
+responder), every card is raced, and the CPU column is the bot process's own (from /proc).
+Double claims are counted from the database afterwards.
+
     .venv/bin/python bench/claim_race.py [--db sqlite|postgres] [--cases 300] [--responders 50]
         [--concurrency 100] [--race-seconds 30]    (--cases 1000 --race-seconds 0: everything)
+    .venv/bin/python bench/claim_race.py --process [--cases 100] [--concurrency 50] [--db ...]
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from contextlib import AsyncExitStack
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +126,10 @@ async def create_cases(h: Any, count: int) -> list[int]:
     return ids
 
 
-async def card_messages(h: Any, chat_id: int) -> dict[int, int]:
+async def card_messages(tg: Any, chat_id: int) -> dict[int, int]:
     """case id → message id of its card in the group."""
     found: dict[int, int] = {}
-    for message in await h.tg.transcript(chat_id):
+    for message in await tg.transcript(chat_id):
         for row in (message.get("reply_markup") or {}).get("inline_keyboard", []):
             for button in row:
                 data = button.get("callback_data", "")
@@ -129,17 +138,94 @@ async def card_messages(h: Any, chat_id: int) -> dict[int, int]:
     return found
 
 
-async def count_claimed_events(h: Any) -> tuple[Counter[int], dict[int, str | None]]:
+async def count_claimed_events(sessions: Any) -> tuple[Counter[int], dict[int, str | None]]:
     from sqlalchemy import select
 
     from models import Case, CaseEvent
 
-    async with h.app.domain.sessions() as session:
+    async with sessions() as session:
         kinds = Counter(
             await session.scalars(select(CaseEvent.case_id).where(CaseEvent.kind == "claimed"))
         )
         owners = dict((await session.execute(select(Case.id, Case.owner_person_id))).all())
     return kinds, owners
+
+
+@dataclass
+class Raced:
+    latencies: list[float] = field(default_factory=list)
+    answers: dict[int, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    winners: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
+    errors: Counter[str] = field(default_factory=Counter)
+    raced: list[int] = field(default_factory=list)
+    presses: int = 0
+    seconds: float = 0.0
+    cpu: float = 0.0  # this process's CPU seconds during the race
+
+
+async def press_every_card(
+    tg: Any,
+    group: int,
+    cards: dict[int, int],
+    case_ids: list[int],
+    responders: list[int],
+    args: argparse.Namespace,
+    cpu: Any = time.process_time,
+) -> Raced:
+    """Every responder presses Claim on every card (in a shuffled order per card), at most
+    ``args.concurrency`` presses in flight; ``cpu()`` is the clock of whose CPU is counted."""
+    rng = random.Random(1)
+    presses: list[tuple[int, list[int]]] = []
+    for case_id in case_ids:
+        users = responders[:]
+        rng.shuffle(users)
+        presses.append((case_id, users))
+
+    result = Raced()
+    gate = asyncio.Semaphore(args.concurrency)
+
+    async def press(case_id: int, user_id: int) -> None:
+        try:
+            started = time.perf_counter()
+            try:
+                query = await tg.press_button(
+                    user_id, group, cards[case_id], data=f"claim:{case_id}", strict=False
+                )
+                answer = await tg.get_callback_answer(query, timeout=120)
+            except Exception as exc:
+                result.errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1
+                return
+            result.latencies.append(time.perf_counter() - started)
+        finally:
+            gate.release()
+        text = answer.get("text") or ""
+        if text.startswith("You own case"):
+            kind = "won"
+            result.winners[case_id].append(user_id)
+        elif text.startswith("Already claimed"):
+            kind = "taken"
+        else:
+            kind = text[:40] or "(empty answer)"
+        result.answers[case_id][kind] += 1
+
+    # The R presses of one card go out together; the next card's follow as slots free up.
+    # With a budget, no new card is started once it is spent (the rest stay unclaimed).
+    began = time.perf_counter()
+    used = cpu()
+    deadline = began + args.race_seconds if args.race_seconds > 0 else float("inf")
+    tasks: list[asyncio.Task[None]] = []
+    for case_id, users in presses:
+        if time.perf_counter() >= deadline:
+            break
+        result.raced.append(case_id)
+        for user_id in users:
+            await gate.acquire()
+            tasks.append(asyncio.create_task(press(case_id, user_id)))
+    await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - began
+    result.cpu = cpu() - used
+    result.presses = len(tasks)
+    return result
 
 
 async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
@@ -153,80 +239,39 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
 
     began = time.perf_counter()
     await h.settle()
-    cards = await card_messages(h, group)
+    cards = await card_messages(h.tg, group)
     for _ in range(20):  # settle() gives up after a few rounds; a large backlog needs more
         if len(cards) >= len(case_ids):
             break
         await h.settle()
-        cards = await card_messages(h, group)
+        cards = await card_messages(h.tg, group)
     phases["rest of the cards (settle)"] = time.perf_counter() - began
     missing = [c for c in case_ids if c not in cards]
     if missing:
         raise SystemExit(f"{len(missing)} of {len(case_ids)} cards never reached the group")
 
-    rng = random.Random(1)
-    presses: list[tuple[int, list[int]]] = []
-    for case_id in case_ids:
-        users = responders[:]
-        rng.shuffle(users)
-        presses.append((case_id, users))
-
-    gate = asyncio.Semaphore(args.concurrency)
-    latencies: list[float] = []
-    answers: dict[int, Counter[str]] = defaultdict(Counter)
-    winners: dict[int, list[int]] = defaultdict(list)
-    errors: Counter[str] = Counter()
-
-    async def press(case_id: int, user_id: int) -> None:
-        try:
-            started = time.perf_counter()
-            try:
-                query = await h.tg.press_button(
-                    user_id, group, cards[case_id], data=f"claim:{case_id}", strict=False
-                )
-                answer = await h.tg.get_callback_answer(query, timeout=120)
-            except Exception as exc:
-                errors[type(exc).__name__ + ": " + str(exc)[:80]] += 1
-                return
-            latencies.append(time.perf_counter() - started)
-        finally:
-            gate.release()
-        text = answer.get("text") or ""
-        if text.startswith("You own case"):
-            kind = "won"
-            winners[case_id].append(user_id)
-        elif text.startswith("Already claimed"):
-            kind = "taken"
-        else:
-            kind = text[:40] or "(empty answer)"
-        answers[case_id][kind] += 1
-
-    # The R presses of one card go out together; the next card's follow as slots free up.
-    # With a budget, no new card is started once it is spent (the rest stay unclaimed).
-    began = time.perf_counter()
-    cpu = time.process_time()
-    deadline = began + args.race_seconds if args.race_seconds > 0 else float("inf")
-    tasks: list[asyncio.Task[None]] = []
-    raced: list[int] = []
-    for case_id, users in presses:
-        if time.perf_counter() >= deadline:
-            break
-        raced.append(case_id)
-        for user_id in users:
-            await gate.acquire()
-            tasks.append(asyncio.create_task(press(case_id, user_id)))
-    await asyncio.gather(*tasks)
-    race_s = time.perf_counter() - began
-    race_cpu = time.process_time() - cpu
-    phases["claim race"] = race_s
+    raced_run = await press_every_card(h.tg, group, cards, case_ids, responders, args)
+    phases["claim race"] = raced_run.seconds
 
     began = time.perf_counter()
     await h.settle()
     phases["drain outbox after race"] = time.perf_counter() - began
 
-    events, owners = await count_claimed_events(h)
+    events, owners = await count_claimed_events(h.app.domain.sessions)
+    return summary(args, case_ids, raced_run, events, owners, phases)
+
+
+def summary(
+    args: argparse.Namespace,
+    case_ids: list[int],
+    run: Raced,
+    events: Counter[int],
+    owners: dict[int, str | None],
+    phases: dict[str, float],
+) -> dict[str, Any]:
+    raced, winners = run.raced, run.winners
     outcome: Counter[str] = Counter()
-    for per_case in answers.values():
+    for per_case in run.answers.values():
         outcome.update(per_case)
     double_events = [c for c in raced if events.get(c, 0) > 1]
     double_answers = [c for c in raced if len(winners.get(c, [])) > 1]
@@ -239,21 +284,22 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
     ]
     return {
         "db": args.db,
+        "process": args.process,
         "cases": len(case_ids),
         "cases_raced": len(raced),
         "race_budget_s": args.race_seconds,
         "responders": args.responders,
-        "presses": len(tasks),
-        "answered": len(latencies),
+        "presses": run.presses,
+        "answered": len(run.latencies),
         "concurrency": args.concurrency,
         "phases_s": phases,
-        "claims_per_s": len(latencies) / race_s if race_s else float("nan"),
-        "cpu_ms_per_press": race_cpu / len(tasks) * 1000 if tasks else float("nan"),
-        "median_s": median(latencies),
-        "p99_s": percentile(latencies, 99),
-        "max_s": max(latencies) if latencies else float("nan"),
+        "claims_per_s": len(run.latencies) / run.seconds if run.seconds else float("nan"),
+        "cpu_ms_per_press": run.cpu / run.presses * 1000 if run.presses else float("nan"),
+        "median_s": median(run.latencies),
+        "p99_s": percentile(run.latencies, 99),
+        "max_s": max(run.latencies) if run.latencies else float("nan"),
         "outcomes": dict(outcome),
-        "errors": dict(errors),
+        "errors": dict(run.errors),
         "double_claims_events": len(double_events),
         "double_claims_answers": len(double_answers),
         "unclaimed": len(unclaimed),
@@ -263,46 +309,119 @@ async def race(h: Any, args: argparse.Namespace, url: str) -> dict[str, Any]:
     }
 
 
+def responders_toml(count: int) -> str:
+    """The extra responders of network_with_responders, as the configuration file's
+    ``[[people]]`` entries."""
+    return "".join(
+        f"""
+[[people]]
+id = "{person["id"]}"
+name = "{person["name"]}"
+telegram_user_id = {person["telegram_user_id"]}
+role = "responder"
+organisation = "{GROUP}"
+language = "en"
+timezone = "Asia/Qatar"
+"""
+        for person in network_with_responders(count)["people"]
+        if person["id"].startswith("bench-")
+    )
+
+
+async def race_a_process(args: argparse.Namespace, url: str, folder: Path) -> dict[str, Any]:
+    """The race against `corridor run` as its own process (see the module's docstring)."""
+    from crash import TOKEN, config_file, converse, corridor_env, corridor_run
+    from process_ratio import MeasuredBot
+
+    from models.db import make_engine, make_sessionmaker
+    from tgemulator.client import EmulatorClient
+    from tgemulator.server import start_emulator
+
+    server = await start_emulator()
+    tg = EmulatorClient(server.base_url, TOKEN)
+    network = network_with_responders(args.responders)
+    for person in network["people"]:
+        await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
+    groups, chat_ids = {}, {}
+    for group in network["groups"]:
+        members = [
+            p["telegram_user_id"]
+            for p in network["people"]
+            if p.get("organisation") == group["organisation"]
+        ]
+        chat = await tg.create_group(group["title"], members, supergroup=True)
+        chat_ids[group["chat_id"]] = chat["id"]
+        groups[group["organisation"]] = chat["id"]
+    config = config_file(folder, chat_ids)
+    config.write_text(config.read_text() + responders_toml(args.responders))
+    workers = [
+        (await tg.create_user(f"Worker {i}", user_id=FIRST_REPORTER_ID + i, started=True))["id"]
+        for i in range(args.cases)
+    ]
+    group = groups[GROUP]
+    responders = [FIRST_RESPONDER_ID + i for i in range(args.responders)]
+    phases: dict[str, float] = {}
+    engine = make_engine(url)
+    try:
+        async with MeasuredBot(
+            corridor_run(config), corridor_env(folder, server.base_url, TOKEN, url)
+        ) as bot:
+            began = time.perf_counter()
+            gate = asyncio.Semaphore(20)
+            told: dict[int, list[str]] = {}
+
+            async def sos(user: int) -> None:
+                async with gate:
+                    await converse(tg, user, 30.0, told)
+
+            await asyncio.gather(*(sos(user) for user in workers))
+            phases["SOS from every worker"] = time.perf_counter() - began
+            began = time.perf_counter()
+            cards = await card_messages(tg, group)
+            while len(cards) < len(workers) and time.perf_counter() - began < 120:
+                await asyncio.sleep(0.2)
+                cards = await card_messages(tg, group)
+            phases["rest of the cards"] = time.perf_counter() - began
+            case_ids = sorted(cards)
+            if len(case_ids) < len(workers):
+                raise SystemExit(f"{len(case_ids)} of {len(workers)} cards reached the group")
+            run = await press_every_card(
+                tg, group, cards, case_ids, responders, args, cpu=lambda: bot.cpu
+            )
+            phases["claim race"] = run.seconds
+        events, owners = await count_claimed_events(make_sessionmaker(engine))
+    finally:
+        await engine.dispose()
+        await tg.close()
+        await server.close()
+    return summary(args, case_ids, run, events, owners, phases)
+
+
 def report(result: dict[str, Any]) -> str:
     phases = result["phases_s"]
-    # The outbox posts cards while cases are still being created: count both phases.
-    posted = phases["create cases (domain)"] + phases["rest of the cards (settle)"]
     budget = (
         f", race budget {result['race_budget_s']:g}s: {result['cases_raced']} of "
         f"{result['cases']} cards raced"
         if result["race_budget_s"] > 0
         else ""
     )
+    where = "`corridor run` as its own process" if result["process"] else "in this process"
+    rows = [
+        [
+            name,
+            f"{seconds:.1f}",
+            f"{result['claims_per_s']:.0f} presses/s" if name == "claim race" else "",
+        ]
+        for name, seconds in phases.items()
+    ]
     lines = [
         table(
             ["phase", "seconds", "rate"],
-            [
-                [
-                    "create cases (domain)",
-                    f"{phases['create cases (domain)']:.1f}",
-                    f"{result['cases'] / phases['create cases (domain)']:.0f} cases/s",
-                ],
-                [
-                    "rest of the cards (settle)",
-                    f"{phases['rest of the cards (settle)']:.1f}",
-                    "",
-                ],
-                [
-                    "= all cards in the group",
-                    f"{posted:.1f}",
-                    f"{result['cases'] / posted:.0f} cards/s",
-                ],
-                [
-                    "claim race",
-                    f"{phases['claim race']:.1f}",
-                    f"{result['claims_per_s']:.0f} presses/s",
-                ],
-                ["drain outbox after race", f"{phases['drain outbox after race']:.1f}", ""],
-            ],
+            rows,
             title=(
-                f"claim race on {result['db']}: {result['cases']} cases, {result['responders']} "
-                f"responders each pressing every card, ≤{result['concurrency']} presses in flight"
-                + budget
+                f"claim race on {result['db']}, the bot {where}: {result['cases']} cases, "
+                f"{result['responders']} responders each pressing every card, "
+                f"≤{result['concurrency']} presses in flight" + budget
             ),
         ),
         "",
@@ -335,12 +454,21 @@ def report(result: dict[str, Any]) -> str:
         f"double claims: {result['double_claims_events']} by CaseEvent rows, "
         f"{result['double_claims_answers']} by 'You own case' answers; raced cases without an "
         f"owner: {result['unclaimed']}; winner≠owner: {result['winner_not_owner']}",
-        "outbox limits raised for the run: "
-        + ", ".join(f"{k}={v:g}" for k, v in result["outbox"].items())
-        + " (Telegram's real limits would pace card posts and edits instead)",
         "latency = press_button → get_callback_answer, incl. queueing behind the presses in "
-        "flight; CPU = this process (bot + emulator + load), not the database server",
+        "flight; CPU = "
+        + (
+            "the bot process's own (/proc)"
+            if result["process"]
+            else "this process (bot + emulator + load), not the database server"
+        ),
     ]
+    if not result["process"]:
+        lines.insert(
+            -1,
+            "outbox limits raised for the run: "
+            + ", ".join(f"{k}={v:g}" for k, v in result["outbox"].items())
+            + " (Telegram's real limits would pace card posts and edits instead)",
+        )
     if result["errors"]:
         lines.append("errors: " + "; ".join(f"{v}× {k}" for k, v in result["errors"].items()))
     return "\n".join(lines)
@@ -350,6 +478,12 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     from corridor_dev.harness import Harness
 
     quiet_logs()
+    if args.process:
+        from crash import on_database
+
+        return await on_database(
+            args.db, "claim", lambda url, folder: race_a_process(args, url, folder)
+        )
     async with AsyncExitStack() as stack:
         if args.db == "postgres":
             url = await stack.enter_async_context(scratch_postgres("bench_claim", args.pg_url))
@@ -373,22 +507,30 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--pg-url", default=PG_URL, help="server to create the scratch database on")
     parser.add_argument(
+        "--process",
+        action="store_true",
+        help="run the bot as its own process (`corridor run`); defaults then: --cases 100 "
+        "--concurrency 50 --race-seconds 0",
+    )
+    parser.add_argument(
         "--cases",
         type=int,
-        default=300,
         help="cases created (default 300 keeps the run near a minute; --cases 1000 for the full set)",
     )
     parser.add_argument("--responders", type=int, default=50)
-    parser.add_argument("--concurrency", type=int, default=100, help="presses in flight at once")
+    parser.add_argument("--concurrency", type=int, help="presses in flight at once (default 100)")
     parser.add_argument(
         "--race-seconds",
         type=float,
-        default=30.0,
         help="stop starting new cards after this long (0: race every card; 1000 cards x 50 "
         "responders = 50,000 presses, tens of minutes at the rates measured)",
     )
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args()
+    defaults = (100, 50, 0.0) if args.process else (300, 100, 30.0)
+    for name, default in zip(("cases", "concurrency", "race_seconds"), defaults, strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, default)
     started = time.perf_counter()
     print(
         f"load average before start: {os.getloadavg()[0]:.2f} (2-core machine: >1 means other work competes)"

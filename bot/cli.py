@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import html
 import importlib
 import logging
@@ -321,6 +322,15 @@ async def prepare_database(config: Config, *, migrate: bool, source: str) -> Non
         await engine.dispose()
 
 
+def keep_out_of_garbage_collection() -> None:
+    """What the process has built by now (the libraries, the app, the kept network) lives as
+    long as it does: Python's full garbage collections skip it from here on. They went over
+    these 280,000 objects each time, 0.3 s on a small machine, during which no update was
+    handled."""
+    gc.collect()
+    gc.freeze()
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.checks import readiness
 
@@ -341,6 +351,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise StartupError(problem)
         await prepare_database(config, migrate=not args.no_migrate, source=source)
         app = await build_app(config, migrate=not args.no_migrate)
+        keep_out_of_garbage_collection()
         if config.telegram.mode == "webhook":
             await app.run_webhook()
         else:
