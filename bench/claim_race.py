@@ -330,7 +330,7 @@ timezone = "Asia/Qatar"
 
 async def race_a_process(args: argparse.Namespace, url: str, folder: Path) -> dict[str, Any]:
     """The race against `corridor run` as its own process (see the module's docstring)."""
-    from crash import TOKEN, config_file, converse, corridor_env, corridor_run
+    from crash import TOKEN, config_file, converse, corridor_env, corridor_run, emulate_network
     from process_ratio import MeasuredBot
 
     from models.db import make_engine, make_sessionmaker
@@ -339,19 +339,7 @@ async def race_a_process(args: argparse.Namespace, url: str, folder: Path) -> di
 
     server = await start_emulator()
     tg = EmulatorClient(server.base_url, TOKEN)
-    network = network_with_responders(args.responders)
-    for person in network["people"]:
-        await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
-    groups, chat_ids = {}, {}
-    for group in network["groups"]:
-        members = [
-            p["telegram_user_id"]
-            for p in network["people"]
-            if p.get("organisation") == group["organisation"]
-        ]
-        chat = await tg.create_group(group["title"], members, supergroup=True)
-        chat_ids[group["chat_id"]] = chat["id"]
-        groups[group["organisation"]] = chat["id"]
+    groups, chat_ids = await emulate_network(tg, network_with_responders(args.responders))
     config = config_file(folder, chat_ids)
     config.write_text(config.read_text() + responders_toml(args.responders))
     workers = [

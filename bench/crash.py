@@ -109,12 +109,15 @@ def corridor_env(folder: Path, base_url: str, token: str, database_url: str) -> 
     }
 
 
-async def emulate_network(tg: Any) -> tuple[dict[str, int], dict[int, int]]:
-    """The example network's people and responder groups on the emulator: the group of each
-    organisation, and the emulator's chat id for each configured one."""
+async def emulate_network(
+    tg: Any, network: dict[str, Any] | None = None
+) -> tuple[dict[str, int], dict[int, int]]:
+    """The people and responder groups of ``network`` (the example network by default) on
+    the emulator: the group of each organisation, and the emulator's chat id for each
+    configured one."""
     from corridor_dev.harness import example_network
 
-    network = example_network()
+    network = network or example_network()
     for person in network["people"]:
         await tg.create_user(person["name"], user_id=person["telegram_user_id"], started=True)
     groups, chat_ids = {}, {}
