@@ -50,8 +50,8 @@ class _Draft:
     changed: bool = False
 
     @classmethod
-    def absent(cls, stored: bool = False) -> _Draft:
-        return cls(state=None, data={}, updated_at=None, stored=stored)
+    def absent(cls) -> _Draft:
+        return cls(state=None, data={}, updated_at=None, stored=False)
 
     @property
     def present(self) -> bool:

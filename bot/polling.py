@@ -290,7 +290,7 @@ class Poller:
             return None
         return update, unencodable
 
-    async def _dispatch(self, update: Update, unencodable: bool = False) -> None:
+    async def _dispatch(self, update: Update, unencodable: bool) -> None:
         handling = self._handle(update, unencodable)
         if not self.handle_as_tasks:
             await handling
@@ -304,7 +304,7 @@ class Poller:
         if len(self.pending) <= self._drained_to:
             self._drained.set()
 
-    async def _handle(self, update: Update, unencodable: bool = False) -> None:
+    async def _handle(self, update: Update, unencodable: bool) -> None:
         try:
             response = await self.dispatcher.feed_update(
                 self.bot, update, unencodable=unencodable, **self.workflow

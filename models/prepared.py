@@ -18,7 +18,8 @@ execution events are not, and nothing listens to them for these tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,39 +71,28 @@ class Prepared:
             await session.run_sync(self.run_many, rows)
 
     def run(self, session: Session, values: Mapping[str, Any]) -> Outcome:
-        connection = session.connection()
-        dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        connection, compiled = self._on(session)
         parameters = _bound(compiled, values)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            _before(connection, cursor, compiled.sql, parameters, many=False)
+        with _cursor(connection, compiled, parameters, many=False) as cursor:
             cursor.execute(compiled.sql, parameters)
             rows = cursor.fetchall() if cursor.description else []
             rowcount = cursor.rowcount
-            _after(connection, cursor, compiled.sql, parameters, many=False)
-        except dialect.loaded_dbapi.Error as error:
-            raise _wrapped(error, compiled, parameters, dialect) from error
-        finally:
-            cursor.close()
         if rows and any(compiled.results):
             rows = [_processed(row, compiled.results) for row in rows]
         return Outcome(rows=rows, rowcount=rowcount)
 
     def run_many(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+        connection, compiled = self._on(session)
+        parameters = [_bound(compiled, values) for values in rows]
+        with _cursor(connection, compiled, parameters, many=True) as cursor:
+            cursor.executemany(compiled.sql, parameters)
+
+    def _on(self, session: Session) -> tuple[Connection, _Compiled]:
+        """The session's connection (its transaction begun) and the statement for its
+        database."""
         connection = session.connection()
         dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
-        parameters = [_bound(compiled, values) for values in rows]
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            _before(connection, cursor, compiled.sql, parameters, many=True)
-            cursor.executemany(compiled.sql, parameters)
-            _after(connection, cursor, compiled.sql, parameters, many=True)
-        except dialect.loaded_dbapi.Error as error:
-            raise _wrapped(error, compiled, parameters, dialect) from error
-        finally:
-            cursor.close()
+        return connection, self._compiled.get(dialect.name) or self._compile(dialect)
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         statement = self.build(dialect)
@@ -136,18 +126,46 @@ class Prepared:
         return made
 
 
-def _before(connection: Connection, cursor: Any, sql: str, parameters: Any, many: bool) -> None:
-    listeners = connection.dispatch.before_cursor_execute
-    if listeners:
-        for listener in listeners:
-            listener(connection, cursor, sql, parameters, None, many)
+@contextmanager
+def _cursor(
+    connection: Connection, compiled: _Compiled, parameters: Any, *, many: bool
+) -> Iterator[Any]:
+    """A cursor of the connection's driver, for one statement: the engine's cursor events
+    around it, the driver's errors raised as SQLAlchemy's, the cursor closed."""
+    dialect = connection.dialect
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        _fire(
+            connection.dispatch.before_cursor_execute,
+            connection,
+            cursor,
+            compiled,
+            parameters,
+            many,
+        )
+        yield cursor
+        _fire(
+            connection.dispatch.after_cursor_execute, connection, cursor, compiled, parameters, many
+        )
+    except dialect.loaded_dbapi.Error as error:
+        raise DBAPIError.instance(
+            compiled.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    finally:
+        cursor.close()
 
 
-def _after(connection: Connection, cursor: Any, sql: str, parameters: Any, many: bool) -> None:
-    listeners = connection.dispatch.after_cursor_execute
+def _fire(
+    listeners: Any,
+    connection: Connection,
+    cursor: Any,
+    compiled: _Compiled,
+    parameters: Any,
+    many: bool,
+) -> None:
     if listeners:
         for listener in listeners:
-            listener(connection, cursor, sql, parameters, None, many)
+            listener(connection, cursor, compiled.sql, parameters, None, many)
 
 
 def _bound(compiled: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -157,12 +175,6 @@ def _bound(compiled: _Compiled, values: Mapping[str, Any]) -> tuple[Any, ...]:
         for value, process in zip(
             (merged[name] for name in compiled.names), compiled.binds, strict=True
         )
-    )
-
-
-def _wrapped(error: Exception, compiled: _Compiled, parameters: Any, dialect: Dialect) -> Any:
-    return DBAPIError.instance(
-        compiled.sql, parameters, error, dialect.loaded_dbapi.Error, dialect=dialect
     )
 
 

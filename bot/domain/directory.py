@@ -18,11 +18,10 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.util import identity_key
 
 import models
 from models import Corridor, Organisation, OrganisationCorridor, Person, ResponderGroup
-from models.db import after_commits_writing, as_loaded, wrote_in_transaction
+from models.db import after_commits_writing, as_loaded_row, wrote_in_transaction
 
 T = TypeVar("T")
 K = TypeVar("K")
@@ -104,10 +103,7 @@ class StaffDirectory(Remembered[dict[int, tuple[Any, ...]]]):
         if values is None:
             return None
         columns = dict(zip(_PERSON_COLUMNS, values, strict=True))
-        loaded = session.sync_session.identity_map.get(identity_key(Person, columns["id"]))
-        if loaded is not None:
-            return loaded  # type: ignore[no-any-return]
-        return as_loaded(session, Person(**columns))  # type: ignore[no-any-return]
+        return as_loaded_row(session, Person, columns)  # type: ignore[no-any-return]
 
 
 @dataclass(frozen=True)
