@@ -49,6 +49,7 @@ from bot.transactions import TransactionGuard
 from bot.views.notices import NoticeViews
 from bot.webapp.routes import mount as mount_dashboard
 from models.db import make_engine, make_sessionmaker
+from models.durability import CHECKPOINT_EVERY_S, GroupCommit
 from models.migrate import pending_revisions, upgrade
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,8 @@ class CorridorApp:
         self.linker.start()
         self._stopping.clear()
         self._tasks.append(asyncio.create_task(self._clock_loop(), name="clock"))
+        if isinstance(self.domain.durability, GroupCommit):
+            self._tasks.append(asyncio.create_task(self._checkpoint_loop(), name="checkpoints"))
 
     async def _clock_loop(self) -> None:
         """Timers are rows in the database; this loop only looks for due ones. A slow turn
@@ -257,6 +260,14 @@ class CorridorApp:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), period)
+
+    async def _checkpoint_loop(self) -> None:
+        """The write-ahead log is copied into the database file here, off the writers' way
+        (models.durability)."""
+        while not self._stopping.is_set():
+            await self.domain.durability.checkpoint()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_EVERY_S)
 
     async def stop_background(self) -> None:
         # The clock stops first, so no timer fires into a closing database.
@@ -275,6 +286,7 @@ class CorridorApp:
     async def close(self) -> None:
         await self.stop_background()
         await self.bot.session.close()
+        self.domain.durability.close()
         await self.engine.dispose()
 
     async def wait_for_api(self, attempts: int | None = None) -> None:
@@ -374,7 +386,13 @@ class CorridorApp:
             await self.start_background()
             # Our own loop, not aiogram's: an update aiogram cannot parse is skipped, not
             # fetched again forever (bot/polling.py).
-            await poll(self.bot, self.dispatcher, allowed_updates=ALLOWED_UPDATES, stop_event=stop)
+            await poll(
+                self.bot,
+                self.dispatcher,
+                allowed_updates=ALLOWED_UPDATES,
+                stop_event=stop,
+                durable=self.domain.durability.sync,
+            )
         finally:
             if dashboard_server is not None:
                 await dashboard_server.cleanup()
@@ -465,7 +483,7 @@ async def build_app(
     config: Config, clock: Clock | None = None, *, migrate: bool = True
 ) -> CorridorApp:
     keys = make_keyring(config)
-    engine = make_engine(config.database.url)
+    engine = make_engine(config.database.url, group_commit=True)
     try:
         if migrate:
             await upgrade(engine)
@@ -480,6 +498,7 @@ async def build_app(
     # Sessions of this app get their own class, so delivery's commit hooks are this app's only.
     session_class = type("CorridorSession", (Session,), {})
     domain = make_domain(config, make_sessionmaker(engine, session_class), clock=clock, keys=keys)
+    domain.durability = await GroupCommit.of(engine)
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)
     if report.changed:

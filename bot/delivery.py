@@ -7,6 +7,9 @@ slow, failing or blocked chat delays nobody else. Pacing keeps Telegram's limits
 in any minute of a group, and about ``per_chat_per_second`` proactive messages a second to
 one chat; answers to a person's own action go ahead of everything the bot says unasked.
 
+Nothing is sent before the commit that queued it is on disk (``models.durability``: one
+flush serves every row waiting at that moment).
+
 Rows committed by this process are handed over straight after their commit (no polling);
 rows of other processes, of a process that died, or that waited for safe hours are found by
 a poller. A process leases what it holds for a few seconds and renews the lease while the
@@ -364,6 +367,8 @@ class Delivery:
             # within the seconds the spinner lasts; Telegram ignores a second answer.
             for attempt in range(3):
                 try:
+                    if attempt == 0:
+                        await self.domain.durability.sync()  # it may confirm a change
                     result = await self._call(call, only_the_message_id=future is None)
                 except (TelegramNetworkError, TelegramServerError) as error:
                     if attempt < 2:
@@ -467,6 +472,8 @@ class Delivery:
                 self.incoming.clear()
                 self._busy_intake = True
                 try:
+                    # What these rows say must not be taken back by a power cut once sent.
+                    await self.domain.durability.sync()
                     await self._take(batch)
                 except Exception:
                     log.exception(

@@ -15,7 +15,8 @@ are fed to the dispatcher exactly as aiogram's polling does: each in a task of i
 When ``stop_event`` is set, the pending getUpdates is abandoned, the updates already
 fetched are finished (up to ``drain_timeout``) and Telegram is told that they are done,
 so a restart does not deliver them again. An update is confirmed to Telegram only after it
-was handled: a process killed mid-update gets it again after the restart.
+was handled and its commit is on disk (``durable``): a process killed mid-update gets it
+again after the restart.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import contextlib
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -126,6 +128,7 @@ class Poller:
         backoff: BackoffConfig = DEFAULT_BACKOFF,
         handle_as_tasks: bool = True,
         drain_timeout: float = 30.0,
+        durable: Callable[[], Awaitable[None]] | None = None,
         **workflow: Any,
     ) -> None:
         self.bot = bot
@@ -137,6 +140,9 @@ class Poller:
         self.backoff = Backoff(config=backoff)
         self.handle_as_tasks = handle_as_tasks
         self.drain_timeout = drain_timeout
+        # Awaited before an offset confirms updates to Telegram: their commits must be on
+        # disk first, or a power cut would lose updates Telegram no longer holds.
+        self.durable = durable
         self.workflow = {"bots": (bot,), **workflow}
         self.skipped = 0  # updates that could not be parsed
         self.pending: dict[int, asyncio.Task[Any]] = {}  # update id → its task
@@ -197,6 +203,7 @@ class Poller:
         return fetch.result()
 
     async def _fetch(self) -> list[Any]:
+        await self._durable()
         method = RawGetUpdates(
             offset=self.offset,
             limit=self.limit,
@@ -315,6 +322,10 @@ class Poller:
             # Handlers' errors are the errors router's job; this is what escaped it.
             log.exception("update %s failed", update.update_id)
 
+    async def _durable(self) -> None:
+        if self.durable is not None:
+            await self.durable()
+
     # -- stopping --------------------------------------------------------------------------
     async def _finish(self) -> None:
         """Finishes the updates already fetched, then confirms them to Telegram."""
@@ -328,6 +339,7 @@ class Poller:
         confirm = min(unfinished) if unfinished else self.offset
         if confirm is None:
             return
+        await self._durable()
         # getUpdates with an offset confirms everything before it; whatever it returns
         # stays queued for the next start.
         with contextlib.suppress(Exception):

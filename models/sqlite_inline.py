@@ -38,15 +38,26 @@ from sqlalchemy.util.concurrency import await_, in_greenlet
 LOCK_TIMEOUT_S = 30.0
 _MAX_PAUSE_S = 0.05
 
-# A commit that wrote waits for the disk (fsync). Where the disk answers in a fraction of a
-# millisecond, a hop to a worker thread and back costs more than that wait, and it keeps the
-# write lock through a whole turn of a busy loop while this process's other writers queue:
-# the commit is made inline. Once one takes longer than SLOW_COMMIT_S (a slow disk, a
-# checkpoint), the commits of the next SLOW_DISK_FOR_S wait on a worker thread instead, so
-# the loop goes on meanwhile.
-SLOW_COMMIT_S = 0.002
+# A commit that wrote may wait for the disk: an fsync where each commit is flushed, a
+# stalled write-back otherwise (the running bot's group commit, models.durability). A hop
+# to a worker thread and back costs more than a quick disk, and it keeps the write lock
+# through a whole turn of a busy loop while this process's other writers queue: the commit
+# is made inline. Once one takes longer than SLOW_COMMIT_S, the commits of the next
+# SLOW_DISK_FOR_S wait on a worker thread instead, so the loop goes on meanwhile. The bar is
+# well above a quick disk's flush (about a millisecond) and above the few milliseconds a
+# busy process may take to hand the GIL back after SQLite released it: at 2 ms, that alone
+# sent a group-committing bot's commits to the thread for good.
+SLOW_COMMIT_S = 0.01
 SLOW_DISK_FOR_S = 30.0
 _slow_disk_until: dict[str, float] = {}  # database file → until when commits are offloaded
+# Commits that wrote, per database file: models.durability flushes the log up to a count.
+_commits: collections.Counter[str] = collections.Counter()
+
+
+def commits(path: str) -> int:
+    """How many commits that wrote this process has made to the database file ``path``."""
+    return _commits[path]
+
 
 # One writer queue per event loop and database file.
 _writers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
@@ -227,8 +238,9 @@ class InlineConnection(AdaptedConnection):
             lock.release()
 
     def commit(self) -> None:
+        wrote = self.driver.total_changes != self._changes_at_begin
         try:
-            if not in_greenlet() or self.driver.total_changes == self._changes_at_begin:
+            if not in_greenlet() or not wrote:
                 self.retrying(self.driver.commit)
             elif time.monotonic() < _slow_disk_until.get(self.path, 0.0):
                 await_(asyncio.to_thread(self.retrying, self.driver.commit))
@@ -237,6 +249,8 @@ class InlineConnection(AdaptedConnection):
                 self.retrying(self.driver.commit)
                 if time.monotonic() - started > SLOW_COMMIT_S:
                     _slow_disk_until[self.path] = time.monotonic() + SLOW_DISK_FOR_S
+            if wrote:
+                _commits[self.path] += 1
         finally:
             if not self.driver.in_transaction:
                 self._release()

@@ -20,6 +20,7 @@ from bot.domain.directory import (
     StaffDirectory,
 )
 from bot.domain.notices import Renderer
+from models.durability import Durability
 
 
 class Turns:
@@ -69,6 +70,8 @@ class Domain:
     corridors: CorridorDirectory = field(default_factory=CorridorDirectory, repr=False)
     rota: RotaDirectory = field(default_factory=RotaDirectory, repr=False)
     organisations: OrganisationDirectory = field(default_factory=OrganisationDirectory, repr=False)
+    # Makes commits durable before anyone is told of them (models.durability).
+    durability: Durability = field(default_factory=Durability, repr=False)
     _writer: Turns = field(default_factory=lambda: Turns(), repr=False)
 
     def now(self):  # type: ignore[no-untyped-def]

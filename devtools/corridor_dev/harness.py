@@ -118,6 +118,7 @@ class Harness:
                 allowed_updates=ALLOWED_UPDATES,
                 timeout=1,
                 stop_event=harness._stop_polling,
+                durable=app.domain.durability.sync,
             )
         )
         if background_sender:
@@ -172,6 +173,7 @@ class Harness:
                 await self._polling
         await self.app.sender.stop(drain=5)
         await self.app.bot.session.close()
+        self.app.domain.durability.close()
         await self.app.engine.dispose()
         await self.tg.close()
         await self.server.close()

@@ -123,6 +123,7 @@ async def test_a_bad_update_between_good_ones_in_one_batch(harness: Harness) -> 
     poller.batches = []
     await poller.run()
     assert poller.batches == [3] and poller.skipped == 1
+    await h.settle()
     assert "help contacts" in await h.last_bot_text(first["id"])
     assert await h.last_bot_text(second["id"]) == tr("id", "You have no cases yet.")
     assert await h.tg.pending_updates() == []

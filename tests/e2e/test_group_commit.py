@@ -1,0 +1,87 @@
+"""Nobody hears of a commit before it is on disk: while the flush of SQLite's log is held,
+the bot handles and commits an update, but neither answers it nor confirms it to
+Telegram; both follow the flush (models.durability)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import pytest
+
+from corridor_dev.harness import Harness
+from models import durability, sqlite_inline
+from models.durability import GroupCommit
+
+
+async def test_no_answer_and_no_confirmation_before_the_commit_is_flushed(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    kept = h.app.domain.durability
+    if not isinstance(kept, GroupCommit):
+        pytest.skip("PostgreSQL flushes at each commit")
+    user = await h.user("Amina")
+    await h.settle()
+    gate, flushed = threading.Event(), []
+    real_fsync = os.fsync
+
+    def held(descriptor: int) -> None:
+        gate.wait(20)
+        flushed.append(descriptor)
+        real_fsync(descriptor)
+
+    monkeypatch.setattr(durability.os, "fsync", held)
+    commits = sqlite_inline.commits(kept.commits_key)
+    sent = await h.tg.send_message(user, "/start")
+    for _ in range(500):
+        if sqlite_inline.commits(kept.commits_key) > commits:
+            break
+        await asyncio.sleep(0.01)
+    else:
+        raise AssertionError("the update was never committed")
+    await asyncio.sleep(0.3)
+    answers = [m for m in await h.tg.transcript(user) if m.get("from_bot")]
+    assert answers == [] and not flushed
+    assert [u["update_id"] for u in await h.tg.pending_updates()], "confirmed before the flush"
+
+    gate.set()
+    reply = await h.tg.wait_for_message(user, after_message_id=sent["message_id"], timeout=10)
+    assert reply["reply_markup"]["inline_keyboard"]
+    await h.settle()
+    assert flushed
+    assert await h.tg.pending_updates() == []
+
+
+async def test_the_running_bot_checkpoints_the_log_in_the_background(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    h = harness
+    kept = h.app.domain.durability
+    if not isinstance(kept, GroupCommit):
+        pytest.skip("PostgreSQL checkpoints on its own")
+    done = []
+    real_checkpoint = kept.checkpoint
+
+    async def counted() -> durability.Checkpointed | None:
+        result = await real_checkpoint()
+        done.append(result)
+        return result
+
+    monkeypatch.setattr(kept, "checkpoint", counted)
+    monkeypatch.setattr("bot.app.CHECKPOINT_EVERY_S", 0.05)
+    await h.app.start_background()
+    user = await h.user("Bayu")
+    await h.say(user, "/start")
+    await h.settle()
+    for _ in range(200):
+        if any(c is not None and c.copied_frames for c in done):
+            break
+        await asyncio.sleep(0.02)
+    await h.app.stop_background()
+    copied = [c for c in done if c is not None and c.copied_frames]
+    assert copied and all(c.copied_frames == c.log_frames for c in copied)
+    stopped_at = len(done)
+    await asyncio.sleep(0.2)
+    assert len(done) == stopped_at  # stopped with the rest of the background work
