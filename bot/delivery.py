@@ -198,6 +198,7 @@ class Snapshot:
     priority: int
     attempts: int
     obj: Any = None  # the row itself, until its id is known after the flush
+    call: TelegramMethod | None = None  # the call the payload stores, as the handler made it
 
 
 class Delivery:
@@ -307,7 +308,13 @@ class Delivery:
             setattr(row, column, value)
 
     async def stage_reply(
-        self, session: Any, *, method: str, payload: dict[str, Any], chat_id: int | None
+        self,
+        session: Any,
+        *,
+        method: str,
+        payload: dict[str, Any],
+        chat_id: int | None,
+        call: TelegramMethod | None = None,
     ) -> None:
         """A handler's reply as an outbox row of ``session``'s transaction, leased to this
         process and handed to delivery after the commit, like the rows the domain queues."""
@@ -329,7 +336,9 @@ class Delivery:
                 {**kept, "created_at": now, "next_attempt_at": now, **self._lease_values(now)},
             )
         ).scalar()
-        session.info.setdefault("outbox_rows", []).append(Snapshot(outbox_id=outbox_id, **kept))
+        session.info.setdefault("outbox_rows", []).append(
+            Snapshot(outbox_id=outbox_id, **kept, call=call)
+        )
 
     def adopt(self, entries: list[Snapshot | Item]) -> None:
         """Takes committed rows (and ephemeral calls, in the order they were made)."""
@@ -568,10 +577,13 @@ class Delivery:
         if chat_id is None:
             return ("failed", "no recipient")
         edit_of = payload.get("edit_outbox_id")
-        try:
-            call = build_call(snap.method, payload, chat_id)
-        except (KeyError, ValueError) as error:
-            return ("failed", f"unreadable outbox message: {error}")
+        if snap.call is not None and calls.chat_of(snap.call) == chat_id:
+            call = snap.call
+        else:
+            try:
+                call = build_call(snap.method, payload, chat_id)
+            except (KeyError, ValueError) as error:
+                return ("failed", f"unreadable outbox message: {error}")
         if edit_of is not None and edit_of not in self.delivered:
             original = originals.get(edit_of)
             if original is None or original[2] == "failed":

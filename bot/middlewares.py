@@ -169,17 +169,20 @@ def _marked_answer(session: AsyncSession, answer: AnswerCallbackQuery) -> Answer
     return answer.model_copy(update={"text": f"{tag} {answer.text}"[:200]})
 
 
-def _mark_drill(session: AsyncSession, data: dict[str, Any]) -> None:
+def _mark_drill(session: AsyncSession, data: dict[str, Any]) -> bool:
     """A handler's answer while it has a drill case in hand is about that drill: it starts
-    with the drill mark, in the reader's language, like the messages the domain queues."""
+    with the drill mark, in the reader's language, like the messages the domain queues.
+    True if ``data`` was changed."""
     key = "text" if "text" in data else "caption" if "caption" in data else None
     if key is None or not outbox.about_a_drill(session, str(data[key] or "")):
-        return
+        return False
     mark = tr(current_language.get(), outbox.DRILL_MARK)
     if data.get("parse_mode") == "HTML":
         mark = html.escape(mark, quote=False)
-    if not (data[key] or "").startswith(mark):
-        data[key] = f"{mark}\n{data[key] or ''}"
+    if (data[key] or "").startswith(mark):
+        return False
+    data[key] = f"{mark}\n{data[key] or ''}"
+    return True
 
 
 async def defer(session: AsyncSession, delivery: Any, method: TelegramMethod) -> None:
@@ -187,7 +190,7 @@ async def defer(session: AsyncSession, delivery: Any, method: TelegramMethod) ->
     chat's id goes in the encrypted payload, never in a column."""
     chat = calls.chat_of(method)
     data = calls.dump(method)
-    _mark_drill(session, data)
+    marked = _mark_drill(session, data)
     data.pop("chat_id", None)
     payload: dict[str, Any] = {"call": data}
     if chat is not None and chat > 0:
@@ -203,6 +206,8 @@ async def defer(session: AsyncSession, delivery: Any, method: TelegramMethod) ->
         method=calls.name(method),
         payload=payload,
         chat_id=chat if chat is not None and chat < 0 else None,
+        # What the row says, already built: delivery in this process need not rebuild it.
+        call=None if marked else method,
     )
 
 

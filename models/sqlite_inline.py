@@ -195,6 +195,10 @@ class InlineConnection(AdaptedConnection):
     def cursor(self, server_side: bool = False) -> InlineCursor:
         return InlineCursor(self)
 
+    def start(self, operation: str) -> None:
+        """Begins a transaction (``BEGIN`` or ``BEGIN IMMEDIATE``)."""
+        self.begin(self.driver.cursor(), operation)
+
     def begin(self, cursor: sqlite3.Cursor, operation: str) -> None:
         self._changes_at_begin = self.driver.total_changes
         if operation.strip().upper() == "BEGIN":

@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from bot import calls
+from bot.delivery import build_call
 from bot.transactions import Violations
 from corridor_dev.harness import Harness
 from models import Case, CaseEvent, HandledUpdate, OutboxMessage
@@ -207,3 +209,34 @@ async def test_a_lost_answer_to_a_tap_is_sent_again(h: Harness, fault: dict[str,
     await h.tg.fail_next("answerCallbackQuery", **fault)
     answer = await h.press_data(worker, lambda data: data == "sos:QA")
     assert "SOS sent" in (answer.get("text") or "")
+
+
+async def test_a_reply_goes_out_as_built_and_its_stored_row_rebuilds_the_same_call(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In the process that committed it, a handler's reply is sent as the handler built it;
+    the outbox row (what a restart would send) rebuilds the same call."""
+    rebuilt: list[str] = []
+    load = calls.load
+
+    def counted(api: str, data: dict[str, Any]) -> Any:
+        rebuilt.append(api)
+        return load(api, data)
+
+    monkeypatch.setattr(calls, "load", counted)
+    worker = await h.user("Worker")
+    await h.say(worker, "/start")
+    await h.settle()
+    assert rebuilt == []
+    shown = [m for m in await h.tg.transcript(worker) if m.get("from_bot")][-1]
+    async with h.app.domain.sessions() as session:
+        row = await session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.purpose == "reply")
+            .order_by(OutboxMessage.id.desc())
+            .limit(1)
+        )
+        assert row is not None and row.status == "sent"
+        again = build_call(row.method, row.payload, worker)
+    assert again.text == shown["text"]
+    assert again.reply_markup.model_dump(exclude_none=True) == shown["reply_markup"]
