@@ -6,8 +6,9 @@ Every answer is one log line at most, never a traceback:
 * a body larger than ``MAX_BODY`` → 413, refused on its Content-Length before it is read
   (a body without a length is read only up to the limit);
 * a body that is not JSON → 400;
-* JSON that is not an Update aiogram understands → 200, so Telegram does not send it again
-  and again (the log line names its update_id);
+* JSON that is not an Update aiogram understands, or holds a number no Bot API field can
+  hold (bot.polling.out_of_range) → 200, so Telegram does not send it again and again (the
+  log line names its update_id and, for a number, where it is, never its value);
 * an Update → 200 at once; the dispatcher handles it in the background;
 * a request to any other path → 404, logged (once per path) with the path the bot listens
   on, so a URL that does not match the configuration is seen at once.
@@ -86,7 +87,15 @@ class WebhookHandler:
                 first["msg"],
             )
             return web.json_response({})
-        _, unencodable = screen(data)
+        where, unencodable = screen(data)
+        if where is not None:
+            log.warning(
+                "webhook: update %s skipped: a number out of range at %s; answered 200 so "
+                "Telegram does not resend it",
+                update.update_id,
+                where,
+            )
+            return web.json_response({})
         task = asyncio.create_task(
             self._feed(update, unencodable), name=f"update-{update.update_id}"
         )
@@ -120,9 +129,6 @@ class WebhookHandler:
         if self.tasks:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.gather(*self.tasks, return_exceptions=True), seconds)
-
-
-HANDLER: web.AppKey[WebhookHandler] = web.AppKey("webhook_handler", WebhookHandler)
 
 
 HANDLER: web.AppKey[WebhookHandler] = web.AppKey("webhook_handler", WebhookHandler)

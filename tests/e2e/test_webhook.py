@@ -141,6 +141,19 @@ async def test_webhook_mode_end_to_end(tmp_path: Path) -> None:
                 assert r.status == 200
             async with http.post(url, json=[1, 2], headers={HEADER: SECRET}) as r:
                 assert r.status == 200
+            # A sender id no Bot API field can hold: skipped before any handler sees it.
+            forged = {
+                "update_id": 78,
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": user, "type": "private"},
+                    "from": {"id": 2**63, "is_bot": False, "first_name": "Forged"},
+                    "text": "/help",
+                },
+            }
+            async with http.post(url, json=forged, headers={HEADER: SECRET}) as r:
+                assert r.status == 200
             async with http.post(f"{url}/telegram", json=update, headers={HEADER: SECRET}) as r:
                 assert r.status == 404
             async with http.get(url) as r:
@@ -182,16 +195,20 @@ async def test_webhook_mode_end_to_end(tmp_path: Path) -> None:
         assert lines[3].endswith("answered 200 so Telegram does not resend it")
         assert lines[4].startswith("webhook: update without update_id is not a Telegram update")
         assert lines[5] == (
+            "webhook: update 78 skipped: a number out of range at message.from.id; answered "
+            "200 so Telegram does not resend it"
+        )
+        assert lines[6] == (
             "webhook: POST /telegram/telegram answered 404: the bot listens on /telegram (the "
             "path of [telegram.webhook] url)"
         )
-        assert lines[6] == (
+        assert lines[7] == (
             "webhook: refused a body from 127.0.0.1 larger than 1048576 bytes (10485760 bytes; 413)"
         )
-        assert lines[7] == (
+        assert lines[8] == (
             "webhook: refused a body from 127.0.0.1 larger than 1048576 bytes (no length given; 413)"
         )
-        assert len(lines) == 8, lines
+        assert len(lines) == 9, lines
         # Quiet by default: no routine line per update (aiogram's "is handled").
         assert not [line for line in output.lines if " aiogram.event: " in line], output.lines
     finally:
