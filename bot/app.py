@@ -265,7 +265,7 @@ class CorridorApp:
         """The write-ahead log is copied into the database file here, off the writers' way
         (models.durability)."""
         while not self._stopping.is_set():
-            await self.domain.durability.checkpoint()
+            await self.domain.durability.checkpoint(writers_held=self.domain.writing)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_EVERY_S)
 

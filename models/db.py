@@ -73,6 +73,9 @@ def inline_sqlite_url(url: URL) -> URL:
     return url.set(drivername="sqlite+inline")
 
 
+LOG_SIZE_LIMIT = 64 * 1024 * 1024  # bytes of SQLite's write-ahead log kept once it restarts
+
+
 def make_engine(url: str, *, read_only: bool = False, group_commit: bool = False) -> AsyncEngine:
     """The engine for ``url``. ``read_only`` (operator commands that only read): SQLite is
     opened with ``mode=ro``, PostgreSQL sessions are read-only transactions.
@@ -96,6 +99,8 @@ def make_engine(url: str, *, read_only: bool = False, group_commit: bool = False
             if group_commit:
                 cursor.execute("PRAGMA synchronous=NORMAL")
                 cursor.execute("PRAGMA wal_autocheckpoint=0")
+                # A log that grew in a burst is cut back when it starts over.
+                cursor.execute(f"PRAGMA journal_size_limit={LOG_SIZE_LIMIT}")
             # Digests sort hundreds of thousands of durations for their medians: in memory,
             # with a helper thread, that takes half the time of spilling to temporary files.
             cursor.execute("PRAGMA temp_store=MEMORY")

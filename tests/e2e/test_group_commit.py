@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+from typing import Any
 
 import pytest
 
@@ -64,8 +65,8 @@ async def test_the_running_bot_checkpoints_the_log_in_the_background(
     done = []
     real_checkpoint = kept.checkpoint
 
-    async def counted() -> durability.Checkpointed | None:
-        result = await real_checkpoint()
+    async def counted(**options: Any) -> durability.Checkpointed | None:
+        result = await real_checkpoint(**options)
         done.append(result)
         return result
 
@@ -81,6 +82,7 @@ async def test_the_running_bot_checkpoints_the_log_in_the_background(
         await asyncio.sleep(0.02)
     await h.app.stop_background()
     copied = [c for c in done if c is not None and c.copied_frames]
+    # Each checkpoint ends with every frame copied: the next writer starts the log over.
     assert copied and all(c.copied_frames == c.log_frames for c in copied)
     stopped_at = len(done)
     await asyncio.sleep(0.2)
