@@ -56,8 +56,6 @@ class Checkpointed:
 class Durability:
     """Nothing to do: every commit is flushed as it is made."""
 
-    syncs = 0
-
     async def sync(self) -> None:
         return None
 
@@ -78,7 +76,6 @@ class GroupCommit(Durability):
         self.database_file = database_file
         self.log_file = f"{database_file}-wal"
         self.synced = 0  # commits known to be on disk
-        self.syncs = 0
         self._flushing: asyncio.Future[None] | None = None
         self._checkpointer: sqlite3.Connection | None = None
 
@@ -117,7 +114,6 @@ class GroupCommit(Durability):
         try:
             await asyncio.to_thread(self._fsync_log)
             self.synced = max(self.synced, covering)
-            self.syncs += 1
         finally:
             self._flushing = None
 

@@ -16,13 +16,18 @@ from models import durability, sqlite_inline
 from models.durability import GroupCommit
 
 
+def group_commit_of(h: Harness) -> GroupCommit:
+    kept = h.app.domain.durability
+    if not isinstance(kept, GroupCommit):
+        pytest.skip("PostgreSQL flushes at each commit and checkpoints on its own")
+    return kept
+
+
 async def test_no_answer_and_no_confirmation_before_the_commit_is_flushed(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness
-    kept = h.app.domain.durability
-    if not isinstance(kept, GroupCommit):
-        pytest.skip("PostgreSQL flushes at each commit")
+    kept = group_commit_of(h)
     user = await h.user("Amina")
     await h.settle()
     gate, flushed = threading.Event(), []
@@ -59,9 +64,7 @@ async def test_the_running_bot_checkpoints_the_log_in_the_background(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness
-    kept = h.app.domain.durability
-    if not isinstance(kept, GroupCommit):
-        pytest.skip("PostgreSQL checkpoints on its own")
+    kept = group_commit_of(h)
     done = []
     real_checkpoint = kept.checkpoint
 
