@@ -69,8 +69,10 @@ def out_of_range(raw: Any, path: str = "") -> str | None:
     return None
 
 
-# An integer out of the signed 64-bit range has at least 19 digits.
-_LONG_NUMBER = re.compile(r"\d{19}")
+# An integer out of the signed 64-bit range has at least 19 digits, and in json.dumps's
+# output a number follows "[", ", " or ": " (a string's digits follow a quote: callback
+# query ids and chat instances are long digit strings, and are not walked for nothing).
+_LONG_NUMBER = re.compile(r"[\[:,]\s*-?\d{19}")
 
 
 def screen(raw: dict[str, Any]) -> tuple[str | None, bool]:
