@@ -1,13 +1,16 @@
 """PostgreSQL: a pooled connection that sat idle is checked when taken and replaced if the
-server dropped it; one in steady use is taken without a ping."""
+server dropped it; one in steady use is taken without a ping; bursts reuse the pool's
+connections instead of opening and closing more."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 import models.db
-from models.db import make_engine
+from models.db import POOL_SIZE, make_engine
 
 
 @pytest.fixture
@@ -54,3 +57,21 @@ async def test_a_connection_in_steady_use_is_not_pinged(
         assert len(pings) == 1
     finally:
         await engine.dispose()
+
+
+async def test_bursts_of_transactions_reuse_the_pooled_connections(pg_url: str) -> None:
+    engine = make_engine(pg_url)
+    opened: list[object] = []
+    event.listen(engine.sync_engine, "connect", lambda connection, _record: opened.append(1))
+
+    async def one() -> None:
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT pg_sleep(0.01)"))
+
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(one() for _ in range(2 * POOL_SIZE)))
+    finally:
+        await engine.dispose()
+    # Overflow connections closed at each return would be opened again at every burst.
+    assert len(opened) == POOL_SIZE
