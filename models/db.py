@@ -133,8 +133,8 @@ def make_engine(url: str, *, read_only: bool = False, group_commit: bool = False
 # transaction holds no network call but the database's, so turns are short). SQLAlchemy's
 # overflow connections were closed as soon as they were returned, so a steady 50 updates in
 # flight opened and closed connections all the time (each one a login, type set-up and an
-# empty statement cache): twice the bot's CPU per update. Five processes fit PostgreSQL's
-# default of 100 connections.
+# empty statement cache): 2.3-2.6 ms of the bot's CPU per /start against 1.7-1.8 ms now.
+# Five processes fit PostgreSQL's default of 100 connections.
 POOL_SIZE = 20
 
 
