@@ -258,16 +258,19 @@ class CorridorApp:
                 log.exception("timer tick failed")
             if fired:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), period)
+            await self._rest(period)
 
     async def _checkpoint_loop(self) -> None:
         """The write-ahead log is copied into the database file here, off the writers' way
         (models.durability)."""
         while not self._stopping.is_set():
             await self.domain.durability.checkpoint(writers_held=self.domain.writing)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), CHECKPOINT_EVERY_S)
+            await self._rest(CHECKPOINT_EVERY_S)
+
+    async def _rest(self, seconds: float) -> None:
+        """Waits ``seconds``, or less if the background work is being stopped."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
 
     async def stop_background(self) -> None:
         # The clock stops first, so no timer fires into a closing database.
@@ -285,6 +288,10 @@ class CorridorApp:
 
     async def close(self) -> None:
         await self.stop_background()
+        await self.release()
+
+    async def release(self) -> None:
+        """Closes the Bot API session, the checkpoints' connection and the database pool."""
         await self.bot.session.close()
         self.domain.durability.close()
         await self.engine.dispose()

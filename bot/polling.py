@@ -115,6 +115,10 @@ def describe_failure(error: ValidationError) -> str:
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
 
 
+async def _on_disk_already() -> None:
+    """``durable`` where every commit is flushed as it is made."""
+
+
 class Poller:
     """``await Poller(bot, dispatcher, ...).run()`` until ``stop_event`` is set."""
 
@@ -130,7 +134,7 @@ class Poller:
         backoff: BackoffConfig = DEFAULT_BACKOFF,
         handle_as_tasks: bool = True,
         drain_timeout: float = 30.0,
-        durable: Callable[[], Awaitable[None]] | None = None,
+        durable: Callable[[], Awaitable[None]] = _on_disk_already,
         **workflow: Any,
     ) -> None:
         self.bot = bot
@@ -205,7 +209,7 @@ class Poller:
         return fetch.result()
 
     async def _fetch(self) -> list[Any]:
-        await self._durable()
+        await self.durable()
         method = RawGetUpdates(
             offset=self.offset,
             limit=self.limit,
@@ -324,10 +328,6 @@ class Poller:
             # Handlers' errors are the errors router's job; this is what escaped it.
             log.exception("update %s failed", update.update_id)
 
-    async def _durable(self) -> None:
-        if self.durable is not None:
-            await self.durable()
-
     # -- stopping --------------------------------------------------------------------------
     async def _finish(self) -> None:
         """Finishes the updates already fetched, then confirms them to Telegram."""
@@ -341,7 +341,7 @@ class Poller:
         confirm = min(unfinished) if unfinished else self.offset
         if confirm is None:
             return
-        await self._durable()
+        await self.durable()
         # getUpdates with an offset confirms everything before it; whatever it returns
         # stays queued for the next start.
         with contextlib.suppress(Exception):

@@ -172,9 +172,7 @@ class Harness:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._polling
         await self.app.sender.stop(drain=5)
-        await self.app.bot.session.close()
-        self.app.domain.durability.close()
-        await self.app.engine.dispose()
+        await self.app.release()
         await self.tg.close()
         await self.server.close()
 
