@@ -15,7 +15,7 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -349,6 +349,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         # Drafts and the per-chat lock live there: without it every update would fail.
         if config.fsm.storage == "redis" and (problem := await redis_problem(config)):
             raise StartupError(problem)
+        loop = asyncio.get_running_loop()
+        log.info("event loop: %s", type(loop).__module__.partition(".")[0])
         await prepare_database(config, migrate=not args.no_migrate, source=source)
         app = await build_app(config, migrate=not args.no_migrate)
         keep_out_of_garbage_collection()
@@ -357,8 +359,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         else:
             await app.run_polling()
 
-    asyncio.run(main())
+    run_serving(main())
     return 0
+
+
+def run_serving(work: Coroutine[Any, Any, None]) -> None:
+    """The running bot's loop is uvloop's where it is installed (Linux, macOS), asyncio's own
+    elsewhere. uvloop runs the loop and its sockets in C: about a tenth less CPU per report
+    step on SQLite in bench/process_ratio.py (no difference measured on PostgreSQL)."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(work)
+        return
+    uvloop.run(work)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

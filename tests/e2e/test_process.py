@@ -84,7 +84,9 @@ async def test_polling_answers_and_sigterm_finishes_in_flight_work(tmp_path: Pat
     tg = EmulatorClient(server.base_url, TOKEN)
     process = await start(tmp_path, server.base_url)
     try:
-        await read_until(process, "Start polling")
+        output = await read_until(process, "Start polling")
+        # As deployed: the bot's loop is uvloop's (installed with it on Linux).
+        assert "event loop: uvloop" in output
         user = (await tg.create_user("Process user"))["id"]
         sent = await tg.send_message(user, "/help")
         reply = await tg.wait_for_message(user, after_message_id=sent["message_id"], timeout=30)
