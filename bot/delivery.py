@@ -73,6 +73,7 @@ LEASE = dt.timedelta(seconds=8)
 RENEW_EVERY = 2.0
 POLL_EVERY = 1.0
 GATHER_RESULTS = 0.005  # seconds
+INTAKE_RETRY_S = 0.5  # after a failed flush of the log, or a failed read of a batch's rows
 _OUTBOX = OutboxMessage.__table__
 # A send's result: one statement per set of columns it changes (a few kinds of result).
 _RECORD_RESULT: dict[tuple[str, ...], Prepared] = {}
@@ -372,12 +373,19 @@ class Delivery:
         must stop within seconds) and only fail quietly."""
 
         async def answer() -> None:
+            try:
+                await self.domain.durability.sync()  # the answer may confirm a change
+            except Exception as error:
+                # Not on disk: better a spinner that runs out than a confirmation a power
+                # cut could take back.
+                log.warning("%s not sent: the log flush failed: %s", calls.name(call), error)
+                if future is not None and not future.done():
+                    future.set_exception(error)
+                return
             # A lost answer (timeout, dropped connection, 5xx) is tried again a few times
             # within the seconds the spinner lasts; Telegram ignores a second answer.
             for attempt in range(3):
                 try:
-                    if attempt == 0:
-                        await self.domain.durability.sync()  # it may confirm a change
                     result = await self._call(call, only_the_message_id=future is None)
                 except (TelegramNetworkError, TelegramServerError) as error:
                     if attempt < 2:
@@ -483,15 +491,23 @@ class Delivery:
                 try:
                     # What these rows say must not be taken back by a power cut once sent.
                     await self.domain.durability.sync()
-                    await self._take(batch)
+                    found = await self._read_for(batch)
                 except Exception:
-                    log.exception(
-                        "delivery could not take %d messages; they stay leased", len(batch)
-                    )
+                    # This process holds their leases and renews them: left aside here, they
+                    # would never go out. Nothing of the batch was queued yet.
+                    log.exception("delivery could not take %d messages; trying again", len(batch))
+                    self.incoming.extendleft(reversed(batch))
+                    await asyncio.sleep(INTAKE_RETRY_S)
+                    continue
                 finally:
                     self._busy_intake = False
+                self._take(batch, *found)
 
-    async def _take(self, batch: list[Snapshot | Item]) -> None:
+    async def _read_for(
+        self, batch: list[Snapshot | Item]
+    ) -> tuple[dict[int, Recipient], dict[int, tuple[int | None, int | None, str]]]:
+        """What the rows of ``batch`` need from the database before they can be queued: their
+        reporters, and the messages they edit that this process has not seen delivered."""
         needs_reading = [
             s
             for s in batch
@@ -529,6 +545,14 @@ class Delivery:
                         ).where(OutboxMessage.id.in_(edits))
                     ):
                         originals[row[0]] = (row[1], row[2], row[3])
+        return reporters, originals
+
+    def _take(
+        self,
+        batch: list[Snapshot | Item],
+        reporters: dict[int, Recipient],
+        originals: dict[int, tuple[int | None, int | None, str]],
+    ) -> None:
         now = self.domain.now()
         for entry in batch:
             if isinstance(entry, Item):

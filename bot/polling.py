@@ -209,7 +209,7 @@ class Poller:
         return fetch.result()
 
     async def _fetch(self) -> list[Any]:
-        await self.durable()
+        await self._until_durable()
         method = RawGetUpdates(
             offset=self.offset,
             limit=self.limit,
@@ -229,6 +229,19 @@ class Poller:
                 continue
             self.backoff.reset()
             return batch if isinstance(batch, list) else []
+
+    async def _until_durable(self) -> None:
+        """``durable``, tried again until it succeeds: nothing is confirmed to Telegram
+        meanwhile, and polling goes on once the disk is back."""
+        while True:
+            try:
+                await self.durable()
+            except Exception as error:
+                log.error("commits not flushed to disk (%s: %s)", type(error).__name__, error)
+                log.warning("confirming nothing; trying again in %.1fs", self.backoff.next_delay)
+                await self.backoff.asleep()
+                continue
+            return
 
     async def _take(self, batch: list[Any]) -> None:
         usable = sorted(
@@ -341,7 +354,12 @@ class Poller:
         confirm = min(unfinished) if unfinished else self.offset
         if confirm is None:
             return
-        await self.durable()
+        try:
+            await self.durable()
+        except Exception as error:
+            # Fetched again at the next start; the handled ones are known and skipped.
+            log.error("confirming nothing at shutdown: commits not flushed (%s)", error)
+            return
         # getUpdates with an offset confirms everything before it; whatever it returns
         # stays queued for the next start.
         with contextlib.suppress(Exception):

@@ -90,3 +90,31 @@ async def test_the_running_bot_checkpoints_the_log_in_the_background(
     stopped_at = len(done)
     await asyncio.sleep(0.2)
     assert len(done) == stopped_at  # stopped with the rest of the background work
+
+
+async def test_while_commits_cannot_be_flushed_nothing_is_answered_and_all_follows_the_disk(
+    harness: Harness, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = harness
+    group_commit_of(h)
+    user = await h.user("Chandra")
+    await h.say(user, "/start")
+    await h.settle()
+    menu = [m for m in await h.tg.transcript(user) if m.get("from_bot")][-1]
+
+    def broken(_descriptor: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(durability.os, "fsync", broken)
+    query = await h.tg.press_button(user, user, menu["message_id"], data="menu:help")
+    with pytest.raises(TimeoutError):
+        await h.tg.get_callback_answer(query, timeout=1)
+    assert "answerCallbackQuery not sent: the log flush failed" in caplog.text
+
+    monkeypatch.undo()
+    query = await h.tg.press_button(user, user, menu["message_id"], data="menu:help")
+    await h.tg.get_callback_answer(query, timeout=10)
+    await h.settle()
+    # The first press's reply was committed and waited for the disk: it goes out too.
+    texts = [m.get("text", "") for m in await h.tg.transcript(user) if m.get("from_bot")]
+    assert len([t for t in texts if "Verified help contacts" in t]) == 2
