@@ -90,7 +90,7 @@ class Prepared:
     def _on(self, session: Session) -> tuple[Connection, _Compiled]:
         """The session's connection (its transaction begun) and the statement for its
         database."""
-        connection = session.connection()
+        connection = _connection(session)
         dialect = connection.dialect
         return connection, self._compiled.get(dialect.name) or self._compile(dialect)
 
@@ -124,6 +124,23 @@ class Prepared:
         made = _Compiled(compiled.string, names, fixed, binds, results)
         self._compiled[dialect.name] = made
         return made
+
+
+_KEPT_CONNECTION = "prepared_connection"
+
+
+def _connection(session: Session) -> Connection:
+    """``session.connection()``, asked once per transaction: each call goes through the
+    session's transaction bookkeeping, and that cost as much as a short statement."""
+    transaction = session.get_transaction()
+    kept = session.info.get(_KEPT_CONNECTION)
+    # The transaction is kept with its connection, so a new one cannot take its identity.
+    # One that failed is asked again, and raises as it should.
+    if kept is not None and kept[0] is transaction and transaction.is_active:
+        return kept[1]
+    connection = session.connection()
+    session.info[_KEPT_CONNECTION] = (session.get_transaction(), connection)
+    return connection
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from sqlalchemy import bindparam, event, insert, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, PendingRollbackError
 
 from bot.domain.context import Domain
 from models import OutboxMessage, Reporter
@@ -69,6 +69,25 @@ async def test_it_is_part_of_the_session_transaction(domain: Domain) -> None:
     # …and a rollback takes it away.
     async with domain.sessions() as session:
         assert await session.get(OutboxMessage, new_id) is None
+
+
+async def test_each_statement_runs_in_the_transaction_of_its_moment(domain: Domain) -> None:
+    async with domain.sessions() as session:
+        await _NEW(session, _message(domain, "undone"))
+        await session.rollback()
+        await _NEW(session, _message(domain, "kept"))
+        await session.commit()
+        # A transaction a failed flush spoiled takes no statement: it must be rolled back.
+        session.add(Reporter(user_key="twice", chat_id="1", language="en", created_at=domain.now()))
+        session.add(Reporter(user_key="twice", chat_id="2", language="en", created_at=domain.now()))
+        with pytest.raises(IntegrityError):
+            await session.flush()
+        with pytest.raises(PendingRollbackError):
+            await _NEW(session, _message(domain, "spoiled"))
+        await session.rollback()
+    async with domain.sessions() as session:
+        texts = [row.payload["text"] for row in await session.scalars(select(OutboxMessage))]
+    assert "kept" in texts and "undone" not in texts and "spoiled" not in texts
 
 
 async def test_rowcount_many_and_driver_errors(domain: Domain) -> None:
