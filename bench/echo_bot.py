@@ -1,6 +1,9 @@
 """A bare aiogram echo bot, the reference bench/process_ratio.py measures Corridor against.
 
-python bench/echo_bot.py BASE_URL TOKEN
+python bench/echo_bot.py BASE_URL TOKEN [uvloop]
+
+With ``uvloop`` it runs on uvloop's event loop, as `corridor run` does; without, on asyncio's
+own (the bare reference).
 """
 
 from __future__ import annotations
@@ -27,4 +30,9 @@ async def main(base_url: str, token: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1], sys.argv[2]))
+    if sys.argv[3:] == ["uvloop"]:
+        import uvloop
+
+        uvloop.run(main(sys.argv[1], sys.argv[2]))
+    else:
+        asyncio.run(main(sys.argv[1], sys.argv[2]))

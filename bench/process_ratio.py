@@ -18,6 +18,7 @@ the emulator's core is the one that is full, a rate says more about it than abou
 so compare the CPU per update too.
 
     .venv/bin/python bench/process_ratio.py [--users 200] [--concurrency 50] [--db sqlite|postgres]
+        [--echo-loop asyncio|uvloop]
 """
 
 from __future__ import annotations
@@ -140,13 +141,19 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
             (await echo_tg.create_user(f"E{i}", started=True))["id"] for i in range(args.users)
         ]
         echo = MeasuredBot(
-            [sys.executable, str(ROOT / "bench" / "echo_bot.py"), server.base_url, ECHO_TOKEN],
+            [
+                sys.executable,
+                str(ROOT / "bench" / "echo_bot.py"),
+                server.base_url,
+                ECHO_TOKEN,
+                *(["uvloop"] if args.echo_loop == "uvloop" else []),
+            ],
             {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
         )
         async with echo:
             rows.append(
                 await measure(
-                    "echo bot, a text",
+                    f"echo bot, a text ({args.echo_loop})",
                     echo,
                     echo_people,
                     args.concurrency,
@@ -204,6 +211,13 @@ def main() -> None:
     parser.add_argument("--reporters", type=int, default=60, help="people filing a report")
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument(
+        "--echo-loop",
+        choices=["asyncio", "uvloop"],
+        default="asyncio",
+        help="the echo bot's event loop: asyncio's own (the bare reference), or uvloop's as "
+        "`corridor run` uses where it is installed",
+    )
     parser.add_argument("--json")
     args = parser.parse_args()
     print(f"load average before start: {os.getloadavg()[0]:.2f}")

@@ -23,10 +23,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import Executable
 
 Processor = Callable[[Any], Any] | None
@@ -129,13 +130,19 @@ class Prepared:
 _KEPT_CONNECTION = "prepared_connection"
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_connection(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_KEPT_CONNECTION, None)
+
+
 def _connection(session: Session) -> Connection:
     """``session.connection()``, asked once per transaction: each call goes through the
     session's transaction bookkeeping, and that cost as much as a short statement."""
     transaction = session.get_transaction()
     kept = session.info.get(_KEPT_CONNECTION)
-    # The transaction is kept with its connection, so a new one cannot take its identity.
-    # One that failed is asked again, and raises as it should.
+    # Forgotten when its transaction ends, and kept with it meanwhile, so a new transaction
+    # cannot take its identity. One that failed is asked again, and raises as it should.
     if kept is not None and kept[0] is transaction and transaction.is_active:
         return kept[1]
     connection = session.connection()
