@@ -18,7 +18,12 @@ the emulator's core is the one that is full, a rate says more about it than abou
 so compare the CPU per update too.
 
     .venv/bin/python bench/process_ratio.py [--users 200] [--concurrency 50] [--db sqlite|postgres]
-        [--echo-loop asyncio|uvloop]
+        [--rounds 1] [--echo-loop asyncio|uvloop]
+
+With --rounds N both bots run throughout and are measured alternately N times (new people
+each round); each round's ratios are against the echo bot measured just before, and their
+median is given too: on a machine whose speed drifts from minute to minute that says more
+than one run.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -137,9 +143,8 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
     rows: list[dict[str, Any]] = []
     try:
         echo_tg = EmulatorClient(server.base_url, ECHO_TOKEN)
-        echo_people = [
-            (await echo_tg.create_user(f"E{i}", started=True))["id"] for i in range(args.users)
-        ]
+        tg = EmulatorClient(server.base_url, CORRIDOR_TOKEN)
+        _groups, chat_ids = await emulate_network(tg)
         echo = MeasuredBot(
             [
                 sys.executable,
@@ -150,52 +155,67 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> list
             ],
             {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "PYTHONPATH": str(ROOT)},
         )
-        async with echo:
-            rows.append(
-                await measure(
-                    f"echo bot, a text ({args.echo_loop})",
-                    echo,
-                    echo_people,
-                    args.concurrency,
-                    answered_text(echo_tg, "hello", "hello"),
-                )
-            )
-        tg = EmulatorClient(server.base_url, CORRIDOR_TOKEN)
-        _groups, chat_ids = await emulate_network(tg)
-        starters = [
-            (await tg.create_user(f"S{i}", language_code="en"))["id"] for i in range(args.users)
-        ]
-        reporters = [
-            (await tg.create_user(f"R{i}", language_code="en"))["id"] for i in range(args.reporters)
-        ]
         corridor = MeasuredBot(
             corridor_run(config_file(folder, chat_ids)),
             corridor_env(folder, server.base_url, CORRIDOR_TOKEN, database_url),
         )
-        async with corridor:
-            rows.append(
-                await measure(
-                    "Corridor /start",
-                    corridor,
-                    starters,
-                    args.concurrency,
-                    answered_text(tg, "/start", "Welcome to Corridor"),
-                )
-            )
-            rows.append(
-                await measure(
-                    "Corridor report steps",
-                    corridor,
-                    reporters,
-                    args.concurrency,
-                    report_steps(tg),
-                )
-            )
+        # Both run throughout (the one not measured waits in a long poll, idle): each round
+        # measures the echo bot just before Corridor, so a machine's slower minutes weigh on
+        # both sides of that round's ratios.
+        async with echo, corridor:
+            for round_ in range(1, args.rounds + 1):
+                echo_people = [
+                    (await echo_tg.create_user(f"E{round_}.{i}", started=True))["id"]
+                    for i in range(args.users)
+                ]
+                starters = [
+                    (await tg.create_user(f"S{round_}.{i}", language_code="en"))["id"]
+                    for i in range(args.users)
+                ]
+                reporters = [
+                    (await tg.create_user(f"R{round_}.{i}", language_code="en"))["id"]
+                    for i in range(args.reporters)
+                ]
+                for name, bot, people, one in (
+                    (
+                        f"echo bot, a text ({args.echo_loop})",
+                        echo,
+                        echo_people,
+                        answered_text(echo_tg, "hello", "hello"),
+                    ),
+                    (
+                        "Corridor /start",
+                        corridor,
+                        starters,
+                        answered_text(tg, "/start", "Welcome to Corridor"),
+                    ),
+                    ("Corridor report steps", corridor, reporters, report_steps(tg)),
+                ):
+                    row = await measure(name, bot, people, args.concurrency, one)
+                    rows.append({**row, "round": round_})
         await echo_tg.close()
         await tg.close()
     finally:
         await server.close()
     return rows
+
+
+def ratios(rows: list[dict[str, Any]]) -> dict[str, list[tuple[float, float]]]:
+    """Per Corridor row name, each round's (rate ÷ the echo bot's, the echo bot's CPU per
+    update ÷ Corridor's), against the echo bot of the same round."""
+    echo = {r["round"]: r for r in rows if r["name"].startswith("echo bot")}
+    found: dict[str, list[tuple[float, float]]] = {}
+    for row in rows:
+        if row["name"].startswith("echo bot"):
+            continue
+        reference = echo[row["round"]]
+        found.setdefault(row["name"], []).append(
+            (
+                row["per_s"] / reference["per_s"],
+                reference["bot_cpu_ms_each"] / row["bot_cpu_ms_each"],
+            )
+        )
+    return found
 
 
 async def main_async(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -210,6 +230,9 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200, help="people sending /start")
     parser.add_argument("--reporters", type=int, default=60, help="people filing a report")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure both bots this many times, alternately"
+    )
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument(
         "--echo-loop",
@@ -224,10 +247,11 @@ def main() -> None:
     rows = asyncio.run(main_async(args))
     print(
         table(
-            ["", "count", "per s", "bot CPU ms each", "median ms", "p99 ms"],
+            ["", "round", "count", "per s", "bot CPU ms each", "median ms", "p99 ms"],
             [
                 [
                     r["name"],
+                    r["round"],
                     r["count"],
                     f"{r['per_s']:.0f}",
                     f"{r['bot_cpu_ms_each']:.1f}",
@@ -239,13 +263,17 @@ def main() -> None:
             title=f"each bot its own process ({args.db}), {args.concurrency} people at a time",
         )
     )
-    echo = rows[0]
-    print("\nRatio to the echo bot (rate; and the echo bot's CPU per update ÷ the bot's):")
-    for row in rows[1:]:
-        print(
-            f"  {row['name']:<24} rate {row['per_s'] / echo['per_s']:.2f}   "
-            f"CPU {echo['bot_cpu_ms_each'] / row['bot_cpu_ms_each']:.2f}"
+    print(
+        "\nRatio to the echo bot of the same round (rate; and the echo bot's CPU per update ÷ "
+        "the bot's), each round, then the median:"
+    )
+    for name, found in ratios(rows).items():
+        each = "  ".join(f"{rate:.2f}/{cpu:.2f}" for rate, cpu in found)
+        middle = (
+            statistics.median(rate for rate, _ in found),
+            statistics.median(cpu for _, cpu in found),
         )
+        print(f"  {name:<24} {each}   median: rate {middle[0]:.2f}   CPU {middle[1]:.2f}")
     write_json(args.json, rows)
 
 
