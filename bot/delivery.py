@@ -558,7 +558,12 @@ class Delivery:
             if isinstance(entry, Item):
                 self._enqueue(entry)
                 continue
-            outcome = self._item_for(entry, reporters, originals, now)
+            try:
+                outcome = self._item_for(entry, reporters, originals, now)
+            except Exception as error:
+                # A row that cannot be read fails alone; the rest of the batch goes out.
+                log.exception("outbox message %s cannot be sent", entry.outbox_id)
+                outcome = ("failed", f"unreadable outbox message: {type(error).__name__}")
             if isinstance(outcome, Item):
                 self._enqueue(outcome)
             else:

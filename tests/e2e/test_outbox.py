@@ -220,3 +220,24 @@ async def test_leases_are_renewed_and_a_row_held_elsewhere_is_skipped(
     renewed = {row.id: row.locked_until for row in await rows(h, ids)}
     assert renewed[ids[1]] > start
     assert (renewed[ids[0]] == start) if PG_URL else (renewed[ids[0]] > start)
+
+
+async def test_a_row_that_cannot_be_read_fails_alone(quiet_harness: Harness) -> None:
+    h = quiet_harness
+    sita = h.staff["sita"]
+    async with h.app.domain.sessions() as session, session.begin():
+        broken = queue(session, h.app.domain, purpose="test", chat_id=sita, text="lost")
+        broken.chat_id = None
+        broken.payload = {**broken.payload, "to_chat": "no chat at all"}
+        fine = queue(session, h.app.domain, purpose="test", chat_id=sita, text="delivered")
+        await session.flush()
+        ids = [broken.id, fine.id]
+    await h.app.sender.flush()
+    bad, good = await rows(h, ids)
+    assert bad.status == "failed" and "unreadable" in (bad.error or "")
+    assert good.status == "sent"
+    assert [m["text"] for m in await h.tg.transcript(sita)] == ["delivered"]
+    # Delivery goes on: the next message is sent too.
+    await queue_to(h, sita, "and the next")
+    await h.app.sender.flush()
+    assert [m["text"] for m in await h.tg.transcript(sita)][-1] == "and the next"
