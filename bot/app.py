@@ -264,7 +264,11 @@ class CorridorApp:
         """The write-ahead log is copied into the database file here, off the writers' way
         (models.durability)."""
         while not self._stopping.is_set():
-            await self.domain.durability.checkpoint(writers_held=self.domain.writing)
+            try:
+                await self.domain.durability.checkpoint(writers_held=self.domain.writing)
+            except Exception:
+                # The log would grow until the next start: keep trying.
+                log.exception("checkpoint failed")
             await self._rest(CHECKPOINT_EVERY_S)
 
     async def _rest(self, seconds: float) -> None:

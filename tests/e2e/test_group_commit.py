@@ -60,7 +60,7 @@ async def test_no_answer_and_no_confirmation_before_the_commit_is_flushed(
     assert await h.tg.pending_updates() == []
 
 
-async def test_the_running_bot_checkpoints_the_log_in_the_background(
+async def test_the_running_bot_checkpoints_the_log_in_the_background_even_after_a_failure(
     harness: Harness, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     h = harness
@@ -69,6 +69,9 @@ async def test_the_running_bot_checkpoints_the_log_in_the_background(
     real_checkpoint = kept.checkpoint
 
     async def counted(**options: Any) -> durability.Checkpointed | None:
+        if not done:
+            done.append(None)
+            raise RuntimeError("the first checkpoint fails; the next ones must still come")
         result = await real_checkpoint(**options)
         done.append(result)
         return result
