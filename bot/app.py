@@ -485,7 +485,13 @@ def webhook_app(app: CorridorApp) -> web.Application:
     from bot.webhook import make_webhook_app
 
     hook = app.config.telegram.webhook
-    web_app = make_webhook_app(app.dispatcher, app.bot, secret=hook.secret, path=hook.listen_path)
+    web_app = make_webhook_app(
+        app.dispatcher,
+        app.bot,
+        secret=hook.secret,
+        path=hook.listen_path,
+        durable=app.domain.durability.sync,
+    )
     mount_dashboard(web_app, app.domain)
     return web_app
 

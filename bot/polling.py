@@ -115,7 +115,7 @@ def describe_failure(error: ValidationError) -> str:
     return "; ".join(problems) + (f" (+{more} more)" if more > 0 else "")
 
 
-async def _on_disk_already() -> None:
+async def on_disk_already() -> None:
     """``durable`` where every commit is flushed as it is made."""
 
 
@@ -134,7 +134,7 @@ class Poller:
         backoff: BackoffConfig = DEFAULT_BACKOFF,
         handle_as_tasks: bool = True,
         drain_timeout: float = 30.0,
-        durable: Callable[[], Awaitable[None]] = _on_disk_already,
+        durable: Callable[[], Awaitable[None]] = on_disk_already,
         **workflow: Any,
     ) -> None:
         self.bot = bot

@@ -9,7 +9,10 @@ Every answer is one log line at most, never a traceback:
 * JSON that is not an Update aiogram understands, or holds a number no Bot API field can
   hold (bot.polling.out_of_range) → 200, so Telegram does not send it again and again (the
   log line names its update_id and, for a number, where it is, never its value);
-* an Update → 200 at once; the dispatcher handles it in the background;
+* an Update → 200 once it is handled and its commit is on disk (the handlers' replies go
+  out after that, through delivery); 503 if the disk flush fails, so Telegram sends the
+  update again (one that did commit is known and skipped). Killed in the middle, the bot
+  has answered nothing, and Telegram sends the update again too;
 * a request to any other path → 404, logged (once per path) with the path the bot listens
   on, so a URL that does not match the configuration is seen at once.
 """
@@ -21,6 +24,7 @@ import contextlib
 import hmac
 import json
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -29,7 +33,7 @@ from aiogram.types import Update
 from aiohttp import web
 from pydantic import ValidationError
 
-from bot.polling import screen
+from bot.polling import on_disk_already, screen
 
 log = logging.getLogger("corridor.webhook")
 
@@ -42,12 +46,20 @@ MAX_LOGGED_PATHS = 50
 
 class WebhookHandler:
     def __init__(
-        self, dispatcher: Dispatcher, bot: Bot, secret: str, *, max_body: int = MAX_BODY
+        self,
+        dispatcher: Dispatcher,
+        bot: Bot,
+        secret: str,
+        *,
+        max_body: int = MAX_BODY,
+        durable: Callable[[], Awaitable[None]] = on_disk_already,
     ) -> None:
         self.dispatcher = dispatcher
         self.bot = bot
         self.secret = secret.encode()
         self.max_body = max_body
+        # Awaited before an update is confirmed to Telegram (bot.polling's durable).
+        self.durable = durable
         self.tasks: set[asyncio.Task[Any]] = set()
 
     async def handle(self, request: web.Request) -> web.Response:
@@ -101,6 +113,19 @@ class WebhookHandler:
         )
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
+        # A 200 tells Telegram the update is done: only once it is committed and on disk.
+        # Shielded: a request dropped meanwhile does not stop the update half-way.
+        await asyncio.shield(task)
+        try:
+            await self.durable()
+        except Exception as error:
+            log.error(
+                "webhook: update %d not confirmed: commits not flushed to disk (%s); "
+                "answered 503 so Telegram sends it again",
+                update.update_id,
+                error,
+            )
+            return web.Response(status=503, text="not on disk yet")
         return web.json_response({})
 
     def _too_large(self, request: web.Request, size: str) -> web.Response:
@@ -135,11 +160,17 @@ HANDLER: web.AppKey[WebhookHandler] = web.AppKey("webhook_handler", WebhookHandl
 
 
 def make_webhook_app(
-    dispatcher: Dispatcher, bot: Bot, *, secret: str, path: str, max_body: int = MAX_BODY
+    dispatcher: Dispatcher,
+    bot: Bot,
+    *,
+    secret: str,
+    path: str,
+    max_body: int = MAX_BODY,
+    durable: Callable[[], Awaitable[None]] = on_disk_already,
 ) -> web.Application:
     """The aiohttp application: POST ``path`` for Telegram, GET /healthz for liveness."""
     web_app = web.Application(client_max_size=max_body)
-    handler = WebhookHandler(dispatcher, bot, secret, max_body=max_body)
+    handler = WebhookHandler(dispatcher, bot, secret, max_body=max_body, durable=durable)
     web_app[HANDLER] = handler
     web_app.router.add_post(path, handler.handle)
 
