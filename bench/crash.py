@@ -12,9 +12,14 @@ Afterwards, from the emulator's chats and the database:
 - cards delivered twice (goal 0, reported): a case with more than one card message;
 - confirmations delivered twice (reported): the same code told twice to a worker;
 - the longest delay of a card that was waiting when the bot was killed, counted from the
-  kill (the restart is spawned at once; goal under 10 s).
+  kill (the restart is spawned at once; goal under 10 s);
+- retries: taps a worker had to make again because nothing came back, an update lost.
+
+With --mode webhook the bot takes its updates on a webhook the emulator posts to (and posts
+again until it is answered), instead of polling.
 
     .venv/bin/python bench/crash.py [--users 300] [--concurrency 20] [--kills 8] [--db sqlite|postgres]
+        [--mode polling|webhook]
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import datetime as dt
 import os
 import random
 import re
+import socket
 import sys
 import tempfile
 import time
@@ -41,10 +47,20 @@ FAILURES: Counter[str] = Counter()
 CODE = re.compile(r"case code is (\S+?)\.")
 
 
-def config_file(folder: Path, chat_ids: dict[int, int]) -> Path:
+WEBHOOK_SECRET = "crash-webhook-secret-0123456789"
+
+
+def config_file(folder: Path, chat_ids: dict[int, int], webhook_port: int | None = None) -> Path:
     """The example network with the pacing raised: the run measures crashes, not the 20
-    cards a minute Telegram allows a group (bench/delivery.py measures the pacing)."""
+    cards a minute Telegram allows a group (bench/delivery.py measures the pacing). With
+    ``webhook_port``, in webhook mode on that local port."""
     text = (ROOT / "config.example.toml").read_text()
+    if webhook_port is not None:
+        text = text.replace('mode = "polling"', 'mode = "webhook"')
+        url = f"http://127.0.0.1:{webhook_port}/telegram"
+        text = re.sub(r'(?m)^url = ""', f'url = "{url}"', text, count=1)
+        text = text.replace('secret = ""', f'secret = "{WEBHOOK_SECRET}"')
+        text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{webhook_port}"')
     text = re.sub(r"(?m)^per_chat_per_second = .*$", "per_chat_per_second = 50.0", text)
     text = re.sub(r"(?m)^per_group_per_minute = .*$", "per_group_per_minute = 100000", text)
     text = re.sub(r"(?m)^global_per_second = .*$", "global_per_second = 1000", text)
@@ -59,11 +75,12 @@ def config_file(folder: Path, chat_ids: dict[int, int]) -> Path:
 
 
 class BotProcess:
-    """A bot run as its own process (``argv``), ready once it logs "Start polling"; its
-    output is read and dropped after that."""
+    """A bot run as its own process (``argv``), ready once it logs ``ready`` ("Start
+    polling", or in webhook mode the line naming where Telegram posts); its output is read
+    and dropped after that."""
 
-    def __init__(self, argv: list[str], env: dict[str, str]) -> None:
-        self.argv, self.env = argv, env
+    def __init__(self, argv: list[str], env: dict[str, str], ready: str = "Start polling") -> None:
+        self.argv, self.env, self.ready_line = argv, env, ready
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -75,7 +92,7 @@ class BotProcess:
             cwd=ROOT,
         )
         lines: list[str] = []
-        while not lines or "Start polling" not in lines[-1]:
+        while not lines or self.ready_line not in lines[-1]:
             line = await asyncio.wait_for(self.process.stdout.readline(), 120)
             if not line:
                 raise RuntimeError(f"{self.argv[-1]} ended:\n" + "".join(lines[-20:]))
@@ -146,8 +163,8 @@ async def on_database(db: str, name: str, run: Any) -> Any:
 class Bot(BotProcess):
     """The `corridor run` process, killed and restarted."""
 
-    def __init__(self, config: Path, env: dict[str, str]) -> None:
-        super().__init__(corridor_run(config), env)
+    def __init__(self, config: Path, env: dict[str, str], ready: str = "Start polling") -> None:
+        super().__init__(corridor_run(config), env, ready)
         self.kills: list[float] = []  # wall-clock seconds
         self.ready: list[float] = []
 
@@ -159,6 +176,12 @@ class Bot(BotProcess):
         self.process.kill()
         await self.process.wait()
         self.kills.append(time.time())
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 async def converse(tg: Any, user: int, patience: float, told: dict[int, list[str]]) -> int:
@@ -237,7 +260,10 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
         for i in range(args.users)
     ]
     env = corridor_env(folder, server.base_url, TOKEN, database_url)
-    bot = Bot(config_file(folder, chat_ids), env)
+    if args.mode == "webhook":
+        bot = Bot(config_file(folder, chat_ids, free_port()), env, "webhook: Telegram posts to")
+    else:
+        bot = Bot(config_file(folder, chat_ids), env)
     told: dict[int, list[str]] = {}
     cards: dict[int, list[float]] = {}
     stop_watching = asyncio.Event()
@@ -327,6 +353,7 @@ def main() -> None:
     parser.add_argument("--kills", type=int, default=8)
     parser.add_argument("--patience", type=float, default=30.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--mode", choices=["polling", "webhook"], default="polling")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -337,7 +364,8 @@ def main() -> None:
         [key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else value]
         for key, value in result.items()
     ]
-    print(table(["", args.db], rows, title=f"kill -9 during {args.users} SOS conversations"))
+    title = f"kill -9 during {args.users} SOS conversations ({args.mode})"
+    print(table(["", args.db], rows, title=title))
     for failure, count in FAILURES.most_common(5):
         print(f"  a worker's try failed {count}x: {failure}")
     write_json(args.json, result)
