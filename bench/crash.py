@@ -31,7 +31,6 @@ import datetime as dt
 import os
 import random
 import re
-import socket
 import sys
 import tempfile
 import time
@@ -39,7 +38,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _common import PG_URL, ROOT, scratch_postgres, table, write_json
+from _common import PG_URL, ROOT, free_port, scratch_postgres, table, write_json
+
+from tests.support import in_webhook_mode
 
 TOKEN = "7000000009:AAHprocessPROCESSprocessPROCESS12345"
 FIRST_USER = 6_300_000_001
@@ -56,11 +57,7 @@ def config_file(folder: Path, chat_ids: dict[int, int], webhook_port: int | None
     ``webhook_port``, in webhook mode on that local port."""
     text = (ROOT / "config.example.toml").read_text()
     if webhook_port is not None:
-        text = text.replace('mode = "polling"', 'mode = "webhook"')
-        url = f"http://127.0.0.1:{webhook_port}/telegram"
-        text = re.sub(r'(?m)^url = ""', f'url = "{url}"', text, count=1)
-        text = text.replace('secret = ""', f'secret = "{WEBHOOK_SECRET}"')
-        text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{webhook_port}"')
+        text = in_webhook_mode(text, webhook_port, WEBHOOK_SECRET)
     text = re.sub(r"(?m)^per_chat_per_second = .*$", "per_chat_per_second = 50.0", text)
     text = re.sub(r"(?m)^per_group_per_minute = .*$", "per_group_per_minute = 100000", text)
     text = re.sub(r"(?m)^global_per_second = .*$", "global_per_second = 1000", text)
@@ -176,12 +173,6 @@ class Bot(BotProcess):
         self.process.kill()
         await self.process.wait()
         self.kills.append(time.time())
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def converse(tg: Any, user: int, patience: float, told: dict[int, list[str]]) -> int:

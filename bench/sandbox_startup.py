@@ -18,7 +18,6 @@ import gzip
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,16 +26,10 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, table, write_json
+from _common import ROOT, free_port, table, write_json
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def fetch(url: str) -> bytes:

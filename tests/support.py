@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import secrets
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -29,6 +30,17 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 TEST_KEY = generate_key()
 PG_URL = os.environ.get("CORRIDOR_TEST_DATABASE_URL", "")
+
+
+def in_webhook_mode(config_text: str, port: int, secret: str) -> str:
+    """The example configuration's text in webhook mode: Telegram posts to
+    http://127.0.0.1:``port``/telegram, where the bot listens, with ``secret``."""
+    text = config_text.replace('mode = "polling"', 'mode = "webhook"')
+    # The webhook's own url, the first of the file (translation's stays empty).
+    url = f"http://127.0.0.1:{port}/telegram"
+    text = re.sub(r'(?m)^url = ""', f'url = "{url}"', text, count=1)
+    text = text.replace('secret = ""', f'secret = "{secret}"')
+    return text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
 
 
 def wage_report(**changes: Any) -> Report:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import re
 import signal
 import socket
 import sys
@@ -16,7 +15,7 @@ from pathlib import Path
 import aiohttp
 
 from bot.crypto import generate_key
-from tests.support import EXAMPLE, ROOT
+from tests.support import EXAMPLE, ROOT, in_webhook_mode
 from tgemulator.client import EmulatorClient
 from tgemulator.server import start_emulator
 
@@ -32,11 +31,7 @@ def free_port() -> int:
 
 
 def webhook_config(folder: Path, port: int) -> Path:
-    text = EXAMPLE.read_text().replace('mode = "polling"', 'mode = "webhook"')
-    # Only the webhook's own url (the dashboard's public_url stays empty).
-    text = re.sub(r'^url = ""', f'url = "http://127.0.0.1:{port}/telegram"', text, flags=re.M)
-    text = text.replace('secret = ""', f'secret = "{SECRET}"')
-    text = text.replace('listen = "127.0.0.1:8080"', f'listen = "127.0.0.1:{port}"')
+    text = in_webhook_mode(EXAMPLE.read_text(), port, SECRET)
     config = folder / "config.toml"
     config.write_text(text)
     return config
