@@ -8,7 +8,6 @@ import logging
 import math
 import os
 import secrets
-import socket
 import statistics
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -22,13 +21,6 @@ if str(ROOT) not in sys.path:
 PG_URL = os.environ.get(
     "CORRIDOR_BENCH_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
-
-
-def free_port() -> int:
-    """A local TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def quiet_logs() -> None:

@@ -38,9 +38,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from _common import PG_URL, ROOT, free_port, scratch_postgres, table, write_json
+from _common import PG_URL, ROOT, scratch_postgres, table, write_json
 
-from tests.support import in_webhook_mode
+from tests.support import free_port, in_webhook_mode
 
 TOKEN = "7000000009:AAHprocessPROCESSprocessPROCESS12345"
 FIRST_USER = 6_300_000_001

@@ -26,7 +26,9 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from _common import ROOT, free_port, table, write_json
+from _common import ROOT, table, write_json
+
+from tests.support import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]

@@ -7,6 +7,7 @@ import hashlib
 import os
 import re
 import secrets
+import socket
 import tomllib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -30,6 +31,13 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config.example.toml"
 TEST_KEY = generate_key()
 PG_URL = os.environ.get("CORRIDOR_TEST_DATABASE_URL", "")
+
+
+def free_port() -> int:
+    """A local TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def in_webhook_mode(config_text: str, port: int, secret: str) -> str:

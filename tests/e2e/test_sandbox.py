@@ -18,6 +18,7 @@ import pytest
 from bot.i18n import tr
 from corridor_dev.sandbox.run import has_display, listen
 from corridor_dev.sandbox.session import Sandbox
+from tests.support import free_port
 
 
 @pytest.fixture
@@ -221,19 +222,13 @@ def test_display_detection(monkeypatch: pytest.MonkeyPatch) -> None:
     assert has_display()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def _environment(tmp_path: Path) -> dict[str, str]:
     # No display: the command must not try to open a browser window.
     return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
 
 
 async def test_the_command_serves_on_localhost_and_stops_cleanly(tmp_path: Path) -> None:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -8,26 +8,19 @@ import asyncio
 import contextlib
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import aiohttp
 
 from bot.crypto import generate_key
-from tests.support import EXAMPLE, ROOT, in_webhook_mode
+from tests.support import EXAMPLE, ROOT, free_port, in_webhook_mode
 from tgemulator.client import EmulatorClient
 from tgemulator.server import start_emulator
 
 TOKEN = "7000000014:AAHwebhookWEBHOOKwebhookWEBHOOK1234"
 SECRET = "webhook-secret-0123456789abcdef"
 HEADER = "X-Telegram-Bot-Api-Secret-Token"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def webhook_config(folder: Path, port: int) -> Path:
