@@ -50,6 +50,7 @@ from bot.views.notices import NoticeViews
 from bot.webapp.routes import mount as mount_dashboard
 from models.db import make_engine, make_sessionmaker
 from models.durability import CHECKPOINT_EVERY_S, GroupCommit
+from models.liveness import Liveness
 from models.migrate import pending_revisions, upgrade
 
 log = logging.getLogger(__name__)
@@ -295,9 +296,11 @@ class CorridorApp:
         await self.release()
 
     async def release(self) -> None:
-        """Closes the Bot API session, the checkpoints' connection and the database pool."""
+        """Closes the Bot API session, the checkpoints' connection, the lease lock's
+        connection and the database pool."""
         await self.bot.session.close()
         self.domain.durability.close()
+        await self.sender.liveness.close()
         await self.engine.dispose()
 
     async def wait_for_api(self, attempts: int | None = None) -> None:
@@ -523,6 +526,7 @@ async def build_app(
     await duties.ensure_digest_timers(domain)
     bot = make_bot(config)
     sender = Delivery(bot, domain)
+    sender.liveness = await Liveness.of(engine, sender.instance)
     sender.attach(session_class)
     domain.staff.watch(session_class)
     domain.corridors.watch(session_class)

@@ -65,6 +65,7 @@ from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
 from bot.domain.notices import UntranslatedMessage
 from models import OutboxMessage, Person, RelayLink, Reporter
+from models.liveness import Liveness
 from models.prepared import Prepared
 
 log = logging.getLogger(__name__)
@@ -235,6 +236,9 @@ class Delivery:
         self._next_sweep = 0.0
         self.calls_sent = 0
         self.translator = translation.engine_for(domain.config.translation)
+        # Whether another process's leases may be taken before they run out; build_app
+        # gives the real one.
+        self.liveness = Liveness(None, self.instance)
 
     # ---- handing over -------------------------------------------------------------------
 
@@ -1044,6 +1048,13 @@ class Delivery:
             ),
         )
         async with self.domain.transaction() as session:
+            dead = await self._dead_owners(session)
+            if dead:
+                # Not waited out: their process is gone (models/liveness.py).
+                due = or_(
+                    due,
+                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_owner.in_(dead)),
+                )
             query = (
                 select(OutboxMessage)
                 .where(due)
@@ -1061,6 +1072,19 @@ class Delivery:
             self.adopt(snaps)
         return len(snaps)
 
+    async def _dead_owners(self, session: Any) -> list[str]:
+        if not self.liveness.watched:
+            return []
+        owners = await session.scalars(
+            select(OutboxMessage.lease_owner)
+            .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner != self.instance)
+            .distinct()
+        )
+        dead = await self.liveness.dead_among(session, [o for o in owners if o is not None])
+        if dead:
+            log.info("taking back the messages of %d process(es) that died", len(dead))
+        return dead
+
     async def _poll_loop(self) -> None:
         while not self._stopping:
             try:
@@ -1076,6 +1100,12 @@ class Delivery:
     async def _renew_loop(self) -> None:
         while not self._stopping:
             await asyncio.sleep(RENEW_EVERY)
+            try:
+                await self.liveness.hold()
+            except Exception:
+                # Until it is back, other processes may take this one's leases: at worst a
+                # message goes out twice.
+                log.exception("could not hold this process's lease lock")
             try:
                 await self._renew()
             except Exception:
@@ -1097,7 +1127,8 @@ class Delivery:
     async def take_back_orphans(self) -> int:
         """On SQLite one process runs the bot, so a message still leased when it starts was
         leased by a process that died (kill -9, power cut): it goes out now, not once the
-        lease runs out. PostgreSQL may have other live processes; their leases are kept."""
+        lease runs out. On PostgreSQL other processes may be alive: each poll takes the
+        leases of those that are not (models/liveness.py)."""
         bind = self.domain.sessions.kw.get("bind")
         if bind is None or bind.dialect.name != "sqlite":
             return 0

@@ -1,0 +1,117 @@
+"""Which processes are alive, so that a dead one's outbox leases are taken back at once.
+
+On PostgreSQL several processes may run the bot, and a message leased by one of them is
+left alone until its lease runs out (seconds): that process may be sending it. When the
+process is dead (kill -9, a lost machine) that wait only delays its messages, an SOS card
+among them. So each process holds an advisory lock named after its delivery instance, on a
+connection of its own, for as long as it lives. PostgreSQL frees the lock when that
+connection closes, which the kernel does at once for a killed process: a free lock means a
+dead owner. A live process's lock is held however busy its event loop is, so its leases are
+never taken from it for being slow.
+
+On SQLite one process runs the bot and takes back every other owner's leases when it starts
+(``Delivery.take_back_orphans``): nothing is held here.
+
+A process of an older version holds no lock and looks dead: during a rolling upgrade what it
+is sending may be sent a second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import NullPool
+
+log = logging.getLogger(__name__)
+
+_SIGNED = 2**63
+
+
+def lock_key(owner: str) -> int | None:
+    """The advisory lock of a delivery instance (16 hex digits, 64 random bits) as
+    PostgreSQL's signed 64-bit key; None for an owner that is not one."""
+    if len(owner) != 16:
+        return None
+    try:
+        value = int(owner, 16)
+    except ValueError:
+        return None
+    return value - 2 * _SIGNED if value >= _SIGNED else value
+
+
+class Liveness:
+    """``await Liveness.of(engine, instance)``: holds ``instance``'s lock on PostgreSQL until
+    ``close()``; ``dead_among`` tells which other owners hold none."""
+
+    def __init__(self, engine: AsyncEngine | None, instance: str) -> None:
+        self.instance = instance
+        self._engine = engine
+        self._connection: AsyncConnection | None = None
+
+    @classmethod
+    async def of(cls, engine: AsyncEngine, instance: str) -> Liveness:
+        if engine.dialect.name != "postgresql":
+            return cls(None, instance)
+        # A connection outside the pool: the pool's are handed from task to task.
+        liveness = cls(create_async_engine(engine.url, poolclass=NullPool), instance)
+        await liveness.hold()
+        return liveness
+
+    @property
+    def watched(self) -> bool:
+        """Whether owners can be told alive or dead (PostgreSQL)."""
+        return self._engine is not None
+
+    async def hold(self) -> None:
+        """Takes the lock, or checks that the connection holding it is still there and takes
+        it again on a new one if not (a restarted server, a dropped connection)."""
+        if self._engine is None:
+            return
+        if self._connection is not None:
+            try:
+                await self._connection.scalar(select(1))
+                return
+            except Exception as error:
+                log.warning("the connection holding this process's lease lock broke: %s", error)
+                await self._drop()
+        connection = await self._engine.connect()
+        try:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            key = lock_key(self.instance)
+            if not await connection.scalar(select(func.pg_try_advisory_lock(key))):
+                raise RuntimeError(f"lease lock of {self.instance} held by another process")
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+
+    async def dead_among(self, session: AsyncSession, owners: Iterable[str]) -> list[str]:
+        """The owners in ``owners`` (this process left out) whose process is gone, for the
+        rest of ``session``'s transaction: while it lasts their lock is held by it, so two
+        processes do not both take the same owner's leases."""
+        if self._engine is None:
+            return []
+        dead = []
+        for owner in sorted(set(owners) - {self.instance}):
+            key = lock_key(owner)
+            if key is not None and await session.scalar(
+                select(func.pg_try_advisory_xact_lock(key))
+            ):
+                dead.append(owner)
+        return dead
+
+    async def close(self) -> None:
+        await self._drop()
+        if self._engine is not None:
+            await self._engine.dispose()
+
+    async def _drop(self) -> None:
+        if self._connection is not None:
+            connection, self._connection = self._connection, None
+            try:
+                await connection.close()
+            except Exception as error:
+                log.debug("closing the lease lock's connection: %s", error)

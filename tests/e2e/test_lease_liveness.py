@@ -1,0 +1,126 @@
+"""A dead process's outbox leases are taken back at once on PostgreSQL, a live one's never
+(models/liveness.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import secrets
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.domain.outbox import queue
+from corridor_dev.harness import Harness
+from models import OutboxMessage
+from models.liveness import Liveness, lock_key
+from tests.support import PG_URL
+
+needs_postgres = pytest.mark.skipif(not PG_URL, reason="on SQLite one process runs the bot")
+
+
+def test_a_lock_key_is_the_instance_as_a_signed_64_bit_number() -> None:
+    assert lock_key("0000000000000001") == 1
+    assert lock_key("7fffffffffffffff") == 2**63 - 1
+    assert lock_key("8000000000000000") == -(2**63)
+    assert lock_key("ffffffffffffffff") == -1
+    assert lock_key("not an instance!") is None
+    assert lock_key("abc") is None
+
+
+@pytest.fixture
+async def h(database_url: str) -> AsyncIterator[Harness]:
+    running = await Harness.start(database_url, background_sender=False)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+async def leased_elsewhere(h: Harness, owner: str, text_: str) -> int:
+    """A message for Sita leased for an hour by ``owner``."""
+    async with h.app.domain.sessions() as session, session.begin():
+        row = queue(session, h.app.domain, purpose="test", chat_id=h.staff["sita"], text=text_)
+        await session.flush()
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == row.id)
+            .values(
+                status="sending",
+                lease_owner=owner,
+                locked_until=h.clock.now() + dt.timedelta(hours=1),
+            )
+        )
+        return row.id
+
+
+async def status_of(h: Harness, outbox_id: int) -> tuple[str, str | None]:
+    async with h.app.domain.sessions() as session:
+        row = await session.get(OutboxMessage, outbox_id)
+        assert row is not None
+        return row.status, row.lease_owner
+
+
+@needs_postgres
+async def test_a_dead_process_messages_go_out_before_their_lease_runs_out(h: Harness) -> None:
+    live = await Liveness.of(h.app.engine, secrets.token_hex(8))
+    try:
+        held_by_live = await leased_elsewhere(h, live.instance, "kept by a live process")
+        held_by_dead = await leased_elsewhere(h, secrets.token_hex(8), "left by a dead one")
+        await h.app.sender.flush()
+        assert (await status_of(h, held_by_dead))[0] == "sent"
+        assert await status_of(h, held_by_live) == ("sending", live.instance)
+        assert [m["text"] for m in await h.tg.transcript(h.staff["sita"])] == ["left by a dead one"]
+    finally:
+        await live.close()  # the process dies: its connection closes
+    # The server lets the lock go once it has seen the connection close.
+    for _ in range(50):
+        await h.app.sender.flush()
+        if (await status_of(h, held_by_live))[0] == "sent":
+            break
+        await asyncio.sleep(0.1)
+    assert (await status_of(h, held_by_live))[0] == "sent"
+    assert [m["text"] for m in await h.tg.transcript(h.staff["sita"])] == [
+        "left by a dead one",
+        "kept by a live process",
+    ]
+
+
+@needs_postgres
+async def test_the_lock_is_taken_again_after_its_connection_is_cut(h: Harness) -> None:
+    instance = secrets.token_hex(8)
+    live = await Liveness.of(h.app.engine, instance)
+    key = lock_key(instance)
+    assert key is not None
+    admin = create_async_engine(h.app.engine.url, isolation_level="AUTOCOMMIT")
+    try:
+
+        async def dead() -> bool:
+            async with h.app.domain.sessions() as session, session.begin():
+                return await h.app.sender.liveness.dead_among(session, [instance]) == [instance]
+
+        assert not await dead()
+        async with admin.connect() as connection:
+            # A bigint advisory key is shown as its high and low 32 bits.
+            holder = await connection.scalar(
+                text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+                    " AND classid::bigint = :high AND objid::bigint = :low"
+                ),
+                {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
+            )
+            assert holder is not None
+            assert await connection.scalar(select(func.pg_terminate_backend(holder)))
+        for _ in range(50):
+            if await dead():
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the lock outlived its connection")
+        await live.hold()
+        assert not await dead()
+    finally:
+        await live.close()
+        await admin.dispose()
