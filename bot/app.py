@@ -239,6 +239,7 @@ class CorridorApp:
 
     async def start_background(self) -> None:
         await self.sender.take_back_orphans()
+        await duties.take_back_orphans(self.domain)
         self.sender.start()
         self.linker.start()
         self._stopping.clear()
@@ -300,7 +301,7 @@ class CorridorApp:
         connection and the database pool."""
         await self.bot.session.close()
         self.domain.durability.close()
-        await self.sender.liveness.close()
+        await self.domain.liveness.close()
         await self.engine.dispose()
 
     async def wait_for_api(self, attempts: int | None = None) -> None:
@@ -519,6 +520,7 @@ async def build_app(
     session_class = type("CorridorSession", (Session,), {})
     domain = make_domain(config, make_sessionmaker(engine, session_class), clock=clock, keys=keys)
     domain.durability = await GroupCommit.of(engine)
+    domain.liveness = await Liveness.of(engine)
     async with domain.sessions() as session, session.begin():
         report = await network.sync_network(session, config)
     if report.changed:
@@ -526,7 +528,6 @@ async def build_app(
     await duties.ensure_digest_timers(domain)
     bot = make_bot(config)
     sender = Delivery(bot, domain)
-    sender.liveness = await Liveness.of(engine, sender.instance)
     sender.attach(session_class)
     domain.staff.watch(session_class)
     domain.corridors.watch(session_class)

@@ -28,7 +28,6 @@ import contextvars
 import datetime as dt
 import itertools
 import logging
-import secrets
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -65,7 +64,6 @@ from bot.domain.context import Domain
 from bot.domain.followups import next_safe_moment
 from bot.domain.notices import UntranslatedMessage
 from models import OutboxMessage, Person, RelayLink, Reporter
-from models.liveness import Liveness
 from models.prepared import Prepared
 
 log = logging.getLogger(__name__)
@@ -208,7 +206,6 @@ class Delivery:
         self.bot = bot
         self.domain = domain
         self.limits = domain.config.outbox
-        self.instance = secrets.token_hex(8)
         per_second = round(self.limits.global_per_second)
         self.global_window = Window(per_second, 1.0 + JITTER)
         # A second's worth sent at once reaches Telegram spread over the time it takes to
@@ -236,9 +233,11 @@ class Delivery:
         self._next_sweep = 0.0
         self.calls_sent = 0
         self.translator = translation.engine_for(domain.config.translation)
-        # Whether another process's leases may be taken before they run out; build_app
-        # gives the real one.
-        self.liveness = Liveness(None, self.instance)
+
+    @property
+    def instance(self) -> str:
+        """This process, as the outbox's leases name it."""
+        return self.domain.liveness.instance
 
     # ---- handing over -------------------------------------------------------------------
 
@@ -1073,14 +1072,14 @@ class Delivery:
         return len(snaps)
 
     async def _dead_owners(self, session: Any) -> list[str]:
-        if not self.liveness.watched:
+        if not self.domain.liveness.watched:
             return []
         owners = await session.scalars(
             select(OutboxMessage.lease_owner)
             .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner != self.instance)
             .distinct()
         )
-        dead = await self.liveness.dead_among(session, [o for o in owners if o is not None])
+        dead = await self.domain.liveness.dead_among(session, [o for o in owners if o is not None])
         if dead:
             log.info("taking back the messages of %d process(es) that died", len(dead))
         return dead
@@ -1101,7 +1100,7 @@ class Delivery:
         while not self._stopping:
             await asyncio.sleep(RENEW_EVERY)
             try:
-                await self.liveness.hold()
+                await self.domain.liveness.hold()
             except Exception:
                 # Until it is back, other processes may take this one's leases: at worst a
                 # message goes out twice.

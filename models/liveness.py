@@ -1,16 +1,17 @@
-"""Which processes are alive, so that a dead one's outbox leases are taken back at once.
+"""Which processes are alive, so that a dead one's leases are taken back at once.
 
-On PostgreSQL several processes may run the bot, and a message leased by one of them is
-left alone until its lease runs out (seconds): that process may be sending it. When the
-process is dead (kill -9, a lost machine) that wait only delays its messages, an SOS card
-among them. So each process holds an advisory lock named after its delivery instance, on a
-connection of its own, for as long as it lives. PostgreSQL frees the lock when that
-connection closes, which the kernel does at once for a killed process: a free lock means a
-dead owner. A live process's lock is held however busy its event loop is, so its leases are
-never taken from it for being slow.
+A process leases what it is about to do: the outbox messages it sends (for seconds, renewed
+while they wait) and the timers it fires (for minutes: a digest takes a while). On
+PostgreSQL several processes may run the bot, and a lease is left alone until it runs out:
+its process may be at work on it. When the process is dead (kill -9, a lost machine) that
+wait only delays its work, an SOS card or an escalation among it. So each process holds an
+advisory lock named after itself, on a connection of its own, for as long as it lives.
+PostgreSQL frees the lock when that connection closes, which the kernel does at once for a
+killed process: a free lock means a dead owner. A live process's lock is held however busy
+its event loop is, so nothing is taken from it for being slow.
 
 On SQLite one process runs the bot and takes back every other owner's leases when it starts
-(``Delivery.take_back_orphans``): nothing is held here.
+(``Delivery.take_back_orphans``, ``timers.take_back_orphans``): nothing is held here.
 
 A process of an older version holds no lock and looks dead: during a rolling upgrade what it
 is sending may be sent a second time.
@@ -19,6 +20,7 @@ is sending may be sent a second time.
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Iterable
 
 from sqlalchemy import func, select
@@ -52,7 +54,13 @@ class Liveness:
         self._connection: AsyncConnection | None = None
 
     @classmethod
-    async def of(cls, engine: AsyncEngine, instance: str) -> Liveness:
+    def unwatched(cls) -> Liveness:
+        """A process's name with no lock: on SQLite, and where nothing is leased."""
+        return cls(None, secrets.token_hex(8))
+
+    @classmethod
+    async def of(cls, engine: AsyncEngine, instance: str | None = None) -> Liveness:
+        instance = instance or secrets.token_hex(8)
         if engine.dialect.name != "postgresql":
             return cls(None, instance)
         # A connection outside the pool: the pool's are handed from task to task.

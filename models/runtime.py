@@ -61,6 +61,7 @@ class Timer(Base):
     status: Mapped[str] = mapped_column(String(12), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
+    lease_owner: Mapped[str | None] = mapped_column(String(32))  # models/liveness.py
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime]
     fired_at: Mapped[dt.datetime | None]

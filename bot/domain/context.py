@@ -21,6 +21,7 @@ from bot.domain.directory import (
 )
 from bot.domain.notices import Renderer
 from models.durability import Durability
+from models.liveness import Liveness
 
 
 class Turns:
@@ -72,6 +73,9 @@ class Domain:
     organisations: OrganisationDirectory = field(default_factory=OrganisationDirectory, repr=False)
     # Makes commits durable before anyone is told of them (models.durability).
     durability: Durability = field(default_factory=Durability, repr=False)
+    # This process's name on the outbox's and the timers' leases, and whether another
+    # process that leased something is still alive (models.liveness).
+    liveness: Liveness = field(default_factory=Liveness.unwatched, repr=False)
     _writer: Turns = field(default_factory=lambda: Turns(), repr=False)
 
     def now(self):  # type: ignore[no-untyped-def]

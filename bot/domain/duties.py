@@ -26,17 +26,31 @@ WEEKDAY_INDEX = {
 }
 
 
+async def take_back_orphans(domain: Domain) -> int:
+    """Timers left running by a process that died, due again now (SQLite: see
+    timers.take_back_orphans)."""
+    async with domain.transaction() as session:
+        taken = await timers.take_back_orphans(session, domain)
+    if taken:
+        log.info("took back %d timers left running by a process that died", taken)
+    return taken
+
+
 async def run_due(domain: Domain, limit: int = 100) -> int:
     async with domain.transaction() as session:
-        leased = await timers.claim_due(session, domain.now(), limit)
+        leased = await timers.claim_due(session, domain, limit)
         due = [(t.id, t.kind) for t in leased]
     for timer_id, kind in due:
         try:
             built = await _digest_ahead(domain, timer_id) if kind == "digest" else None
             async with domain.transaction() as session:
                 timer = await session.get(Timer, timer_id)
-                if timer is None or timer.status != "running":
-                    continue
+                if (
+                    timer is None
+                    or timer.status != "running"
+                    or timer.lease_owner != domain.liveness.instance
+                ):
+                    continue  # fired, cancelled, or taken by another process meanwhile
                 await _fire(session, domain, timer, built)
                 timer.status = "done"
                 timer.fired_at = domain.now()

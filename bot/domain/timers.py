@@ -44,16 +44,16 @@ async def cancel(session: AsyncSession, case_id: int, kinds: tuple[str, ...]) ->
     )
 
 
-async def claim_due(session: AsyncSession, now: dt.datetime, limit: int = 100) -> list[Timer]:
-    """Leases due timers to this worker. A lease that expires (the worker died mid-way)
-    makes the timer due again, so nothing is lost."""
-    due = and_(
-        Timer.due_at <= now,
-        or_(
-            Timer.status == "pending",
-            and_(Timer.status == "running", Timer.locked_until < now),
-        ),
-    )
+async def claim_due(session: AsyncSession, domain: Domain, limit: int = 100) -> list[Timer]:
+    """Leases due timers to this process. A timer whose process died mid-way is due again:
+    at once where that is known (models/liveness.py), otherwise once its lease runs out."""
+    now = domain.now()
+    running = Timer.status == "running"
+    taken_back = and_(running, Timer.locked_until < now)
+    dead = await _dead_owners(session, domain)
+    if dead:
+        taken_back = or_(taken_back, and_(running, Timer.lease_owner.in_(dead)))
+    due = and_(Timer.due_at <= now, or_(Timer.status == "pending", taken_back))
     query = select(Timer.id).where(due).order_by(Timer.due_at).limit(limit)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -65,7 +65,12 @@ async def claim_due(session: AsyncSession, now: dt.datetime, limit: int = 100) -
     result = await session.execute(
         update(Timer)
         .where(Timer.id.in_(ids), due)
-        .values(status="running", locked_until=now + LEASE, attempts=Timer.attempts + 1)
+        .values(
+            status="running",
+            locked_until=now + LEASE,
+            lease_owner=domain.liveness.instance,
+            attempts=Timer.attempts + 1,
+        )
         .returning(Timer.id)
     )
     leased = [row[0] for row in result]
@@ -74,3 +79,31 @@ async def claim_due(session: AsyncSession, now: dt.datetime, limit: int = 100) -
     return list(
         await session.scalars(select(Timer).where(Timer.id.in_(leased)).order_by(Timer.due_at))
     )
+
+
+async def _dead_owners(session: AsyncSession, domain: Domain) -> list[str]:
+    if not domain.liveness.watched:
+        return []
+    owners = await session.scalars(
+        select(Timer.lease_owner)
+        .where(Timer.status == "running", Timer.lease_owner != domain.liveness.instance)
+        .distinct()
+    )
+    return await domain.liveness.dead_among(session, [o for o in owners if o is not None])
+
+
+async def take_back_orphans(session: AsyncSession, domain: Domain) -> int:
+    """On SQLite one process runs the timers, so a timer still running when it starts was
+    left by a process that died: it is due again now, not once its lease runs out. (On
+    PostgreSQL ``claim_due`` takes a dead process's timers.)"""
+    if session.bind.dialect.name != "sqlite":
+        return 0
+    result = await session.execute(
+        update(Timer)
+        .where(
+            Timer.status == "running",
+            or_(Timer.lease_owner.is_(None), Timer.lease_owner != domain.liveness.instance),
+        )
+        .values(status="pending", locked_until=None, lease_owner=None)
+    )
+    return result.rowcount

@@ -99,7 +99,7 @@ async def test_the_lock_is_taken_again_after_its_connection_is_cut(h: Harness) -
 
         async def dead() -> bool:
             async with h.app.domain.sessions() as session, session.begin():
-                return await h.app.sender.liveness.dead_among(session, [instance]) == [instance]
+                return await h.app.domain.liveness.dead_among(session, [instance]) == [instance]
 
         assert not await dead()
         async with admin.connect() as connection:

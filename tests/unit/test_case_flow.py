@@ -361,14 +361,14 @@ async def test_timer_restart_safety_a_leased_timer_is_not_fired_twice(domain: Do
     from bot.domain import timers
 
     async with domain.sessions() as session, session.begin():
-        first = await timers.claim_due(session, domain.now())
+        first = await timers.claim_due(session, domain)
     async with domain.sessions() as session, session.begin():
-        second = await timers.claim_due(session, domain.now())
+        second = await timers.claim_due(session, domain)
     assert len(first) == 1 and second == []
     # The worker that leased it died: after the lease expires the timer is due again.
     domain.clock.advance(minutes=6)
     async with domain.sessions() as session, session.begin():
-        third = await timers.claim_due(session, domain.now())
+        third = await timers.claim_due(session, domain)
     assert [t.id for t in third] == [first[0].id]
 
 
