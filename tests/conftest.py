@@ -41,6 +41,16 @@ Violations.strict = True
 
 
 @pytest.fixture
+async def quiet_harness(database_url: str) -> AsyncIterator[Harness]:
+    """The running bot with no background sender: each test decides when the outbox runs."""
+    running = await Harness.start(database_url, background_sender=False)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+@pytest.fixture
 async def dash_harness(database_url: str) -> AsyncIterator[Harness]:
     """The running bot with the dashboard configured (a public address, a one-hour limit)."""
     from tests.dashboard import DASHBOARD_CONFIG

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import secrets
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text, update
@@ -31,12 +30,8 @@ def test_a_lock_key_is_the_instance_as_a_signed_64_bit_number() -> None:
 
 
 @pytest.fixture
-async def h(database_url: str) -> AsyncIterator[Harness]:
-    running = await Harness.start(database_url, background_sender=False)
-    try:
-        yield running
-    finally:
-        await running.stop()
+def h(quiet_harness: Harness) -> Harness:
+    return quiet_harness
 
 
 async def leased_elsewhere(h: Harness, owner: str, text_: str) -> int:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -12,16 +11,6 @@ from bot.domain import cases, events
 from bot.domain.outbox import queue
 from corridor_dev.harness import Harness
 from models import CaseEvent, OutboxMessage, Reporter
-
-
-@pytest.fixture
-async def quiet_harness(database_url: str) -> AsyncIterator[Harness]:
-    """No background sender: each test decides when the outbox runs."""
-    running = await Harness.start(database_url, background_sender=False)
-    try:
-        yield running
-    finally:
-        await running.stop()
 
 
 async def queue_to(h: Harness, chat_id: int, *texts: str) -> list[int]:
