@@ -14,9 +14,9 @@ On SQLite one process runs the bot and takes back every other owner's leases whe
 (``Delivery.take_back_orphans``, ``timers.take_back_orphans``): nothing is held here.
 
 A process of an older version holds no lock and looks dead: during a rolling upgrade what it
-is sending may be sent a second time. Behind a connection pooler in transaction mode
-(PgBouncer) the lock stays with a server connection the pooler keeps: a dead process then
-looks alive, and its leases run out as they did before this module.
+is sending may be sent a second time. Like the rest of the bot (asyncpg's prepared
+statements), this wants direct connections, or a pooler in session mode: in transaction
+mode the lock would stay with a server connection the pooler hands to other clients.
 """
 
 from __future__ import annotations
