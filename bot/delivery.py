@@ -1039,21 +1039,17 @@ class Delivery:
         if len(self.held) >= MAX_HELD:
             return 0
         now = self.domain.now()
-        due = and_(
-            OutboxMessage.next_attempt_at <= now,
-            or_(
-                OutboxMessage.status == "pending",
-                and_(OutboxMessage.status == "sending", OutboxMessage.locked_until < now),
-            ),
-        )
+        sending = OutboxMessage.status == "sending"
         async with self.domain.transaction() as session:
+            taken_back = and_(sending, OutboxMessage.locked_until < now)
             dead = await self._dead_owners(session)
             if dead:
                 # Not waited out: their process is gone (models/liveness.py).
-                due = or_(
-                    due,
-                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_owner.in_(dead)),
-                )
+                taken_back = or_(taken_back, and_(sending, OutboxMessage.lease_owner.in_(dead)))
+            due = and_(
+                OutboxMessage.next_attempt_at <= now,
+                or_(OutboxMessage.status == "pending", taken_back),
+            )
             query = (
                 select(OutboxMessage)
                 .where(due)

@@ -35,7 +35,7 @@ _SIGNED = 2**63
 
 
 def lock_key(owner: str) -> int | None:
-    """The advisory lock of a delivery instance (16 hex digits, 64 random bits) as
+    """The advisory lock of a process's name on leases (16 hex digits, 64 random bits) as
     PostgreSQL's signed 64-bit key; None for an owner that is not one."""
     if len(owner) != 16:
         return None

@@ -34,8 +34,11 @@ def h(quiet_harness: Harness) -> Harness:
     return quiet_harness
 
 
-async def leased_elsewhere(h: Harness, owner: str, text_: str) -> int:
-    """A message for Sita leased for an hour by ``owner``."""
+async def leased_elsewhere(
+    h: Harness, owner: str, text_: str, not_before: dt.timedelta = dt.timedelta(0)
+) -> int:
+    """A message for Sita leased for an hour by ``owner``, to be sent ``not_before`` from
+    now (a chat's retry_after, safe hours)."""
     async with h.app.domain.sessions() as session, session.begin():
         row = queue(session, h.app.domain, purpose="test", chat_id=h.staff["sita"], text=text_)
         await session.flush()
@@ -46,6 +49,7 @@ async def leased_elsewhere(h: Harness, owner: str, text_: str) -> int:
                 status="sending",
                 lease_owner=owner,
                 locked_until=h.clock.now() + dt.timedelta(hours=1),
+                next_attempt_at=h.clock.now() + not_before,
             )
         )
         return row.id
@@ -63,9 +67,12 @@ async def test_a_dead_process_messages_go_out_before_their_lease_runs_out(h: Har
     live = await Liveness.of(h.app.engine, secrets.token_hex(8))
     try:
         held_by_live = await leased_elsewhere(h, live.instance, "kept by a live process")
-        held_by_dead = await leased_elsewhere(h, secrets.token_hex(8), "left by a dead one")
+        dead = secrets.token_hex(8)
+        held_by_dead = await leased_elsewhere(h, dead, "left by a dead one")
+        not_yet = await leased_elsewhere(h, dead, "later", not_before=dt.timedelta(minutes=1))
         await h.app.sender.flush()
         assert (await status_of(h, held_by_dead))[0] == "sent"
+        assert await status_of(h, not_yet) == ("sending", dead)  # taken once it is due
         assert await status_of(h, held_by_live) == ("sending", live.instance)
         assert [m["text"] for m in await h.tg.transcript(h.staff["sita"])] == ["left by a dead one"]
     finally:
