@@ -1039,16 +1039,17 @@ class Delivery:
         if len(self.held) >= MAX_HELD:
             return 0
         now = self.domain.now()
-        sending = OutboxMessage.status == "sending"
         async with self.domain.transaction() as session:
-            taken_back = and_(sending, OutboxMessage.locked_until < now)
-            dead = await self._dead_owners(session)
-            if dead:
-                # Not waited out: their process is gone (models/liveness.py).
-                taken_back = or_(taken_back, and_(sending, OutboxMessage.lease_owner.in_(dead)))
+            lapsed = await self.domain.liveness.lapsed(
+                session,
+                held=OutboxMessage.status == "sending",
+                owner=OutboxMessage.lease_owner,
+                until=OutboxMessage.locked_until,
+                now=now,
+            )
             due = and_(
                 OutboxMessage.next_attempt_at <= now,
-                or_(OutboxMessage.status == "pending", taken_back),
+                or_(OutboxMessage.status == "pending", lapsed),
             )
             query = (
                 select(OutboxMessage)
@@ -1066,19 +1067,6 @@ class Delivery:
         if snaps:
             self.adopt(snaps)
         return len(snaps)
-
-    async def _dead_owners(self, session: Any) -> list[str]:
-        if not self.domain.liveness.watched:
-            return []
-        owners = await session.scalars(
-            select(OutboxMessage.lease_owner)
-            .where(OutboxMessage.status == "sending", OutboxMessage.lease_owner != self.instance)
-            .distinct()
-        )
-        dead = await self.domain.liveness.dead_among(session, [o for o in owners if o is not None])
-        if dead:
-            log.info("taking back the messages of %d process(es) that died", len(dead))
-        return dead
 
     async def _poll_loop(self) -> None:
         while not self._stopping:

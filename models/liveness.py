@@ -21,11 +21,13 @@ mode the lock would stay with a server connection the pooler hands to other clie
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import NullPool
 
@@ -47,8 +49,9 @@ def lock_key(owner: str) -> int | None:
 
 
 class Liveness:
-    """``await Liveness.of(engine, instance)``: holds ``instance``'s lock on PostgreSQL until
-    ``close()``; ``dead_among`` tells which other owners hold none."""
+    """``await Liveness.of(engine)``: names this process (``instance``) and holds its lock on
+    PostgreSQL until ``close()``; ``lapsed`` and ``dead_among`` tell which other owners'
+    leases may be taken."""
 
     def __init__(self, engine: AsyncEngine | None, instance: str) -> None:
         self.instance = instance
@@ -61,12 +64,11 @@ class Liveness:
         return cls(None, secrets.token_hex(8))
 
     @classmethod
-    async def of(cls, engine: AsyncEngine, instance: str | None = None) -> Liveness:
-        instance = instance or secrets.token_hex(8)
+    async def of(cls, engine: AsyncEngine) -> Liveness:
         if engine.dialect.name != "postgresql":
-            return cls(None, instance)
+            return cls.unwatched()
         # A connection outside the pool: the pool's are handed from task to task.
-        liveness = cls(create_async_engine(engine.url, poolclass=NullPool), instance)
+        liveness = cls(create_async_engine(engine.url, poolclass=NullPool), secrets.token_hex(8))
         await liveness.hold()
         return liveness
 
@@ -97,6 +99,28 @@ class Liveness:
             await connection.close()
             raise
         self._connection = connection
+
+    async def lapsed(
+        self,
+        session: AsyncSession,
+        *,
+        held: ColumnElement[bool],
+        owner: ColumnElement[Any],
+        until: ColumnElement[Any],
+        now: dt.datetime,
+    ) -> ColumnElement[bool]:
+        """Which leased rows (``held``) this process may take: those whose lease (``until``)
+        ran out before ``now`` and, where processes are watched, those whose ``owner`` is
+        dead, without waiting for their lease."""
+        ran_out = and_(held, until < now)
+        if self._engine is None:
+            return ran_out
+        owners = await session.scalars(select(owner).where(held, owner != self.instance).distinct())
+        dead = await self.dead_among(session, [o for o in owners if o is not None])
+        if not dead:
+            return ran_out
+        log.info("taking back what %d process(es) that died had leased", len(dead))
+        return or_(ran_out, and_(held, owner.in_(dead)))
 
     async def dead_among(self, session: AsyncSession, owners: Iterable[str]) -> list[str]:
         """The owners in ``owners`` (this process left out) whose process is gone, for the

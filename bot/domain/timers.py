@@ -48,12 +48,14 @@ async def claim_due(session: AsyncSession, domain: Domain, limit: int = 100) -> 
     """Leases due timers to this process. A timer whose process died mid-way is due again:
     at once where that is known (models/liveness.py), otherwise once its lease runs out."""
     now = domain.now()
-    running = Timer.status == "running"
-    taken_back = and_(running, Timer.locked_until < now)
-    dead = await _dead_owners(session, domain)
-    if dead:
-        taken_back = or_(taken_back, and_(running, Timer.lease_owner.in_(dead)))
-    due = and_(Timer.due_at <= now, or_(Timer.status == "pending", taken_back))
+    lapsed = await domain.liveness.lapsed(
+        session,
+        held=Timer.status == "running",
+        owner=Timer.lease_owner,
+        until=Timer.locked_until,
+        now=now,
+    )
+    due = and_(Timer.due_at <= now, or_(Timer.status == "pending", lapsed))
     query = select(Timer.id).where(due).order_by(Timer.due_at).limit(limit)
     if session.bind.dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -79,17 +81,6 @@ async def claim_due(session: AsyncSession, domain: Domain, limit: int = 100) -> 
     return list(
         await session.scalars(select(Timer).where(Timer.id.in_(leased)).order_by(Timer.due_at))
     )
-
-
-async def _dead_owners(session: AsyncSession, domain: Domain) -> list[str]:
-    if not domain.liveness.watched:
-        return []
-    owners = await session.scalars(
-        select(Timer.lease_owner)
-        .where(Timer.status == "running", Timer.lease_owner != domain.liveness.instance)
-        .distinct()
-    )
-    return await domain.liveness.dead_among(session, [o for o in owners if o is not None])
 
 
 async def take_back_orphans(session: AsyncSession, domain: Domain) -> int:

@@ -64,7 +64,7 @@ async def status_of(h: Harness, outbox_id: int) -> tuple[str, str | None]:
 
 @needs_postgres
 async def test_a_dead_process_messages_go_out_before_their_lease_runs_out(h: Harness) -> None:
-    live = await Liveness.of(h.app.engine, secrets.token_hex(8))
+    live = await Liveness.of(h.app.engine)
     try:
         held_by_live = await leased_elsewhere(h, live.instance, "kept by a live process")
         dead = secrets.token_hex(8)
@@ -92,8 +92,8 @@ async def test_a_dead_process_messages_go_out_before_their_lease_runs_out(h: Har
 
 @needs_postgres
 async def test_the_lock_is_taken_again_after_its_connection_is_cut(h: Harness) -> None:
-    instance = secrets.token_hex(8)
-    live = await Liveness.of(h.app.engine, instance)
+    live = await Liveness.of(h.app.engine)
+    instance = live.instance
     key = lock_key(instance)
     assert key is not None
     admin = create_async_engine(h.app.engine.url, isolation_level="AUTOCOMMIT")
