@@ -13,8 +13,9 @@ its event loop is, so nothing is taken from it for being slow.
 On SQLite one process runs the bot and takes back every other owner's leases when it starts
 (``Delivery.take_back_orphans``, ``timers.take_back_orphans``): nothing is held here.
 
-A process of an older version holds no lock and looks dead: during a rolling upgrade what it
-is sending may be sent a second time. Like the rest of the bot (asyncpg's prepared
+A process of an older version holds no lock. Its name has no ``held:`` prefix, so it is never
+taken for dead: its leases are waited out, as before, and a rolling upgrade sends nothing
+twice. Like the rest of the bot (asyncpg's prepared
 statements), this wants direct connections, or a pooler in session mode: in transaction
 mode the lock would stay with a server connection the pooler hands to other clients.
 """
@@ -34,15 +35,24 @@ from sqlalchemy.pool import NullPool
 log = logging.getLogger(__name__)
 
 _SIGNED = 2**63
+# Names of processes that hold their lock while they live. Versions before the lock named
+# themselves with the 16 hex digits alone: such an owner's lock being free says nothing.
+HOLDS_LOCK = "held:"
+
+
+def process_name() -> str:
+    """A new process's name on its leases: the prefix, then 64 random bits in hex."""
+    return HOLDS_LOCK + secrets.token_hex(8)
 
 
 def lock_key(owner: str) -> int | None:
-    """The advisory lock of a process's name on leases (16 hex digits, 64 random bits) as
-    PostgreSQL's signed 64-bit key; None for an owner that is not one."""
-    if len(owner) != 16:
+    """The advisory lock of a process's name on leases as PostgreSQL's signed 64-bit key;
+    None for an owner that holds none (another format, an older version)."""
+    digits = owner.removeprefix(HOLDS_LOCK)
+    if digits == owner or len(digits) != 16:
         return None
     try:
-        value = int(owner, 16)
+        value = int(digits, 16)
     except ValueError:
         return None
     return value - 2 * _SIGNED if value >= _SIGNED else value
@@ -61,14 +71,14 @@ class Liveness:
     @classmethod
     def unwatched(cls) -> Liveness:
         """A process's name with no lock: on SQLite, and where nothing is leased."""
-        return cls(None, secrets.token_hex(8))
+        return cls(None, process_name())
 
     @classmethod
     async def of(cls, engine: AsyncEngine) -> Liveness:
         if engine.dialect.name != "postgresql":
             return cls.unwatched()
         # A connection outside the pool: the pool's are handed from task to task.
-        liveness = cls(create_async_engine(engine.url, poolclass=NullPool), secrets.token_hex(8))
+        liveness = cls(create_async_engine(engine.url, poolclass=NullPool), process_name())
         await liveness.hold()
         return liveness
 

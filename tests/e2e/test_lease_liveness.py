@@ -14,19 +14,21 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.domain.outbox import queue
 from corridor_dev.harness import Harness
 from models import OutboxMessage
-from models.liveness import Liveness, lock_key
+from models.liveness import Liveness, lock_key, process_name
 from tests.support import PG_URL
 
 needs_postgres = pytest.mark.skipif(not PG_URL, reason="on SQLite one process runs the bot")
 
 
 def test_a_lock_key_is_the_instance_as_a_signed_64_bit_number() -> None:
-    assert lock_key("0000000000000001") == 1
-    assert lock_key("7fffffffffffffff") == 2**63 - 1
-    assert lock_key("8000000000000000") == -(2**63)
-    assert lock_key("ffffffffffffffff") == -1
-    assert lock_key("not an instance!") is None
-    assert lock_key("abc") is None
+    assert lock_key("held:0000000000000001") == 1
+    assert lock_key("held:7fffffffffffffff") == 2**63 - 1
+    assert lock_key("held:8000000000000000") == -(2**63)
+    assert lock_key("held:ffffffffffffffff") == -1
+    assert lock_key("held:not an instance!") is None
+    assert lock_key("held:abc") is None
+    # The name an older version gave itself: it holds no lock to go by.
+    assert lock_key("0000000000000001") is None
 
 
 @pytest.fixture
@@ -67,13 +69,16 @@ async def test_a_dead_process_messages_go_out_before_their_lease_runs_out(h: Har
     live = await Liveness.of(h.app.engine)
     try:
         held_by_live = await leased_elsewhere(h, live.instance, "kept by a live process")
-        dead = secrets.token_hex(8)
+        dead = process_name()
         held_by_dead = await leased_elsewhere(h, dead, "left by a dead one")
         not_yet = await leased_elsewhere(h, dead, "later", not_before=dt.timedelta(minutes=1))
+        older_version = secrets.token_hex(8)  # its process held no lock, alive or not
+        held_by_older = await leased_elsewhere(h, older_version, "an older version's")
         await h.app.sender.flush()
         assert (await status_of(h, held_by_dead))[0] == "sent"
         assert await status_of(h, not_yet) == ("sending", dead)  # taken once it is due
         assert await status_of(h, held_by_live) == ("sending", live.instance)
+        assert await status_of(h, held_by_older) == ("sending", older_version)
         assert [m["text"] for m in await h.tg.transcript(h.staff["sita"])] == ["left by a dead one"]
     finally:
         await live.close()  # the process dies: its connection closes

@@ -4,7 +4,6 @@ lease runs out; a live process's timer is never taken from it."""
 from __future__ import annotations
 
 import asyncio
-import secrets
 
 import pytest
 from sqlalchemy import update
@@ -12,7 +11,7 @@ from sqlalchemy import update
 from bot.domain import duties, timers
 from bot.domain.context import Domain
 from models import Timer
-from models.liveness import Liveness
+from models.liveness import Liveness, process_name
 from tests.support import PG_URL
 
 
@@ -45,7 +44,7 @@ async def test_a_dead_process_timer_is_due_again_at_once_and_a_live_one_is_kept(
     domain.liveness = await Liveness.of(engine)
     other = await Liveness.of(engine)  # another process, alive (PostgreSQL) or not (SQLite)
     try:
-        left_by_dead = await running_timer(domain, secrets.token_hex(8))
+        left_by_dead = await running_timer(domain, process_name())
         held_by_other = await running_timer(domain, other.instance)
         if PG_URL:
             assert await claim(domain) == [left_by_dead]
@@ -85,7 +84,7 @@ async def test_a_timer_taken_by_another_process_meanwhile_is_not_fired_here(
     async def building_while_another_takes_it(domain_: Domain, timer_id_: int) -> None:
         async with domain.sessions() as session, session.begin():
             await session.execute(
-                update(Timer).where(Timer.id == timer_id_).values(lease_owner=secrets.token_hex(8))
+                update(Timer).where(Timer.id == timer_id_).values(lease_owner=process_name())
             )
 
     async def fire(session, domain_, timer, built):  # type: ignore[no-untyped-def]
