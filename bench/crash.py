@@ -1,10 +1,13 @@
-"""kill -9 in the middle of many SOS conversations: what survives.
+"""kill -9 in the middle of many SOS or report conversations: what survives.
 
 `corridor run` runs as its own process against the emulator (in this process). --users
 workers each send /sos and tap their country (the two-tap SOS: a case, a card to the
-responders' group, a confirmation to the worker), --concurrency at a time. Meanwhile the
-bot is killed with SIGKILL every few seconds (--kills times, at random moments) and started
-again at once. A worker who hears nothing within --patience seconds taps again, as people do.
+responders' group, a confirmation to the worker), --concurrency at a time; with --flow
+report each files the guided report instead, from /start to "Send report" as a hurried
+person would (tests.support's player: about ten steps, "Your report is registered" at the
+end). Meanwhile the bot is killed with SIGKILL every few seconds (--kills times, at random
+moments) and started again at once. A worker who hears nothing within --patience seconds
+taps again, as people do.
 
 Afterwards, from the emulator's chats and the database:
 - confirmations without a stored case (goal 0): a code a worker was told that no case has;
@@ -19,7 +22,7 @@ With --mode webhook the bot takes its updates on a webhook the emulator posts to
 again until it is answered), instead of polling.
 
     .venv/bin/python bench/crash.py [--users 300] [--concurrency 20] [--kills 8] [--db sqlite|postgres]
-        [--mode polling|webhook]
+        [--mode polling|webhook] [--flow sos|report]
 """
 
 from __future__ import annotations
@@ -36,11 +39,12 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from _common import PG_URL, ROOT, scratch_postgres, table, write_json
 
-from tests.support import free_port, in_webhook_mode
+from tests.support import ReportPlayer, Step, free_port, in_webhook_mode, play_report
 
 TOKEN = "7000000009:AAHprocessPROCESSprocessPROCESS12345"
 FIRST_USER = 6_300_000_001
@@ -200,12 +204,52 @@ async def converse(tg: Any, user: int, patience: float, told: dict[int, list[str
             return tries
 
 
+async def file_report(tg: Any, user: int, patience: float, told: dict[int, list[str]]) -> int:
+    """One worker's guided report, played by what the bot shows; returns how many steps
+    they had to take again because nothing came back within ``patience``."""
+    again = 0
+
+    async def act(uid: int, step: Step, message: dict[str, Any] | None) -> None:
+        nonlocal again
+        try:
+            if step.data is None:
+                sent = await tg.send_message(uid, step.text)
+                await tg.wait_for_message(
+                    uid, after_message_id=sent["message_id"], timeout=patience
+                )
+            else:
+                # The question may have been edited meanwhile: the press is sent as it was.
+                query = await tg.press_button(
+                    uid, uid, message["message_id"], data=step.data, strict=False
+                )
+                await tg.get_callback_answer(query, timeout=patience)
+        except Exception as error:
+            # Unanswered: the person looks at the chat again and does what it now asks.
+            FAILURES[type(error).__name__ + ": " + str(error)[:80]] += 1
+            again += 1
+        await asyncio.sleep(0.05)  # the next question follows the answer through the outbox
+
+    for _ in range(3):
+        try:
+            await play_report(SimpleNamespace(tg=tg), user, "report", ReportPlayer(), act=act)  # type: ignore[arg-type]
+            await tg.wait_for_message(user, contains="registered", timeout=patience)
+        except Exception as error:
+            FAILURES[type(error).__name__ + ": " + str(error)[:80]] += 1
+            again += 1
+        if codes := await confirmations(tg, user):
+            told[user] = codes
+            return again
+    told[user] = []
+    return again
+
+
 async def confirmations(tg: Any, user: int) -> list[str]:
+    """The case codes the worker was told: by the SOS's confirmation or the report's."""
     codes = []
     for message in await tg.transcript(user):
         if message.get("from_bot"):
             found = CODE.search(message.get("text") or "")
-            if found and "SOS sent" in message["text"]:
+            if found and ("SOS sent" in message["text"] or "registered" in message["text"]):
                 codes.append(found.group(1))
     return codes
 
@@ -260,15 +304,20 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
     stop_watching = asyncio.Event()
     started = time.time()
     await bot.start()
-    watcher = asyncio.create_task(
-        watch_cards(tg, groups["qa-workers-centre"], cards, stop_watching)
-    )
+    # A report's card goes to the group its answers route it to: every group is watched.
+    watchers = [
+        asyncio.create_task(watch_cards(tg, group, cards, stop_watching))
+        for group in groups.values()
+    ]
     gate = asyncio.Semaphore(args.concurrency)
-    tries: list[int] = []
+    retries: list[int] = []
 
     async def worker(user: int) -> None:
         async with gate:
-            tries.append(await converse(tg, user, args.patience, told))
+            if args.flow == "report":
+                retries.append(await file_report(tg, user, args.patience, told))
+            else:
+                retries.append(await converse(tg, user, args.patience, told) - 1)
 
     async def killer() -> None:
         for _ in range(args.kills):
@@ -288,7 +337,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
         await asyncio.sleep(0.5)
     await asyncio.sleep(2)
     stop_watching.set()
-    await watcher
+    await asyncio.gather(*watchers)
     status = await bot.stop()
     elapsed = time.time() - started
 
@@ -326,7 +375,7 @@ async def run(args: argparse.Namespace, database_url: str, folder: Path) -> dict
         "cards_missing": len(set(stored) - set(cards)),
         "cards_twice": sum(1 for seen in cards.values() if len(seen) > 1),
         "confirmations_twice": told_twice,
-        "retries": sum(t - 1 for t in tries),
+        "retries": sum(retries),
         "cards_waiting_at_a_kill": len(delays),
         "longest_card_delay_after_kill_s": max(delays, default=0.0),
         "exit_status": status,
@@ -345,6 +394,7 @@ def main() -> None:
     parser.add_argument("--patience", type=float, default=30.0)
     parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--mode", choices=["polling", "webhook"], default="polling")
+    parser.add_argument("--flow", choices=["sos", "report"], default="sos")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json")
     args = parser.parse_args()
@@ -355,7 +405,8 @@ def main() -> None:
         [key.replace("_", " "), f"{value:.1f}" if isinstance(value, float) else value]
         for key, value in result.items()
     ]
-    title = f"kill -9 during {args.users} SOS conversations ({args.mode})"
+    what = "SOS" if args.flow == "sos" else "report"
+    title = f"kill -9 during {args.users} {what} conversations ({args.mode})"
     print(table(["", args.db], rows, title=title))
     for failure, count in FAILURES.most_common(5):
         print(f"  a worker's try failed {count}x: {failure}")
