@@ -105,9 +105,13 @@ class DatabaseMiddleware(BaseMiddleware):
             data["domain"] = self.domain
             try:
                 update_id = getattr(event, "update_id", None)
-                if update_id is not None and not await self._first_time(session, update_id):
-                    return None
-                result = await handler(event, data)
+                if update_id is None or await self._first_time(session, update_id):
+                    result = await handler(event, data)
+                else:
+                    # Handled before (offered again after a crash or a lost confirmation):
+                    # its answer may have died with the process, so the tap is answered
+                    # again, plainly; Telegram refuses a second answer harmlessly.
+                    result = None
                 await session.commit()
             except BaseException:
                 await session.rollback()

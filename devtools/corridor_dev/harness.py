@@ -111,16 +111,7 @@ class Harness:
             titles=titles,
             violations_at_start=Violations.count,
         )
-        harness._polling = asyncio.create_task(
-            poll(
-                app.bot,
-                app.dispatcher,
-                allowed_updates=ALLOWED_UPDATES,
-                timeout=1,
-                stop_event=harness._stop_polling,
-                durable=app.domain.durability.sync,
-            )
-        )
+        harness._start_polling()
         if background_sender:
             app.sender.start()
         return harness
@@ -165,6 +156,28 @@ class Harness:
                 f"{Violations.count - self.violations_at_start} Bot API calls were made "
                 "inside a database transaction"
             )
+
+    def _start_polling(self) -> None:
+        self._stop_polling = asyncio.Event()
+        self._polling = asyncio.create_task(
+            poll(
+                self.app.bot,
+                self.app.dispatcher,
+                allowed_updates=ALLOWED_UPDATES,
+                timeout=1,
+                stop_event=self._stop_polling,
+                durable=self.app.domain.durability.sync,
+            )
+        )
+
+    async def restart_polling(self) -> None:
+        """A new poller, as a restarted process has one: it knows no update taken before, so
+        one offered again reaches the bot (whose database knows it was handled)."""
+        self._stop_polling.set()
+        if self._polling is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+        self._start_polling()
 
     async def _shutdown(self) -> None:
         self._stop_polling.set()

@@ -134,11 +134,35 @@ async def test_an_update_delivered_twice_is_handled_once(h: Harness) -> None:
     await h.say(worker, "They took my phone charger")
     relayed = await count(h, OutboxMessage, OutboxMessage.purpose == "relay")
     sent_to_owner = len(await h.tg.transcript(ramesh))
+    await h.restart_polling()  # as after a restart: only the database knows it was handled
     assert await h.tg.redeliver()
     await h.settle()
     assert await count(h, OutboxMessage, OutboxMessage.purpose == "relay") == relayed
     assert len(await h.tg.transcript(ramesh)) == sent_to_owner
     assert await count(h, HandledUpdate) >= 4
+
+
+async def test_a_tap_whose_answer_died_with_the_process_is_answered_when_offered_again(
+    h: Harness,
+) -> None:
+    """A process killed after a tap's commit and before its answer: after the restart the tap
+    comes again. It is not handled twice, and its spinner stops."""
+    worker = await h.user("Worker")
+    await h.say(worker, "/sos")
+    question = (await h.tg.transcript(worker))[-1]
+    await h.tg.fail_next("answerCallbackQuery", error_code=400)  # lost, and not tried again
+    query = await h.tg.press_button(worker, worker, question["message_id"], data="sos:QA")
+    await h.settle()
+    with pytest.raises(TimeoutError):
+        await h.tg.get_callback_answer(query, timeout=0.5)
+    assert await count(h, Case) == 1
+    sent = texts(await h.tg.transcript(worker))
+    await h.restart_polling()
+    assert await h.tg.redeliver()
+    await h.settle()
+    assert await h.tg.get_callback_answer(query, timeout=5) is not None
+    assert await count(h, Case) == 1
+    assert texts(await h.tg.transcript(worker)) == sent
 
 
 async def test_rapid_taps_in_one_chat_are_answered_in_order(h: Harness) -> None:
