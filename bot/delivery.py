@@ -229,6 +229,7 @@ class Delivery:
         self._seq = itertools.count()
         self._busy_intake = False
         self._busy_settle = False
+        self._polls = 0  # polls between their query and the hand-over of what they took
         self._stopping = False
         self._next_sweep = 0.0
         self.calls_sent = 0
@@ -472,6 +473,7 @@ class Delivery:
             or self.in_flight
             or self.results
             or self._busy_settle
+            or self._polls
             or any(q.items for q in self.backlog.values())
         )
 
@@ -1038,6 +1040,13 @@ class Delivery:
         rows that waited for safe hours."""
         if len(self.held) >= MAX_HELD:
             return 0
+        self._polls += 1
+        try:
+            return await self._poll()
+        finally:
+            self._polls -= 1
+
+    async def _poll(self) -> int:
         now = self.domain.now()
         async with self.domain.transaction() as session:
             lapsed = await self.domain.liveness.lapsed(
@@ -1148,6 +1157,15 @@ class Delivery:
                         lease_owner=None,
                     )
                 self.held.clear()
+                # What was handed over but not yet queued is the database's again: kept here
+                # too, a start of this same delivery (flush) would send it while the next poll
+                # took it anew, twice.
+                released = set(held)
+                self.incoming = deque(
+                    entry
+                    for entry in self.incoming
+                    if not (isinstance(entry, Snapshot) and entry.outbox_id in released)
+                )
                 break
             except Exception as error:
                 # Not fatal: the leases run out within seconds and the rows are taken again.

@@ -230,3 +230,19 @@ async def test_a_row_that_cannot_be_read_fails_alone(quiet_harness: Harness) -> 
     await queue_to(h, sita, "and the next")
     await h.app.sender.flush()
     assert [m["text"] for m in await h.tg.transcript(sita)][-1] == "and the next"
+
+
+async def test_what_a_stop_hands_back_goes_out_once_after_the_next_start(
+    quiet_harness: Harness,
+) -> None:
+    """Messages committed while delivery is stopped are handed to it, and a stop gives them
+    back to the database; the next start sends each of them once, not once from memory and
+    once more from the database."""
+    h = quiet_harness
+    sita = h.staff["sita"]
+    ids = await queue_to(h, sita, "first", "second")
+    await h.app.sender.stop(drain=0)
+    assert {r.status for r in await rows(h, ids)} == {"pending"}
+    await h.app.sender.flush()
+    assert [r.status for r in await rows(h, ids)] == ["sent", "sent"]
+    assert [m["text"] for m in await h.tg.transcript(sita)] == ["first", "second"]
