@@ -14,8 +14,8 @@ On SQLite one process runs the bot and takes back every other owner's leases whe
 (``Delivery.take_back_orphans``, ``timers.take_back_orphans``): nothing is held here.
 
 A process of an older version holds no lock. Its name has no ``held:`` prefix, so it is never
-taken for dead: its leases are waited out, as before, and a rolling upgrade sends nothing
-twice. Like the rest of the bot (asyncpg's prepared
+taken for dead: its leases are waited out, as before, and during a rolling upgrade nothing
+it is still sending is taken from it. Like the rest of the bot (asyncpg's prepared
 statements), this wants direct connections, or a pooler in session mode: in transaction
 mode the lock would stay with a server connection the pooler hands to other clients.
 """
