@@ -1128,11 +1128,9 @@ class Delivery:
             result = await session.execute(
                 update(OutboxMessage)
                 .where(
-                    OutboxMessage.status == "sending",
-                    or_(
-                        OutboxMessage.lease_owner.is_(None),
-                        OutboxMessage.lease_owner != self.instance,
-                    ),
+                    self.domain.liveness.held_by_others(
+                        OutboxMessage.status == "sending", OutboxMessage.lease_owner
+                    )
                 )
                 .values(status="pending", locked_until=None, lease_owner=None)
             )

@@ -82,11 +82,6 @@ class Liveness:
         await liveness.hold()
         return liveness
 
-    @property
-    def watched(self) -> bool:
-        """Whether owners can be told alive or dead (PostgreSQL)."""
-        return self._engine is not None
-
     async def hold(self) -> None:
         """Takes the lock, or checks that the connection holding it is still there and takes
         it again on a new one if not (a restarted server, a dropped connection)."""
@@ -110,6 +105,12 @@ class Liveness:
             raise
         self._connection = connection
 
+    def held_by_others(
+        self, held: ColumnElement[bool], owner: ColumnElement[Any]
+    ) -> ColumnElement[bool]:
+        """Leased rows (``held``) whose ``owner`` is not this process, or unnamed."""
+        return and_(held, or_(owner.is_(None), owner != self.instance))
+
     async def lapsed(
         self,
         session: AsyncSession,
@@ -125,7 +126,9 @@ class Liveness:
         ran_out = and_(held, until < now)
         if self._engine is None:
             return ran_out
-        owners = await session.scalars(select(owner).where(held, owner != self.instance).distinct())
+        owners = await session.scalars(
+            select(owner).where(self.held_by_others(held, owner)).distinct()
+        )
         dead = await self.dead_among(session, [o for o in owners if o is not None])
         if not dead:
             return ran_out

@@ -91,10 +91,7 @@ async def take_back_orphans(session: AsyncSession, domain: Domain) -> int:
         return 0
     result = await session.execute(
         update(Timer)
-        .where(
-            Timer.status == "running",
-            or_(Timer.lease_owner.is_(None), Timer.lease_owner != domain.liveness.instance),
-        )
+        .where(domain.liveness.held_by_others(Timer.status == "running", Timer.lease_owner))
         .values(status="pending", locked_until=None, lease_owner=None)
     )
     return result.rowcount

@@ -170,20 +170,20 @@ class Harness:
             )
         )
 
+    async def _end_polling(self) -> None:
+        self._stop_polling.set()
+        if self._polling is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._polling
+
     async def restart_polling(self) -> None:
         """A new poller, as a restarted process has one: it knows no update taken before, so
         one offered again reaches the bot (whose database knows it was handled)."""
-        self._stop_polling.set()
-        if self._polling is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
+        await self._end_polling()
         self._start_polling()
 
     async def _shutdown(self) -> None:
-        self._stop_polling.set()
-        if self._polling is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._polling
+        await self._end_polling()
         await self.app.sender.stop(drain=5)
         await self.app.release()
         await self.tg.close()
